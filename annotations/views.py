@@ -1,0 +1,212 @@
+"""Annotator pages: the crowd link, the stage pages and the annotation loop (htmx)."""
+
+from dataclasses import asdict
+
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from annotations.models import Assignment, Enrollment, Item
+from annotations.presenting import item_view
+from annotations.selectors import enrollment_get, project_get_open
+from annotations.services import flow
+from annotations.services.routing import SubmitError, assignment_next, assignment_skip, label_submit
+from annotations.values import raw_values_from_form
+from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
+from webapp.surveys import DEMOGRAPHIC_QUESTIONS, survey_validate
+
+Stage = Enrollment.Stage
+
+
+@require_GET
+def join(request, slug):
+    """The recruitment link: creates or resumes the annotator (Prolific / MTurk parameters, or an open link)."""
+    project = project_get_open(slug=slug)
+    identity = crowd_identity_from_request(request)
+    user = request.user
+    reuse = user.is_authenticated and user.role == "annotator" and (
+        identity is None or (user.crowd_platform == identity.platform and user.crowd_id == identity.worker_id))
+    if user.is_authenticated and user.role != "annotator" and identity is None:
+        raise PermissionDenied("you are signed in as a researcher: open this link in a private window to annotate")
+    if not reuse:
+        user = crowd_user_get_or_create(identity=identity, role="annotator")
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    flow.enrollment_open(project=project, user=user, crowd=asdict(identity) if identity else {})
+    return redirect("annotate", slug)
+
+
+def _enrollment_or_403(request, slug) -> Enrollment:
+    if not request.user.is_authenticated or request.user.role != "annotator":
+        raise PermissionDenied("open the project link to annotate")
+    project = project_get_open(slug=slug)
+    enrollment = enrollment_get(project=project, user=request.user)
+    if enrollment is None:
+        raise PermissionDenied("open the project link first")
+    enrollment.project = project
+    return enrollment
+
+
+def survey_questions(survey: dict) -> list[dict]:
+    wanted = set(survey.get("demographic") or [])
+    demographic = [question for question in DEMOGRAPHIC_QUESTIONS if question["name"] in wanted]
+    questions = []
+    for question in survey.get("questions") or []:
+        choices = [choice["value"] if isinstance(choice, dict) else choice for choice in question.get("choices") or []]
+        questions.append({**question, "choices": choices})
+    return demographic + questions
+
+
+CHECKIN_QUESTION = {"name": "wellbeing", "question": "How are you feeling after reading these texts?",
+                    "type": "choice", "required": False,
+                    "choices": ["Fine", "A little affected", "Quite affected", "I would like support resources"]}
+
+
+def _task_total(project) -> int:
+    key = f"project-task-total:{project.id}"
+    total = cache.get(key)
+    if total is None:
+        total = Item.objects.filter(project=project, role=Item.Role.TASK).count()
+        cache.set(key, total, 60)
+    return total
+
+
+def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict | None = None) -> dict:
+    project = enrollment.project
+    quota = flow.limits(project.spec)["items_per_annotator"]
+    goal = min(quota, _task_total(project)) if quota else _task_total(project)
+    warn_after = flow.attention_policy(project.spec)["warn_after"]
+    return {
+        "project": project, "enrollment": enrollment, "assignment": assignment, "item": assignment.item,
+        "view": item_view(dimensions=project.dimensions, item_data=assignment.item.data, seed=assignment.id),
+        "goal": goal, "errors": errors or {},
+        "content_note": project.spec.get("content_note") if (assignment.item.distressing or project.spec.get("content_note")) else "",
+        "attention_warning": enrollment.attention_failures >= warn_after,
+        "break_reminder": flow.break_reminder_due(enrollment),
+    }
+
+
+def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, status: int = 200):
+    project = enrollment.project
+    spec = project.spec
+    context = {"project": project, "enrollment": enrollment, "errors": errors or {}}
+    stage = enrollment.stage
+    if stage == Stage.ITEMS:
+        if enrollment.break_until is not None:
+            context["break_until"] = enrollment.break_until
+            return render(request, "annotations/stages.html", context, status=status)
+        assignment = assignment_next(enrollment=enrollment)
+        if assignment is None:
+            flow.enrollment_items_finished(enrollment=enrollment)
+            return _stage_page(request, enrollment)
+        return render(request, "annotations/annotate.html", {**context, **_item_context(enrollment, assignment)},
+                      status=status)
+    if stage == Stage.SURVEY:
+        context["questions"] = survey_questions(spec["surveys"]["before"])
+    if stage == Stage.FINAL:
+        context["questions"] = survey_questions(spec["surveys"]["after"]) + [CHECKIN_QUESTION]
+    context["crowd"] = spec.get("crowd") or {}
+    return render(request, "annotations/stages.html", context, status=status)
+
+
+@require_GET
+def annotate(request, slug):
+    return _stage_page(request, _enrollment_or_403(request, slug))
+
+
+def _to_stage(request, slug):
+    """After a stage form: htmx follows with a full navigation, plain forms with a redirect."""
+    url = reverse("annotate", args=[slug])
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+@require_POST
+def annotate_consent(request, slug):
+    enrollment = _enrollment_or_403(request, slug)
+    flow.enrollment_consent(enrollment=enrollment, agreed=request.POST.get("agree") == "yes")
+    return _to_stage(request, slug)
+
+
+@require_POST
+def annotate_survey(request, slug):
+    enrollment = _enrollment_or_403(request, slug)
+    spec = enrollment.project.spec
+    if enrollment.stage == Stage.SURVEY:
+        questions = survey_questions(spec["surveys"]["before"])
+    elif enrollment.stage == Stage.FINAL:
+        questions = survey_questions(spec["surveys"]["after"]) + [CHECKIN_QUESTION]
+    else:
+        return _to_stage(request, slug)
+    answers, errors = survey_validate(questions, request.POST)
+    if errors:
+        return _stage_page(request, enrollment, errors=errors, status=422)
+    flow.enrollment_survey_submit(enrollment=enrollment, answers=answers)
+    return _to_stage(request, slug)
+
+
+@require_POST
+def annotate_instructions(request, slug):
+    flow.enrollment_instructions_done(enrollment=_enrollment_or_403(request, slug))
+    return _to_stage(request, slug)
+
+
+@require_POST
+def annotate_break(request, slug):
+    enrollment = _enrollment_or_403(request, slug)
+    flow.enrollment_new_session(enrollment=enrollment)
+    return _to_stage(request, slug)
+
+
+def _seconds(request) -> float | None:
+    try:
+        return float(request.POST.get("seconds", ""))
+    except ValueError:
+        return None
+
+
+@require_POST
+def annotate_submit(request, slug):
+    """One turn of the loop: store (or skip) the current item and swap in the next one."""
+    enrollment = _enrollment_or_403(request, slug)
+    if enrollment.stage != Stage.ITEMS:
+        return _to_stage(request, slug)
+    assignment = (Assignment.objects.select_related("item")
+                  .filter(id=request.POST.get("assignment") or 0, annotator=request.user,
+                          project=enrollment.project).first())
+    if assignment is None:
+        raise PermissionDenied("that item is not yours")
+    assignment.project = enrollment.project
+    action = request.POST.get("action", "submit")
+    try:
+        if action in {"skip", "distressing"}:
+            assignment_skip(assignment=assignment, distressing=action == "distressing", seconds=_seconds(request))
+        else:
+            raw = raw_values_from_form(enrollment.project.dimensions, request.POST)
+            label_submit(assignment=assignment, raw_values=raw, seconds=_seconds(request))
+    except SubmitError as exc:
+        template = "annotations/annotate.html#item" if request.htmx else "annotations/annotate.html"
+        return render(request, template, _item_context(enrollment, assignment, exc.errors), status=422)
+    stop = flow.enrollment_after_item(enrollment=enrollment)
+    if stop is not None:
+        return _to_stage(request, slug)
+    next_assignment = assignment_next(enrollment=enrollment, resume=False)
+    if next_assignment is None:
+        flow.enrollment_items_finished(enrollment=enrollment)
+        return _to_stage(request, slug)
+    if not request.htmx:
+        return redirect("annotate", slug)
+    return render(request, "annotations/annotate.html#item", _item_context(enrollment, next_assignment))
+
+
+@require_GET
+@login_required
+def annotate_home(request):
+    return redirect("my_work")

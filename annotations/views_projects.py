@@ -1,0 +1,92 @@
+"""Researcher pages for annotation projects: overview with live progress, spec editor, sharing."""
+
+from pathlib import Path
+
+import yaml
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotations import selectors
+from annotations.services import projects as project_services
+from annotations.spec import SpecError
+from webapp.roles import researcher_required
+
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+
+
+def _presets() -> dict[str, str]:
+    return {path.stem: path.read_text() for path in sorted(PRESETS_DIR.glob("*.yaml"))}
+
+
+@require_GET
+@researcher_required
+def project_detail(request, slug):
+    project = selectors.project_get_for_user(user=request.user, slug=slug)
+    return render(request, "annotations/project_detail.html", {
+        "project": project,
+        "progress": selectors.project_progress(project=project),
+        "annotators": selectors.annotator_table(project=project),
+        "distributions": selectors.rating_distributions(project=project),
+        "join_url": request.build_absolute_uri(f"/p/{project.slug}/"),
+    })
+
+
+@require_GET
+@researcher_required
+def project_progress(request, slug):
+    """The progress panel alone, polled by htmx."""
+    project = selectors.project_get_for_user(user=request.user, slug=slug)
+    return render(request, "annotations/project_detail.html#progress",
+                  {"project": project, "progress": selectors.project_progress(project=project)})
+
+
+def _spec_form(request, *, spec_text: str, project=None, template="annotations/project_edit.html"):
+    error = None
+    if request.method == "POST":
+        spec_text = request.POST.get("spec", "")
+        from annotations.services.importing import project_load_spec  # lands with the import service
+
+        try:
+            saved = project_load_spec(spec_text=spec_text, owner=request.user)
+        except SpecError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, f"Saved project {saved.slug}.")
+            return redirect("project_detail", saved.slug)
+    return render(request, template, {"project": project, "spec_text": spec_text, "error": error,
+                                      "presets": _presets()}, status=422 if error else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def project_new(request):
+    presets = _presets()
+    chosen = request.GET.get("preset", next(iter(presets), ""))
+    return _spec_form(request, spec_text=presets.get(chosen, ""))
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def project_edit(request, slug):
+    project = selectors.project_get_for_user(user=request.user, slug=slug)
+    if request.method == "POST":
+        submitted = yaml.safe_load(request.POST.get("spec", "")) if request.POST.get("spec") else None
+        if isinstance(submitted, dict) and submitted.get("slug") not in (None, project.slug):
+            return render(request, "annotations/project_edit.html",
+                          {"project": project, "spec_text": request.POST["spec"], "presets": {},
+                           "error": "slug: a project's slug cannot change here; load it as a new project"}, status=422)
+    return _spec_form(request, spec_text=yaml.safe_dump(project.spec, sort_keys=False, allow_unicode=True),
+                      project=project)
+
+
+@require_POST
+@researcher_required
+def project_share(request, slug):
+    project = selectors.project_get_for_user(user=request.user, slug=slug)
+    try:
+        project_services.project_share(project=project, username=request.POST.get("username", "").strip())
+        messages.success(request, "Shared.")
+    except project_services.ShareError as exc:
+        messages.error(request, str(exc))
+    return redirect("project_detail", slug)

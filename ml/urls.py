@@ -1,0 +1,1 @@
+urlpatterns: list = []  # placeholder until the app lands its pages

@@ -1,0 +1,16 @@
+"""API routes, mounted at /api/studies/ (by studies.urls)."""
+
+from django.urls import path
+
+from studies import api
+
+urlpatterns = [
+    path("", api.StudyListView.as_view(), name="api_study_list"),
+    path("participate/<str:token>/", api.ParticipationView.as_view(), name="api_participation"),
+    path("participate/<str:token>/judgments/", api.JudgmentSubmitView.as_view(), name="api_judgment_submit"),
+    path("<slug:slug>/", api.StudyDetailView.as_view(), name="api_study_detail"),
+    path("<slug:slug>/responses/", api.StudyResponsesView.as_view(), name="api_study_responses"),
+    path("<slug:slug>/progress/", api.StudyProgressView.as_view(), name="api_study_progress"),
+    path("<slug:slug>/open/", api.StudyOpenView.as_view(), name="api_study_open"),
+    path("<slug:slug>/close/", api.StudyCloseView.as_view(), name="api_study_close"),
+]

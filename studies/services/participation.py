@@ -1,0 +1,273 @@
+"""The participant's way through a study: enrol, consent, survey, start, judge pairs, finish.
+
+``judgment_submit`` is the hot loop (one POST stores the answers and hands back the next slot). It
+runs five queries: the current and next slots with everything needed to show them, a conditional
+``UPDATE`` that makes a second submit of the same slot a no-op, one multi-row ``INSERT`` of the
+judgments, and one ``UPDATE`` of the participant. The participant row is read by the caller.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from studies.models import Assignment, Judgment, Participant, Study
+from studies.services.reservation import pairs_release, plan_slots, reservations_release_expired, slots_refill
+from studies.services.setup import StudyError
+
+SIDES = ("left", "right", "tie")
+ACTIVE_STAGES = (Participant.Stage.JUDGING, Participant.Stage.COMPLETED, Participant.Stage.ENDED)
+
+
+class StudyFull(StudyError):
+    """The study has no room for another participant (quota reached or every pair fully judged)."""
+
+
+class JudgmentInvalid(ValueError):
+    """Answers that do not satisfy the criteria; ``errors`` maps criterion name to a sentence."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+@dataclass
+class SubmitOutcome:
+    stored: bool  # False for a repeated or stale submit: nothing was written
+    next_slot: Assignment | None  # the slot to show now (None when the participant is finished)
+    warned: bool = False  # an attention check just failed and the spec says to warn
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def participant_enroll(*, study: Study, user, crowd: dict | None = None) -> Participant:
+    """Enrols ``user`` (or returns their existing row: a second visit resumes). Raises ``StudyFull``."""
+    existing = Participant.objects.filter(study=study, user=user).first()
+    if existing is not None:
+        return existing
+    if not study.is_open:
+        raise StudyFull("this study is not open")
+    quota = study.spec["recruitment"]["quota"]
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                if quota and Participant.objects.filter(study=study, stage__in=ACTIVE_STAGES).count() >= quota:
+                    raise StudyFull("this study has all the participants it needs")
+                last = Participant.objects.filter(study=study).aggregate(m=Max("index"))["m"]
+                index = 0 if last is None else last + 1
+                return Participant.objects.create(
+                    study=study, user=user, index=index, seed=secrets.randbits(62), crowd=crowd or {},
+                    stage=Participant.Stage.CONSENT if study.spec["consent"]["text"] else _after_consent(study),
+                )
+        except IntegrityError:
+            existing = Participant.objects.filter(study=study, user=user).first()
+            if existing is not None:
+                return existing
+    raise StudyError("could not enrol; please reload the page")
+
+
+def _after_consent(study: Study) -> str:
+    if study.spec["survey"]:
+        return Participant.Stage.SURVEY
+    return Participant.Stage.INSTRUCTIONS
+
+
+@transaction.atomic
+def participant_consent(*, participant: Participant, agreed: bool) -> Participant:
+    """Records consent (moving on) or its refusal (the participant leaves, nothing reserved)."""
+    if participant.stage != Participant.Stage.CONSENT:
+        return participant
+    if agreed:
+        participant.stage, participant.consented_at = _after_consent(participant.study), timezone.now()
+    else:
+        participant.stage = Participant.Stage.DECLINED
+    participant.save(update_fields=["stage", "consented_at"])
+    return participant
+
+
+@transaction.atomic
+def participant_survey_submit(*, participant: Participant, answers: dict, attributes: dict) -> Participant:
+    """Stores validated survey answers and copies person attributes onto the user for group analyses."""
+    if participant.stage != Participant.Stage.SURVEY:
+        return participant
+    participant.survey = answers
+    participant.stage = Participant.Stage.INSTRUCTIONS
+    participant.save(update_fields=["survey", "stage"])
+    if attributes:
+        user = participant.user
+        user.attributes = {**user.attributes, **attributes}
+        user.save(update_fields=["attributes"])
+    return participant
+
+
+@transaction.atomic
+def participant_start(*, participant: Participant, now: datetime | None = None) -> Participant:
+    """After the instructions: returns lapsed reservations to the pool, then reserves this participant's plan.
+
+    Raises ``StudyFull`` (and reserves nothing) when the study cannot supply a single pair.
+    """
+    if participant.stage != Participant.Stage.INSTRUCTIONS:
+        return participant
+    now = now or timezone.now()
+    study = participant.study
+    reservations_release_expired(study=study, now=now)
+    slots = plan_slots(study=study, participant=participant)
+    if not any(slot.pair_id for slot in slots):
+        raise StudyFull("every pair in this study has all the judgments it needs")
+    Assignment.objects.bulk_create(slots)
+    participant.stage, participant.position, participant.total = Participant.Stage.JUDGING, 0, len(slots)
+    participant.last_seen_at = now
+    participant.expires_at = now + timedelta(minutes=study.spec["reservation_minutes"])
+    participant.save(update_fields=["stage", "position", "total", "last_seen_at", "expires_at"])
+    return participant
+
+
+def slot_for_display(*, participant: Participant, now: datetime | None = None) -> Assignment | None:
+    """The slot to show now, reserving afresh if the reservations lapsed meanwhile; stamps the start time."""
+    if participant.stage != Participant.Stage.JUDGING:
+        return None
+    now = now or timezone.now()
+    with transaction.atomic():
+        slot = _slot_query(participant).filter(position=participant.position).first()
+        if slot is not None and slot.status == Assignment.Status.RELEASED:
+            total = slots_refill(study=participant.study, participant=participant, now=now)
+            participant.total = total
+            if participant.position >= total:
+                _finish(participant, now)
+                return None
+            slot = _slot_query(participant).filter(position=participant.position).first()
+        Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
+        participant.last_seen_at = now
+    return slot
+
+
+def _slot_query(participant: Participant):
+    return Assignment.objects.filter(participant=participant).select_related(
+        "pair__prompt", "pair__response_a", "pair__response_b", "attention_check"
+    )
+
+
+def answers_validate(*, criteria: list[dict], answers: dict[str, dict]) -> dict[str, dict]:
+    """Checks raw answers ``{criterion: {side, strength, rationale}}`` against the spec's criteria.
+
+    ``side`` is "left", "right" or "tie"; ``strength`` a 1-based index into the criterion's labels.
+    Returns cleaned answers; raises ``JudgmentInvalid`` naming each criterion at fault.
+    """
+    errors: dict[str, str] = {}
+    clean: dict[str, dict] = {}
+    for criterion in criteria:
+        name = criterion["name"]
+        raw = answers.get(name) or {}
+        side = raw.get("side")
+        if side not in SIDES:
+            errors[name] = "Please choose the left reply, the right reply or a tie."
+            continue
+        if side == "tie" and not criterion["ties"]:
+            errors[name] = "A tie is not allowed for this question; please choose one reply."
+            continue
+        strength = raw.get("strength")
+        if criterion["strength"] and side != "tie":
+            try:
+                strength = int(strength)
+            except (TypeError, ValueError):
+                strength = 0
+            if not 1 <= strength <= len(criterion["strength"]):
+                errors[name] = "Please say how much better the chosen reply is."
+                continue
+        else:
+            strength = None
+        rationale = (raw.get("rationale") or "").strip()[:4000]
+        if criterion["rationale"] == "required" and not rationale:
+            errors[name] = "Please give a short reason."
+            continue
+        clean[name] = {"side": side, "strength": strength, "rationale": rationale}
+    if errors:
+        raise JudgmentInvalid(errors)
+    return clean
+
+
+@transaction.atomic
+def judgment_submit(
+    *, participant: Participant, token: str, answers: dict[str, dict], now: datetime | None = None
+) -> SubmitOutcome:
+    """Stores the answers to the slot ``token`` names and returns the slot to show next.
+
+    Only the slot at the participant's position accepts answers, once: a double submit or a stale
+    token stores nothing and shows the current slot. Invalid answers raise ``JudgmentInvalid``
+    before anything is written. Attention-check answers update the failure count (warn, then end,
+    as the spec says) and store no judgment. ``participant`` must be fresh (read in this request).
+    """
+    now = now or timezone.now()
+    study = participant.study
+    spec = study.spec
+    position = participant.position
+    slots = {s.position: s for s in _slot_query(participant).filter(position__in=(position, position + 1))}
+    current = slots.get(position)
+    if participant.stage != Participant.Stage.JUDGING or current is None or current.token != token:
+        return SubmitOutcome(stored=False, next_slot=current if participant.stage == Participant.Stage.JUDGING else None)
+    clean = answers_validate(criteria=spec["criteria"], answers=answers)
+    seconds = (now - participant.last_seen_at).total_seconds() if participant.last_seen_at else None
+    claimed = Assignment.objects.filter(pk=current.pk, status=Assignment.Status.RESERVED).update(
+        status=Assignment.Status.DONE, answered_at=now, seconds=seconds,
+        attention_passed=_attention_passed(current, clean, spec) if current.attention_check_id else None,
+    )
+    if not claimed:  # a concurrent submit of the same slot won; show what follows it
+        return SubmitOutcome(stored=False, next_slot=slots.get(position + 1))
+    warned = ended = False
+    failures = participant.attention_failures
+    if current.attention_check_id:
+        if not _attention_passed(current, clean, spec):
+            failures += 1
+            policy = spec["attention_checks"]
+            ended = bool(policy["end_after"]) and failures >= policy["end_after"]
+            warned = not ended and bool(policy["warn_after"]) and failures >= policy["warn_after"]
+    else:
+        Judgment.objects.bulk_create([
+            Judgment(
+                study_id=study.pk, participant_id=participant.pk, assignment_id=current.pk, pair_id=current.pair_id,
+                prompt_id=current.pair.prompt_id, system_a_id=current.system_a_id, system_b_id=current.system_b_id,
+                choice=_choice(answer["side"], current.left), left=current.left, criterion=name,
+                strength=answer["strength"], rationale=answer["rationale"], seconds=seconds,
+            )
+            for name, answer in clean.items()
+        ])
+    participant.position = position + 1
+    participant.attention_failures = failures
+    participant.last_seen_at = now
+    participant.expires_at = now + timedelta(minutes=spec["reservation_minutes"])
+    fields = ["position", "attention_failures", "last_seen_at", "expires_at"]
+    if ended:
+        pairs_release(assignments=list(Assignment.objects.filter(participant=participant, position__gt=position)))
+        participant.stage, participant.completed_at = Participant.Stage.ENDED, now
+        fields += ["stage", "completed_at"]
+    elif participant.position >= participant.total:
+        participant.stage, participant.completed_at = Participant.Stage.COMPLETED, now
+        fields += ["stage", "completed_at"]
+    Participant.objects.filter(pk=participant.pk).update(**{name: getattr(participant, name) for name in fields})
+    next_slot = slots.get(position + 1) if participant.stage == Participant.Stage.JUDGING else None
+    if next_slot is not None and next_slot.status == Assignment.Status.RELEASED:
+        next_slot = slot_for_display(participant=participant, now=now)
+    return SubmitOutcome(stored=True, next_slot=next_slot, warned=warned)
+
+
+def _choice(side: str, left: str) -> str:
+    if side == "tie":
+        return "tie"
+    if side == "left":
+        return left
+    return "b" if left == "a" else "a"
+
+
+def _attention_passed(slot: Assignment, clean: dict[str, dict], spec: dict) -> bool:
+    """Passed when the first (overall) question chose the good reply, stored as side a."""
+    first = clean[spec["criteria"][0]["name"]]
+    return _choice(first["side"], slot.left) == "a"
+
+
+def _finish(participant: Participant, now: datetime) -> None:
+    participant.stage, participant.completed_at = Participant.Stage.COMPLETED, now
+    Participant.objects.filter(pk=participant.pk).update(stage=participant.stage, completed_at=now)

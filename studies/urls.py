@@ -1,0 +1,19 @@
+"""Study pages. Included at the site root (namespace "studies"): participant pages under /s/, researcher
+pages under /studies/, and the API under /api/studies/ (studies.api_urls)."""
+
+from django.urls import include, path
+
+from studies import views
+
+urlpatterns = [
+    path("s/<slug:slug>/", views.join, name="join"),
+    path("s/p/<str:token>/", views.participate, name="participate"),
+    path("s/p/<str:token>/consent/", views.participate_consent, name="participate_consent"),
+    path("s/p/<str:token>/survey/", views.participate_survey, name="participate_survey"),
+    path("s/p/<str:token>/start/", views.participate_start, name="participate_start"),
+    path("s/p/<str:token>/judge/", views.participate_judge, name="participate_judge"),
+    path("studies/", views.study_list, name="study_list"),
+    path("studies/<slug:slug>/", views.study_detail, name="study_detail"),
+    path("studies/<slug:slug>/toggle/", views.study_toggle, name="study_toggle"),
+    path("api/studies/", include("studies.api_urls")),
+]

@@ -1,0 +1,181 @@
+"""Study pages: the participant flow (recruitment link, stages, the judging loop) and the researcher dashboard.
+
+Participants are identified only by the random token in their URL (kept in the session too, so the
+bare recruitment link resumes). Nothing a participant receives names a system or a stored id.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from studies import selectors, services
+from studies.models import Participant
+from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
+from webapp.roles import researcher_required
+from webapp.surveys import DEMOGRAPHIC_QUESTIONS, attributes_from_answers, survey_questions, survey_validate
+
+KEY_TO_SIDE = {"1": "left", "2": "right", "0": "tie"}
+SESSION_KEY = "studies:{slug}"
+PAGE = "studies/participate.html"
+
+
+def study_survey_questions(study) -> list[dict]:
+    """The spec's survey with demographic names ("age_band") and "demographic" expanded to questions."""
+    by_name = {q["name"]: q for q in DEMOGRAPHIC_QUESTIONS}
+    entries = [by_name.get(e, e) if isinstance(e, str) and e != "demographic" else e for e in study.spec["survey"]]
+    return [q for q in survey_questions(entries) if isinstance(q, dict)]
+
+
+@require_GET
+def join(request, slug):
+    """The recruitment link: identifies the crowd worker (or resumes the browser's session) and enrols them."""
+    study = selectors.study_get_open(slug=slug)
+    identity = crowd_identity_from_request(request)
+    session_key = SESSION_KEY.format(slug=slug)
+    if identity is None and request.session.get(session_key):
+        return redirect("studies:participate", token=request.session[session_key])
+    user = crowd_user_get_or_create(identity=identity, role="participant")
+    crowd = {} if identity is None else {"platform": identity.platform, "study_id": identity.study_id,
+                                          "session_id": identity.session_id}
+    try:
+        participant = services.participant_enroll(study=study, user=user, crowd=crowd)
+    except services.StudyFull as exc:
+        return render(request, PAGE, {"study": study, "full": str(exc)}, status=200)
+    request.session[session_key] = participant.token
+    return redirect("studies:participate", token=participant.token)
+
+
+def _page(request, participant: Participant, *, errors: dict | None = None, slot=None, warned: bool = False):
+    study = participant.study
+    context = {"study": study, "participant": participant, "errors": errors or {}, "warned": warned,
+               "criteria": study.spec["criteria"], "spec": study.spec}
+    if participant.stage == Participant.Stage.SURVEY:
+        context["questions"] = study_survey_questions(study)
+    if participant.stage == Participant.Stage.JUDGING:
+        slot = slot or services.slot_for_display(participant=participant)
+        if slot is None:  # the refill found nothing left: the participant is finished
+            participant.refresh_from_db()
+        else:
+            context["slot"] = selectors.slot_blind(slot=slot, total=participant.total)
+    return context
+
+
+@require_GET
+def participate(request, token):
+    """The participant's page for whatever stage they are in; a reload resumes exactly where they were."""
+    participant = selectors.participant_get_by_token(token=token)
+    return render(request, PAGE, _page(request, participant))
+
+
+def _to_page(request, token):
+    url = reverse("studies:participate", kwargs={"token": token})
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+@require_POST
+def participate_consent(request, token):
+    participant = selectors.participant_get_by_token(token=token)
+    services.participant_consent(participant=participant, agreed=request.POST.get("agree") == "yes")
+    return _to_page(request, token)
+
+
+@require_POST
+def participate_survey(request, token):
+    participant = selectors.participant_get_by_token(token=token)
+    answers, errors = survey_validate(study_survey_questions(participant.study), request.POST)
+    if errors:
+        return render(request, PAGE, _page(request, participant, errors=errors), status=200)
+    services.participant_survey_submit(participant=participant, answers=answers,
+                                       attributes=attributes_from_answers(answers))
+    return _to_page(request, token)
+
+
+@require_POST
+def participate_start(request, token):
+    participant = selectors.participant_get_by_token(token=token)
+    try:
+        services.participant_start(participant=participant)
+    except services.StudyFull as exc:
+        return render(request, PAGE, {"study": participant.study, "full": str(exc)})
+    return _to_page(request, token)
+
+
+def answers_from_post(post, criteria: list[dict]) -> dict[str, dict]:
+    """Form fields ``choice_<criterion>`` (1 left, 2 right, 0 tie), ``strength_<c>``, ``rationale_<c>``."""
+    return {
+        c["name"]: {"side": KEY_TO_SIDE.get(post.get(f"choice_{c['name']}", "")),
+                    "strength": post.get(f"strength_{c['name']}"),
+                    "rationale": post.get(f"rationale_{c['name']}", "")}
+        for c in criteria
+    }
+
+
+@require_POST
+def participate_judge(request, token):
+    """Stores one comparison and answers with the next one (an htmx fragment), or the finished page."""
+    participant = selectors.participant_get_by_token(token=token)
+    answers = answers_from_post(request.POST, participant.study.spec["criteria"])
+    try:
+        outcome = services.judgment_submit(participant=participant, token=request.POST.get("slot", ""),
+                                           answers=answers)
+    except services.JudgmentInvalid as exc:
+        context = _page(request, participant, errors=exc.errors)
+        context["previous"] = request.POST
+        return render(request, f"{PAGE}#slot" if request.htmx else PAGE, context)
+    if not request.htmx:
+        return redirect("studies:participate", token=token)
+    if outcome.next_slot is None:
+        redirect_url = participant.study.spec["recruitment"]["redirect_url"]
+        if participant.stage == Participant.Stage.COMPLETED and redirect_url:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = redirect_url
+            return response
+        return _to_page(request, token)
+    context = _page(request, participant, slot=outcome.next_slot, warned=outcome.warned)
+    return render(request, f"{PAGE}#slot", context)
+
+
+# Researcher pages ----------------------------------------------------------------------------------------
+
+
+@require_GET
+@researcher_required
+def study_list(request):
+    studies = selectors.studies_for_user(user=request.user).select_related("owner")
+    return render(request, "studies/study_list.html", {"studies": studies})
+
+
+@require_GET
+@researcher_required
+def study_detail(request, slug):
+    study = selectors.study_get_for_user(user=request.user, slug=slug)
+    context = {"study": study, "progress": selectors.study_progress(study=study),
+               "systems": study.systems.all(), "missing": services.responses_missing(study=study)[:20],
+               "join_url": request.build_absolute_uri(reverse("studies:join", kwargs={"slug": slug}))}
+    template = "studies/study_detail.html#progress" if request.htmx else "studies/study_detail.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["POST"])
+@researcher_required
+def study_toggle(request, slug):
+    """Opens (after checking every response exists) or closes the recruitment link."""
+    study = selectors.study_get_for_user(user=request.user, slug=slug)
+    try:
+        if request.POST.get("open") == "yes":
+            services.study_open(study=study)
+            messages.success(request, "The study is open.")
+        else:
+            services.study_close(study=study)
+            messages.success(request, "The study is closed.")
+    except services.StudyError as exc:
+        messages.error(request, str(exc))
+    return redirect("studies:study_detail", slug=slug)

@@ -1,0 +1,42 @@
+import pytest
+from django.db import connection
+
+from tests.factories import ItemFactory, ProjectFactory, UserFactory
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    return f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
+
+
+@pytest.fixture
+def researcher(db):
+    return UserFactory(username="researcher", role="researcher")
+
+
+@pytest.fixture
+def other_researcher(db):
+    return UserFactory(username="other-researcher", role="researcher")
+
+
+@pytest.fixture
+def annotator(db):
+    return UserFactory(username="annotator", role="annotator")
+
+
+@pytest.fixture
+def participant(db):
+    return UserFactory(username="participant", role="participant")
+
+
+@pytest.fixture
+def project(researcher):
+    project = ProjectFactory(owner=researcher, slug="demo")
+    ItemFactory.create_batch(5, project=project)
+    return project
+
+
+@pytest.fixture
+def on_postgres():
+    return connection.vendor == "postgresql"

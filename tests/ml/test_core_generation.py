@@ -1,0 +1,142 @@
+"""Batched generation: order, determinism, batching equivalence, OOM halving, cancellation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from ml.core.errors import Cancelled, ModelLoadError
+from ml.core.generation import GenerationResult, Generator
+
+PROMPTS = [
+    "I lost my job",
+    [{"role": "user", "content": "my dog died last week and the house is so quiet"}],
+    "you are not alone",
+    [{"role": "system", "content": "be kind"}, {"role": "user", "content": "I feel lost"}],
+    "the weather was nice so we went for a long walk",
+]
+
+
+def test_returns_one_result_per_prompt_in_input_order_matching_one_at_a_time(tiny_generator):
+    batched = tiny_generator.generate(PROMPTS, max_new_tokens=6, temperature=0, batch_size=2)
+    singles = [tiny_generator.generate([prompt], max_new_tokens=6, temperature=0)[0] for prompt in PROMPTS]
+
+    assert len(batched) == len(PROMPTS)
+    assert all(isinstance(result, GenerationResult) for result in batched)
+    assert batched == singles
+    # Different prompts give different continuations, so equality above really checks the order.
+    assert len({result.text for result in singles}) > 1
+
+
+def test_sampling_is_reproducible_with_the_same_seed_and_changes_with_another(tiny_generator):
+    first = tiny_generator.generate(PROMPTS, max_new_tokens=8, temperature=1.0, top_p=1.0, seed=3)
+    again = tiny_generator.generate(PROMPTS, max_new_tokens=8, temperature=1.0, top_p=1.0, seed=3)
+    other = tiny_generator.generate(PROMPTS, max_new_tokens=8, temperature=1.0, top_p=1.0, seed=4)
+
+    assert first == again
+    assert first != other
+
+
+def test_messages_go_through_the_chat_template_and_strings_do_not(tiny_generator):
+    rendered = tiny_generator.render([{"role": "user", "content": "I feel lost"}])
+
+    assert rendered == "<|im_start|> user I feel lost <|im_end|> <|im_start|> assistant "
+    assert tiny_generator.render("I feel lost") == "I feel lost"
+
+
+def test_messages_without_a_chat_template_are_refused(tiny_llama_without_template_path):
+    generator = Generator(tiny_llama_without_template_path, device="cpu")
+
+    with pytest.raises(ValueError, match="no chat template"):
+        generator.generate([[{"role": "user", "content": "hello"}]], max_new_tokens=2)
+
+
+def test_new_tokens_stop_at_each_rows_own_stop_token(tiny_llama_path, tmp_path):
+    reference = Generator(tiny_llama_path, device="cpu")
+    plain = reference.generate(PROMPTS, max_new_tokens=8, temperature=0)
+    assert all(result.new_tokens == len(result.token_ids) == 8 for result in plain)
+    # Declare a token from the middle of the first answer a stop token; every row must end
+    # before its own first occurrence of it, whatever the other rows in its batch do.
+    special = set(reference.tokenizer.all_special_ids)
+    stop_id = next(token for token in plain[0].token_ids[2:] if token not in special)
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_llama_path, folder)
+    config_file = folder / "generation_config.json"
+    config = json.loads(config_file.read_text())
+    config["eos_token_id"] = [reference.tokenizer.eos_token_id, stop_id]
+    config_file.write_text(json.dumps(config))
+
+    stopped = Generator(folder, device="cpu").generate(PROMPTS, max_new_tokens=8, temperature=0, batch_size=5)
+
+    cut_rows = 0
+    for before, after in zip(plain, stopped, strict=True):
+        ids = list(before.token_ids)
+        expected = ids[: ids.index(stop_id)] if stop_id in ids else ids
+        cut_rows += stop_id in ids
+        assert list(after.token_ids) == expected
+        assert after.new_tokens == len(expected)
+        assert after.text == reference.tokenizer.decode(expected, skip_special_tokens=True).strip()
+    assert stopped[0].new_tokens < 8
+    assert cut_rows < len(PROMPTS) or len({r.new_tokens for r in stopped}) > 1
+
+
+def test_batch_that_runs_out_of_memory_is_split_and_results_stay_in_order(tiny_llama_path, monkeypatch):
+    generator = Generator(tiny_llama_path, device="cpu")
+    expected = generator.generate(PROMPTS, max_new_tokens=5, temperature=0, batch_size=1)
+    real_forward = generator.model.forward
+    seen_batch_sizes: list[int] = []
+
+    def forward_that_fits_two_rows(*args, **kwargs):
+        rows = kwargs["input_ids"].shape[0]
+        seen_batch_sizes.append(rows)
+        if rows > 2:
+            raise torch.cuda.OutOfMemoryError("simulated: only two rows fit")
+        return real_forward(*args, **kwargs)
+
+    monkeypatch.setattr(generator.model, "forward", forward_that_fits_two_rows)
+
+    results = generator.generate(PROMPTS, max_new_tokens=5, temperature=0, batch_size=5)
+
+    assert results == expected
+    assert max(seen_batch_sizes) == 5  # tried whole first
+    assert 2 in seen_batch_sizes and 1 in seen_batch_sizes  # 5 -> 2 + 3 -> 2 + (1 + 2)
+
+
+def test_a_single_prompt_that_runs_out_of_memory_is_reported(tiny_llama_path, monkeypatch):
+    generator = Generator(tiny_llama_path, device="cpu")
+
+    def forward_always_out_of_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("simulated")
+
+    monkeypatch.setattr(generator.model, "forward", forward_always_out_of_memory)
+
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        generator.generate(PROMPTS[:2], max_new_tokens=2, temperature=0, batch_size=2)
+
+
+def test_progress_is_reported_after_every_batch(tiny_generator):
+    progress: list[tuple[int, int]] = []
+
+    tiny_generator.generate(PROMPTS, max_new_tokens=2, temperature=0, batch_size=2, on_batch=lambda d, t: progress.append((d, t)))
+
+    assert progress == [(2, 5), (4, 5), (5, 5)]
+
+
+def test_callback_returning_false_cancels_after_that_batch(tiny_generator):
+    calls: list[int] = []
+
+    def stop_after_first_batch(done: int, total: int) -> bool:
+        calls.append(done)
+        return False
+
+    with pytest.raises(Cancelled, match="2 of 5"):
+        tiny_generator.generate(PROMPTS, max_new_tokens=2, temperature=0, batch_size=2, on_batch=stop_after_first_batch)
+    assert calls == [2]
+
+
+def test_missing_folder_is_a_model_load_error(tmp_path):
+    with pytest.raises(ModelLoadError, match="cannot load a generator"):
+        Generator(tmp_path / "nothing-here", device="cpu")

@@ -1,0 +1,14 @@
+"""The Celery app. Queues by hardware: `gpu` (generation, scoring, training) and `default` (exports, reports)."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings.dev")
+
+app = Celery("resonance")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (Queue("default"), Queue("gpu"))
+app.conf.task_routes = {"ml.tasks.gpu_*": {"queue": "gpu"}}
+app.autodiscover_tasks()

@@ -1,0 +1,28 @@
+"""Test settings: PostgreSQL when reachable (always under CI), else SQLite, announced loudly."""
+
+import os
+
+from webapp.settings.base import *  # noqa: F403
+from webapp.settings.base import BASE_DIR
+from webapp.settings.env import database_from_url
+from webapp.settings.services import reachable, require_or_fall_back
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/resonance")
+if _url.startswith("postgres"):
+    _db = database_from_url(_url, base_dir=BASE_DIR)
+    if require_or_fall_back("PostgreSQL", reachable(_db["HOST"] or "127.0.0.1", int(_db["PORT"] or 5432)), "SQLite"):
+        DATABASES = {"default": _db}
+    else:
+        DATABASES = {"default": database_from_url("sqlite:///var/test.sqlite3", base_dir=BASE_DIR)}
+else:
+    DATABASES = {"default": database_from_url(_url, base_dir=BASE_DIR)}
+# One test database per run, so parallel runs (and the worker processes a run starts) never collide.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.setdefault("RESONANCE_TEST_DB", f"test_resonance_{os.getpid()}")}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
