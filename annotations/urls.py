@@ -1,8 +1,6 @@
-from importlib import import_module
-
 from django.urls import include, path
 
-from annotations import views, views_projects
+from annotations import api_agreement, views, views_agreement, views_projects
 
 urlpatterns = [
     path("p/<slug:slug>/", views.join, name="join"),
@@ -20,10 +18,4 @@ urlpatterns = [
     path("api/", include("annotations.api_urls")),
 ]
 
-# Agreement pages and API live in their own modules; included when present.
-for _module in ("annotations.views_agreement", "annotations.api_agreement"):
-    try:
-        urlpatterns += import_module(_module).urlpatterns
-    except ModuleNotFoundError as exc:
-        if exc.name != _module:
-            raise
+urlpatterns += views_agreement.urlpatterns + api_agreement.urlpatterns

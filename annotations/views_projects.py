@@ -5,6 +5,7 @@ from pathlib import Path
 import yaml
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations import selectors
@@ -12,6 +13,7 @@ from annotations.services import projects as project_services
 from annotations.spec import SpecError
 from webapp.roles import researcher_required
 
+PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 
 
@@ -23,12 +25,15 @@ def _presets() -> dict[str, str]:
 @researcher_required
 def project_detail(request, slug):
     project = selectors.project_get_for_user(user=request.user, slug=slug)
+    join_url = request.build_absolute_uri(reverse("join", args=[project.slug]))
     return render(request, "annotations/project_detail.html", {
         "project": project,
         "progress": selectors.project_progress(project=project),
         "annotators": selectors.annotator_table(project=project),
         "distributions": selectors.rating_distributions(project=project),
-        "join_url": request.build_absolute_uri(f"/p/{project.slug}/"),
+        "join_url": join_url,
+        "agreement_url": reverse("agreement_page", args=[project.slug]),
+        "prolific_url": join_url + PROLIFIC_QUERY,
     })
 
 

@@ -1,1 +1,17 @@
-urlpatterns: list = []  # placeholder until the app lands its pages
+"""Model registry and job pages (namespace "ml", included at the site root), and the API under /api/ml/."""
+
+from django.urls import include, path
+
+from ml import views
+
+urlpatterns = [
+    path("models/", views.model_list, name="models"),
+    path("models/register/", views.model_register, name="model_register"),
+    path("models/<int:pk>/promote/", views.model_promote, name="model_promote"),
+    path("jobs/", views.job_list, name="jobs"),
+    path("jobs/new/", views.job_new, name="job_new"),
+    path("jobs/<int:pk>/", views.job_detail, name="job_detail"),
+    path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
+    path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
+    path("api/ml/", include("ml.api_urls")),
+]

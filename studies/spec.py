@@ -220,7 +220,7 @@ def _criteria(raw: Any) -> list[dict]:
             raise SpecError(f"{path}.name", f"duplicate criterion {name!r}")
         names.add(name)
         strength = row.get("strength")
-        if strength is None or strength is False:
+        if strength is None or strength is False or strength == []:
             strength = []
         elif not isinstance(strength, list) or len(strength) < 2 or not all(isinstance(s, str) and s for s in strength):
             raise SpecError(f"{path}.strength", "must be a list of two or more labels, weakest first")

@@ -54,7 +54,8 @@ def _dimension_table(coded: pd.DataFrame, dimension: dict, weights: dict | None)
     winners = counts[counts["count"] == top]
     tied = winners.groupby("unit")["code"].agg(list)
     table["tied_values"] = tied.map(lambda codes: [dims.decode(c, dimension) for c in codes] if len(codes) > 1 else [])
-    table["majority"] = tied.map(lambda codes: dims.decode(codes[0], dimension) if len(codes) == 1 else None)
+    majority = tied.map(lambda codes: dims.decode(codes[0], dimension) if len(codes) == 1 else None).astype(object)
+    table["majority"] = majority.where(majority.notna(), None)
     table["majority_share"] = winners.groupby("unit")["count"].first() / table["n_labels"]
     shares = counts.assign(share=counts["count"] / counts.groupby("unit")["count"].transform("sum"))
     table["distribution"] = shares.groupby("unit").apply(

@@ -27,15 +27,25 @@ def alpha_replicates(terms: AlphaTerms, *, n_resamples: int, seed: int) -> np.nd
     item_patterns = sparse.csr_matrix(
         (np.ones(terms.n_units), (terms.unit_cluster, terms.unit_pattern)), shape=(n_items, n_patterns)
     )
+    # the common case, one unit per item, needs no item × pattern product: a drawn item is its pattern
+    single_unit = terms.n_units == n_items
+    pattern_of_item = np.empty(n_items, dtype=np.int64)
+    pattern_of_item[terms.unit_cluster] = terms.unit_pattern
+    patterns_t = item_patterns.T.tocsr()
     rng = np.random.default_rng(seed)
     block = max(1, min(n_resamples, _BLOCK_CELLS // n_items))
     out = np.empty(n_resamples)
     for start in range(0, n_resamples, block):
         size = min(block, n_resamples - start)
         draws = rng.integers(0, n_items, size=(size, n_items))
-        offsets = (np.arange(size) * n_items)[:, None]
-        item_weights = np.bincount((draws + offsets).ravel(), minlength=size * n_items).reshape(size, n_items)
-        pattern_weights = np.asarray((item_patterns.T @ item_weights.T.astype(np.float64)).T)
+        if single_unit:
+            keys = (pattern_of_item[draws] + (np.arange(size) * n_patterns)[:, None]).ravel()
+            pattern_weights = np.bincount(keys, minlength=size * n_patterns).reshape(size, n_patterns)
+            pattern_weights = pattern_weights.astype(np.float64)
+        else:
+            keys = (draws + (np.arange(size) * n_items)[:, None]).ravel()
+            item_weights = np.bincount(keys, minlength=size * n_items).reshape(size, n_items)
+            pattern_weights = np.asarray(patterns_t @ np.ascontiguousarray(item_weights.T, dtype=np.float64)).T
         out[start : start + size] = alpha_weighted(terms, pattern_weights)
     return out
 

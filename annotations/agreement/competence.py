@@ -52,9 +52,10 @@ def dawid_skene(
     posterior = votes / votes.sum(axis=1, keepdims=True)
     previous = -np.inf
     converged = False
-    iteration = 0
+    iterations = 0
     log_likelihood = -np.inf
-    for iteration in range(1, max_iter + 1):
+    for _ in range(max_iter):
+        iterations += 1
         # M-step
         priors = (posterior.sum(axis=0) + smoothing) / (n_units + smoothing * n_classes)
         confusion = np.full((n_annotators, n_classes, n_classes), smoothing)
@@ -82,7 +83,7 @@ def dawid_skene(
         posterior=posterior,
         reliability=pd.Series(reliability, index=ratings.annotators, name="reliability"),
         units=ratings.units,
-        iterations=iteration,
+        iterations=iterations,
         converged=converged,
         log_likelihood=log_likelihood,
     )

@@ -43,8 +43,8 @@ def external_id_clean(name: str, line: int, field: str, value: Any) -> str:
     text = str(value).strip()
     if not text:
         raise ImportFormatError(name, line, field, "is empty")
-    if len(text) > 255:
-        raise ImportFormatError(name, line, field, "is longer than 255 characters")
+    if len(text) > 200:
+        raise ImportFormatError(name, line, field, "is longer than 200 characters")
     return text
 
 

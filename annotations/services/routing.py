@@ -169,6 +169,15 @@ def assignment_next(*, enrollment: Enrollment, resume: bool = True) -> Assignmen
     return None
 
 
+def _locked_status(assignment_id: int) -> str | None:
+    """The assignment's status, read under its row lock (call inside a transaction). Submit and skip decide from
+    this status whether a slot is held; without the lock a reclaim could expire the reservation (and release its
+    slot) between that read and the finishing UPDATE, and the slot would be given back twice or used without being
+    taken again, letting an item collect more labels than it needs."""
+    return (Assignment.objects.select_for_update().filter(id=assignment_id)
+            .values_list("status", flat=True).first())
+
+
 def _finish(assignment: Assignment, status: str, seconds: float | None) -> bool:
     """Marks a live (reserved, or expired but still claimable) assignment finished. False if already finished."""
     return bool(
@@ -192,7 +201,7 @@ def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | N
         raise SubmitError(errors)
     seconds = None if seconds is None else max(0.0, min(float(seconds), 24 * 3600.0))
     with transaction.atomic():
-        was_expired = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.EXPIRED).exists()
+        was_expired = _locked_status(assignment.id) == Assignment.Status.EXPIRED
         if was_expired and item.role == Item.Role.TASK and not _take_slot(item.id):
             raise SubmitError({"item": "your reservation expired and this item has been completed by others"})
         if not _finish(assignment, Assignment.Status.SUBMITTED, seconds):
@@ -225,7 +234,7 @@ def assignment_skip(*, assignment: Assignment, distressing: bool, seconds: float
     from an ordinary one. Idempotent: False when the assignment was already finished."""
     status = Assignment.Status.DISTRESSING if distressing else Assignment.Status.SKIPPED
     with transaction.atomic():
-        was_reserved = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.RESERVED).exists()
+        was_reserved = _locked_status(assignment.id) == Assignment.Status.RESERVED
         if not _finish(assignment, status, seconds):
             return False
         if was_reserved and assignment.item.role == Item.Role.TASK:

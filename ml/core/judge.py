@@ -52,7 +52,8 @@ _NUMBER = r"(\d+(?:\.\d+)?)"
 _PATTERNS = (
     re.compile(r"\b(?:score|rating|rated|grade)\b\s*(?:is|of|=|:)?\s*\**\s*" + _NUMBER, re.IGNORECASE),
     re.compile(_NUMBER + r"\s*(?:/|out\s+of)\s*5\b", re.IGNORECASE),
-    re.compile(r"(?<![\d.])" + _NUMBER + r"(?![\d])"),
+    # A bare number, but not the scale itself ("out of 5", "/5", "1-5").
+    re.compile(r"(?<![\d.\-/])(?<!of )" + _NUMBER + r"(?!\d)(?!\s*[-\u2013]\s*\d)"),
 )
 _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _WORD_PATTERN = re.compile(r"\b(one|two|three|four|five)\b", re.IGNORECASE)

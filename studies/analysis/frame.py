@@ -7,7 +7,8 @@ Contract of the input frame (one row per judgment):
     system_a     str        the system stored as "a" on the judgment
     system_b     str        the system stored as "b"
     choice       "a" | "b" | "tie"
-    left         "a" | "b"  which stored side was shown on the left
+    left         "a" | "b"  which stored side was shown on the left ("" or None: not known, as
+                            in judgments imported without it; those stay out of position bias)
     criterion    str        the question answered ("overall", "empathy", ...)
     seconds      float      time spent on the judgment (may be NaN)
 
@@ -25,7 +26,7 @@ JUDGMENT_COLUMNS = ("participant", "prompt", "system_a", "system_b", "choice", "
 CHOICES = ("a", "b", "tie")
 SIDES = ("a", "b")
 
-_FLIP = {"a": "b", "b": "a", "tie": "tie"}
+_FLIP = {"a": "b", "b": "a", "tie": "tie", "": ""}
 
 
 def judgments_frame_validate(frame: pd.DataFrame) -> None:
@@ -36,7 +37,7 @@ def judgments_frame_validate(frame: pd.DataFrame) -> None:
     bad_choice = set(frame["choice"].unique()) - set(CHOICES)
     if bad_choice:
         raise ValueError(f"choice must be one of {CHOICES}, found {sorted(map(str, bad_choice))}")
-    bad_left = set(frame["left"].unique()) - set(SIDES)
+    bad_left = set(frame["left"].dropna().unique()) - {*SIDES, ""}
     if bad_left:
         raise ValueError(f"left must be one of {SIDES}, found {sorted(map(str, bad_left))}")
     if (frame["system_a"] == frame["system_b"]).any():
@@ -55,8 +56,9 @@ def judgments_canonical(frame: pd.DataFrame) -> pd.DataFrame:
 
     Rows stored the other way round are mirrored (systems swapped, ``choice`` and ``left``
     flipped), so "a wins" always means the alphabetically first system won, and the judgment
-    keeps which system was on the left. Adds ``chose_left`` (bool, NaN-free; False for ties) and
-    ``decisive`` (choice is not a tie).
+    keeps which system was on the left. ``left`` becomes "" where unknown. Adds ``decisive``
+    (choice is not a tie), ``sided`` (decisive with a known left side: what position bias counts)
+    and ``chose_left`` (bool; False unless ``sided``).
     """
     judgments_frame_validate(frame)
     out = frame.loc[:, list(JUDGMENT_COLUMNS)].copy()
@@ -64,6 +66,7 @@ def judgments_canonical(frame: pd.DataFrame) -> pd.DataFrame:
     out["system_b"] = out["system_b"].astype(str)
     out["criterion"] = out["criterion"].astype(str)
     out["seconds"] = pd.to_numeric(out["seconds"], errors="coerce").astype("float64")
+    out["left"] = out["left"].where(out["left"].isin(SIDES), "")
     swap = out["system_a"] > out["system_b"]
     if swap.any():
         a, b = out.loc[swap, "system_a"].copy(), out.loc[swap, "system_b"].copy()
@@ -71,7 +74,8 @@ def judgments_canonical(frame: pd.DataFrame) -> pd.DataFrame:
         out.loc[swap, "choice"] = out.loc[swap, "choice"].map(_FLIP)
         out.loc[swap, "left"] = out.loc[swap, "left"].map(_FLIP)
     out["decisive"] = out["choice"] != "tie"
-    out["chose_left"] = out["decisive"] & (out["choice"] == out["left"])
+    out["sided"] = out["decisive"] & (out["left"] != "")
+    out["chose_left"] = out["sided"] & (out["choice"] == out["left"])
     return out.reset_index(drop=True)
 
 

@@ -1,6 +1,7 @@
 """Position (left/right) bias: overall, per participant, and who always picks one side.
 
-Only decisive judgments count: a tie picks no side. Under no bias a participant picks the left
+Only decisive judgments with a recorded side count: a tie picks no side, and judgments imported
+without the side shown cannot say which side was picked. Under no bias a participant picks the left
 response half of the time, whatever the systems, because the study counterbalances sides; so
 the test is the two-sided exact binomial test of left choices against one half.
 
@@ -29,7 +30,7 @@ def one_sided_participants(
     The floor exists because with one or two judgments "always left" is what chance gives a
     quarter to a half of honest participants.
     """
-    decisive = canonical[canonical["decisive"]]
+    decisive = canonical[canonical["sided"]]
     per = decisive.groupby("participant")["chose_left"].agg(["sum", "count"])
     always = per[(per["count"] >= min_judgments) & ((per["sum"] == 0) | (per["sum"] == per["count"]))]
     return sorted(always.index.tolist(), key=str)
@@ -42,7 +43,7 @@ def position_bias(canonical: pd.DataFrame, *, min_judgments: int = DEFAULT_MIN_J
     "by_criterion": {criterion: {...}}, "by_participant": [{"participant", "left", "n",
     "left_share", "p_value", "one_sided"}], "one_sided_participants": [...]}``.
     """
-    decisive = canonical[canonical["decisive"]]
+    decisive = canonical[canonical["sided"]]
     result = _left_summary(decisive)
     result["by_criterion"] = {
         str(criterion): _left_summary(group) for criterion, group in decisive.groupby("criterion", sort=True)

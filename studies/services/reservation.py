@@ -9,6 +9,7 @@ is the guard. Both are followed by the same conditional update, so the quota hol
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -17,6 +18,9 @@ from django.db.models import F
 
 from studies import design
 from studies.models import Assignment, AttentionCheck, Pair, Participant, Study, System
+
+LOCK_RETRIES = 12
+LOCK_WAIT_SECONDS = 0.005
 
 
 def _candidates(*, study: Study, quota: int, exclude_prompts: set[int], systems: tuple[int, int] | None):
@@ -36,10 +40,15 @@ def pair_reserve(
     Call inside a transaction. Returns the pair (``taken`` already counted) or None when none is left.
     """
     query = _candidates(study=study, quota=quota, exclude_prompts=exclude_prompts, systems=systems)
-    for _attempt in range(8):
+    for attempt in range(LOCK_RETRIES):
         if connection.vendor == "postgresql":
             pair = query.select_for_update(skip_locked=True).first()
             candidates = [pair] if pair is not None else []
+            if not candidates and query.exists():
+                # every candidate is locked by a participant starting right now; their plans are short
+                # transactions, and one that still leaves room must not make ours shorter
+                time.sleep(LOCK_WAIT_SECONDS * (attempt + 1))
+                continue
         else:
             candidates = list(query[:4])
         if not candidates:

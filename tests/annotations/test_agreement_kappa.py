@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
-from statsmodels.stats.inter_rater import cohens_kappa, fleiss_kappa as statsmodels_fleiss
+from statsmodels.stats.inter_rater import cohens_kappa
+from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 
 from annotations.agreement.kappa import cohen_kappa_mean, cohen_kappa_pairs, fleiss_kappa
 from annotations.agreement.matrix import Ratings

@@ -155,3 +155,13 @@ def tiny_generator(tiny_llama_path):
     from ml.core.generation import Generator
 
     return Generator(tiny_llama_path, device="cpu")
+
+
+@pytest.fixture
+def make_tiny_regressor(tmp_path):
+    """Builds a tiny regressor with custom head settings: ``make_tiny_regressor(id2label=...)``."""
+
+    def make(**options) -> Path:
+        return save_tiny_bert_regressor(tmp_path / f"regressor-{len(list(tmp_path.iterdir()))}", **options)
+
+    return make

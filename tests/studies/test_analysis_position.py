@@ -64,3 +64,19 @@ def test_report_recomputes_results_without_one_sided_participants():
     [kept] = cleaned["comparisons"]
     assert (kept["wins_a"], kept["wins_b"]) == (3, 1)
     assert cleaned["bradley_terry"]["base"]["strength"] > 0 > report["bradley_terry"]["base"]["strength"]
+
+
+def test_judgments_without_a_recorded_side_count_for_wins_but_not_for_position():
+    rows = [
+        row("p1", chose_left=True, left="a", prompt="q1"),
+        row("p1", chose_left=False, left="b", prompt="q2"),
+    ]
+    rows += [
+        ("p2", "q1", "base", "perm", "a", "", "overall", 4.0),
+        ("p2", "q2", "base", "perm", "b", None, "overall", 4.0),
+    ]
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    report = study_report(frame, n_bootstrap=0)
+    assert report["comparisons"][0]["wins_a"] + report["comparisons"][0]["wins_b"] == 4
+    assert (report["position_bias"]["left"], report["position_bias"]["n"]) == (1, 2)
+    assert [p["participant"] for p in report["position_bias"]["by_participant"]] == ["p1"]

@@ -103,3 +103,12 @@ def test_bt_plot_lists_the_strongest_first_and_zero_between_the_extremes():
     assert [r["label"] for r in plot["rows"]] == ["b", "a"]
     low, high = plot["rows"][1]["x"], plot["rows"][0]["x"]
     assert low < plot["x_zero"] < high
+
+
+def test_a_study_without_judgments_reports_empty_results_not_errors():
+    from studies.analysis.frame import judgments_frame_empty
+
+    report = study_report(judgments_frame_empty(), pd.DataFrame({"participant": [], "country": []}))
+    assert report["comparisons"] == [] and report["bradley_terry"] == {}
+    assert report["position_bias"]["left_share"] is None
+    json.dumps(report, allow_nan=False)

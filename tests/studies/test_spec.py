@@ -110,3 +110,9 @@ def test_prompts_file_resolves_beside_the_spec(tmp_path):
 def test_not_a_mapping_is_rejected():
     with pytest.raises(SpecError):
         spec_parse("- just\n- a list\n")
+
+
+def test_a_normalised_spec_parses_to_itself():
+    once = spec_parse(spec_load_file(PRESET))
+    assert spec_parse(once) == once
+    assert spec_hash(spec_parse(once)) == spec_hash(once)

@@ -1,5 +1,6 @@
 // Keyboard-first annotation: digits pick points on the highlighted question, Enter submits, s skips,
-// d skips as distressing, ? toggles the key list. Records time on item. Works after each htmx swap.
+// d skips as distressing, o opens or folds a content note, Esc leaves a text box, ? toggles the key list.
+// Records time on item. Works after each htmx swap.
 (function () {
   "use strict";
   let active = 0;
@@ -37,6 +38,11 @@
     setActive(0, false);
   }
 
+  function toggleNote() {
+    const note = form() && form().querySelector("details.content-note");
+    if (note) note.open = !note.open;
+  }
+
   function click(value) {
     const button = form() && form().querySelector(`button[name=action][value=${value}]`);
     if (button && !button.disabled) button.click();
@@ -53,9 +59,16 @@
     if (!form() || event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target;
     const typing = target.matches("textarea, input[type=text], input[type=number]");
-    if (typing && event.key !== "Escape") return;
+    if (typing) {
+      // Esc leaves the text box so the shortcuts work again; every other key is typing.
+      if (event.key === "Escape") { target.blur(); event.preventDefault(); }
+      return;
+    }
     const key = event.key;
     if (key === "?") { document.getElementById("keys").classList.toggle("open"); event.preventDefault(); return; }
+    if (key === "o") { toggleNote(); event.preventDefault(); return; }
+    // Enter on a focused button, link or content-note summary does what that element does (skip, open...).
+    if (key === "Enter" && target.matches("button, a, summary")) return;
     if (key === "Enter") { event.preventDefault(); click("submit"); return; }
     if (key === "s") { event.preventDefault(); click("skip"); return; }
     if (key === "d") { event.preventDefault(); click("distressing"); return; }

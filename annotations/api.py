@@ -1,0 +1,165 @@
+"""Researcher API for annotation projects: specs, item and label import, label export, progress, sharing.
+
+Every view calls the same service as the page and the management command; none writes by itself."""
+
+import tempfile
+from pathlib import Path
+
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations import selectors, serializers
+from annotations.importing.errors import ImportFormatError
+from annotations.services import projects
+from annotations.spec import SpecError
+from webapp.roles import IsResearcher
+
+
+def _import_service():
+    from annotations.services import importing  # TODO(foundation): top-level once the import service lands
+
+    return importing
+
+
+def _error(exc: Exception, code=status.HTTP_400_BAD_REQUEST) -> Response:
+    return Response({"detail": str(exc)}, status=code)
+
+
+class ResearcherView(APIView):
+    permission_classes = [IsResearcher]
+
+    def project(self, request, slug):
+        return selectors.project_get_for_user(user=request.user, slug=slug)
+
+
+class ProjectListView(ResearcherView):
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(responses=serializers.ProjectOut(many=True), summary="Projects you own or share")
+    def get(self, request):
+        rows = selectors.projects_for_user(user=request.user).select_related("owner")
+        return Response(serializers.ProjectOut(rows, many=True).data)
+
+    @extend_schema(request=serializers.SpecIn, responses={201: serializers.ProjectDetailOut, 400: serializers.ErrorOut},
+                   summary="Create or update a project from its spec (matched by slug)")
+    def post(self, request):
+        data = serializers.SpecIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            project = _import_service().project_load_spec(spec_text=data.validated_data["spec"], owner=request.user)
+        except SpecError as exc:
+            return _error(exc)
+        return Response(serializers.ProjectDetailOut(project).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailView(ResearcherView):
+    @extend_schema(responses=serializers.ProjectDetailOut, summary="One project with its normalised spec")
+    def get(self, request, slug):
+        return Response(serializers.ProjectDetailOut(self.project(request, slug)).data)
+
+
+class ProjectProgressView(ResearcherView):
+    @extend_schema(responses=serializers.ProgressOut, summary="Items complete, labels, active annotators, median time")
+    def get(self, request, slug):
+        return Response(selectors.project_progress(project=self.project(request, slug)))
+
+
+class ItemImportView(ResearcherView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": serializers.FileIn},
+                   responses={201: serializers.CountOut, 400: serializers.ErrorOut},
+                   summary="Import items (JSONL, CSV, EmpatheticDialogues, EmpathicStories, EPITOME, turn CSV); all or nothing")
+    def post(self, request, slug):
+        project = self.project(request, slug)
+        data = serializers.FileIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        with _spooled(upload) as path:
+            try:
+                count = _import_service().items_import(project=project, path_or_file=path,
+                                               fmt=data.validated_data.get("format") or None)
+            except ImportFormatError as exc:
+                return _error(exc)
+        return Response({"imported": count}, status=status.HTTP_201_CREATED)
+
+
+class LabelImportView(ResearcherView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": serializers.FileIn},
+                   responses={201: serializers.CountOut, 400: serializers.ErrorOut},
+                   summary="Import labels collected elsewhere (long CSV: item_id, annotator_id, dimension, value, ...)")
+    def post(self, request, slug):
+        project = self.project(request, slug)
+        data = serializers.FileIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        with _spooled(data.validated_data["file"]) as path:
+            try:
+                count = _import_service().labels_import(project=project, path_or_file=path)
+            except ImportFormatError as exc:
+                return _error(exc)
+        return Response({"imported": count}, status=status.HTTP_201_CREATED)
+
+
+class LabelExportView(ResearcherView):
+    @extend_schema(
+        parameters=[OpenApiParameter("format", enum=["jsonl", "csv"], default="jsonl"),
+                    OpenApiParameter("aggregate", enum=["none", "mean", "median", "majority", "distribution", "weighted"],
+                                     default="none")],
+        responses={(200, "application/octet-stream"): bytes}, summary="Export labels (one row per label)")
+    def get(self, request, slug):
+        project = self.project(request, slug)
+        fmt = request.query_params.get("format", "jsonl")
+        if fmt not in {"jsonl", "csv"}:
+            return _error(ValueError("format: must be jsonl or csv"))
+        aggregate = request.query_params.get("aggregate", "none")
+        handle = tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False)  # noqa: SIM115 (streamed, then removed)
+        handle.close()
+        from annotations.services.exporting import labels_export
+
+        try:
+            labels_export(project=project, out=handle.name, fmt=fmt, aggregate=aggregate)
+        except ValueError as exc:
+            Path(handle.name).unlink(missing_ok=True)
+            return _error(exc)
+        stream = open(handle.name, "rb")  # noqa: SIM115 (FileResponse closes it)
+        Path(handle.name).unlink()  # the open handle keeps the data readable until the response is sent
+        return FileResponse(stream, as_attachment=True, filename=f"{project.slug}-labels.{fmt}")
+
+
+class ProjectShareView(ResearcherView):
+    @extend_schema(request=serializers.ShareIn, responses={204: None, 400: serializers.ErrorOut},
+                   summary="Give another researcher access")
+    def post(self, request, slug):
+        project = self.project(request, slug)
+        data = serializers.ShareIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            projects.project_share(project=project, username=data.validated_data["username"])
+        except projects.ShareError as exc:
+            return _error(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _spooled:
+    """Writes an upload to a temporary file so the streaming importers read it by path; removed afterwards."""
+
+    def __init__(self, upload):
+        self.upload = upload
+
+    def __enter__(self) -> str:
+        suffix = Path(self.upload.name or "upload").suffix
+        handle = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)  # noqa: SIM115
+        with handle:
+            for chunk in self.upload.chunks():
+                handle.write(chunk)
+        self.path = handle.name
+        return self.path
+
+    def __exit__(self, *exc) -> None:
+        Path(self.path).unlink(missing_ok=True)

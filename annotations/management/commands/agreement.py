@@ -1,0 +1,44 @@
+"""manage.py agreement SLUG --json [--by ATTRIBUTE ...] [--bootstrap N] [--level LEVEL]"""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotations.agreement.load import project_agreement_report
+from annotations.agreement.reliability import LEVELS
+from annotations.models import Project
+
+
+class Command(BaseCommand):
+    help = "Agreement per dimension (and per annotator group) of an annotation project."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("--json", action="store_true", help="print the report as one JSON document")
+        parser.add_argument("--by", action="append", default=[], help="annotator attribute to break down by")
+        parser.add_argument("--bootstrap", type=int, default=1000, help="item resamples for alpha's interval")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--level", choices=LEVELS, help="compute alpha at this level instead of the declared one")
+        parser.add_argument("--kappa-weights", choices=["linear", "quadratic"], default="quadratic")
+
+    def handle(self, *args, slug, **options):
+        project = Project.objects.filter(slug=slug).first()
+        if project is None:
+            raise CommandError(f"no project {slug!r}")
+        if options["bootstrap"] < 0:
+            raise CommandError("--bootstrap must be >= 0")
+        report = project_agreement_report(
+            project=project, by=options["by"], n_bootstrap=options["bootstrap"], seed=options["seed"],
+            level=options["level"], kappa_weights=options["kappa_weights"],
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps(report, allow_nan=False))
+            return
+        for name, figures in report["dimensions"].items():
+            ci = figures["alpha_ci"]
+            alpha = figures["krippendorff_alpha"]
+            self.stdout.write(
+                f"{name:<24} {figures['level']:<9} alpha={'n/a' if alpha is None else f'{alpha:.3f}'}"
+                + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+                + f"  items={figures['n_items']} annotators={figures['n_annotators']} labels={figures['n_labels']}"
+            )

@@ -1,0 +1,30 @@
+"""manage.py import_labels SLUG FILE: import labels collected elsewhere (long CSV or EPITOME), all or nothing."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotations.importing import LABEL_FORMATS, ImportFormatError
+from annotations.models import Project
+from annotations.services.importing import labels_import
+
+
+class Command(BaseCommand):
+    help = ("Import labels from a long CSV (item_id, annotator_id, dimension, value[, turn], attribute columns...) "
+            "or an EPITOME file. Per-turn values: dimension written name[turn] or a turn column.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("file")
+        parser.add_argument("--format", dest="fmt", choices=LABEL_FORMATS, help="default: detected from the header")
+        parser.add_argument("--dimension", help="target dimension for an EPITOME file whose name names none")
+
+    def handle(self, *args, slug, file, fmt=None, dimension=None, **options):
+        project = Project.objects.filter(slug=slug).first()
+        if project is None:
+            raise CommandError(f"no project {slug!r}")
+        try:
+            count = labels_import(project=project, path_or_file=file, fmt=fmt, dimension=dimension)
+        except FileNotFoundError:
+            raise CommandError(f"no file {file}") from None
+        except ImportFormatError as exc:
+            raise CommandError(f"{exc} (nothing was imported)") from None
+        self.stdout.write(f"imported {count} labels into {slug}")

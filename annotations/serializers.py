@@ -1,0 +1,50 @@
+"""Input and output shapes of the researcher API. Serializers validate and shape; they never write."""
+
+from rest_framework import serializers
+
+from annotations.models import Project
+
+
+class ProjectOut(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username")
+
+    class Meta:
+        model = Project
+        fields = ["slug", "title", "kind", "overlap", "is_open", "owner", "spec_hash", "created_at"]
+
+
+class ProjectDetailOut(ProjectOut):
+    class Meta(ProjectOut.Meta):
+        fields = [*ProjectOut.Meta.fields, "spec"]
+
+
+class SpecIn(serializers.Serializer):
+    spec = serializers.CharField(help_text="The project spec as YAML or JSON text.")
+
+
+class FileIn(serializers.Serializer):
+    file = serializers.FileField()
+    format = serializers.CharField(required=False, allow_blank=True,
+                                   help_text="Import format; detected from the file name and header when left out.")
+
+
+class CountOut(serializers.Serializer):
+    imported = serializers.IntegerField()
+
+
+class ShareIn(serializers.Serializer):
+    username = serializers.CharField()
+
+
+class ProgressOut(serializers.Serializer):
+    items = serializers.IntegerField()
+    complete = serializers.IntegerField()
+    labels = serializers.IntegerField()
+    active_annotators = serializers.IntegerField()
+    median_seconds = serializers.FloatField(allow_null=True)
+    enrolled = serializers.IntegerField()
+
+
+class ErrorOut(serializers.Serializer):
+    detail = serializers.CharField()
+    where = serializers.CharField(required=False)

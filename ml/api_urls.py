@@ -1,0 +1,16 @@
+"""API routes, mounted at /api/ml/ (by ml.urls, namespace "ml")."""
+
+from django.urls import path
+
+from ml import api
+
+urlpatterns = [
+    path("models/", api.ModelListView.as_view(), name="api_models"),
+    path("models/<int:pk>/", api.ModelDetailView.as_view(), name="api_model_detail"),
+    path("models/<int:pk>/promote/", api.ModelPromoteView.as_view(), name="api_model_promote"),
+    path("jobs/", api.JobListView.as_view(), name="api_jobs"),
+    path("jobs/<int:pk>/", api.JobDetailView.as_view(), name="api_job_detail"),
+    path("jobs/<int:pk>/cancel/", api.JobCancelView.as_view(), name="api_job_cancel"),
+    path("jobs/<int:pk>/retry/", api.JobRetryView.as_view(), name="api_job_retry"),
+    path("jobs/<int:pk>/scores/", api.JobScoresView.as_view(), name="api_job_scores"),
+]

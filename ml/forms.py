@@ -1,0 +1,41 @@
+"""Forms of the dashboard pages: they validate input; the services do the writes."""
+
+from __future__ import annotations
+
+from django import forms
+
+from ml.core.scores import COMBINE_RULES
+from ml.models import Job, ModelKind, ModelVersion
+
+
+class RegisterForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    kind = forms.ChoiceField(choices=ModelKind.choices)
+    path = forms.CharField(max_length=1000, help_text="the model folder on the workers (absolute path)")
+    base = forms.CharField(max_length=200, required=False)
+    parent = forms.ModelChoiceField(queryset=ModelVersion.objects.all(), required=False)
+    export = forms.CharField(max_length=500, required=False, label="Trained from export")
+    activate = forms.BooleanField(required=False, label="Make it the active version of its kind")
+
+
+class LaunchForm(forms.Form):
+    """A generation or scoring job on the study or project named in the URL."""
+
+    kind = forms.ChoiceField(choices=Job.Kind.choices)
+    model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.filter(
+        kind__in=[ModelKind.GENERATOR, ModelKind.SCORER, ModelKind.JUDGE]))
+    system = forms.CharField(max_length=100, required=False,
+                             help_text="generation: the system to fill; scoring: only this system (empty: all)")
+    batch_size = forms.IntegerField(min_value=1, max_value=1024, initial=16)
+    max_new_tokens = forms.IntegerField(min_value=1, max_value=4096, initial=64, required=False)
+    temperature = forms.FloatField(min_value=0, max_value=5, initial=0.7, required=False)
+    seed = forms.IntegerField(min_value=0, initial=0, required=False)
+    combine = forms.ChoiceField(choices=[(rule, rule) for rule in COMBINE_RULES], initial="mean", required=False)
+
+    def params(self) -> dict:
+        data = self.cleaned_data
+        if data["kind"] == Job.Kind.GENERATION:
+            names = ("batch_size", "max_new_tokens", "temperature", "seed")
+        else:
+            names = ("batch_size", "combine")
+        return {name: data[name] for name in names if data.get(name) not in (None, "")}

@@ -1,0 +1,50 @@
+"""The common body of `generate` and `score`: parse the target, launch, optionally follow."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotations.models import Project
+from ml.management.commands._jobs import acting_user, follow, report_launch, version_by_name_or_active
+from ml.services import JobError, job_launch
+from studies.models import Study
+
+
+class LaunchCommand(BaseCommand):
+    job_kind = ""
+    model_kinds: tuple[str, ...] = ()
+
+    def add_arguments(self, parser):
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--study", help="study slug")
+        target.add_argument("--project", help="annotation project slug")
+        parser.add_argument("--model", help=f"model version name (default: the active {' or '.join(self.model_kinds)})")
+        parser.add_argument("--system", default="", help="study system to fill (generation) or to score")
+        parser.add_argument("--params", default="{}", help='job parameters as JSON, e.g. \'{"batch_size": 8}\'')
+        parser.add_argument("--user", default=None, help="the researcher launching it")
+        parser.add_argument("--wait", action="store_true", help="follow progress; exit non-zero unless it succeeds")
+        parser.add_argument("--timeout", type=float, default=None, help="with --wait: give up following after S")
+
+    def handle(self, *args, study, project, model, system, params, user, wait, timeout, **options):
+        try:
+            parsed = json.loads(params)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--params: not valid JSON ({exc.msg})") from exc
+        target_study = Study.objects.filter(slug=study).first() if study else None
+        target_project = Project.objects.filter(slug=project).first() if project else None
+        if study and target_study is None:
+            raise CommandError(f"--study: no study {study!r}")
+        if project and target_project is None:
+            raise CommandError(f"--project: no project {project!r}")
+        version = version_by_name_or_active(model, self.model_kinds)
+        try:
+            job = job_launch(kind=self.job_kind, model_version=version, created_by=acting_user(user),
+                             study=target_study, project=target_project, system_name=system, params=parsed)
+        except JobError as exc:
+            raise CommandError(str(exc)) from exc
+        report_launch(self, job)
+        if wait:
+            job = follow(self, job, timeout=timeout)
+            self.stdout.write(f"job {job.pk} succeeded: {json.dumps(job.result)}")

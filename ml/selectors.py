@@ -1,0 +1,88 @@
+"""Reads for the registry and jobs, with the access checks. Views and the API never filter by hand.
+
+The model registry is lab-wide: every researcher sees and uses every version. A job is visible
+to its creator and to whoever may see its study or project.
+"""
+
+from __future__ import annotations
+
+from statistics import mean
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from annotations.selectors import projects_for_user
+from ml.models import GeneratedText, Job, ModelVersion, Score
+from studies.selectors import studies_for_user
+
+
+def _is_researcher(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_researcher)
+
+
+def model_versions_for_user(*, user) -> QuerySet[ModelVersion]:
+    if not _is_researcher(user):
+        return ModelVersion.objects.none()
+    return ModelVersion.objects.select_related("registered_by", "parent").order_by("kind", "-is_active", "-created_at")
+
+
+def model_version_get_for_user(*, user, pk: int) -> ModelVersion:
+    """The version, for a researcher; PermissionDenied otherwise (also when it does not exist)."""
+    version = model_versions_for_user(user=user).filter(pk=pk).first()
+    if version is None:
+        raise PermissionDenied("no such model version")
+    return version
+
+
+def model_version_by_name(*, name: str) -> ModelVersion | None:
+    return ModelVersion.objects.filter(name=name).first()
+
+
+def jobs_for_user(*, user) -> QuerySet[Job]:
+    """Jobs the researcher launched or whose study or project they may see (superusers see all)."""
+    if not _is_researcher(user):
+        return Job.objects.none()
+    jobs = Job.objects.select_related("model_version", "study", "project", "created_by")
+    if user.is_superuser:
+        return jobs.all()
+    return jobs.filter(
+        Q(created_by=user)
+        | Q(study__in=studies_for_user(user=user).values("pk"))
+        | Q(project__in=projects_for_user(user=user).values("pk"))
+    ).distinct()
+
+
+def job_get_for_user(*, user, pk: int) -> Job:
+    """The job if ``user`` may see it; PermissionDenied otherwise (also when it does not exist)."""
+    job = jobs_for_user(user=user).filter(pk=pk).first()
+    if job is None:
+        raise PermissionDenied("no such job among yours")
+    return job
+
+
+def job_score_table(*, job: Job) -> dict:
+    """Mean score per dimension (and reward) for each system of a study job, or one row for a project's
+    items: ``{"dimensions": [...], "rows": [{"label", "n", "means": {dim: mean or None}}]}``.
+    Unscored values (null) are left out of the means; ``n`` counts scored responses or items."""
+    values: dict[str, dict[str, list[float]]] = {}
+    inputs: dict[str, set[str]] = {}
+    dimensions: list[str] = []
+    rows = Score.objects.filter(job=job).values_list("response__system__name", "input_key", "dimension", "value")
+    for system, key, dimension, value in rows.iterator():
+        label = system or ("items" if job.project_id else "responses")
+        if dimension not in dimensions:
+            dimensions.append(dimension)
+        inputs.setdefault(label, set()).add(key)
+        if value is not None:
+            values.setdefault(label, {}).setdefault(dimension, []).append(value)
+    ordered = [d for d in dimensions if d != Score.REWARD] + ([Score.REWARD] if Score.REWARD in dimensions else [])
+    table = []
+    for label in sorted(inputs):
+        per = values.get(label, {})
+        means = {d: (round(mean(per[d]), 4) if per.get(d) else None) for d in ordered}
+        table.append({"label": label, "n": len(inputs[label]), "means": means, "cells": [means[d] for d in ordered]})
+    return {"dimensions": ordered, "rows": table}
+
+
+def job_generations(*, job: Job, limit: int = 20) -> list[GeneratedText]:
+    return list(GeneratedText.objects.filter(job=job).select_related("prompt", "item").order_by("id")[:limit])

@@ -1,0 +1,206 @@
+"""Running a claimed job on a worker: load the model (cached per process), work batch by batch, write
+each batch's results in one transaction, record progress, honour cancellation between batches.
+
+Batches are fixed by the job's inputs (``ml.services.inputs``), and a batch whose results are
+stored is skipped on the next run, so a task that runs again after a crash adds no duplicates and
+loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
+
+from ml.core.errors import Cancelled, DeviceUnavailable, ModelLoadError
+from ml.core.registry_checks import check_loadable
+from ml.models import GeneratedText, Job, Score
+from ml.services.inputs import (
+    GenerationInput,
+    InputError,
+    ScoringInput,
+    chat_messages,
+    generation_inputs,
+    plain_prompt,
+    scoring_inputs,
+)
+from ml.services.jobs import JobError, job_claim, job_finish, job_progress
+
+log = logging.getLogger(__name__)
+
+# Worth retrying later: the database or a connection was briefly unavailable.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+# Failures that are the job's own (bad model, bad input): reported in words, never retried.
+PERMANENT_ERRORS = (ModelLoadError, DeviceUnavailable, InputError, JobError, ValueError)
+
+
+class _LeaseLost(Exception):
+    """Another worker took the job over (ours was presumed dead); stop without touching it."""
+
+
+def job_run(*, job_id: int, worker: str) -> Job | None:
+    """Claims and runs one job on this worker; returns the job as it ended, or None when there was
+    nothing to do. Permanent errors end the job ``failed`` with the reason; transient errors
+    (database or connection trouble) propagate so the task can retry with backoff."""
+    job = job_claim(job_id=job_id, worker=worker)
+    if job is None:
+        return None
+
+    def on_batch(done: int, total: int) -> bool:
+        return job_progress(job_id=job_id, worker=worker, done=done, total=total)
+
+    try:
+        result = _run_generation(job, on_batch) if job.kind == Job.Kind.GENERATION else _run_scoring(job, on_batch)
+    except Cancelled:
+        job.refresh_from_db(fields=["cancel_requested", "worker"])
+        if not job.cancel_requested and job.worker != worker:
+            log.warning("job %s was taken over by %s; this worker stops", job_id, job.worker)
+            return None
+        return job_finish(job_id=job_id, status=Job.Status.CANCELLED, error="cancelled on request")
+    except ModelLoadError as exc:
+        return job_finish(job_id=job_id, status=Job.Status.FAILED, error=f"the model could not be loaded: {exc}")
+    except PERMANENT_ERRORS as exc:
+        return job_finish(job_id=job_id, status=Job.Status.FAILED, error=str(exc))
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an unexpected crash still ends the job, with its reason
+        log.exception("job %s crashed", job_id)
+        return job_finish(job_id=job_id, status=Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+    return job_finish(job_id=job_id, status=Job.Status.SUCCEEDED, result=result)
+
+
+def load_model(kind: str, path: str, **options):
+    """The ml core's per-process cache; imported here so that web processes never import torch."""
+    from ml.core.cache import load_model as cached_load
+
+    return cached_load(kind, path, **options)
+
+
+def _device() -> str:
+    return str(getattr(settings, "RESONANCE_DEVICE", "auto") or "auto")
+
+
+def _work(job: Job, inputs: list, done_keys: set[str], on_batch: Callable[[int, int], bool],
+          process: Callable[[int, list], None]) -> None:
+    """Runs ``process(batch_index, todo)`` on each batch with inputs not yet done, then reports progress."""
+    total = len(inputs)
+    done = sum(1 for row in inputs if row.key in done_keys)
+    if not on_batch(done, total):
+        raise Cancelled("stopped before the first batch")
+    size = int(job.params.get("batch_size", 16))
+    for index, batch in enumerate(inputs[start : start + size] for start in range(0, total, size)):
+        todo = [row for row in batch if row.key not in done_keys]
+        if not todo:
+            continue
+        process(index, todo)
+        done += len(todo)
+        if not on_batch(done, total):
+            raise Cancelled(f"stopped after {done} of {total}")
+
+
+def _run_generation(job: Job, on_batch) -> dict:
+    version = job.model_version
+    check_loadable(version.path, "generator")
+    inputs = generation_inputs(job=job)
+    if not inputs:
+        raise InputError("there is nothing to generate for: the target has no prompts or usable items")
+    done_keys = set(GeneratedText.objects.filter(job=job).values_list("input_key", flat=True))
+    generator = load_model("generator", version.path, version_key=f"model-version-{version.pk}", device=_device())
+    params = job.params
+    use_chat = bool(getattr(generator.tokenizer, "chat_template", None))
+    system_prompt = params.get("system_prompt", "")
+
+    def process(index: int, todo: list[GenerationInput]) -> None:
+        prompts = [chat_messages(row.turns, system_prompt=system_prompt) if use_chat
+                   else plain_prompt(row.turns, system_prompt=system_prompt) for row in todo]
+        results = generator.generate(
+            prompts, max_new_tokens=params["max_new_tokens"], temperature=params["temperature"],
+            top_p=params["top_p"], seed=params["seed"] + index, batch_size=len(todo),
+        )
+        generations_store(job=job, rows=[(row, result.text, result.new_tokens) for row, result in zip(todo, results, strict=True)])
+
+    _work(job, inputs, done_keys, on_batch, process)
+    return {"generated": GeneratedText.objects.filter(job=job).count(), "chat_template": use_chat}
+
+
+@transaction.atomic
+def generations_store(*, job: Job, rows: list[tuple[GenerationInput, str, int]]) -> int:
+    """Upserts one batch of generated texts keyed by (job, input) and, for a study, the system's
+    responses keyed by (prompt, system): both or neither."""
+    GeneratedText.objects.bulk_create(
+        [GeneratedText(job=job, input_key=row.key, prompt_id=row.prompt_id, item_id=row.item_id, text=text,
+                       new_tokens=tokens) for row, text, tokens in rows],
+        update_conflicts=True, unique_fields=["job", "input_key"], update_fields=["text", "new_tokens"],
+    )
+    if job.study_id:
+        from studies.services import StudyError, responses_store
+
+        try:
+            responses_store(study=job.study, system_name=job.system_name, rows=[
+                {"prompt_id": row.prompt_external_id, "text": text, "model_version_id": job.model_version_id,
+                 "metadata": {"job": job.pk, "new_tokens": tokens, "params": job.params}}
+                for row, text, tokens in rows
+            ])
+        except StudyError as exc:
+            raise JobError(f"the responses could not be stored: {exc}") from exc
+    return len(rows)
+
+
+def _scorer_options(job: Job) -> tuple[str, dict]:
+    params = job.params
+    dimensions = tuple(params.get("dimensions") or ())
+    weights = params.get("weights")
+    aligned = tuple(float(weights.get(name, 0.0)) for name in dimensions) if weights else None
+    if job.model_version.kind == "judge":
+        return "judge", {"perspectives": dimensions, "combine": params["combine"], "weights": aligned,
+                         "batch_size": params["batch_size"]}
+    return "scorer", {"dimensions": dimensions, "combine_rule": params["combine"], "weights": aligned,
+                      "batch_size": params["batch_size"]}
+
+
+def _run_scoring(job: Job, on_batch) -> dict:
+    version = job.model_version
+    kind, options = _scorer_options(job)
+    check_loadable(version.path, kind)
+    inputs = scoring_inputs(job=job)
+    if not inputs:
+        raise InputError("there is nothing to score: the target has no responses or usable items")
+    done_keys = set(Score.objects.filter(job=job).values_list("input_key", flat=True).distinct())
+    scorer = load_model(kind, version.path, version_key=f"model-version-{version.pk}", device=_device(), **options)
+
+    def process(index: int, todo: list[ScoringInput]) -> None:
+        contexts = [row.context for row in todo]
+        result = scorer.score([row.text for row in todo], None if all(c is None for c in contexts)
+                              else [c or "" for c in contexts])
+        scores_store(job=job, rows=[
+            (row, {name: result.per_dimension[name][i] for name in result.dimensions}, result.reward[i])
+            for i, row in enumerate(todo)
+        ])
+
+    _work(job, inputs, done_keys, on_batch, process)
+    missing = Score.objects.filter(job=job, value__isnull=True).exclude(dimension=Score.REWARD).count()
+    return {"scored": len(inputs), "dimensions": list(options.get("dimensions") or options.get("perspectives")),
+            "unparseable": missing}
+
+
+def _number(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+@transaction.atomic
+def scores_store(*, job: Job, rows: list[tuple[ScoringInput, dict[str, float], float]]) -> int:
+    """Upserts one batch of scores keyed by (job, input, dimension); ``reward`` is stored as a dimension.
+    NaN (no score) is stored as null."""
+    objects = []
+    for row, values, reward in rows:
+        for dimension, value in [*values.items(), (Score.REWARD, reward)]:
+            objects.append(Score(job=job, model_version_id=job.model_version_id, input_key=row.key,
+                                 response_id=row.response_id, item_id=row.item_id, dimension=dimension,
+                                 value=_number(value)))
+    Score.objects.bulk_create(objects, update_conflicts=True, unique_fields=["job", "input_key", "dimension"],
+                              update_fields=["value"])
+    return len(objects)

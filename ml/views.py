@@ -1,0 +1,128 @@
+"""Dashboard pages for the model registry and jobs (researchers only): register, promote, launch,
+follow a job's progress live (htmx polling until it finishes), cancel or retry, read its results."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotations.selectors import project_get_for_user
+from ml import selectors, services
+from ml.forms import LaunchForm, RegisterForm
+from studies.selectors import study_get_for_user
+from webapp.roles import researcher_required
+
+
+@require_GET
+@researcher_required
+def model_list(request):
+    return render(request, "ml/models.html", {
+        "versions": selectors.model_versions_for_user(user=request.user),
+        "form": RegisterForm(),
+        "jobs": selectors.jobs_for_user(user=request.user)[:10],
+    })
+
+
+@require_POST
+@researcher_required
+def model_register(request):
+    form = RegisterForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            version = services.model_version_register(
+                name=data["name"], kind=data["kind"], path=data["path"], registered_by=request.user,
+                base=data["base"], parent=data["parent"], export=data["export"], activate=data["activate"],
+            )
+        except services.RegistryError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Registered {version.name}.")
+            return redirect("ml:models")
+    return render(request, "ml/models.html", {
+        "versions": selectors.model_versions_for_user(user=request.user), "form": form,
+        "jobs": selectors.jobs_for_user(user=request.user)[:10],
+    }, status=422)
+
+
+@require_POST
+@researcher_required
+def model_promote(request, pk: int):
+    version = selectors.model_version_get_for_user(user=request.user, pk=pk)
+    services.model_version_promote(version=version)
+    messages.success(request, f"{version.name} is now the active {version.kind}.")
+    return redirect("ml:models")
+
+
+@require_GET
+@researcher_required
+def job_list(request):
+    return render(request, "ml/jobs.html", {"jobs": selectors.jobs_for_user(user=request.user)[:200]})
+
+
+def _target(request, source):
+    """The study or project named by ``?study=`` / ``?project=`` (or the form's hidden fields)."""
+    if source.get("study"):
+        return study_get_for_user(user=request.user, slug=source["study"]), None
+    if source.get("project"):
+        return None, project_get_for_user(user=request.user, slug=source["project"])
+    raise PermissionDenied("name a study or a project to run a job on")
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def job_new(request):
+    source = request.POST if request.method == "POST" else request.GET
+    study, project = _target(request, source)
+    form = LaunchForm(request.POST or None, initial={"kind": source.get("kind", "generation")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = services.job_launch(kind=data["kind"], model_version=data["model_version"], created_by=request.user,
+                                      study=study, project=project, system_name=data["system"], params=form.params())
+        except services.JobError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("ml:job_detail", pk=job.pk)
+    systems = list(study.systems.values_list("name", flat=True)) if study else []
+    return render(request, "ml/job_new.html", {"form": form, "study": study, "project": project, "systems": systems},
+                  status=422 if form.errors else 200)
+
+
+@require_GET
+@researcher_required
+def job_detail(request, pk: int):
+    job = selectors.job_get_for_user(user=request.user, pk=pk)
+    context = {"job": job}
+    if request.htmx and not request.GET.get("full"):
+        if not job.is_finished:
+            return render(request, "ml/job_detail.html#progress", context)
+        # Finished: the whole page once, so the results appear and polling stops.
+        response = render(request, "ml/job_detail.html#progress", context)
+        response["HX-Refresh"] = "true"
+        return response
+    context.update({"scores": selectors.job_score_table(job=job) if job.kind == "scoring" else None,
+                    "generations": selectors.job_generations(job=job) if job.kind == "generation" else []})
+    return render(request, "ml/job_detail.html", context)
+
+
+@require_POST
+@researcher_required
+def job_cancel(request, pk: int):
+    job = selectors.job_get_for_user(user=request.user, pk=pk)
+    services.job_cancel(job=job)
+    messages.success(request, "Cancellation requested." if not job.is_finished else "The job had already finished.")
+    return redirect("ml:job_detail", pk=pk)
+
+
+@require_POST
+@researcher_required
+def job_retry(request, pk: int):
+    job = selectors.job_get_for_user(user=request.user, pk=pk)
+    try:
+        services.job_requeue(job=job)
+    except services.JobError as exc:
+        messages.error(request, str(exc))
+    return redirect("ml:job_detail", pk=pk)

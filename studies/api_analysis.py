@@ -1,0 +1,132 @@
+"""REST API for a study's analysis and exports (researchers with access to the study only).
+
+``urlpatterns`` are relative to the API mount ``/api/studies/`` (``studies.api_urls`` includes them):
+
+* ``GET <slug>/report/``: the report of :mod:`studies.analysis.report` (``comparisons``,
+  ``bradley_terry``, ``position_bias`` and more); ``?bootstrap=`` resamples (0–5000, default 1000).
+* ``GET <slug>/export/?kind=raw|dpo``: the JSON Lines export of :mod:`studies.export`, streamed;
+  the spec hash and the filters travel in ``X-Spec-Hash`` and ``X-Export-Filters`` headers.
+  (``kind``, not ``format``: DRF reads a ``format`` query parameter as the renderer to use.)
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import StreamingHttpResponse
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from studies import selectors
+from studies.analysis.load import study_report_for
+from studies.export import FORMATS, export_filters, export_lines
+from webapp.roles import IsResearcher
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    bootstrap = serializers.IntegerField(min_value=0, max_value=5000, default=1000)
+    seed = serializers.IntegerField(default=0)
+    include_ended = serializers.BooleanField(default=False)
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=FORMATS, default="dpo")
+    criterion = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, default=list
+    )
+    include_ended = serializers.BooleanField(default=False)
+    exclude_one_sided = serializers.BooleanField(default=False)
+    with_attributes = serializers.BooleanField(default=False)
+    per_judgment = serializers.BooleanField(default=False)
+
+
+class ComparisonSerializer(serializers.Serializer):
+    criterion = serializers.CharField()
+    system_a = serializers.CharField()
+    system_b = serializers.CharField()
+    wins_a = serializers.IntegerField()
+    wins_b = serializers.IntegerField()
+    ties = serializers.IntegerField()
+    win_rate_a = serializers.FloatField(allow_null=True)
+    win_rate_a_ci = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    p_value = serializers.FloatField(allow_null=True)
+
+
+class ReportOutSerializer(serializers.Serializer):
+    """Documents the stable keys; the response carries the whole report dict as computed."""
+
+    comparisons = ComparisonSerializer(many=True)
+    bradley_terry = serializers.DictField(help_text="{system: {strength, ci, wins, losses}}")
+    position_bias = serializers.DictField(help_text="{left_share, p_value, by_participant, ...}")
+
+
+def _query(serializer_class, request) -> dict:
+    data = {key: request.query_params.get(key) for key in request.query_params if key != "criterion"}
+    if "criterion" in request.query_params:
+        data["criterion"] = request.query_params.getlist("criterion")
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class StudyReportView(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        parameters=[ReportQuerySerializer],
+        responses=ReportOutSerializer,
+        summary="Preference analysis of a study",
+    )
+    def get(self, request, slug: str):
+        study = selectors.study_get_for_user(user=request.user, slug=slug)
+        query = _query(ReportQuerySerializer, request)
+        report = study_report_for(
+            study, include_ended=query["include_ended"], n_bootstrap=query["bootstrap"], seed=query["seed"]
+        )
+        return Response(report)
+
+
+class StudyExportView(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        parameters=[
+            ExportQuerySerializer,
+            OpenApiParameter("criterion", OpenApiTypes.STR, many=True, description="keep these criteria"),
+        ],
+        responses={(200, "application/jsonl"): OpenApiTypes.STR},
+        summary="Judgments as raw JSONL or DPO preference pairs (streamed)",
+    )
+    def get(self, request, slug: str):
+        study = selectors.study_get_for_user(user=request.user, slug=slug)
+        query = _query(ExportQuerySerializer, request)
+        filters = export_filters(
+            study,
+            criteria=query["criterion"],
+            include_ended=query["include_ended"],
+            exclude_one_sided=query["exclude_one_sided"],
+            with_attributes=query["with_attributes"],
+            per_judgment=query["per_judgment"],
+        )
+        return export_response(study, format=query["kind"], filters=filters)
+
+
+def export_response(study, *, format: str, filters: dict) -> StreamingHttpResponse:
+    """The export as a streamed JSONL download (shared by the API and the results page)."""
+    response = StreamingHttpResponse(
+        export_lines(study, format=format, filters=filters), content_type="application/jsonl; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-{format}.jsonl"'
+    response["X-Spec-Hash"] = study.spec_hash
+    response["X-Export-Filters"] = json.dumps(filters, ensure_ascii=True)
+    return response
+
+
+urlpatterns = [
+    path("<slug:slug>/report/", StudyReportView.as_view(), name="api_study_report"),
+    path("<slug:slug>/export/", StudyExportView.as_view(), name="api_study_export"),
+]

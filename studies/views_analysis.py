@@ -1,0 +1,75 @@
+"""Researcher pages for a study's results: tables, the two plots as inline SVG, and export downloads.
+
+``urlpatterns`` are relative to the site root (``studies.urls`` includes them in the "studies"
+namespace):
+
+* ``studies/<slug>/results/``: the results page; an htmx request gets the ``results`` fragment
+  (what ``studies/_results.html`` loads into the study page).
+* ``studies/<slug>/results/export/?kind=raw|dpo``: the JSONL download, default filters.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+from studies import selectors
+from studies.analysis.load import study_report_for
+from studies.analysis.plots import bt_plot, winrate_plot
+from studies.api_analysis import export_response
+from studies.export import FORMATS, export_filters
+from webapp.roles import researcher_required
+
+PAGE_BOOTSTRAP = 1000
+
+
+def _int_param(request, name: str, default: int, *, low: int, high: int) -> int:
+    try:
+        return max(low, min(high, int(request.GET.get(name, default))))
+    except ValueError:
+        return default
+
+
+@require_GET
+@researcher_required
+def study_results(request, slug: str):
+    study = selectors.study_get_for_user(user=request.user, slug=slug)
+    include_ended = request.GET.get("include_ended") == "1"
+    report = study_report_for(
+        study,
+        include_ended=include_ended,
+        n_bootstrap=_int_param(request, "bootstrap", PAGE_BOOTSTRAP, low=0, high=5000),
+    )
+    primary = report["criteria"][0] if report["criteria"] else None
+    context = {
+        "study": study,
+        "report": report,
+        "primary": primary,
+        "include_ended": include_ended,
+        "progress": selectors.study_progress(study=study),
+        "winrate_plot": winrate_plot(report["comparisons"]),
+        "bt_plot": bt_plot(report["bradley_terry"]) if len(report["bradley_terry"]) > 1 else None,
+        "bt_probabilities": report["bradley_terry_by_criterion"].get(primary, {}).get("win_probability", {}),
+        "formats": FORMATS,
+    }
+    template = "studies/analysis/results.html"
+    if request.headers.get("HX-Request"):
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_GET
+@researcher_required
+def study_results_export(request, slug: str):
+    study = selectors.study_get_for_user(user=request.user, slug=slug)
+    kind = request.GET.get("kind", "dpo")
+    if kind not in FORMATS:
+        kind = "dpo"
+    return export_response(study, format=kind, filters=export_filters(study))
+
+
+urlpatterns = [
+    path("studies/<slug:slug>/results/", study_results, name="study_results"),
+    path("studies/<slug:slug>/results/export/", study_results_export, name="study_results_export"),
+]

@@ -1,0 +1,84 @@
+"""Concurrent participants on PostgreSQL: no lost judgment, no pair over its quota, one judgment per double submit."""
+
+import threading
+
+import pytest
+from django.db import close_old_connections, connection
+
+from studies import services
+from studies.models import Assignment, Judgment, Pair, Participant
+from studies.selectors import participant_get_by_token
+from tests.factories import UserFactory
+from tests.studies.conftest import answer
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+def _in_thread(target, count):
+    errors = []
+    barrier = threading.Barrier(count)
+
+    def run(i):
+        try:
+            barrier.wait()
+            target(i)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_concurrent_participants_never_overfill_a_pair_and_lose_no_judgment(make_study):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (SQLite serialises writers)")
+    study = make_study(slug="busy", n_prompts=6, n_systems=3, pairs_per_participant=4, judgments_per_pair=2)
+    # capacity 6 x 3 x 2 = 36 comparisons; 12 participants want 48
+    users = [UserFactory(username=f"busy-{i}", role="participant") for i in range(12)]
+    tokens = [services.participant_enroll(study=study, user=u).token for u in users]
+
+    def participate(i):
+        participant = participant_get_by_token(token=tokens[i])
+        try:
+            services.participant_start(participant=participant)
+        except services.StudyFull:
+            return
+        while True:
+            participant = participant_get_by_token(token=tokens[i])
+            if participant.stage != "judging":
+                return
+            slot = services.slot_for_display(participant=participant)
+            services.judgment_submit(participant=participant, token=slot.token, answers=answer(study.spec["criteria"]))
+
+    errors = _in_thread(participate, len(tokens))
+    assert not errors, errors
+    taken = list(Pair.objects.filter(study=study).values_list("taken", flat=True))
+    assert max(taken) <= 2
+    done = Assignment.objects.filter(participant__study=study, status="done", pair__isnull=False).count()
+    assert done == sum(taken) == Judgment.objects.filter(study=study).count()
+    assert done == 36  # every pair filled to its quota, none beyond
+
+
+def test_simultaneous_double_submit_stores_one_judgment(make_study):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    study = make_study(slug="double")
+    participant = services.participant_enroll(study=study, user=UserFactory(role="participant"))
+    services.participant_start(participant=participant)
+    participant.refresh_from_db()
+    token = services.slot_for_display(participant=participant).token
+
+    def submit(_i):
+        fresh = participant_get_by_token(token=participant.token)
+        services.judgment_submit(participant=fresh, token=token, answers=answer(study.spec["criteria"]))
+
+    assert not _in_thread(submit, 8)
+    assert Judgment.objects.filter(participant=participant).count() == 1
+    assert Participant.objects.get(pk=participant.pk).position == 1
