@@ -14,15 +14,10 @@ from rest_framework.views import APIView
 
 from annotations import selectors, serializers
 from annotations.importing.errors import ImportFormatError
-from annotations.services import projects
+from annotations.services import importing, projects
+from annotations.services.exporting import labels_export
 from annotations.spec import SpecError
 from webapp.roles import IsResearcher
-
-
-def _import_service():
-    from annotations.services import importing  # TODO(foundation): top-level once the import service lands
-
-    return importing
 
 
 def _error(exc: Exception, code=status.HTTP_400_BAD_REQUEST) -> Response:
@@ -50,7 +45,7 @@ class ProjectListView(ResearcherView):
         data = serializers.SpecIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            project = _import_service().project_load_spec(spec_text=data.validated_data["spec"], owner=request.user)
+            project = importing.project_load_spec(spec_text=data.validated_data["spec"], editor=request.user)
         except SpecError as exc:
             return _error(exc)
         return Response(serializers.ProjectDetailOut(project).data, status=status.HTTP_201_CREATED)
@@ -81,7 +76,7 @@ class ItemImportView(ResearcherView):
         upload = data.validated_data["file"]
         with _spooled(upload) as path:
             try:
-                count = _import_service().items_import(project=project, path_or_file=path,
+                count = importing.items_import(project=project, path_or_file=path,
                                                fmt=data.validated_data.get("format") or None)
             except ImportFormatError as exc:
                 return _error(exc)
@@ -100,7 +95,7 @@ class LabelImportView(ResearcherView):
         data.is_valid(raise_exception=True)
         with _spooled(data.validated_data["file"]) as path:
             try:
-                count = _import_service().labels_import(project=project, path_or_file=path)
+                count = importing.labels_import(project=project, path_or_file=path)
             except ImportFormatError as exc:
                 return _error(exc)
         return Response({"imported": count}, status=status.HTTP_201_CREATED)
@@ -120,8 +115,6 @@ class LabelExportView(ResearcherView):
         aggregate = request.query_params.get("aggregate", "none")
         handle = tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False)  # noqa: SIM115 (streamed, then removed)
         handle.close()
-        from annotations.services.exporting import labels_export
-
         try:
             labels_export(project=project, out=handle.name, fmt=fmt, aggregate=aggregate)
         except ValueError as exc:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotations import selectors
 from annotations.services import projects as project_services
+from annotations.services.importing import project_load_spec
 from annotations.spec import SpecError
 from webapp.roles import researcher_required
 
@@ -50,10 +51,8 @@ def _spec_form(request, *, spec_text: str, project=None, template="annotations/p
     error = None
     if request.method == "POST":
         spec_text = request.POST.get("spec", "")
-        from annotations.services.importing import project_load_spec  # lands with the import service
-
         try:
-            saved = project_load_spec(spec_text=spec_text, owner=request.user)
+            saved = project_load_spec(spec_text=spec_text, editor=request.user)
         except SpecError as exc:
             error = str(exc)
         else:

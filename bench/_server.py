@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL database and a gunicorn server on loopback, for benchmarks that drive the real stack.
 
-    url = bench_database_create()                  # drops and creates `resonance_bench` on 127.0.0.1:5432
+    url = bench_database_create()                  # drops and creates `resonance_bench_<pid>` on 127.0.0.1:5432
     django_setup(database_url=url)                 # this process talks to it through the ORM (seeding)
     migrate(database_url=url)
     with gunicorn_server(database_url=url, workers=3, worker_class="gthread", threads=4) as server:
@@ -30,7 +30,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-BENCH_DB = "resonance_bench"
+# One database per run, so benches started side by side (or by other engineers) never drop each other's.
+BENCH_DB = f"resonance_bench_{os.getpid()}"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 SETTINGS = "webapp.settings.bench"
 

@@ -11,7 +11,7 @@ that HTML. Each simulated annotator joins through its own Prolific-style crowd l
 (1) closed loop: 50 annotators, no pause — loops/s, p50/p95 per project size;
 (2) open loop: Poisson arrivals at 50 loops/s in all (500 annotators taking 10 s an item) — p50/p95.
 Targets: closed >= 150 loops/s and within 1.5x from 1k to 1M items; open-loop p95 < 100 ms.
-Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust); uses a throwaway database `resonance_bench`.
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust); uses a throwaway database `resonance_bench_<pid>`.
 The last line printed is one JSON object with every figure.
 """
 
@@ -149,7 +149,7 @@ def _arguments(parser) -> None:
     parser.add_argument("--users", type=int, default=50, help="closed-loop annotators")
     parser.add_argument("--sweep", action="store_true", help="also compare worker counts and classes")
     parser.add_argument("--sizes", default="", help="comma-separated item counts (default by --quick)")
-    parser.add_argument("--keep-db", action="store_true", help="leave resonance_bench behind for EXPLAIN")
+    parser.add_argument("--keep-db", action="store_true", help="leave the bench database behind for EXPLAIN")
 
 
 SWEEP = [(2, "sync", 1), (3, "sync", 1), (4, "sync", 1), (5, "sync", 1),

@@ -1,6 +1,6 @@
 """Import and export throughput on PostgreSQL.
 
-Creates a throwaway database ``resonance_bench`` on the server of ``DATABASE_URL`` (default
+Creates a throwaway database ``resonance_bench_export`` on the server of ``DATABASE_URL`` (default
 postgres://postgres@127.0.0.1:5432/test), migrates it, then measures
 
 * ``import_items_s``: ``items_import`` of 100k narrative items from a JSONL file (--quick: 10k);
@@ -31,7 +31,8 @@ from _common import ensure_repo_on_path, parse_args, peak_rss_mb, print_result  
 
 ensure_repo_on_path()
 
-BENCH_DB = "resonance_bench"
+# Its own name: other benchmarks recreate `resonance_bench` and would drop this one mid-run.
+BENCH_DB = "resonance_bench_export"
 SPEC = """
 slug: bench-export
 title: Export benchmark

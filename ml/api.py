@@ -103,8 +103,8 @@ class ModelListView(APIView):
         try:
             version = services.model_version_register(registered_by=request.user, **data.validated_data)
         except services.RegistryError as exc:
-            field, _, reason = str(exc).partition(": ")
-            raise ValidationError({field if field in data.fields else "non_field_errors": str(exc)}) from exc
+            field = str(exc).partition(": ")[0]
+            raise ValidationError({field if field in data.fields else "non_field_errors": [str(exc)]}) from exc
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
 
@@ -145,9 +145,8 @@ class JobListView(APIView):
                                       created_by=request.user, study=study, project=project,
                                       system_name=values["system"], params=values["params"])
         except services.JobError as exc:
-            field, _, _reason = str(exc).partition(": ")
-            raise ValidationError({field.split(".")[0] if field.split(".")[0] in data.fields else "non_field_errors":
-                                   str(exc)}) from exc
+            field = str(exc).partition(": ")[0].split(".")[0]
+            raise ValidationError({field if field in data.fields else "non_field_errors": [str(exc)]}) from exc
         job.refresh_from_db()  # the enqueue ran on commit and may have marked it failed
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 

@@ -103,6 +103,8 @@ class CeleryWorker:
             "PYTHONUNBUFFERED": "1",
             "LOG_LEVEL": "INFO",
         })
+        # Tiny test models run fastest on few threads; many threads per worker only contend on a shared host.
+        env.setdefault("OMP_NUM_THREADS", "2")
         env.update(self.extra_env)
         return env
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest, Least
@@ -29,16 +30,23 @@ IMPORTED_PLATFORM = "imported"
 
 
 @transaction.atomic
-def project_load_spec(*, spec_text: str, owner=None) -> Project:
+def project_load_spec(*, spec_text: str, owner=None, editor=None) -> Project:
     """Creates or updates (by slug) a project from YAML/JSON spec text.
 
-    A new project needs ``owner``; on update the owner stays unless one is given. The item
+    A new project needs ``owner`` (or ``editor``, who then owns it); on update the owner stays unless one is
+    given. ``editor`` is the researcher acting through the page or the API: an existing project must be theirs
+    or shared with them (PermissionDenied otherwise, so one group cannot overwrite another's project). The item
     kind cannot change once items exist. The spec's attention-check items are created or
     updated (role ``attention``, expected answers in ``gold``), items named in
     ``gold.answers`` become gold items, and task items take the new overlap as ``needed``.
     """
     spec = spec_load(spec_text)
     project = Project.objects.select_for_update().filter(slug=spec["slug"]).first()
+    if project is not None and editor is not None and not editor.is_superuser and not (
+        project.owner_id == editor.id or project.collaborators.filter(id=editor.id).exists()
+    ):
+        raise PermissionDenied(f"the slug {spec['slug']!r} belongs to another researcher's project")
+    owner = owner or (editor if project is None else None)
     if project is None:
         if owner is None:
             raise ValueError(f"project {spec['slug']!r} is new: give its owner")

@@ -75,26 +75,26 @@ def _take_slot(item_id: int) -> bool:
 
 
 _CANDIDATE_SQL = """
-SELECT i.id FROM annotations_item i
+SELECT i.* FROM annotations_item i
 WHERE i.project_id = %s AND i.role = 'task' AND NOT i.is_full AND {bound}
   AND NOT EXISTS (SELECT 1 FROM annotations_assignment a WHERE a.item_id = i.id AND a.annotator_id = %s)
-ORDER BY i.shuffle_key LIMIT {limit} {lock}
+ORDER BY i.shuffle_key LIMIT 1 {lock}
 """
 
 
-def _pool_candidates(project_id: int, annotator_id: int, limit: int) -> list[int]:
-    """Open task items this annotator has never had, in a random order that differs per request."""
+def _pool_candidate(project_id: int, annotator_id: int) -> Item | None:
+    """An open task item this annotator has never had, picked at a random point of the shuffled order, or None.
+
+    The whole row comes back (and, on PostgreSQL, stays locked until the transaction ends), so the page can draw
+    the item without fetching it again. The walk follows the partial index `item_open_pool` from the offset."""
     lock = "FOR UPDATE OF i SKIP LOCKED" if connection.vendor == "postgresql" else ""
     offset = random.getrandbits(62)
-    found: list[int] = []
-    with connection.cursor() as cursor:
-        for bound, params in (("i.shuffle_key >= %s", [offset]), ("i.shuffle_key < %s", [offset])):
-            sql = _CANDIDATE_SQL.format(bound=bound, limit=int(limit), lock=lock)
-            cursor.execute(sql, [project_id, *params, annotator_id])
-            found.extend(row[0] for row in cursor.fetchall())
-            if len(found) >= limit:
-                break
-    return found[:limit]
+    for bound in ("i.shuffle_key >= %s", "i.shuffle_key < %s"):
+        sql = _CANDIDATE_SQL.format(bound=bound, lock=lock)
+        found = list(Item.objects.raw(sql, [project_id, offset, annotator_id]))
+        if found:
+            return found[0]
+    return None
 
 
 def _control_due(enrollment: Enrollment, spec: dict) -> bool:
@@ -156,16 +156,21 @@ def assignment_next(*, enrollment: Enrollment, resume: bool = True) -> Assignmen
             except IntegrityError:
                 pass
     for _attempt in range(4):
-        with transaction.atomic():
-            candidates = _pool_candidates(project_id, annotator_id, limit=1)
-            if not candidates:
-                return None
-            if _take_slot(candidates[0]):
-                try:
-                    with transaction.atomic():
-                        return _reserve(enrollment, candidates[0])
-                except IntegrityError:
-                    _release_slot(candidates[0])
+        try:
+            with transaction.atomic():
+                item = _pool_candidate(project_id, annotator_id)
+                if item is None:
+                    return None
+                if not _take_slot(item.id):
+                    continue
+                # No savepoint: if the reservation collides, the whole attempt (slot included) rolls back.
+                assignment = _reserve(enrollment, item.id)
+        except IntegrityError:
+            continue
+        item.taken += 1
+        item.is_full = item.taken >= item.needed
+        assignment.item = item
+        return assignment
     return None
 
 
@@ -187,45 +192,58 @@ def _finish(assignment: Assignment, status: str, seconds: float | None) -> bool:
     )
 
 
+def _stored_label(assignment: Assignment) -> Label | None:
+    return Label.objects.filter(item_id=assignment.item_id, annotator_id=assignment.annotator_id).first()
+
+
 def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | None) -> Label:
     """Stores one annotator's labels for one item. Idempotent per assignment: a double click or a retry returns the
     label stored first. Raises SubmitError (nothing stored) when answers do not fit the schema or the reservation
     expired and its slot went to someone else."""
-    existing = Label.objects.filter(item_id=assignment.item_id, annotator_id=assignment.annotator_id).first()
-    if existing is not None:
-        return existing
     item = assignment.item
     project = assignment.project
     values, errors = label_values_validate(project.dimensions, item.data, raw_values)
     if errors:
+        stored = _stored_label(assignment)
+        if stored is not None:
+            return stored
         raise SubmitError(errors)
     seconds = None if seconds is None else max(0.0, min(float(seconds), 24 * 3600.0))
-    with transaction.atomic():
-        was_expired = _locked_status(assignment.id) == Assignment.Status.EXPIRED
-        if was_expired and item.role == Item.Role.TASK and not _take_slot(item.id):
-            raise SubmitError({"item": "your reservation expired and this item has been completed by others"})
-        if not _finish(assignment, Assignment.Status.SUBMITTED, seconds):
-            stored = Label.objects.filter(item_id=item.id, annotator_id=assignment.annotator_id).first()
-            if stored is not None:
-                return stored
-            raise SubmitError({"item": "this item was skipped or is no longer yours"})
-        try:
-            with transaction.atomic():
-                label = Label.objects.create(project=project, item=item, annotator_id=assignment.annotator_id,
-                                             assignment=assignment, values=values, seconds=seconds)
-        except IntegrityError:
-            return Label.objects.get(item_id=item.id, annotator_id=assignment.annotator_id)
-        Item.objects.filter(id=item.id).update(labels_count=F("labels_count") + 1)
-        enrollment_changes = {"labels_done": F("labels_done") + 1, "session_done": F("session_done") + 1}
-        if item.role == Item.Role.TASK:
-            enrollment_changes["since_control"] = F("since_control") + 1
-        else:
-            passed = control_passed(item.gold or {}, values)
-            ControlResult.objects.create(project=project, annotator_id=assignment.annotator_id, item=item,
-                                         kind=item.role, passed=passed)
-            if item.role == Item.Role.ATTENTION and not passed:
-                enrollment_changes["attention_failures"] = F("attention_failures") + 1
-        Enrollment.objects.filter(project=project, annotator_id=assignment.annotator_id).update(**enrollment_changes)
+    try:
+        label = _label_store(assignment, item, project, values, seconds)
+    except IntegrityError:
+        # The whole transaction rolled back: a label for this item and annotator was stored by another route.
+        return Label.objects.get(item_id=item.id, annotator_id=assignment.annotator_id)
+    if label is None:
+        stored = _stored_label(assignment)
+        if stored is not None:
+            return stored
+        raise SubmitError({"item": "this item was skipped or is no longer yours"})
+    return label
+
+
+@transaction.atomic
+def _label_store(assignment: Assignment, item: Item, project, values: dict, seconds: float | None) -> Label | None:
+    """The write of label_submit, one transaction. None when the assignment was already finished."""
+    status = _locked_status(assignment.id)
+    if status not in (Assignment.Status.RESERVED, Assignment.Status.EXPIRED):
+        return None
+    if status == Assignment.Status.EXPIRED and item.role == Item.Role.TASK and not _take_slot(item.id):
+        raise SubmitError({"item": "your reservation expired and this item has been completed by others"})
+    _finish(assignment, Assignment.Status.SUBMITTED, seconds)
+    label = Label.objects.create(project=project, item=item, annotator_id=assignment.annotator_id,
+                                 assignment=assignment, values=values, seconds=seconds)
+    Item.objects.filter(id=item.id).update(labels_count=F("labels_count") + 1)
+    enrollment_changes = {"labels_done": F("labels_done") + 1, "session_done": F("session_done") + 1}
+    if item.role == Item.Role.TASK:
+        enrollment_changes["since_control"] = F("since_control") + 1
+    else:
+        passed = control_passed(item.gold or {}, values)
+        ControlResult.objects.create(project=project, annotator_id=assignment.annotator_id, item=item,
+                                     kind=item.role, passed=passed)
+        if item.role == Item.Role.ATTENTION and not passed:
+            enrollment_changes["attention_failures"] = F("attention_failures") + 1
+    Enrollment.objects.filter(project=project, annotator_id=assignment.annotator_id).update(**enrollment_changes)
     return label
 
 

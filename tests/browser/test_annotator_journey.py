@@ -27,15 +27,19 @@ surveys:
   before: {demographic: [age_band, gender, country, native_language]}
   after:
     questions:
-      - {name: clarity, question: How clear were the instructions?, type: likert, min: 1, max: 5, required: false}
+      - {name: clarity, question: "How clear were the instructions?", type: likert, min: 1, max: 5, required: false}
 dimensions:
-  - {name: intensity, question: How intense are the narrator's feelings?, type: likert, min: 1, max: 5,
-     labels: {1: Barely there, 5: Overwhelming}}
+  - name: intensity
+    question: "How intense are the narrator's feelings?"
+    type: likert
+    min: 1
+    max: 5
+    labels: {1: Barely there, 5: Overwhelming}
   - name: valence
-    question: Are the feelings negative, mixed or positive?
+    question: "Are the feelings negative, mixed or positive?"
     type: choice
     choices: [{value: negative, label: Negative}, {value: mixed, label: Mixed}, {value: positive, label: Positive}]
-  - {name: empathy, question: How much would you empathize with the narrator?, type: likert, min: 1, max: 4}
+  - {name: empathy, question: "How much would you empathize with the narrator?", type: likert, min: 1, max: 4}
 crowd: {completion_code: JOURNEY-OK}
 """
 STORIES = [

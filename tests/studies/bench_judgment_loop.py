@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 SLOT_RE = re.compile(r'name="slot" value="([^"]+)"')
 CSRF_RE = re.compile(r'"X-CSRFToken": "([^"]+)"')
 
@@ -108,7 +109,9 @@ async def drive(base, tokens, rate, seconds, warmup):
     errors: list = []
     period = len(tokens) / rate
     connector = aiohttp.TCPConnector(limit=0)
-    sessions = [aiohttp.ClientSession(connector=connector, connector_owner=False) for _ in tokens]
+    # unsafe=True: keep cookies (the CSRF cookie) for an IP address host
+    sessions = [aiohttp.ClientSession(connector=connector, connector_owner=False,
+                                      cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in tokens]
     begin = time.perf_counter() + 1.0
     deadline = begin + warmup + seconds
     await asyncio.gather(*[

@@ -143,9 +143,10 @@ def test_judgment_loop_runs_in_at_most_five_queries(make_study):
             outcome = services.judgment_submit(participant=fresh, token=slot.token,
                                                answers=answer(study.spec["criteria"]))
             slot = outcome.next_slot
-            slot.pair.response_a.text, slot.pair.response_b.text, slot.pair.prompt.context  # all loaded already
+            shown = (slot.pair.response_a.text, slot.pair.response_b.text, slot.pair.prompt.context)
         # the test's wrapping transaction turns the service's atomic block into a savepoint; in
         # production (autocommit) that block is the outermost transaction and issues none
+        assert all(shown)  # everything the page shows came with the same queries
         statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
         assert len(statements) <= 5, statements
     assert Judgment.objects.count() == 8

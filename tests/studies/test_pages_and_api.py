@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from studies.models import Judgment, Participant, Pair, Prompt, Response, System
+from studies.models import Judgment, Participant, Prompt, Response, System
 from tests.factories import UserFactory
 from tests.studies.conftest import SYSTEM_NAMES, responses_jsonl, study_spec
 

@@ -104,6 +104,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    "URL_FORMAT_OVERRIDE": None,  # `?format=` names export formats (jsonl, csv, dpo), not renderers
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Resonance API",

@@ -79,10 +79,7 @@
     if (/^[0-9]$/.test(key)) {
       const all = questions();
       if (!all.length) return;
-      const radio = all[active].querySelector(`.scale label:has(.key) input`) &&
-        Array.from(all[active].querySelectorAll(".scale label")).find((label) => {
-          const k = label.querySelector(".key"); return k && k.textContent.trim() === key;
-        });
+      const radio = all[active].querySelector(`.scale label[data-key="${key}"]`);
       if (radio) {
         event.preventDefault();
         const input = radio.querySelector("input");
