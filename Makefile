@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+	mkdir -p var
 	$(PY) -m ml.defaults
 	$(PY) manage.py migrate --noinput
 

@@ -19,7 +19,11 @@ def _points(dimension: dict) -> list[dict]:
         options = [(value, labels.get(str(value), "")) for value in range(low, high + 1, step)]
     else:
         return []
-    return [{"value": value, "label": label, "key": str((index + 1) % 10) if index < 10 else ""}
+    values = [value for value, _ in options]
+    # A 0-9 integer scale keeps its own digits (level 0 is key 0); anything else is numbered 1, 2, ... 9, 0.
+    digits_are_values = all(isinstance(v, int) and 0 <= v <= 9 for v in values) and len(set(values)) == len(values)
+    return [{"value": value, "label": label,
+             "key": str(value) if digits_are_values else (str((index + 1) % 10) if index < 10 else "")}
             for index, (value, label) in enumerate(options)]
 
 

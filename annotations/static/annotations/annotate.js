@@ -32,8 +32,9 @@
     f.dataset.started = String(performance.now());
     f.querySelectorAll("input[type=range]").forEach((range) => {
       const out = range.parentElement.querySelector("output");
-      const show = () => { if (out) out.textContent = range.value; };
-      range.addEventListener("input", show); show();
+      const show = () => { range.name = range.dataset.name; if (out) out.textContent = range.value; };
+      range.addEventListener("input", show);
+      range.addEventListener("change", show);
     });
     setActive(0, false);
   }
