@@ -175,15 +175,23 @@ def _seconds(request) -> float | None:
 @require_POST
 def annotate_submit(request, slug):
     """One turn of the loop: store (or skip) the current item and swap in the next one."""
-    enrollment = _enrollment_or_403(request, slug)
+    if not request.user.is_authenticated or request.user.role != "annotator":
+        raise PermissionDenied("open the project link to annotate")
+    # The assignment comes with its item and (open) project in one query: this view is the hot loop.
+    assignment_id = request.POST.get("assignment") or ""
+    assignment = (Assignment.objects.select_related("item", "project")
+                  .filter(id=int(assignment_id) if assignment_id.isdigit() else 0, annotator=request.user,
+                          project__slug=slug, project__is_open=True).first())
+    if assignment is None:
+        if _enrollment_or_403(request, slug).stage != Stage.ITEMS:
+            return _to_stage(request, slug)
+        raise PermissionDenied("that item is not yours")
+    enrollment = enrollment_get(project=assignment.project, user=request.user)
+    if enrollment is None:
+        raise PermissionDenied("open the project link first")
+    enrollment.project = assignment.project
     if enrollment.stage != Stage.ITEMS:
         return _to_stage(request, slug)
-    assignment = (Assignment.objects.select_related("item")
-                  .filter(id=request.POST.get("assignment") or 0, annotator=request.user,
-                          project=enrollment.project).first())
-    if assignment is None:
-        raise PermissionDenied("that item is not yours")
-    assignment.project = enrollment.project
     action = request.POST.get("action", "submit")
     try:
         if action in {"skip", "distressing"}:

@@ -62,11 +62,32 @@ def timed(function: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - start
 
 
+def timed_with_cpu(function: Callable[[], Any]) -> tuple[Any, float, float]:
+    """Runs ``function`` once; returns its result, wall seconds and this process's CPU seconds.
+
+    On a shared machine wall time swings with other people's load; CPU time (all threads of
+    this process) is steadier, though it also counts threads spinning while they wait.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = function()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def set_threads(count: int | None) -> None:
+    """Pins torch's intra-op threads (None: leave torch's default, one per core)."""
+    if count:
+        import torch
+
+        torch.set_num_threads(count)
+
+
 def machine() -> dict[str, Any]:
     """A short description of where the figures were taken."""
     import os
 
     info: dict[str, Any] = {"python": platform.python_version(), "cpus": os.cpu_count()}
+    if hasattr(os, "getloadavg"):
+        info["load_average_1min"] = round(os.getloadavg()[0], 2)  # >cpus means the figures were contended
     try:
         import torch
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import parse_args, print_result, timed  # noqa: E402
+from bench._common import parse_args, print_result, set_threads, timed_with_cpu  # noqa: E402
 
 OPENINGS = (
     "I failed my driving test for the third time today.",
@@ -61,22 +61,27 @@ def padding_share(lengths: list[int], batch_size: int) -> float:
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(
+        __doc__.splitlines()[0], lambda p: p.add_argument("--threads", type=int, help="torch intra-op threads")
+    )
+    set_threads(args.threads)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from ml.core.generation import Generator
     from ml.defaults import default_generator_path
 
-    count, max_new_tokens, batch_size = (16, 24, 16) if args.quick else (64, 64, 16)
+    count, max_new_tokens, batch_size = (16, 16, 16) if args.quick else (64, 64, 16)
     prompts = chat_prompts(count)
     generator = Generator(default_generator_path())
     settings = {"max_new_tokens": max_new_tokens, "temperature": 0.0}
 
     generator.generate(prompts[:2], max_new_tokens=4, temperature=0.0, batch_size=2)  # warm-up
-    single, single_seconds = timed(lambda: [generator.generate([p], **settings)[0] for p in prompts])
-    batched, batched_seconds = timed(lambda: generator.generate(prompts, batch_size=batch_size, **settings))
+    single, single_seconds, single_cpu = timed_with_cpu(lambda: [generator.generate([p], **settings)[0] for p in prompts])
+    batched, batched_seconds, batched_cpu = timed_with_cpu(
+        lambda: generator.generate(prompts, batch_size=batch_size, **settings)
+    )
     unsorted: list = []
     if count > batch_size:
-        _, unsorted_seconds = timed(
+        _, unsorted_seconds, _ = timed_with_cpu(
             lambda: [
                 unsorted.extend(generator.generate(prompts[i : i + batch_size], batch_size=batch_size, **settings))
                 for i in range(0, count, batch_size)
@@ -103,6 +108,7 @@ def main() -> None:
         "single_new_tokens_per_s": round(single_tokens / single_seconds, 1),
         "batched_new_tokens_per_s": round(batched_tokens / batched_seconds, 1),
         "speedup": round((batched_tokens / batched_seconds) / (single_tokens / single_seconds), 2),
+        "speedup_by_cpu_time": round((batched_tokens / batched_cpu) / (single_tokens / single_cpu), 2),
         "new_tokens_single": single_tokens,
         "new_tokens_batched": batched_tokens,
         "identical_texts_single_vs_batched": f"{same_text}/{count}",

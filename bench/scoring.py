@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import parse_args, print_result, timed  # noqa: E402
+from bench._common import parse_args, print_result, set_threads, timed_with_cpu  # noqa: E402
 
 SENTENCES = (
     "I am so sorry you are going through this.",
@@ -61,7 +61,10 @@ def synthetic_replies(count: int, seed: int = 0) -> list[str]:
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(
+        __doc__.splitlines()[0], lambda p: p.add_argument("--threads", type=int, help="torch intra-op threads")
+    )
+    set_threads(args.threads)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from scipy.stats import spearmanr
@@ -97,9 +100,9 @@ def main() -> None:
 
         for warm in (lambda: naive(texts[0]), lambda: exact.score(texts[:32]), lambda: quantized.score(texts[:32])):
             warm()
-        naive_scores, naive_seconds = timed(lambda: [naive(text) for text in texts[:naive_count]])
-        exact_result, exact_seconds = timed(lambda: exact.score(texts))
-        quantized_result, quantized_seconds = timed(lambda: quantized.score(texts))
+        naive_scores, naive_seconds, naive_cpu = timed_with_cpu(lambda: [naive(text) for text in texts[:naive_count]])
+        exact_result, exact_seconds, exact_cpu = timed_with_cpu(lambda: exact.score(texts))
+        quantized_result, quantized_seconds, quantized_cpu = timed_with_cpu(lambda: quantized.score(texts))
 
     # The naive pipeline and our scorer must agree: same model, same texts.
     entries = naive_scores[0][0] if isinstance(naive_scores[0][0], list) else naive_scores[0]
@@ -131,6 +134,8 @@ def main() -> None:
             "int8_texts_per_s": round(quantized_rate, 1),
             "float32_speedup": round(exact_rate / naive_rate, 2),
             "int8_speedup": round(quantized_rate / naive_rate, 2),
+            "float32_speedup_by_cpu_time": round((count / exact_cpu) / (naive_count / naive_cpu), 2),
+            "int8_speedup_by_cpu_time": round((count / quantized_cpu) / (naive_count / naive_cpu), 2),
             "spearman_int8_vs_float32_reward": round(float(rho_reward), 4),
             "spearman_int8_vs_float32_worst_dimension": round(float(rho_dimensions), 4),
             "naive_vs_ours_max_abs_diff": float(agreement),

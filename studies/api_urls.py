@@ -14,3 +14,9 @@ urlpatterns = [
     path("<slug:slug>/open/", api.StudyOpenView.as_view(), name="api_study_open"),
     path("<slug:slug>/close/", api.StudyCloseView.as_view(), name="api_study_close"),
 ]
+
+# Report and export endpoints (studies.api_analysis, owned by the analysis engineer), before the catch-alls
+# would not matter: their paths are longer than "<slug>/".
+from studies import api_analysis  # noqa: E402
+
+urlpatterns += api_analysis.urlpatterns

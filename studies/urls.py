@@ -17,3 +17,8 @@ urlpatterns = [
     path("studies/<slug:slug>/toggle/", views.study_toggle, name="study_toggle"),
     path("api/studies/", include("studies.api_urls")),
 ]
+
+# Results pages (studies.views_analysis, owned by the analysis engineer) share the "studies" namespace.
+from studies import views_analysis  # noqa: E402
+
+urlpatterns += views_analysis.urlpatterns

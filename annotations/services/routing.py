@@ -174,22 +174,19 @@ def assignment_next(*, enrollment: Enrollment, resume: bool = True) -> Assignmen
     return None
 
 
-def _locked_status(assignment_id: int) -> str | None:
-    """The assignment's status, read under its row lock (call inside a transaction). Submit and skip decide from
-    this status whether a slot is held; without the lock a reclaim could expire the reservation (and release its
-    slot) between that read and the finishing UPDATE, and the slot would be given back twice or used without being
-    taken again, letting an item collect more labels than it needs."""
-    return (Assignment.objects.select_for_update().filter(id=assignment_id)
-            .values_list("status", flat=True).first())
+def _finish(assignment: Assignment, status: str, seconds: float | None) -> str | None:
+    """Moves a live assignment to `status`; returns the status it left (reserved or expired), None if it was
+    already finished.
 
-
-def _finish(assignment: Assignment, status: str, seconds: float | None) -> bool:
-    """Marks a live (reserved, or expired but still claimable) assignment finished. False if already finished."""
-    return bool(
-        Assignment.objects.filter(
-            id=assignment.id, status__in=[Assignment.Status.RESERVED, Assignment.Status.EXPIRED]
-        ).update(status=status, finished_at=timezone.now(), seconds=seconds)
-    )
+    Each try is one conditional UPDATE, so the transition is atomic against a concurrent reclaim (which moves
+    reserved to expired the same way): the caller learns whether the slot was still held from the status the row
+    actually left, never from an earlier read that a reclaim could overtake (that race gave a slot back twice or
+    used one without taking it again, and let items collect more labels than they need)."""
+    for previous in (Assignment.Status.RESERVED, Assignment.Status.EXPIRED):
+        if Assignment.objects.filter(id=assignment.id, status=previous).update(
+                status=status, finished_at=timezone.now(), seconds=seconds):
+            return previous
+    return None
 
 
 def _stored_label(assignment: Assignment) -> Label | None:
@@ -225,12 +222,12 @@ def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | N
 @transaction.atomic
 def _label_store(assignment: Assignment, item: Item, project, values: dict, seconds: float | None) -> Label | None:
     """The write of label_submit, one transaction. None when the assignment was already finished."""
-    status = _locked_status(assignment.id)
-    if status not in (Assignment.Status.RESERVED, Assignment.Status.EXPIRED):
+    left = _finish(assignment, Assignment.Status.SUBMITTED, seconds)
+    if left is None:
         return None
-    if status == Assignment.Status.EXPIRED and item.role == Item.Role.TASK and not _take_slot(item.id):
+    if left == Assignment.Status.EXPIRED and item.role == Item.Role.TASK and not _take_slot(item.id):
+        # raising rolls the finish back: the assignment stays expired
         raise SubmitError({"item": "your reservation expired and this item has been completed by others"})
-    _finish(assignment, Assignment.Status.SUBMITTED, seconds)
     label = Label.objects.create(project=project, item=item, annotator_id=assignment.annotator_id,
                                  assignment=assignment, values=values, seconds=seconds)
     Item.objects.filter(id=item.id).update(labels_count=F("labels_count") + 1)
@@ -252,10 +249,10 @@ def assignment_skip(*, assignment: Assignment, distressing: bool, seconds: float
     from an ordinary one. Idempotent: False when the assignment was already finished."""
     status = Assignment.Status.DISTRESSING if distressing else Assignment.Status.SKIPPED
     with transaction.atomic():
-        was_reserved = _locked_status(assignment.id) == Assignment.Status.RESERVED
-        if not _finish(assignment, status, seconds):
+        left = _finish(assignment, status, seconds)
+        if left is None:
             return False
-        if was_reserved and assignment.item.role == Item.Role.TASK:
+        if left == Assignment.Status.RESERVED and assignment.item.role == Item.Role.TASK:
             _release_slot(assignment.item_id)
         Enrollment.objects.filter(project_id=assignment.project_id, annotator_id=assignment.annotator_id).update(
             skipped=F("skipped") + 1, session_done=F("session_done") + 1

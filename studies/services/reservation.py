@@ -19,7 +19,7 @@ from django.db.models import F
 from studies import design
 from studies.models import Assignment, AttentionCheck, Pair, Participant, Study, System
 
-LOCK_RETRIES = 12
+LOCK_PATIENCE_SECONDS = 5.0
 LOCK_WAIT_SECONDS = 0.005
 
 
@@ -40,14 +40,18 @@ def pair_reserve(
     Call inside a transaction. Returns the pair (``taken`` already counted) or None when none is left.
     """
     query = _candidates(study=study, quota=quota, exclude_prompts=exclude_prompts, systems=systems)
-    for attempt in range(LOCK_RETRIES):
+    give_up_at = time.monotonic() + LOCK_PATIENCE_SECONDS
+    attempt = 0
+    while True:
+        attempt += 1
         if connection.vendor == "postgresql":
             pair = query.select_for_update(skip_locked=True).first()
             candidates = [pair] if pair is not None else []
-            if not candidates and query.exists():
+            if not candidates and query.exists() and time.monotonic() < give_up_at:
                 # every candidate is locked by a participant starting right now; their plans are short
-                # transactions, and one that still leaves room must not make ours shorter
-                time.sleep(LOCK_WAIT_SECONDS * (attempt + 1))
+                # transactions, and a pair that still has room after theirs must not shorten ours.
+                # Waiting on the lock instead could deadlock (each start holds the pairs it took).
+                time.sleep(min(LOCK_WAIT_SECONDS * attempt, 0.05))
                 continue
         else:
             candidates = list(query[:4])
@@ -56,7 +60,8 @@ def pair_reserve(
         for pair in candidates:
             if Pair.objects.filter(pk=pair.pk, taken__lt=quota).update(taken=F("taken") + 1):
                 return pair
-    return None
+        if time.monotonic() >= give_up_at:
+            return None
 
 
 def pairs_release(*, assignments: list[Assignment]) -> None:

@@ -1,6 +1,7 @@
 """The annotator REST API: next / submit / skip, who may call it, and what it never shows."""
 
 import pytest
+from django.db.models import F
 from django.urls import include, path
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -193,3 +194,20 @@ def test_endpoints_are_in_the_openapi_schema(researcher):
                                     "/api/annotate/{slug}/skip/"}
     submit = schema["paths"]["/api/annotate/{slug}/submit/"]["post"]
     assert "400" in submit["responses"] and "Annotators only" in submit["description"]
+
+
+def test_late_submit_after_the_item_was_completed_by_others_names_the_assignment(held, enrolled):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotations.services.routing import reservations_reclaim
+
+    client, token = held
+    assignment = Assignment.objects.get(annotator=enrolled)
+    Assignment.objects.filter(id=assignment.id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert reservations_reclaim(project_id=assignment.project_id, force=True) == 1
+    Item.objects.filter(id=assignment.item_id).update(taken=F("needed"), is_full=True)  # others filled it meanwhile
+    response = client.post(SUBMIT, {"assignment": token, "values": {"empathy": 3}}, format="json")
+    assert response.status_code == 400 and "completed by others" in response.json()["assignment"][0]
+    assert not Label.objects.exists() and Assignment.objects.get(id=assignment.id).status == "expired"

@@ -16,13 +16,11 @@ from ml.models import GeneratedText, Job, Score
 from ml.selectors import job_score_table
 from studies.models import Response
 from tests.celery_worker import point_publisher_at
-from tests.ml.test_jobs_support import (  # noqa: F401 - fixtures
-    generator_version,
-    judge_version,
-    make_project,
-    make_study,
-    scorer_version,
-)
+from tests.ml import test_jobs_support as support
+from tests.ml.test_jobs_support import make_project, make_study
+
+generator_version, scorer_version, judge_version = (  # fixtures shared with the other ml test modules
+    support.generator_version, support.scorer_version, support.judge_version)
 
 WORKER = "in-process@test"
 

@@ -11,9 +11,11 @@ from ml import services
 from ml.models import GeneratedText, Job, Score
 from ml.selectors import job_score_table
 from studies.models import Response
-from tests.celery_worker import celery_worker  # noqa: F401 - fixture
-from tests.ml.test_jobs_support import make_project, make_study, wait_for
+from tests import celery_worker as worker_fixtures
 from tests.factories import UserFactory
+from tests.ml.test_jobs_support import make_project, make_study, wait_for
+
+celery_worker = worker_fixtures.celery_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker, pytest.mark.slow]
 
@@ -109,3 +111,24 @@ def test_a_bad_model_path_fails_the_job_with_a_clear_error(celery_worker, owner,
     assert job.status == Job.Status.FAILED
     assert job.error == f"the model could not be loaded: {folder} has no config.json"
     assert not Response.objects.filter(study=study, system__name="tiny").exists()
+
+
+def test_generate_command_waits_for_success_and_score_command_exits_non_zero_on_failure(
+        celery_worker, owner, tiny_llama_path, tiny_regressor_path, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    version = services.model_version_register(name="tiny-llama", kind="generator", path=tiny_llama_path)
+    study = make_study(owner=owner, model_version=version, n_prompts=3)
+    broken = shutil.copytree(tiny_regressor_path, tmp_path / "broken")
+    scorer = services.model_version_register(name="broken", kind="scorer", path=broken)
+    (broken / "config.json").write_text("{not json")
+    out = StringIO()
+
+    call_command("generate", "--study", study.slug, "--model", version.name, "--params", '{"max_new_tokens": 4}', "--wait", stdout=out)
+    with pytest.raises(CommandError, match="failed: the model could not be loaded: .*config.json is not valid JSON"):
+        call_command("score", "--study", study.slug, "--model", scorer.name, "--wait", stdout=StringIO())
+
+    assert "[##############################] 3/3 succeeded" in out.getvalue()
+    assert Response.objects.filter(study=study, system__name="tiny").count() == 3

@@ -11,7 +11,10 @@ from rest_framework.test import APIClient
 from ml import services
 from ml.models import Job, ModelVersion
 from tests.celery_worker import point_publisher_at
-from tests.ml.test_jobs_support import generator_version, make_project, make_study  # noqa: F401 - fixtures
+from tests.ml import test_jobs_support as support
+from tests.ml.test_jobs_support import make_project, make_study
+
+generator_version = support.generator_version  # a fixture shared with the other ml test modules
 
 ROLES = ("owner", "other_researcher", "annotator", "participant", "anonymous")
 

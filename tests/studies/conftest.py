@@ -22,19 +22,22 @@ def study_spec(*, slug="ab-study", n_prompts=6, n_systems=2, pairs_per_participa
     return spec_parse(spec)
 
 
-def responses_jsonl(spec) -> list[str]:
-    # texts say nothing about their system, so the blinding test can search pages for system names
+def responses_jsonl(spec, *, blind: bool = False) -> list[str]:
+    """One response per prompt and system. ``blind`` texts say nothing about their system or prompt, so the
+    blinding test can search pages for names; the default names both (export tests rely on that)."""
     return [json.dumps({"prompt_id": p["id"], "system": s["name"],
-                        "response": f"Reply text {i}-{j}: that sounds hard."})
+                        "response": f"Reply text {i}-{j}: that sounds hard." if blind
+                        else f"Reply from {s['name']} to {p['id']}"})
             for i, p in enumerate(spec["prompts"]) for j, s in enumerate(spec["systems"])]
 
 
 @pytest.fixture
 def make_study(researcher):
-    def make(**kwargs):
+    def make(*, blind_texts: bool = False, **kwargs):
         spec = study_spec(**kwargs)
         study = services.study_load(spec=spec, owner=researcher)
-        services.responses_import(study=study, lines=responses_jsonl(spec), source="responses.jsonl")
+        services.responses_import(study=study, lines=responses_jsonl(spec, blind=blind_texts),
+                                  source="responses.jsonl")
         return services.study_open(study=study)
 
     return make

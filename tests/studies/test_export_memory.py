@@ -1,4 +1,8 @@
-"""The export streams: ten times the judgments must not need ten times the memory."""
+"""The export streams: three times the judgments must not need more memory.
+
+Rows are fetched in chunks of 2000 (``QuerySet.iterator``), so both studies here span several
+chunks and the peak is one chunk plus one item, whatever the total.
+"""
 
 import tracemalloc
 
@@ -31,6 +35,7 @@ def add_judgments(study, count):
 
 
 def peak_bytes(study, path, kind):
+    """Peak Python allocation during one export (tracemalloc: the database driver's C buffers are not seen)."""
     tracemalloc.start()
     export_write(study, path=path, format=kind, filters=export_filters(study, per_judgment=True))
     _, peak = tracemalloc.get_traced_memory()
@@ -42,11 +47,15 @@ def peak_bytes(study, path, kind):
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", ["raw", "dpo"])
 def test_export_memory_stays_flat_as_judgments_grow(make_study, tmp_path, kind):
-    small, large = make_study(slug="small-study"), make_study(slug="large-study")
-    add_judgments(small, 1_000)
-    add_judgments(large, 10_000)
+    # many prompts keep each item (prompt x pair) small, as in a real study
+    small, large = (
+        make_study(slug="small-study", n_prompts=300),
+        make_study(slug="large-study", n_prompts=300),
+    )
+    add_judgments(small, 6_000)
+    add_judgments(large, 18_000)
     peak_bytes(small, tmp_path / "warm.jsonl", kind)  # first call pays for imports and query compilation
     small_peak = peak_bytes(small, tmp_path / "small.jsonl", kind)
     large_peak = peak_bytes(large, tmp_path / "large.jsonl", kind)
-    assert (tmp_path / "large.jsonl").stat().st_size > 8 * (tmp_path / "small.jsonl").stat().st_size
-    assert large_peak < 2 * small_peak, (small_peak, large_peak)
+    assert (tmp_path / "large.jsonl").stat().st_size > 2.5 * (tmp_path / "small.jsonl").stat().st_size
+    assert large_peak < 1.25 * small_peak, (small_peak, large_peak)

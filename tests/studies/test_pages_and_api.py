@@ -146,7 +146,7 @@ def test_reloading_the_page_shows_the_same_pair_and_the_join_link_resumes(client
 def test_nothing_a_participant_receives_names_a_system_or_a_stored_id(client, make_study):
     from django.test import Client
 
-    study = make_study(n_systems=3, pairs_per_participant=4, n_prompts=4)
+    study = make_study(n_systems=3, pairs_per_participant=4, n_prompts=4, blind_texts=True)
     token, seen = _walk_participant_pages(client, study)
     other_token, other_seen = _walk_participant_pages(Client(), study, pid="other")
     api = client.get(reverse("studies:api_participation", args=[token]))

@@ -121,7 +121,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"data_folder_in": str(BROKER_DIR), "data_folder_out": str(BROKER_DIR), "store_processed": False,
      "control_folder": str(BROKER_DIR / "control")}
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": 3600}
+    else {"visibility_timeout": 3600, "global_keyprefix": env_str("RESONANCE_BROKER_KEYPREFIX", "")}
 )
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
