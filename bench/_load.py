@@ -64,6 +64,12 @@ class LoadResult:
         return figures
 
 
+def _connector(users: int) -> aiohttp.TCPConnector:
+    # Idle connections are dropped after 1 s, before gunicorn's 2 s keep-alive closes them under a request (an
+    # open-loop user sits idle between loops; reusing a connection the server is closing reads as a reset).
+    return aiohttp.TCPConnector(limit=users + 8, keepalive_timeout=1.0)
+
+
 def _check_loopback(base_url: str) -> None:
     if urlparse(base_url).hostname not in LOOPBACK:
         raise ValueError(f"load is only generated against loopback, not {base_url}")
@@ -115,7 +121,7 @@ async def closed_loop(*, base_url: str, crowd_link: Callable[[int], str], one_lo
     """`users` users loop back to back for `warmup_s` (not recorded) then `duration_s` or until `max_loops`."""
     _check_loopback(base_url)
     result = LoadResult(mode="closed", users=users)
-    connector = aiohttp.TCPConnector(limit=users + 8, force_close=False)
+    connector = _connector(users)
     sessions = await _log_in_all(base_url, connector, crowd_link, users, request_timeout_s)
     try:
         begin = time.perf_counter()
@@ -143,7 +149,7 @@ async def open_loop(*, base_url: str, crowd_link: Callable[[int], str], one_loop
     Latency runs from arrival to completion. Arrivals stop at the deadline; loops in flight are waited for."""
     _check_loopback(base_url)
     result = LoadResult(mode="open", users=users, target_rate=rate_per_s)
-    connector = aiohttp.TCPConnector(limit=users + 8, force_close=False)
+    connector = _connector(users)
     sessions = await _log_in_all(base_url, connector, crowd_link, users, request_timeout_s)
     idle: asyncio.Queue = asyncio.Queue()
     for pair in sessions:

@@ -55,7 +55,9 @@ def _page(request, participant: Participant, *, errors: dict | None = None, slot
                "criteria": study.spec["criteria"], "spec": study.spec}
     if participant.stage == Participant.Stage.SURVEY:
         context["questions"] = study_survey_questions(study)
-    if participant.stage == Participant.Stage.JUDGING:
+    if participant.stage == Participant.Stage.JUDGING and not participant.total:
+        context["preparing"] = True  # participant_start is reserving this participant's pairs right now
+    elif participant.stage == Participant.Stage.JUDGING:
         slot = slot or services.slot_for_display(participant=participant)
         if slot is None:  # the refill found nothing left: the participant is finished
             participant.refresh_from_db()

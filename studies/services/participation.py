@@ -104,25 +104,42 @@ def participant_survey_submit(*, participant: Participant, answers: dict, attrib
     return participant
 
 
-@transaction.atomic
 def participant_start(*, participant: Participant, now: datetime | None = None) -> Participant:
     """After the instructions: returns lapsed reservations to the pool, then reserves this participant's plan.
 
-    Raises ``StudyFull`` (and reserves nothing) when the study cannot supply a single pair.
+    Not one transaction, on purpose: each pair is reserved in its own short transaction, so no
+    participant holds one pair's row lock while waiting for another's (two starts that each held
+    what the other wanted would both end with short plans). The participant is claimed first
+    (stage ``judging`` with ``total`` 0, which pages show as "preparing"), so a double start does
+    nothing; if anything fails the reserved pairs go back and the stage reverts. Raises
+    ``StudyFull`` (and reserves nothing) when the study cannot supply a single pair.
     """
-    if participant.stage != Participant.Stage.INSTRUCTIONS:
-        return participant
     now = now or timezone.now()
+    claimed = Participant.objects.filter(pk=participant.pk, stage=Participant.Stage.INSTRUCTIONS).update(
+        stage=Participant.Stage.JUDGING, total=0, position=0)
+    if not claimed:
+        participant.refresh_from_db()
+        return participant
     study = participant.study
-    reservations_release_expired(study=study, now=now)
-    slots = plan_slots(study=study, participant=participant)
-    if not any(slot.pair_id for slot in slots):
-        raise StudyFull("every pair in this study has all the judgments it needs")
-    Assignment.objects.bulk_create(slots)
-    participant.stage, participant.position, participant.total = Participant.Stage.JUDGING, 0, len(slots)
-    participant.last_seen_at = now
-    participant.expires_at = now + timedelta(minutes=study.spec["reservation_minutes"])
-    participant.save(update_fields=["stage", "position", "total", "last_seen_at", "expires_at"])
+    slots: list[Assignment] = []
+    try:
+        with transaction.atomic():
+            reservations_release_expired(study=study, now=now)
+        slots = plan_slots(study=study, participant=participant)
+        if not any(slot.pair_id for slot in slots):
+            raise StudyFull("every pair in this study has all the judgments it needs")
+        with transaction.atomic():
+            Assignment.objects.bulk_create(slots)
+            participant.stage, participant.position, participant.total = Participant.Stage.JUDGING, 0, len(slots)
+            participant.last_seen_at = now
+            participant.expires_at = now + timedelta(minutes=study.spec["reservation_minutes"])
+            participant.save(update_fields=["stage", "position", "total", "last_seen_at", "expires_at"])
+    except BaseException:
+        with transaction.atomic():
+            pairs_release(assignments=[s for s in slots if s.pk is None and s.pair_id])
+            Participant.objects.filter(pk=participant.pk).update(stage=Participant.Stage.INSTRUCTIONS, total=0)
+        participant.stage = Participant.Stage.INSTRUCTIONS
+        raise
     return participant
 
 

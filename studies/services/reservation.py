@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 
 from studies import design
@@ -37,7 +37,9 @@ def pair_reserve(
 ) -> Pair | None:
     """Takes one unit of the least-taken pair (of ``systems`` if given) whose prompt is not excluded.
 
-    Call inside a transaction. Returns the pair (``taken`` already counted) or None when none is left.
+    Runs in its own transaction (a savepoint inside the caller's): called outside one, the
+    reservation commits at once and its row lock is gone before the next reservation. Returns the
+    pair (``taken`` already counted) or None when none is left.
     """
     query = _candidates(study=study, quota=quota, exclude_prompts=exclude_prompts, systems=systems)
     give_up_at = time.monotonic() + LOCK_PATIENCE_SECONDS
@@ -45,12 +47,15 @@ def pair_reserve(
     while True:
         attempt += 1
         if connection.vendor == "postgresql":
-            pair = query.select_for_update(skip_locked=True).first()
-            candidates = [pair] if pair is not None else []
-            if not candidates and query.exists() and time.monotonic() < give_up_at:
-                # every candidate is locked by a participant starting right now; their plans are short
-                # transactions, and a pair that still has room after theirs must not shorten ours.
-                # Waiting on the lock instead could deadlock (each start holds the pairs it took).
+            with transaction.atomic():
+                pair = query.select_for_update(skip_locked=True).first()
+                if pair is not None and Pair.objects.filter(pk=pair.pk, taken__lt=quota).update(
+                        taken=F("taken") + 1):
+                    return pair
+            candidates = []
+            if query.exists() and time.monotonic() < give_up_at:
+                # every candidate is locked by another reservation at this instant (each commits at
+                # once); a pair that still has room after it must not shorten our plan
                 time.sleep(min(LOCK_WAIT_SECONDS * attempt, 0.05))
                 continue
         else:
@@ -65,11 +70,11 @@ def pair_reserve(
 
 
 def pairs_release(*, assignments: list[Assignment]) -> None:
-    """Gives the reserved pairs of these slots back to the pool and marks the slots released."""
+    """Gives the reserved pairs of these slots back to the pool and marks the saved slots released."""
     reserved = [a for a in assignments if a.status == Assignment.Status.RESERVED and a.pair_id]
     if not reserved:
         return
-    ids = [a.pk for a in reserved]
+    ids = [a.pk for a in reserved if a.pk is not None]
     Assignment.objects.filter(pk__in=ids, status=Assignment.Status.RESERVED).update(
         status=Assignment.Status.RELEASED, pair=None
     )

@@ -60,8 +60,23 @@ def test_no_pair_is_reserved_beyond_its_quota_and_the_study_fills_exactly(make_s
     for _ in range(6):
         run_participant(study, UserFactory(role="participant"))
     assert set(Pair.objects.filter(study=study).values_list("taken", flat=True)) == {2}
+    late = UserFactory(role="participant")
     with pytest.raises(services.StudyFull):
-        run_participant(study, UserFactory(role="participant"))
+        run_participant(study, late)
+    # a start that found nothing leaves the participant where they were, holding nothing
+    stuck = Participant.objects.get(study=study, user=late)
+    assert stuck.stage == Participant.Stage.INSTRUCTIONS and not stuck.assignments.exists()
+
+
+def test_a_second_start_of_the_same_participant_reserves_nothing_more(make_study):
+    study = make_study(pairs_per_participant=3)
+    participant = services.participant_enroll(study=study, user=UserFactory(role="participant"))
+    services.participant_start(participant=participant)
+    stale = Participant.objects.get(pk=participant.pk)
+    stale.stage = Participant.Stage.INSTRUCTIONS  # as a second tab that still shows the instructions
+    services.participant_start(participant=stale)
+    assert sum(Pair.objects.filter(study=study).values_list("taken", flat=True)) == 3
+    assert Assignment.objects.filter(participant=participant).count() == 3
 
 
 def test_attention_checks_warn_then_end_and_are_recorded(make_study):
