@@ -39,10 +39,10 @@ class ProjectListView(ResearcherView):
         rows = selectors.projects_for_user(user=request.user).select_related("owner")
         return Response(serializers.ProjectOut(rows, many=True).data)
 
-    @extend_schema(request=serializers.SpecIn, responses={201: serializers.ProjectDetailOut, 400: serializers.ErrorOut},
+    @extend_schema(request=serializers.ProjectSpecIn, responses={201: serializers.ProjectDetailOut, 400: serializers.ErrorOut},
                    summary="Create or update a project from its spec (matched by slug)")
     def post(self, request):
-        data = serializers.SpecIn(data=request.data)
+        data = serializers.ProjectSpecIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             project = importing.project_load_spec(spec_text=data.validated_data["spec"], editor=request.user)

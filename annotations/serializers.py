@@ -18,7 +18,7 @@ class ProjectDetailOut(ProjectOut):
         fields = [*ProjectOut.Meta.fields, "spec"]
 
 
-class SpecIn(serializers.Serializer):
+class ProjectSpecIn(serializers.Serializer):
     spec = serializers.CharField(help_text="The project spec as YAML or JSON text.")
 
 

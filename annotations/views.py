@@ -18,7 +18,7 @@ from annotations.services import flow
 from annotations.services.routing import SubmitError, assignment_next, assignment_skip, label_submit
 from annotations.values import raw_values_from_form
 from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
-from webapp.surveys import DEMOGRAPHIC_QUESTIONS, survey_validate
+from webapp.surveys import survey_section_questions, survey_validate
 
 Stage = Enrollment.Stage
 
@@ -49,16 +49,6 @@ def _enrollment_or_403(request, slug) -> Enrollment:
         raise PermissionDenied("open the project link first")
     enrollment.project = project
     return enrollment
-
-
-def survey_questions(survey: dict) -> list[dict]:
-    wanted = set(survey.get("demographic") or [])
-    demographic = [question for question in DEMOGRAPHIC_QUESTIONS if question["name"] in wanted]
-    questions = []
-    for question in survey.get("questions") or []:
-        choices = [choice["value"] if isinstance(choice, dict) else choice for choice in question.get("choices") or []]
-        questions.append({**question, "choices": choices})
-    return demographic + questions
 
 
 CHECKIN_QUESTION = {"name": "wellbeing", "question": "How are you feeling after reading these texts?",
@@ -106,9 +96,9 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
         return render(request, "annotations/annotate.html", {**context, **_item_context(enrollment, assignment)},
                       status=status)
     if stage == Stage.SURVEY:
-        context["questions"] = survey_questions(spec["surveys"]["before"])
+        context["questions"] = survey_section_questions(spec["surveys"]["before"])
     if stage == Stage.FINAL:
-        context["questions"] = survey_questions(spec["surveys"]["after"]) + [CHECKIN_QUESTION]
+        context["questions"] = survey_section_questions(spec["surveys"]["after"]) + [CHECKIN_QUESTION]
     context["crowd"] = spec.get("crowd") or {}
     return render(request, "annotations/stages.html", context, status=status)
 
@@ -140,9 +130,9 @@ def annotate_survey(request, slug):
     enrollment = _enrollment_or_403(request, slug)
     spec = enrollment.project.spec
     if enrollment.stage == Stage.SURVEY:
-        questions = survey_questions(spec["surveys"]["before"])
+        questions = survey_section_questions(spec["surveys"]["before"])
     elif enrollment.stage == Stage.FINAL:
-        questions = survey_questions(spec["surveys"]["after"]) + [CHECKIN_QUESTION]
+        questions = survey_section_questions(spec["surveys"]["after"]) + [CHECKIN_QUESTION]
     else:
         return _to_stage(request, slug)
     answers, errors = survey_validate(questions, request.POST)

@@ -32,6 +32,17 @@ def survey_questions(entries: list) -> list[dict]:
     return questions
 
 
+def survey_section_questions(section: dict) -> list[dict]:
+    """Questions of a normalised project survey section {demographic: [field names], questions: [...]}:
+    the chosen demographic questions first, then the researcher's own (choices as plain values)."""
+    wanted = set(section.get("demographic") or [])
+    questions = [question for question in DEMOGRAPHIC_QUESTIONS if question["name"] in wanted]
+    for question in section.get("questions") or []:
+        choices = [choice["value"] if isinstance(choice, dict) else choice for choice in question.get("choices") or []]
+        questions.append({**question, "choices": choices})
+    return questions
+
+
 def survey_validate(questions: list[dict], data) -> tuple[dict, dict]:
     """Checks submitted answers (a QueryDict or dict) against the questions.
 

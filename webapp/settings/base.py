@@ -148,3 +148,10 @@ SPECTACULAR_SETTINGS.update({
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 })
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "ItemKindEnum": "annotations.models.ItemKind",
+    "ModelKindEnum": "ml.models.ModelKind",
+    "JobKindEnum": "ml.models.Job.Kind",
+    "SystemKindEnum": "studies.models.System.Kind",
+    "PreferenceExportKindEnum": ["raw", "dpo"],
+}
