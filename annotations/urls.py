@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from annotations import api_agreement, views, views_agreement, views_projects
+from annotations import api_agreement, api_annotate, views, views_agreement, views_projects
 
 urlpatterns = [
     path("p/<slug:slug>/", views.join, name="join"),
@@ -18,4 +18,4 @@ urlpatterns = [
     path("api/", include("annotations.api_urls")),
 ]
 
-urlpatterns += views_agreement.urlpatterns + api_agreement.urlpatterns
+urlpatterns += views_agreement.urlpatterns + api_agreement.urlpatterns + api_annotate.urlpatterns
