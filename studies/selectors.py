@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 
@@ -37,11 +39,51 @@ def study_get_open(*, slug: str) -> Study:
     return study
 
 
+# Normalised specs by hash. A spec holds every prompt of the study (tens to hundreds of KB of JSON), and the
+# judging loop reads it on every request; specs are immutable per hash, so each process decodes one once.
+_SPECS: dict[str, dict] = {}
+_SPECS_KEPT = 64
+
+
+def study_spec_cached(*, study_id: int, spec_hash: str) -> dict:
+    """The spec of ``study_id`` at ``spec_hash``, decoded once per process. Treat it as read-only."""
+    spec = _SPECS.get(spec_hash)
+    if spec is None:
+        # keyed by the hash stored beside it: a spec changed since the caller's read is never filed under the old hash
+        spec, stored_hash = Study.objects.values_list("spec", "spec_hash").get(pk=study_id)
+        if len(_SPECS) >= _SPECS_KEPT:
+            _SPECS.clear()
+        _SPECS[stored_hash] = spec
+    return spec
+
+
+# Study columns read with a participant: the rest (the spec aside, which comes from the cache) load on first use.
+_STUDY_WITH_PARTICIPANT = ("id", "slug", "title", "spec_hash", "owner_id")
+
+
+@cache
+def _participant_statement() -> str:
+    quote = connection.ops.quote_name
+    study_columns = ", ".join(f"s.{quote(name)} AS {quote('study__' + name)}" for name in _STUDY_WITH_PARTICIPANT)
+    return (f"SELECT p.*, {study_columns} FROM {quote(Participant._meta.db_table)} p "
+            f"JOIN {quote(Study._meta.db_table)} s ON s.id = p.study_id WHERE p.token = %s")
+
+
 def participant_get_by_token(*, token: str) -> Participant:
-    """The participant a link token names (with its study, in one query); Http404 otherwise."""
-    participant = Participant.objects.select_related("study").filter(token=token).first()
+    """The participant a link token names, with its study (one query; the spec from the per-process cache when
+    its hash is known there); Http404 otherwise.
+
+    Every page a participant opens and every judgment starts here, so the statement is plain SQL through
+    ``raw()`` (Django still converts the participant's columns): compiling the equivalent ``select_related``
+    cost more CPU than the database spent answering it."""
+    participant = next(iter(Participant.objects.raw(_participant_statement(), [token])), None)
     if participant is None:
         raise Http404("no such participation")
+    study = Study.from_db(connection.alias, list(_STUDY_WITH_PARTICIPANT),
+                          [getattr(participant, f"study__{name}") for name in _STUDY_WITH_PARTICIPANT])
+    participant.study = study
+    # assigning the deferred field fills it without a query; a new spec has a new hash, so this is never stale
+    study.spec = study_spec_cached(study_id=study.pk, spec_hash=study.spec_hash)
     return participant
 
 
@@ -55,6 +97,15 @@ class BlindedSlot:
     context: list[dict]
     left_text: str
     right_text: str
+
+    @property
+    def number(self) -> int:
+        """1-based, for "3 of 10"."""
+        return self.position + 1
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.position / self.total) if self.total else 0
 
 
 def slot_blind(*, slot: Assignment, total: int) -> BlindedSlot:

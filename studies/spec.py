@@ -156,7 +156,11 @@ def _prompts(data: dict, base_dir: Path | None, seeker: str) -> list[dict]:
         raise SpecError("prompts", "give prompts or prompts_file, not both")
     if data.get("prompts_file") is not None:
         name = _str(data["prompts_file"], "prompts_file")
-        path = Path(name) if base_dir is None or Path(name).is_absolute() else base_dir / name
+        if base_dir is None:
+            # text from the dashboard or the API must not make the server read its own files
+            raise SpecError("prompts_file", "only a spec loaded from a file (manage.py load_study) may name a "
+                                            "prompts file; list the prompts inline under prompts")
+        path = Path(name) if Path(name).is_absolute() else base_dir / name
         prompts = prompts_file_parse(path, seeker=seeker)
     else:
         raw = data.get("prompts")

@@ -13,8 +13,11 @@ urlpatterns = [
     path("s/p/<str:token>/start/", views.participate_start, name="participate_start"),
     path("s/p/<str:token>/judge/", views.participate_judge, name="participate_judge"),
     path("studies/", views.study_list, name="study_list"),
+    path("studies/", views.study_list, name="list"),  # the name the dashboard navigation reverses
+    path("studies/new/", views.study_new, name="study_new"),
     path("studies/<slug:slug>/", views.study_detail, name="study_detail"),
     path("studies/<slug:slug>/toggle/", views.study_toggle, name="study_toggle"),
+    path("studies/<slug:slug>/edit/", views.study_edit, name="study_edit"),
     path("api/studies/", include("studies.api_urls")),
 ]
 

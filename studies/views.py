@@ -6,14 +6,20 @@ bare recruitment link resumes). Nothing a participant receives names a system or
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
 from django.contrib import messages
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from studies import selectors, services
-from studies.models import Participant
+from studies.models import Participant, Study
+from studies.spec import SpecError, spec_parse
 from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
 from webapp.roles import researcher_required
 from webapp.surveys import DEMOGRAPHIC_QUESTIONS, attributes_from_answers, survey_questions, survey_validate
@@ -21,6 +27,9 @@ from webapp.surveys import DEMOGRAPHIC_QUESTIONS, attributes_from_answers, surve
 KEY_TO_SIDE = {"1": "left", "2": "right", "0": "tie"}
 SESSION_KEY = "studies:{slug}"
 PAGE = "studies/participate.html"
+SLOT = "studies/_slot.html"
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
 
 
 def study_survey_questions(study) -> list[dict]:
@@ -52,7 +61,8 @@ def join(request, slug):
 def _page(request, participant: Participant, *, errors: dict | None = None, slot=None, warned: bool = False):
     study = participant.study
     context = {"study": study, "participant": participant, "errors": errors or {}, "warned": warned,
-               "criteria": study.spec["criteria"], "spec": study.spec}
+               "criteria": study.spec["criteria"], "spec": study.spec,
+               "judge_url": reverse("studies:participate_judge", kwargs={"token": participant.token})}
     if participant.stage == Participant.Stage.SURVEY:
         context["questions"] = study_survey_questions(study)
     if participant.stage == Participant.Stage.JUDGING and not participant.total:
@@ -120,6 +130,13 @@ def answers_from_post(post, criteria: list[dict]) -> dict[str, dict]:
     }
 
 
+def criteria_with_answers(criteria: list[dict], post) -> list[dict]:
+    """The criteria with what was posted for each (``chosen``, ``strength_chosen``, ``rationale_text``), so a
+    form sent back with an error keeps the participant's choices and typed reasons."""
+    return [{**c, "chosen": post.get(f"choice_{c['name']}", ""), "strength_chosen": post.get(f"strength_{c['name']}", ""),
+             "rationale_text": post.get(f"rationale_{c['name']}", "")} for c in criteria]
+
+
 @require_POST
 def participate_judge(request, token):
     """Stores one comparison and answers with the next one (an htmx fragment), or the finished page."""
@@ -130,8 +147,8 @@ def participate_judge(request, token):
                                            answers=answers)
     except services.JudgmentInvalid as exc:
         context = _page(request, participant, errors=exc.errors)
-        context["previous"] = request.POST
-        return render(request, f"{PAGE}#slot" if request.htmx else PAGE, context)
+        context["criteria"] = criteria_with_answers(context["criteria"], request.POST)
+        return _slot_fragment(request, context) if request.htmx and "slot" in context else render(request, PAGE, context)
     if not request.htmx:
         return redirect("studies:participate", token=token)
     if outcome.next_slot is None:
@@ -142,7 +159,15 @@ def participate_judge(request, token):
             return response
         return _to_page(request, token)
     context = _page(request, participant, slot=outcome.next_slot, warned=outcome.warned)
-    return render(request, f"{PAGE}#slot", context)
+    return _slot_fragment(request, context)
+
+
+def _slot_fragment(request, context: dict) -> HttpResponse:
+    """The next comparison alone, for htmx. Rendered from a plain dict, without the context processors (the
+    researcher navigation, the user, messages): a participant's fragment needs none of them, and this is the
+    loop every judgment goes through."""
+    context["csrf_token"] = get_token(request)
+    return HttpResponse(get_template(SLOT).render(context))  # the cached loader compiles it once per process
 
 
 # Researcher pages ----------------------------------------------------------------------------------------
@@ -159,9 +184,10 @@ def study_list(request):
 @researcher_required
 def study_detail(request, slug):
     study = selectors.study_get_for_user(user=request.user, slug=slug)
+    join_url = request.build_absolute_uri(reverse("studies:join", kwargs={"slug": slug}))
     context = {"study": study, "progress": selectors.study_progress(study=study),
                "systems": study.systems.all(), "missing": services.responses_missing(study=study)[:20],
-               "join_url": request.build_absolute_uri(reverse("studies:join", kwargs={"slug": slug}))}
+               "join_url": join_url, "prolific_url": join_url + PROLIFIC_QUERY}
     template = "studies/study_detail.html#progress" if request.htmx else "studies/study_detail.html"
     return render(request, template, context)
 
@@ -181,3 +207,60 @@ def study_toggle(request, slug):
     except services.StudyError as exc:
         messages.error(request, str(exc))
     return redirect("studies:study_detail", slug=slug)
+
+
+def study_presets() -> dict[str, str]:
+    """Spec texts to start a study from, by name (studies/presets/*.yaml)."""
+    return {path.stem: path.read_text(encoding="utf-8") for path in sorted(PRESETS_DIR.glob("*.yaml"))}
+
+
+def _spec_form(request, *, spec_text: str, study: Study | None, error: str | None = None, status: int = 200):
+    return render(request, "studies/study_edit.html",
+                  {"study": study, "spec_text": spec_text, "error": error,
+                   "presets": {} if study else study_presets()}, status=status)
+
+
+def _spec_save(request, *, study: Study | None):
+    """Parses the posted spec and loads it (create or update); the form again with the error (422) otherwise."""
+    spec_text = request.POST.get("spec", "")
+    try:
+        raw = yaml.safe_load(spec_text) if spec_text.strip() else None
+    except yaml.YAMLError:
+        raw = None  # spec_parse reports the syntax error with its position
+    slug = raw.get("slug") if isinstance(raw, dict) else None
+    if study is not None and slug is not None and slug != study.slug:
+        return _spec_form(request, spec_text=spec_text, study=study, status=422,
+                          error=f"slug: a study's slug cannot change (this one is {study.slug!r}); "
+                                "load the spec as a new study instead")
+    if study is None and slug is not None and Study.objects.filter(slug=slug).exists():
+        return _spec_form(request, spec_text=spec_text, study=None, status=422,
+                          error=f"slug: a study {slug!r} already exists; choose another slug (or edit that study)")
+    try:
+        saved = services.study_load(spec=spec_parse(spec_text), owner=request.user)
+    except (SpecError, services.StudyError) as exc:
+        return _spec_form(request, spec_text=spec_text, study=study, error=str(exc), status=422)
+    messages.success(request, f"Saved study {saved.slug}.")
+    return redirect("studies:study_detail", slug=saved.slug)
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def study_new(request):
+    """A new study from a spec typed or pasted into the page, starting from a preset."""
+    if request.method == "POST":
+        return _spec_save(request, study=None)
+    presets = study_presets()
+    chosen = request.GET.get("preset") or next(iter(presets), "")
+    return _spec_form(request, spec_text=presets.get(chosen, ""), study=None)
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def study_edit(request, slug):
+    """The study's spec as YAML, to edit and save; what may change once participants started is the same as
+    for ``manage.py load_study`` (``services.study_load`` decides)."""
+    study = selectors.study_get_for_user(user=request.user, slug=slug)
+    if request.method == "POST":
+        return _spec_save(request, study=study)
+    return _spec_form(request, spec_text=yaml.safe_dump(study.spec, sort_keys=False, allow_unicode=True, width=110),
+                      study=study)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ class Generator:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.stop_token_ids = self._stop_token_ids()
+        self.uses_own_decoding = _supports_own_decoding(self.model)
 
     def _stop_token_ids(self) -> set[int]:
         configured = self.model.generation_config.eos_token_id
@@ -92,17 +94,20 @@ class Generator:
     ) -> list[GenerationResult]:
         """Generates one answer per prompt and returns them in the order of ``prompts``.
 
-        ``temperature`` 0 means greedy decoding. Prompts are sorted by token length so each
-        batch pads little; a batch that runs out of GPU memory is split in half and retried.
-        Sampled outputs are reproducible for the same prompts, ``seed``, ``batch_size`` and
-        device. ``on_batch(done, total)`` is called after every batch with the number of
+        ``temperature`` 0 means greedy decoding; otherwise tokens are sampled at that
+        temperature from the smallest set of tokens holding ``top_p`` of the probability.
+        Prompts are sorted by token length so each batch pads little; a batch that runs out of
+        GPU memory is split in half and retried. Each row stops at its own stop token and
+        leaves the batch then, so finished rows cost nothing. Sampled outputs are reproducible
+        for the same prompts, ``seed``, ``batch_size`` and device (the global torch RNG is not
+        touched). ``on_batch(done, total)`` is called after every batch with the number of
         prompts finished; returning ``False`` stops the work and raises ``Cancelled``.
         """
         encoded = [self.encode(prompt) for prompt in prompts]
         order = order_by_length([len(ids) for ids in encoded])
         results: list[GenerationResult | None] = [None] * len(prompts)
-        torch.manual_seed(seed)
-        settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p}
+        sampler = torch.Generator(device=self.device).manual_seed(seed)
+        settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "sampler": sampler}
         done = 0
         for batch in chunks(order, batch_size):
             outputs = run_splitting_on_oom(
@@ -117,16 +122,115 @@ class Generator:
                 raise Cancelled(f"generation stopped after {done} of {len(prompts)} prompts")
         return [result for result in results if result is not None]
 
-    @torch.inference_mode()
     def _generate_batch(
-        self, batch: Sequence[list[int]], *, max_new_tokens: int, temperature: float, top_p: float
+        self,
+        batch: Sequence[list[int]],
+        *,
+        max_new_tokens: int,
+        temperature: float,
+        top_p: float,
+        sampler: torch.Generator,
     ) -> list[GenerationResult]:
-        padded = self.tokenizer.pad({"input_ids": list(batch)}, return_tensors="pt").to(self.device)
-        sampling = (
-            {"do_sample": True, "temperature": temperature, "top_p": top_p}
-            if temperature > 0
-            else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        if self.uses_own_decoding:
+            rows = self._decode_batch(
+                batch, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, sampler=sampler
+            )
+            return [self._result(row) for row in rows]
+        return self._generate_batch_with_transformers(
+            batch, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, sampler=sampler
         )
+
+    @torch.inference_mode()
+    def _decode_batch(
+        self,
+        batch: Sequence[list[int]],
+        *,
+        max_new_tokens: int,
+        temperature: float,
+        top_p: float,
+        sampler: torch.Generator,
+    ) -> list[list[int]]:
+        """New token ids for each prompt of ``batch`` (stop token excluded), with a KV cache.
+
+        The prompt prefix that all rows share (typically the system prompt) is run once and
+        its cache copied to every row; the rest of each prompt is left-padded, the padding sitting
+        between the shared prefix and the row's own tokens (masked, with position ids that skip
+        it, so every row computes what it would alone). A row that emits a stop token is dropped
+        from the batch and its cache, so later steps only pay for rows still writing.
+        """
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=self.model.config)
+        shared = _shared_prefix_length(batch) if len(batch) > 1 else 0
+        if shared:
+            prefix = torch.tensor([batch[0][:shared]], device=self.device)
+            self.model(
+                input_ids=prefix,
+                attention_mask=torch.ones_like(prefix),
+                position_ids=torch.arange(shared, device=self.device)[None],
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            cache.batch_repeat_interleave(len(batch))
+        width = max(len(ids) for ids in batch) - shared
+        pad = self.tokenizer.pad_token_id
+        suffixes = [[pad] * (width - len(ids) + shared) + list(ids[shared:]) for ids in batch]
+        suffix_mask = [[0] * (width - len(ids) + shared) + [1] * (len(ids) - shared) for ids in batch]
+        attention_mask = torch.tensor([[1] * shared + row for row in suffix_mask], device=self.device)
+        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
+        logits = self.model(
+            input_ids=torch.tensor(suffixes, device=self.device),
+            attention_mask=attention_mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        ).logits[:, -1]
+        new_tokens: list[list[int]] = [[] for _ in batch]
+        active = list(range(len(batch)))  # the prompt index of each row still in the batch
+        for step in range(max_new_tokens):
+            chosen = _choose_tokens(logits, temperature=temperature, top_p=top_p, sampler=sampler)
+            still_writing = []
+            for row, (prompt_index, token) in enumerate(zip(active, chosen.tolist(), strict=True)):
+                if token not in self.stop_token_ids:
+                    new_tokens[prompt_index].append(token)
+                    still_writing.append(row)
+            if not still_writing or step == max_new_tokens - 1:
+                break
+            if len(still_writing) < len(active):
+                keep = torch.tensor(still_writing, device=self.device)
+                cache.batch_select_indices(keep)
+                attention_mask, chosen = attention_mask[keep], chosen[keep]
+                active = [active[row] for row in still_writing]
+            attention_mask = torch.cat([attention_mask, attention_mask.new_ones(len(active), 1)], dim=1)
+            logits = self.model(
+                input_ids=chosen[:, None],
+                attention_mask=attention_mask,
+                position_ids=attention_mask.sum(-1, keepdim=True) - 1,
+                past_key_values=cache,
+                use_cache=True,
+            ).logits[:, -1]
+        return new_tokens
+
+    @torch.inference_mode()
+    def _generate_batch_with_transformers(
+        self,
+        batch: Sequence[list[int]],
+        *,
+        max_new_tokens: int,
+        temperature: float,
+        top_p: float,
+        sampler: torch.Generator,
+    ) -> list[GenerationResult]:
+        """``model.generate`` for models whose forward our own loop cannot drive."""
+        padded = self.tokenizer.pad({"input_ids": list(batch)}, return_tensors="pt").to(self.device)
+        if temperature > 0:
+            # transformers samples from the global RNG; seed it from ours so runs stay reproducible.
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=sampler, device=self.device)))
+            sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": None}
+        else:
+            sampling = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         output = self.model.generate(
             **padded,
             max_new_tokens=max_new_tokens,
@@ -137,7 +241,7 @@ class Generator:
         return [self._result(row) for row in new_ids]
 
     def _result(self, row: list[int]) -> GenerationResult:
-        # Rows that stopped early are padded up to the longest row; cut at the first stop token.
+        # transformers pads rows that stopped early up to the longest row; cut at the first stop token.
         for position, token in enumerate(row):
             if token in self.stop_token_ids:
                 row = row[:position]
@@ -145,3 +249,40 @@ class Generator:
         return GenerationResult(
             text=self.tokenizer.decode(row, skip_special_tokens=True).strip(), new_tokens=len(row), token_ids=tuple(row)
         )
+
+
+def _supports_own_decoding(model: torch.nn.Module) -> bool:
+    """Whether ``Generator._decode_batch`` can drive this model: a decoder-only model whose
+    forward takes a cache, explicit position ids and ``logits_to_keep`` (the transformers
+    causal LMs of the Llama / Qwen / Mistral / Gemma families). Others use ``model.generate``."""
+    if getattr(model.config, "is_encoder_decoder", False):
+        return False
+    parameters = inspect.signature(model.forward).parameters
+    needed = {"input_ids", "attention_mask", "position_ids", "past_key_values", "use_cache", "logits_to_keep"}
+    return needed <= set(parameters)
+
+
+def _shared_prefix_length(batch: Sequence[list[int]]) -> int:
+    """Length of the token prefix common to every row, leaving each row at least one token of
+    its own (the last prompt token's logits start the answer)."""
+    limit = min(len(ids) for ids in batch) - 1
+    first = batch[0]
+    length = 0
+    while length < limit and all(ids[length] == first[length] for ids in batch):
+        length += 1
+    return length
+
+
+def _choose_tokens(logits: torch.Tensor, *, temperature: float, top_p: float, sampler: torch.Generator) -> torch.Tensor:
+    """The next token of each row: argmax when ``temperature`` is 0, else a draw at that
+    temperature from the nucleus (the most probable tokens whose mass first reaches ``top_p``)."""
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    probabilities = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1:
+        ranked, token_ids = probabilities.sort(dim=-1, descending=True)
+        # Drop a token when the tokens ranked above it already hold top_p; the first always stays.
+        ranked = ranked.masked_fill(ranked.cumsum(dim=-1) - ranked >= top_p, 0.0)
+        picked = torch.multinomial(ranked, 1, generator=sampler)
+        return token_ids.gather(-1, picked).squeeze(-1)
+    return torch.multinomial(probabilities, 1, generator=sampler).squeeze(-1)

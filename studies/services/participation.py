@@ -1,9 +1,10 @@
 """The participant's way through a study: enrol, consent, survey, start, judge pairs, finish.
 
 ``judgment_submit`` is the hot loop (one POST stores the answers and hands back the next slot). It
-runs five queries: the current and next slots with everything needed to show them, a conditional
-``UPDATE`` that makes a second submit of the same slot a no-op, one multi-row ``INSERT`` of the
-judgments, and one ``UPDATE`` of the participant. The participant row is read by the caller.
+runs four statements: the current and next slots with everything needed to show them (read before the
+transaction: the conditional update below is the guard, not a lock), then in one transaction a
+conditional ``UPDATE`` that makes a second submit of the same slot a no-op, one multi-row ``INSERT`` of
+the judgments, and one ``UPDATE`` of the participant. The participant row is read by the caller.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from studies.models import Assignment, Judgment, Participant, Study
+from studies.services.loop_sql import judgment_store_postgres, slots_fetch
 from studies.services.reservation import pairs_release, plan_slots, reservations_release_expired, slots_refill
 from studies.services.setup import StudyError
 
@@ -149,23 +151,17 @@ def slot_for_display(*, participant: Participant, now: datetime | None = None) -
         return None
     now = now or timezone.now()
     with transaction.atomic():
-        slot = _slot_query(participant).filter(position=participant.position).first()
+        slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
         if slot is not None and slot.status == Assignment.Status.RELEASED:
             total = slots_refill(study=participant.study, participant=participant, now=now)
             participant.total = total
             if participant.position >= total:
                 _finish(participant, now)
                 return None
-            slot = _slot_query(participant).filter(position=participant.position).first()
+            slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
         Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
         participant.last_seen_at = now
     return slot
-
-
-def _slot_query(participant: Participant):
-    return Assignment.objects.filter(participant=participant).select_related(
-        "pair__prompt", "pair__response_a", "pair__response_b", "attention_check"
-    )
 
 
 def answers_validate(*, criteria: list[dict], answers: dict[str, dict]) -> dict[str, dict]:
@@ -207,7 +203,6 @@ def answers_validate(*, criteria: list[dict], answers: dict[str, dict]) -> dict[
     return clean
 
 
-@transaction.atomic
 def judgment_submit(
     *, participant: Participant, token: str, answers: dict[str, dict], now: datetime | None = None
 ) -> SubmitOutcome:
@@ -222,18 +217,60 @@ def judgment_submit(
     study = participant.study
     spec = study.spec
     position = participant.position
-    slots = {s.position: s for s in _slot_query(participant).filter(position__in=(position, position + 1))}
+    slots = slots_fetch(participant_id=participant.pk, positions=(position, position + 1))
     current = slots.get(position)
     if participant.stage != Participant.Stage.JUDGING or current is None or current.token != token:
         return SubmitOutcome(stored=False, next_slot=current if participant.stage == Participant.Stage.JUDGING else None)
     clean = answers_validate(criteria=spec["criteria"], answers=answers)
+    following = slots.get(position + 1)
+    if (connection.vendor == "postgresql" and current.pair_id and position + 1 < participant.total
+            and following is not None and following.status == Assignment.Status.RESERVED):
+        return _judgment_store_common(participant=participant, current=current, following=following,
+                                      clean=clean, now=now)
+    with transaction.atomic():
+        return _judgment_store(participant=participant, current=current, following=following, clean=clean, now=now)
+
+
+def _judgments(participant: Participant, slot: Assignment, clean: dict[str, dict], seconds: float | None):
+    return [
+        Judgment(
+            study_id=participant.study_id, participant_id=participant.pk, assignment_id=slot.pk, pair_id=slot.pair_id,
+            prompt_id=slot.pair.prompt_id, system_a_id=slot.system_a_id, system_b_id=slot.system_b_id,
+            choice=_choice(answer["side"], slot.left), left=slot.left, criterion=name,
+            strength=answer["strength"], rationale=answer["rationale"], seconds=seconds,
+        )
+        for name, answer in clean.items()
+    ]
+
+
+def _judgment_store_common(*, participant: Participant, current: Assignment, following: Assignment,
+                           clean: dict[str, dict], now: datetime) -> SubmitOutcome:
+    """The usual judgment (a pair, more to come, the next slot still reserved) on PostgreSQL: one statement,
+    atomic by itself, with the same effect as ``_judgment_store`` (see ``loop_sql``)."""
+    seconds = (now - participant.last_seen_at).total_seconds() if participant.last_seen_at else None
+    expires_at = now + timedelta(minutes=participant.study.spec["reservation_minutes"])
+    stored = judgment_store_postgres(participant=participant, slot=current,
+                                     judgments=_judgments(participant, current, clean, seconds),
+                                     now=now, expires_at=expires_at)
+    if stored:
+        participant.position += 1
+        participant.last_seen_at, participant.expires_at = now, expires_at
+    return SubmitOutcome(stored=stored, next_slot=following)
+
+
+def _judgment_store(*, participant: Participant, current: Assignment, following: Assignment | None,
+                    clean: dict[str, dict], now: datetime) -> SubmitOutcome:
+    """The writes of ``judgment_submit``; call inside a transaction."""
+    study = participant.study
+    spec = study.spec
+    position = participant.position
     seconds = (now - participant.last_seen_at).total_seconds() if participant.last_seen_at else None
     claimed = Assignment.objects.filter(pk=current.pk, status=Assignment.Status.RESERVED).update(
         status=Assignment.Status.DONE, answered_at=now, seconds=seconds,
         attention_passed=_attention_passed(current, clean, spec) if current.attention_check_id else None,
     )
     if not claimed:  # a concurrent submit of the same slot won; show what follows it
-        return SubmitOutcome(stored=False, next_slot=slots.get(position + 1))
+        return SubmitOutcome(stored=False, next_slot=following)
     warned = ended = False
     failures = participant.attention_failures
     if current.attention_check_id:
@@ -243,15 +280,7 @@ def judgment_submit(
             ended = bool(policy["end_after"]) and failures >= policy["end_after"]
             warned = not ended and bool(policy["warn_after"]) and failures >= policy["warn_after"]
     else:
-        Judgment.objects.bulk_create([
-            Judgment(
-                study_id=study.pk, participant_id=participant.pk, assignment_id=current.pk, pair_id=current.pair_id,
-                prompt_id=current.pair.prompt_id, system_a_id=current.system_a_id, system_b_id=current.system_b_id,
-                choice=_choice(answer["side"], current.left), left=current.left, criterion=name,
-                strength=answer["strength"], rationale=answer["rationale"], seconds=seconds,
-            )
-            for name, answer in clean.items()
-        ])
+        Judgment.objects.bulk_create(_judgments(participant, current, clean, seconds))
     participant.position = position + 1
     participant.attention_failures = failures
     participant.last_seen_at = now
@@ -265,7 +294,7 @@ def judgment_submit(
         participant.stage, participant.completed_at = Participant.Stage.COMPLETED, now
         fields += ["stage", "completed_at"]
     Participant.objects.filter(pk=participant.pk).update(**{name: getattr(participant, name) for name in fields})
-    next_slot = slots.get(position + 1) if participant.stage == Participant.Stage.JUDGING else None
+    next_slot = following if participant.stage == Participant.Stage.JUDGING else None
     if next_slot is not None and next_slot.status == Assignment.Status.RELEASED:
         next_slot = slot_for_display(participant=participant, now=now)
     return SubmitOutcome(stored=True, next_slot=next_slot, warned=warned)

@@ -1,30 +1,58 @@
-// Keyboard for the judging page: 1 = left reply, 2 = right reply, 0 = tie, answering the first
-// unanswered question; when every question is answered and no reason is still required, submits.
+// Keyboard for the judging page. 1 = left reply, 2 = right reply, 0 = about the same, each answering the first
+// unanswered question. Once every question has a choice, the focus moves to whatever is still needed (a
+// "how much better" list, a required reason); when nothing is, the form submits itself. Ctrl+Enter (or Enter in
+// a reason box) submits from anywhere in the form; the browser still checks the required fields first.
 (function () {
+  function criteria(form) { return Array.from(form.querySelectorAll("fieldset.criterion")); }
   function unanswered(form) {
-    return Array.from(form.querySelectorAll("fieldset.criterion")).filter(function (set) {
-      return !set.querySelector("input[type=radio]:checked");
-    });
+    return criteria(form).filter(function (set) { return !set.querySelector("input[type=radio]:checked"); });
   }
-  // Strength and reasons need the mouse or Tab; only a form with nothing more to fill submits itself.
-  function ready(form) {
-    return !unanswered(form).length && !form.querySelector("select[name^=strength_], textarea[required]");
+  // A strength list matters only when a reply was chosen (not "about the same"); a required reason always.
+  function stillNeeded(form) {
+    for (var set of criteria(form)) {
+      var choice = set.querySelector("input[type=radio]:checked");
+      var strength = set.querySelector("select[name^=strength_]");
+      if (strength && choice && choice.value !== "0" && !strength.value) return strength;
+      var reason = set.querySelector("textarea[required]");
+      if (reason && !reason.value.trim()) return reason;
+    }
+    return null;
+  }
+  function advance(form) {
+    var next = unanswered(form)[0];
+    if (next) { next.scrollIntoView({block: "nearest"}); return; }
+    var needed = stillNeeded(form);
+    if (needed) { needed.scrollIntoView({block: "center"}); needed.focus(); return; }
+    form.requestSubmit();
   }
   document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    var target = event.target;
-    if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT" && target.type === "text" || target.tagName === "SELECT")) return;
-    if (["0", "1", "2"].indexOf(event.key) < 0) return;
     var form = document.querySelector("form.judge");
     if (!form) return;
+    var target = event.target;
+    var typing = target && (target.tagName === "TEXTAREA" || target.tagName === "SELECT" ||
+                            (target.tagName === "INPUT" && target.type === "text"));
+    if (event.key === "Enter" && form.contains(target) &&
+        (event.ctrlKey || event.metaKey || (target.tagName === "TEXTAREA" && !event.shiftKey) || target.tagName === "SELECT")) {
+      event.preventDefault();
+      advance(form);
+      return;
+    }
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (["0", "1", "2"].indexOf(event.key) < 0) return;
     var open = unanswered(form);
     if (!open.length) return;
     var radio = open[0].querySelector("input[type=radio][value='" + event.key + "']");
-    if (!radio) return;
+    if (!radio) return;  // e.g. 0 where ties are not allowed
     event.preventDefault();
     radio.checked = true;
-    var next = unanswered(form)[0];
-    if (next) { next.scrollIntoView({block: "nearest"}); return; }
-    if (ready(form)) { form.requestSubmit(); }
+    advance(form);
+  });
+  // A new pair arrives by htmx: start reading it from the top, with the focus on the page, not the old button.
+  document.addEventListener("htmx:afterSwap", function () {
+    var slot = document.getElementById("slot");  // the only thing this page swaps
+    if (!slot) return;
+    slot.setAttribute("tabindex", "-1");
+    slot.focus({preventScroll: true});
+    window.scrollTo(0, 0);
   });
 })();
