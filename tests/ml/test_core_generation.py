@@ -140,3 +140,18 @@ def test_callback_returning_false_cancels_after_that_batch(tiny_generator):
 def test_missing_folder_is_a_model_load_error(tmp_path):
     with pytest.raises(ModelLoadError, match="cannot load a generator"):
         Generator(tmp_path / "nothing-here", device="cpu")
+
+
+SHARED_PREFIX_PROMPTS = [
+    [{"role": "system", "content": "you are not alone in this and it will get better"},
+     {"role": "user", "content": text}]
+    for text in ["I lost my job", "my dog died last week", "I feel lost", "the house is so quiet today and I am sad"]
+]
+
+
+def test_prompts_sharing_a_system_prefix_decode_as_they_would_alone(tiny_generator):
+    # The shared prefix is computed once per batch and copied to each row; rows of different lengths are
+    # left-padded after it, so this is where a position or mask mistake would show.
+    batched = tiny_generator.generate(SHARED_PREFIX_PROMPTS, max_new_tokens=8, temperature=0, batch_size=4)
+    singles = [tiny_generator.generate([prompt], max_new_tokens=8, temperature=0)[0] for prompt in SHARED_PREFIX_PROMPTS]
+    assert batched == singles
