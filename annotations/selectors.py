@@ -37,6 +37,27 @@ def project_get_open(*, slug: str) -> Project:
     return project
 
 
+# Normalised specs by (project, hash). The annotation loop reads the spec on every request; a spec is immutable per
+# hash, so each process decodes one once instead of fetching and decoding its JSON per item.
+_SPECS: dict[tuple[int, str], dict] = {}
+_SPECS_KEPT = 64
+
+
+def project_spec_cached(*, project_id: int, spec_hash: str) -> dict:
+    """The spec of ``project_id`` at ``spec_hash``, decoded once per process. Treat it as read-only.
+
+    A project without a hash (made by hand, not through the importer) is read afresh every time."""
+    spec = _SPECS.get((project_id, spec_hash)) if spec_hash else None
+    if spec is None:
+        # filed under the hash stored beside it: a spec changed since the caller's read is never kept under the old one
+        spec, stored_hash = Project.objects.values_list("spec", "spec_hash").get(pk=project_id)
+        if stored_hash:
+            if len(_SPECS) >= _SPECS_KEPT:
+                _SPECS.clear()
+            _SPECS[(project_id, stored_hash)] = spec
+    return spec
+
+
 def enrollment_get(*, project: Project, user) -> Enrollment | None:
     return Enrollment.objects.filter(project=project, annotator=user).first()
 

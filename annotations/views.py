@@ -6,15 +6,18 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotations.models import Assignment, Enrollment, Item
 from annotations.presenting import item_view
 from annotations.selectors import enrollment_get, project_get_open
-from annotations.services import flow
+from annotations.services import flow, loop_sql
 from annotations.services.routing import SubmitError, assignment_next, assignment_skip, label_submit
 from annotations.values import raw_values_from_form
 from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
@@ -51,6 +54,7 @@ def _enrollment_or_403(request, slug) -> Enrollment:
     return enrollment
 
 
+ITEM = "annotations/_item.html"
 CHECKIN_QUESTION = {"name": "wellbeing", "question": "How are you feeling after reading these texts?",
                     "type": "choice", "required": False,
                     "choices": ["Fine", "A little affected", "Quite affected", "I would like support resources"]}
@@ -65,14 +69,35 @@ def _task_total(project) -> int:
     return total
 
 
+# The questions' HTML by (project, spec hash, question order): it depends on the spec alone (and the order, which
+# randomize_order may change per assignment), and drawing two scales is most of the item's rendering time.
+_WIDGETS_HTML: dict[tuple, str] = {}
+_WIDGETS_KEPT = 256
+
+
+def _widgets_html(project, widgets: list[dict]) -> str:
+    """The "widgets" partial of the item, rendered once per process for each spec and question order."""
+    if not project.spec_hash:
+        return ""  # no identity to cache it under: the template draws the questions itself
+    key = (project.id, project.spec_hash, tuple(widget["field"] for widget in widgets))
+    html = _WIDGETS_HTML.get(key)
+    if html is None:
+        html = get_template(f"{ITEM}#widgets").render({"view": {"widgets": widgets}})
+        if len(_WIDGETS_HTML) >= _WIDGETS_KEPT:
+            _WIDGETS_HTML.clear()
+        _WIDGETS_HTML[key] = html
+    return html
+
+
 def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict | None = None) -> dict:
     project = enrollment.project
+    view = item_view(dimensions=project.dimensions, item_data=assignment.item.data, seed=assignment.id)
     quota = flow.limits(project.spec)["items_per_annotator"]
     goal = min(quota, _task_total(project)) if quota else _task_total(project)
     warn_after = flow.attention_policy(project.spec)["warn_after"]
     return {
         "project": project, "enrollment": enrollment, "assignment": assignment, "item": assignment.item,
-        "view": item_view(dimensions=project.dimensions, item_data=assignment.item.data, seed=assignment.id),
+        "view": view, "widgets_html": _widgets_html(project, view["widgets"]),
         "goal": goal, "errors": errors or {},
         "content_note": project.spec.get("content_note") if (assignment.item.distressing or project.spec.get("content_note")) else "",
         "attention_warning": enrollment.attention_failures >= warn_after,
@@ -162,46 +187,81 @@ def _seconds(request) -> float | None:
         return None
 
 
+def _item_fragment(request, context: dict, status: int = 200) -> HttpResponse:
+    """The item alone, for htmx. Rendered from a plain dict, without the context processors (the researcher
+    navigation, the user, messages): the fragment needs none of them, and every item of the loop goes through it."""
+    context["csrf_token"] = get_token(request)
+    return HttpResponse(get_template(ITEM).render(context), status=status)  # the cached loader compiles it once
+
+
+def _submit_context(request, slug: str) -> tuple[Enrollment, Assignment | None]:
+    """The annotator's enrollment (with its open project) and the assignment the form names, if it is theirs.
+    PermissionDenied when the project is not open or the annotator not enrolled."""
+    assignment_id = request.POST.get("assignment") or ""
+    assignment_pk = int(assignment_id) if assignment_id.isdigit() else 0
+    if connection.vendor == "postgresql":
+        # this view is the hot loop: enrollment, assignment, item and project in one statement
+        enrollment, assignment = loop_sql.submit_context_fetch(annotator_id=request.user.id, slug=slug,
+                                                               assignment_id=assignment_pk)
+        if enrollment is None:
+            _enrollment_or_403(request, slug)  # says why
+            raise PermissionDenied("open the project link first")
+        return enrollment, assignment
+    assignment = (Assignment.objects.select_related("item", "project")
+                  .filter(id=assignment_pk, annotator=request.user, project__slug=slug, project__is_open=True).first())
+    if assignment is None:
+        return _enrollment_or_403(request, slug), None
+    enrollment = enrollment_get(project=assignment.project, user=request.user)
+    if enrollment is None:
+        raise PermissionDenied("open the project link first")
+    enrollment.project = assignment.project
+    return enrollment, assignment
+
+
+def _may_stop(enrollment: Enrollment) -> bool:
+    """Whether any of the spec's policies could end the items stage now (flow.enrollment_after_item decides),
+    judged from counters that are up to date."""
+    spec = enrollment.project.spec
+    quota = flow.limits(spec)["items_per_annotator"]
+    return (enrollment.attention_failures >= int(flow.attention_policy(spec)["end_after"])
+            or bool(quota and enrollment.labels_done >= int(quota)) or flow.session_over(enrollment))
+
+
 @require_POST
 def annotate_submit(request, slug):
     """One turn of the loop: store (or skip) the current item and swap in the next one."""
     if not request.user.is_authenticated or request.user.role != "annotator":
         raise PermissionDenied("open the project link to annotate")
-    # The assignment comes with its item and (open) project in one query: this view is the hot loop.
-    assignment_id = request.POST.get("assignment") or ""
-    assignment = (Assignment.objects.select_related("item", "project")
-                  .filter(id=int(assignment_id) if assignment_id.isdigit() else 0, annotator=request.user,
-                          project__slug=slug, project__is_open=True).first())
-    if assignment is None:
-        if _enrollment_or_403(request, slug).stage != Stage.ITEMS:
-            return _to_stage(request, slug)
-        raise PermissionDenied("that item is not yours")
-    enrollment = enrollment_get(project=assignment.project, user=request.user)
-    if enrollment is None:
-        raise PermissionDenied("open the project link first")
-    enrollment.project = assignment.project
+    enrollment, assignment = _submit_context(request, slug)
     if enrollment.stage != Stage.ITEMS:
         return _to_stage(request, slug)
+    if assignment is None:
+        raise PermissionDenied("that item is not yours")
     action = request.POST.get("action", "submit")
+    counters_fresh = False
     try:
         if action in {"skip", "distressing"}:
             assignment_skip(assignment=assignment, distressing=action == "distressing", seconds=_seconds(request))
         else:
             raw = raw_values_from_form(enrollment.project.dimensions, request.POST)
-            label_submit(assignment=assignment, raw_values=raw, seconds=_seconds(request))
+            label_submit(assignment=assignment, raw_values=raw, seconds=_seconds(request), enrollment=enrollment)
+            counters_fresh = True
     except SubmitError as exc:
-        template = "annotations/annotate.html#item" if request.htmx else "annotations/annotate.html"
-        return render(request, template, _item_context(enrollment, assignment, exc.errors), status=422)
-    stop = flow.enrollment_after_item(enrollment=enrollment)
-    if stop is not None:
-        return _to_stage(request, slug)
+        context = _item_context(enrollment, assignment, exc.errors)
+        if request.htmx:
+            return _item_fragment(request, context, status=422)
+        return render(request, "annotations/annotate.html", context, status=422)
+    # label_submit brought the counters up to date: the policies need another read only when one may stop
+    if not counters_fresh or _may_stop(enrollment):
+        if flow.enrollment_after_item(enrollment=enrollment) is not None:
+            return _to_stage(request, slug)
     next_assignment = assignment_next(enrollment=enrollment, resume=False)
     if next_assignment is None:
         flow.enrollment_items_finished(enrollment=enrollment)
         return _to_stage(request, slug)
     if not request.htmx:
         return redirect("annotate", slug)
-    return render(request, "annotations/annotate.html#item", _item_context(enrollment, next_assignment))
+    return _item_fragment(request, _item_context(enrollment, next_assignment))
 
 
 @require_GET

@@ -3,11 +3,14 @@
     python bench/annotation_loop.py            # projects of 1k, 100k and 1M items
     python bench/annotation_loop.py --quick    # 1k and 100k items, shorter runs
     python bench/annotation_loop.py --sweep    # also compare gunicorn worker counts and classes (on 100k items)
+    python bench/annotation_loop.py --quick --profile-only --sizes 100000   # queries and CPU per loop only
 
 One loop = what an annotator's browser does per item: POST /annotate/<slug>/submit/ with the form fields (htmx
 headers), which stores the label and answers with the next item's fragment; the next assignment id is parsed from
 that HTML. Each simulated annotator joins through its own Prolific-style crowd link (own cookie jar).
 
+(0) in process: the same loop through Django's test client on the largest project, counting SQL queries and CPU
+    per loop (CPU is steadier than loops/s on a shared machine);
 (1) closed loop: 50 annotators, no pause — loops/s, p50/p95 per project size;
 (2) open loop: Poisson arrivals at 50 loops/s in all (500 annotators taking 10 s an item) — p50/p95.
 Targets: closed >= 150 loops/s and within 1.5x from 1k to 1M items; open-loop p95 < 100 ms.
@@ -24,10 +27,11 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import parse_args, print_result  # noqa: E402
+from _common import parse_args, percentile, print_result  # noqa: E402
 from _load import run_closed_loop, run_open_loop  # noqa: E402
 from _server import bench_database_create, bench_database_drop, django_setup, gunicorn_server, migrate  # noqa: E402
 
@@ -170,6 +174,41 @@ def make_one_loop(slug: str):
     return one_loop
 
 
+def in_process(*, slug: str, loops: int) -> dict:
+    """Runs `loops` annotation loops of one annotator through the test client (the full middleware stack, no
+    server); returns SQL queries and CPU milliseconds per loop, and the wall-clock p50/p95."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(SERVER_NAME="127.0.0.1")  # the bench settings allow loopback hosts only
+    page = client.get(crowd_link(slug, "prof")(0), follow=True).content.decode()
+    assignment = ASSIGNMENT_RE.search(page).group(1)
+    csrf = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else ""
+    rng = random.Random(0)
+
+    def loop(assignment_id: str) -> str:
+        form = {"csrfmiddlewaretoken": csrf, "assignment": assignment_id, "seconds": "10",
+                "d__empathy": str(rng.randint(1, 7)), "d__warmth": str(rng.randint(1, 5)), "action": "submit"}
+        # urlencoded, as htmx (and the load generator) send it; the test client would default to multipart
+        response = client.post(f"/annotate/{slug}/submit/", urlencode(form),
+                               content_type="application/x-www-form-urlencoded", headers={"HX-Request": "true"})
+        return ASSIGNMENT_RE.search(response.content.decode()).group(1)
+
+    for _ in range(5):  # warm caches: templates, URL resolver, the project's spec
+        assignment = loop(assignment)
+    wall, cpu = [], []
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(loops):
+            started_wall, started_cpu = time.perf_counter(), time.process_time()
+            assignment = loop(assignment)
+            wall.append((time.perf_counter() - started_wall) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
+    return {"loops": loops, "queries_per_loop": round(len(queries) / loops, 2),
+            "cpu_ms_per_loop": round(sum(cpu) / loops, 2), "wall_p50_ms": round(percentile(wall, 50), 2),
+            "wall_p95_ms": round(percentile(wall, 95), 2)}
+
+
 def crowd_link(slug: str, phase: str):
     return lambda index: f"/p/{slug}/?PROLIFIC_PID=bench-{phase}-{index}&STUDY_ID=bench&SESSION_ID={phase}{index}"
 
@@ -195,10 +234,38 @@ def _arguments(parser) -> None:
     parser.add_argument("--sweep", action="store_true", help="also compare worker counts and classes")
     parser.add_argument("--sizes", default="", help="comma-separated item counts (default by --quick)")
     parser.add_argument("--keep-db", action="store_true", help="leave the bench database behind for EXPLAIN")
+    parser.add_argument("--profile-only", action="store_true", help="only the in-process step (no server)")
 
 
 SWEEP = [(2, "sync", 1), (3, "sync", 1), (4, "sync", 1), (5, "sync", 1),
          (2, "gthread", 4), (3, "gthread", 4), (4, "gthread", 2), (5, "gthread", 2)]
+
+
+def measure_all(args, *, database_url: str, seeded: dict, results: dict, durations: tuple[float, float]) -> None:
+    """The server-side steps: the optional worker sweep, then closed and open loops per project size."""
+    sizes = list(seeded)
+    closed_s, open_s = durations
+    if args.sweep:
+        sweep_slug = seeded[sizes[-1] if len(sizes) < 3 else sizes[1]][0]
+        results["sweep"] = []
+        for workers, worker_class, threads in SWEEP:
+            with gunicorn_server(database_url=database_url, workers=workers, worker_class=worker_class,
+                                 threads=threads) as server:
+                figures = measure(server.base_url, sweep_slug, users=args.users, duration_s=closed_s / 2,
+                                  open_users=0, open_rate=0, open_duration_s=0,
+                                  phase=f"s{workers}{worker_class[0]}{threads}")["closed"]
+            row = {**server.describe(), "loops_per_s": figures["loops_per_s"], "p50_ms": figures["p50_ms"],
+                   "p95_ms": figures["p95_ms"], "errors": figures["errors"]}
+            print(json.dumps(row), file=sys.stderr, flush=True)
+            results["sweep"].append(row)
+    with gunicorn_server(database_url=database_url, workers=args.workers, worker_class=args.worker_class,
+                         threads=args.threads) as server:
+        results["server"] = server.describe()
+        for name, (slug, _) in seeded.items():
+            figures = measure(server.base_url, slug, users=args.users, duration_s=closed_s, open_users=500,
+                              open_rate=50.0, open_duration_s=open_s, phase=name)
+            print(name, json.dumps(figures), file=sys.stderr, flush=True)
+            results[name] = figures
 
 
 def main() -> None:
@@ -216,43 +283,28 @@ def main() -> None:
         print(f"seeded {name} items in {seconds:.1f} s", file=sys.stderr, flush=True)
     from django.db import connections
 
-    connections.close_all()
-
     results: dict = {"seed_s": {name: round(seconds, 1) for name, (_, seconds) in seeded.items()}}
     try:
-        if args.sweep:
-            sweep_slug = seeded[_size_name(sizes[-1] if len(sizes) < 3 else sizes[1])][0]
-            results["sweep"] = []
-            for workers, worker_class, threads in SWEEP:
-                with gunicorn_server(database_url=database_url, workers=workers, worker_class=worker_class,
-                                     threads=threads) as server:
-                    figures = measure(server.base_url, sweep_slug, users=args.users, duration_s=closed_s / 2,
-                                      open_users=0, open_rate=0, open_duration_s=0,
-                                      phase=f"s{workers}{worker_class[0]}{threads}")["closed"]
-                row = {**server.describe(), "loops_per_s": figures["loops_per_s"], "p50_ms": figures["p50_ms"],
-                       "p95_ms": figures["p95_ms"], "errors": figures["errors"]}
-                print(json.dumps(row), file=sys.stderr, flush=True)
-                results["sweep"].append(row)
-        with gunicorn_server(database_url=database_url, workers=args.workers, worker_class=args.worker_class,
-                             threads=args.threads) as server:
-            results["server"] = server.describe()
-            for name, (slug, _) in seeded.items():
-                figures = measure(server.base_url, slug, users=args.users, duration_s=closed_s, open_users=500,
-                                  open_rate=50.0, open_duration_s=open_s, phase=name)
-                print(name, json.dumps(figures), file=sys.stderr, flush=True)
-                results[name] = figures
+        results["in_process"] = in_process(slug=seeded[_size_name(sizes[-1])][0], loops=100 if args.quick else 300)
+        print(f"in process {json.dumps(results['in_process'])}", file=sys.stderr, flush=True)
+        connections.close_all()
+        if not args.profile_only:
+            measure_all(args, database_url=database_url, seeded=seeded, results=results,
+                        durations=(closed_s, open_s))
     finally:
+        connections.close_all()
         if not args.keep_db:
             bench_database_drop()
-    names = list(seeded)
-    smallest, largest = results[names[0]]["closed"]["loops_per_s"], results[names[-1]]["closed"]["loops_per_s"]
-    results["throughput_ratio_smallest_to_largest"] = round(smallest / largest, 2) if largest else None
-    results["sizes"] = names
-    results["targets_met"] = {
-        "closed_150_loops_per_s": all(results[n]["closed"]["loops_per_s"] >= 150 for n in names),
-        "within_1_5x": bool(largest) and smallest / largest <= 1.5,
-        "open_p95_under_100_ms": all(results[n]["open"]["p95_ms"] < 100 for n in names),
-    }
+    if not args.profile_only:
+        names = list(seeded)
+        smallest, largest = results[names[0]]["closed"]["loops_per_s"], results[names[-1]]["closed"]["loops_per_s"]
+        results["throughput_ratio_smallest_to_largest"] = round(smallest / largest, 2) if largest else None
+        results["sizes"] = names
+        results["targets_met"] = {
+            "closed_150_loops_per_s": all(results[n]["closed"]["loops_per_s"] >= 150 for n in names),
+            "within_1_5x": bool(largest) and smallest / largest <= 1.5,
+            "open_p95_under_100_ms": all(results[n]["open"]["p95_ms"] < 100 for n in names),
+        }
     print_result("annotation_loop", results)
 
 

@@ -6,10 +6,14 @@ Invariants, held under concurrency on PostgreSQL and SQLite alike:
 - a submit is idempotent per assignment (one label per item × annotator).
 Slots are taken with a conditional UPDATE, so no two transactions can both take the last one; on PostgreSQL the
 candidate row is also picked with FOR UPDATE SKIP LOCKED so concurrent annotators do not queue behind each other.
+
+On PostgreSQL the common turn (a task item submitted while its reservation holds, then the next task item) runs as
+single statements (services/loop_sql.py) that write the same rows; this ORM path does everything else.
 """
 
 import random
 import time
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,6 +22,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from annotations.models import Assignment, ControlResult, Enrollment, Item, Label
+from annotations.services import loop_sql
 from annotations.values import control_passed, label_values_validate
 
 
@@ -155,6 +160,14 @@ def assignment_next(*, enrollment: Enrollment, resume: bool = True) -> Assignmen
                 return assignment
             except IntegrityError:
                 pass
+    if connection.vendor == "postgresql":
+        return _task_reserve_fast(enrollment)
+    return _task_reserve_orm(enrollment)
+
+
+def _task_reserve_orm(enrollment: Enrollment) -> Assignment | None:
+    """Reserves an open task item the annotator never had: a few tries, each its own transaction."""
+    project_id, annotator_id = enrollment.project_id, enrollment.annotator_id
     for _attempt in range(4):
         try:
             with transaction.atomic():
@@ -171,6 +184,33 @@ def assignment_next(*, enrollment: Enrollment, resume: bool = True) -> Assignmen
         item.is_full = item.taken >= item.needed
         assignment.item = item
         return assignment
+    return None
+
+
+def _alone_or_savepoint():
+    """A one-statement write needs no transaction of its own, except inside someone else's: there a failed
+    statement would break the enclosing transaction, so it gets a savepoint."""
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
+
+
+def _task_reserve_fast(enrollment: Enrollment) -> Assignment | None:
+    """assignment_next's task-item reservation on PostgreSQL: the same walk and the same tries as the ORM loop,
+    one statement per pass."""
+    now = timezone.now()
+    expires_at = now + timedelta(seconds=reservation_seconds())
+    for _attempt in range(4):
+        offset = random.getrandbits(62)
+        try:
+            for wrap in (False, True):
+                with _alone_or_savepoint():
+                    assignment = loop_sql.task_reserve_postgres(
+                        project=enrollment.project, annotator_id=enrollment.annotator_id, offset=offset, wrap=wrap,
+                        now=now, expires_at=expires_at)
+                if assignment is not None:
+                    return assignment
+            return None
+        except (loop_sql.SlotMissed, IntegrityError):
+            continue
     return None
 
 
@@ -193,10 +233,14 @@ def _stored_label(assignment: Assignment) -> Label | None:
     return Label.objects.filter(item_id=assignment.item_id, annotator_id=assignment.annotator_id).first()
 
 
-def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | None) -> Label:
+def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | None,
+                 enrollment: Enrollment | None = None) -> Label:
     """Stores one annotator's labels for one item. Idempotent per assignment: a double click or a retry returns the
     label stored first. Raises SubmitError (nothing stored) when answers do not fit the schema or the reservation
-    expired and its slot went to someone else."""
+    expired and its slot went to someone else.
+
+    When `enrollment` (the annotator's, in this project) is given, its counters (loop_sql.COUNTERS) are brought
+    up to date once the label is stored: read back with the write on the fast path, refreshed otherwise."""
     item = assignment.item
     project = assignment.project
     values, errors = label_values_validate(project.dimensions, item.data, raw_values)
@@ -206,6 +250,25 @@ def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | N
             return stored
         raise SubmitError(errors)
     seconds = None if seconds is None else max(0.0, min(float(seconds), 24 * 3600.0))
+    if connection.vendor == "postgresql" and item.role == Item.Role.TASK:
+        now = timezone.now()
+        stored = loop_sql.label_store_postgres(assignment=assignment, values=values, seconds=seconds, now=now)
+        if stored is not None:
+            label_id, counters = stored
+            if enrollment is not None:
+                for name, value in counters.items():
+                    setattr(enrollment, name, value)
+            return Label(id=label_id, project_id=assignment.project_id, item_id=item.id,
+                         annotator_id=assignment.annotator_id, assignment_id=assignment.id, values=values,
+                         seconds=seconds, source=Label.Source.PLATFORM, created_at=now)
+        # not reserved any more (expired, submitted by a double click, skipped) or labelled by another route
+    label = _label_submit_orm(assignment, item, project, values, seconds)
+    if enrollment is not None:
+        enrollment.refresh_from_db(fields=list(loop_sql.COUNTERS))
+    return label
+
+
+def _label_submit_orm(assignment: Assignment, item: Item, project, values: dict, seconds: float | None) -> Label:
     try:
         label = _label_store(assignment, item, project, values, seconds)
     except IntegrityError:
