@@ -63,42 +63,37 @@ class ProjectProgressView(ResearcherView):
         return Response(selectors.project_progress(project=self.project(request, slug)))
 
 
-class ItemImportView(ResearcherView):
+class FileImportView(ResearcherView):
+    """Spools the upload to disk and runs one import service on it, all or nothing."""
+
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request={"multipart/form-data": serializers.FileIn},
-                   responses={201: serializers.CountOut, 400: serializers.ErrorOut},
-                   summary="Import items (JSONL, CSV, EmpatheticDialogues, EmpathicStories, EPITOME, turn CSV); all or nothing")
-    def post(self, request, slug):
-        project = self.project(request, slug)
-        data = serializers.FileIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        upload = data.validated_data["file"]
-        with _spooled(upload) as path:
-            try:
-                count = importing.items_import(project=project, path_or_file=path,
-                                               fmt=data.validated_data.get("format") or None)
-            except ImportFormatError as exc:
-                return _error(exc)
-        return Response({"imported": count}, status=status.HTTP_201_CREATED)
-
-
-class LabelImportView(ResearcherView):
-    parser_classes = [MultiPartParser]
-
-    @extend_schema(request={"multipart/form-data": serializers.FileIn},
-                   responses={201: serializers.CountOut, 400: serializers.ErrorOut},
-                   summary="Import labels collected elsewhere (long CSV: item_id, annotator_id, dimension, value, ...)")
-    def post(self, request, slug):
+    def run_import(self, request, slug, importer):
         project = self.project(request, slug)
         data = serializers.FileIn(data=request.data)
         data.is_valid(raise_exception=True)
         with _spooled(data.validated_data["file"]) as path:
             try:
-                count = importing.labels_import(project=project, path_or_file=path)
+                count = importer(project=project, path_or_file=path, fmt=data.validated_data.get("format") or None)
             except ImportFormatError as exc:
                 return _error(exc)
         return Response({"imported": count}, status=status.HTTP_201_CREATED)
+
+
+class ItemImportView(FileImportView):
+    @extend_schema(request={"multipart/form-data": serializers.FileIn},
+                   responses={201: serializers.CountOut, 400: serializers.ErrorOut},
+                   summary="Import items (JSONL, CSV, EmpatheticDialogues, EmpathicStories, EPITOME, turn CSV); all or nothing")
+    def post(self, request, slug):
+        return self.run_import(request, slug, importing.items_import)
+
+
+class LabelImportView(FileImportView):
+    @extend_schema(request={"multipart/form-data": serializers.FileIn},
+                   responses={201: serializers.CountOut, 400: serializers.ErrorOut},
+                   summary="Import labels collected elsewhere (long CSV: item_id, annotator_id, dimension, value, ...)")
+    def post(self, request, slug):
+        return self.run_import(request, slug, importing.labels_import)
 
 
 class LabelExportView(ResearcherView):

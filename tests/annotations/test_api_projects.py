@@ -82,3 +82,17 @@ def test_openapi_schema_lists_the_project_endpoints(researcher):
     text = response.content.decode()
     assert response.status_code == 200
     assert "/api/projects/{slug}/items/" in (paths or text)
+
+
+def test_labels_collected_elsewhere_import_with_annotator_attributes(researcher):
+    client = _client(researcher)
+    client.post("/api/projects/", {"spec": SPEC}, format="json")
+    items = SimpleUploadedFile("items.jsonl", b'{"id": "n1", "text": "I lost my job."}\n')
+    client.post("/api/projects/api-demo/items/", {"file": items}, format="multipart")
+    labels = SimpleUploadedFile("labels.csv", b"item_id,annotator_id,dimension,value,country\n"
+                                              b"n1,w1,empathy,3,Kenya\nn1,w2,empathy,,Peru\n")
+    response = client.post("/api/projects/api-demo/labels/", {"file": labels}, format="multipart")
+    assert response.status_code == 201 and response.json() == {"imported": 1}
+    bad = SimpleUploadedFile("labels.csv", b"item_id,annotator_id,dimension,value\nn1,w3,empathy,9\n")
+    response = client.post("/api/projects/api-demo/labels/", {"file": bad}, format="multipart")
+    assert response.status_code == 400 and "line 2" in response.json()["detail"]
