@@ -40,3 +40,14 @@ def project(researcher):
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+def require_postgres(reason: str) -> None:
+    """Skips loudly outside CI when the suite fell back to SQLite; under CI=true that is a failure, never a skip."""
+    from webapp.settings.services import in_ci
+
+    if connection.vendor == "postgresql":
+        return
+    if in_ci():
+        pytest.fail(f"PostgreSQL is required under CI: {reason}")
+    pytest.skip(f"SQLite fallback: {reason}")

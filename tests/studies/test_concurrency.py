@@ -8,6 +8,7 @@ from django.db import close_old_connections, connection
 from studies import services
 from studies.models import Assignment, Judgment, Pair, Participant
 from studies.selectors import participant_get_by_token
+from tests.conftest import require_postgres
 from tests.factories import UserFactory
 from tests.studies.conftest import answer
 
@@ -37,8 +38,7 @@ def _in_thread(target, count):
 
 
 def test_concurrent_participants_never_overfill_a_pair_and_lose_no_judgment(make_study):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (SQLite serialises writers)")
+    require_postgres("concurrent participants need row locks (SQLite serialises writers)")
     study = make_study(slug="busy", n_prompts=6, n_systems=3, pairs_per_participant=4, judgments_per_pair=2)
     # capacity 6 x 3 x 2 = 36 comparisons; 12 participants want 48
     users = [UserFactory(username=f"busy-{i}", role="participant") for i in range(12)]
@@ -74,8 +74,7 @@ def test_concurrent_participants_never_overfill_a_pair_and_lose_no_judgment(make
 
 
 def test_simultaneous_double_submit_stores_one_judgment(make_study):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
+    require_postgres("simultaneous double submits need PostgreSQL")
     study = make_study(slug="double")
     participant = services.participant_enroll(study=study, user=UserFactory(role="participant"))
     services.participant_start(participant=participant)
