@@ -28,5 +28,3 @@ STORAGES = {
 }
 
 STATIC_ROOT = None  # static files come from the apps through the finders
-# No cross-test caching (ids are reused between tests on SQLite, so cached counts would go stale).
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
