@@ -218,15 +218,6 @@ def _submit_context(request, slug: str) -> tuple[Enrollment, Assignment | None]:
     return enrollment, assignment
 
 
-def _may_stop(enrollment: Enrollment) -> bool:
-    """Whether any of the spec's policies could end the items stage now (flow.enrollment_after_item decides),
-    judged from counters that are up to date."""
-    spec = enrollment.project.spec
-    quota = flow.limits(spec)["items_per_annotator"]
-    return (enrollment.attention_failures >= int(flow.attention_policy(spec)["end_after"])
-            or bool(quota and enrollment.labels_done >= int(quota)) or flow.session_over(enrollment))
-
-
 @require_POST
 def annotate_submit(request, slug):
     """One turn of the loop: store (or skip) the current item and swap in the next one."""
@@ -252,9 +243,8 @@ def annotate_submit(request, slug):
             return _item_fragment(request, context, status=422)
         return render(request, "annotations/annotate.html", context, status=422)
     # label_submit brought the counters up to date: the policies need another read only when one may stop
-    if not counters_fresh or _may_stop(enrollment):
-        if flow.enrollment_after_item(enrollment=enrollment) is not None:
-            return _to_stage(request, slug)
+    if flow.enrollment_after_item(enrollment=enrollment, counters_fresh=counters_fresh) is not None:
+        return _to_stage(request, slug)
     next_assignment = assignment_next(enrollment=enrollment, resume=False)
     if next_assignment is None:
         flow.enrollment_items_finished(enrollment=enrollment)

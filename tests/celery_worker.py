@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.conftest import require_postgres
 from webapp.settings.services import reachable, require_or_fall_back
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -66,10 +67,7 @@ def database_url_for_tests() -> str:
     from django.db import connection
 
     settings = connection.settings_dict
-    if connection.vendor != "postgresql":
-        message = "the Celery worker tests need PostgreSQL: the SQLite test database is in memory, not shareable"
-        require_or_fall_back("PostgreSQL", False, "no worker tests")
-        pytest.skip(message)
+    require_postgres("the Celery worker tests share the test database with the worker (SQLite's is in memory)")
     user = quote(settings.get("USER") or "")
     password = f":{quote(settings['PASSWORD'])}" if settings.get("PASSWORD") else ""
     credentials = f"{user}{password}@" if user else ""

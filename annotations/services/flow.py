@@ -148,12 +148,16 @@ def enrollment_items_finished(*, enrollment: Enrollment) -> Enrollment:
         return _advance(enrollment)
 
 
-def enrollment_after_item(*, enrollment: Enrollment) -> str | None:
+def enrollment_after_item(*, enrollment: Enrollment, counters_fresh: bool = False) -> str | None:
     """Applies the spec's policies after an item: returns None to carry on, or the reason the items stage stops
-    ("attention" ends the enrollment, "quota" moves to the final survey, "break" asks for a pause)."""
-    # Only the counters the loop changed; keeps the cached project (one query less per item).
-    enrollment.refresh_from_db(fields=["labels_done", "attention_failures", "session_done", "since_control",
-                                       "break_until", "stage", "session_started_at"])
+    ("attention" ends the enrollment, "quota" moves to the final survey, "break" asks for a pause).
+
+    `counters_fresh`: the caller's enrollment already holds the counters its write returned (the fast path), so
+    they are not read again; deciding to carry on then costs no query."""
+    if not counters_fresh:
+        # Only the counters the loop changed; keeps the cached project.
+        enrollment.refresh_from_db(fields=["labels_done", "attention_failures", "session_done", "since_control",
+                                           "break_until", "stage", "session_started_at"])
     spec = enrollment.project.spec
     if enrollment.attention_failures >= int(attention_policy(spec)["end_after"]):
         _end(enrollment, "failed attention checks")
