@@ -11,10 +11,11 @@ very same weights. Benchmark texts are synthetic replies of 10 to 40 words, disj
 fit set (another seed).
 
 Figures: texts/s for the naive ``pipeline("text-classification", function_to_apply="none")``
-called per text, for ``RewardModelScorer`` at float32 and with int8 dynamic quantization
-(``quantize=True``); the speed-ups; the Spearman correlation of int8 vs float32 scores (reward
-and worst dimension); and how well the float32 reward follows the lexicon target (so the head
-is known to carry signal). Variants run interleaved in rounds, in rotating order, so a busy
+called per text, for ``RewardModelScorer`` at float32 and with our int8 (``quantize=True``:
+per-token scales, SmoothQuant smoothing, last layer float32; ``ml/core/quantization.py``), and
+for torch's stock ``quantize_dynamic`` on the same scorer as a reference; the speed-ups; the
+Spearman correlation of each int8 with float32 (reward and worst dimension); and how well the
+float32 reward follows the lexicon target (so the head is known to carry signal). Variants run interleaved in rounds, in rotating order, so a busy
 machine slows all of them alike; the median of the per-round speed-ups is printed as well.
 """
 
@@ -175,6 +176,8 @@ def main() -> None:
 
         exact = RewardModelScorer(folder, batch_size=args.batch_size, device="cpu")
         quantized = RewardModelScorer(folder, batch_size=args.batch_size, quantize=True, device="cpu")
+        stock = RewardModelScorer(folder, batch_size=args.batch_size, device="cpu")
+        stock.model = torch.ao.quantization.quantize_dynamic(stock.model, {torch.nn.Linear}, dtype=torch.qint8)
     naive = pipeline(
         "text-classification", model=exact.model, tokenizer=exact.tokenizer, function_to_apply="none", top_k=None
     )
@@ -183,6 +186,7 @@ def main() -> None:
         "naive": lambda chunk: [naive(text) for text in chunk],
         "float32": exact.score,
         "int8": quantized.score,
+        "int8_stock": stock.score,
     }
     for run in variants.values():  # warm-up
         run(texts[:32])
@@ -195,9 +199,9 @@ def main() -> None:
             "naive": texts[r * naive_count // rounds : (r + 1) * naive_count // rounds],
             "float32": texts[r * count // rounds : (r + 1) * count // rounds],
         }
-        chunks["int8"] = chunks["float32"]
+        chunks["int8"] = chunks["int8_stock"] = chunks["float32"]
         names = list(variants)
-        for name in names[r % 3 :] + names[: r % 3]:  # rotate so no variant always runs first
+        for name in names[r % len(names) :] + names[: r % len(names)]:  # rotate so no variant always runs first
             started_wall, started_cpu = time.perf_counter(), time.process_time()
             outputs[name].append(variants[name](chunks[name]))
             seconds = time.perf_counter() - started_wall
@@ -205,10 +209,12 @@ def main() -> None:
             cpu[name] += time.process_time() - started_cpu
             round_rates[name].append(len(chunks[name]) / seconds)
 
-    exact_scores = {name: [v for part in outputs["float32"] for v in part.per_dimension[name]] for name in PERM_DIMENSIONS}
-    quant_scores = {name: [v for part in outputs["int8"] for v in part.per_dimension[name]] for name in PERM_DIMENSIONS}
-    exact_reward = [v for part in outputs["float32"] for v in part.reward]
-    quant_reward = [v for part in outputs["int8"] for v in part.reward]
+    def scores_of(variant: str) -> dict[str, list[float]]:
+        per_dimension = {n: [v for part in outputs[variant] for v in part.per_dimension[n]] for n in PERM_DIMENSIONS}
+        return per_dimension | {"reward": [v for part in outputs[variant] for v in part.reward]}
+
+    exact_scores = scores_of("float32")
+    exact_reward = exact_scores["reward"]
     # A pipeline answers one text with its label list, sometimes wrapped in one more list.
     naive_rows = [row[0] if isinstance(row[0], list) else row for part in outputs["naive"] for row in part]
 
@@ -218,23 +224,31 @@ def main() -> None:
         for index, row in enumerate(naive_rows)
         for i, name in enumerate(PERM_DIMENSIONS)
     )
-    rates = {"naive": naive_count / wall["naive"], "float32": count / wall["float32"], "int8": count / wall["int8"]}
-    cpu_rates = {"naive": naive_count / cpu["naive"], "float32": count / cpu["float32"], "int8": count / cpu["int8"]}
+    sizes = {name: naive_count if name == "naive" else count for name in variants}
+    rates = {name: sizes[name] / wall[name] for name in variants}
+    cpu_rates = {name: sizes[name] / cpu[name] for name in variants}
 
     def median_round_speedup(name: str) -> float:
         return statistics.median(ours / plain for ours, plain in zip(round_rates[name], round_rates["naive"], strict=True))
 
-    rho_reward = float(spearmanr(exact_reward, quant_reward).statistic)
-    rho_worst = min(float(spearmanr(exact_scores[n], quant_scores[n]).statistic) for n in PERM_DIMENSIONS)
+    def spearman_vs_float32(variant: str) -> tuple[float, float]:
+        """(reward, worst dimension)."""
+        scores = scores_of(variant)
+        worst = min(float(spearmanr(exact_scores[n], scores[n]).statistic) for n in PERM_DIMENSIONS)
+        return float(spearmanr(exact_reward, scores["reward"]).statistic), worst
+
+    rho_reward, rho_worst = spearman_vs_float32("int8")
+    stock_reward, stock_worst = spearman_vs_float32("int8_stock")
     target_reward = [sum(row) / len(row) for row in lexicon_targets(texts, PERM_DIMENSIONS)]
     rho_target = float(spearmanr(exact_reward, target_reward).statistic)
     print(f"naive pipeline, one text at a time : {rates['naive']:8.1f} texts/s ({naive_count} texts)")
-    for name in ("float32", "int8"):
+    for name in ("float32", "int8", "int8_stock"):
         print(
-            f"ours, batched + length-sorted, {name:7s}: {rates[name]:8.1f} texts/s ({rates[name] / rates['naive']:.2f}x, "
+            f"ours, batched + length-sorted, {name:10s}: {rates[name]:8.1f} texts/s ({rates[name] / rates['naive']:.2f}x, "
             f"median of rounds {median_round_speedup(name):.2f}x)"
         )
     print(f"Spearman int8 vs float32: reward {rho_reward:.4f}, worst dimension {rho_worst:.4f}")
+    print(f"Spearman stock torch int8 vs float32: reward {stock_reward:.4f}, worst dimension {stock_worst:.4f}")
     print(
         f"fitted head: ridge {strength:g}, held-out R² {fit_r2:.3f}; "
         f"Spearman float32 reward vs lexicon target {rho_target:.3f}"
@@ -259,6 +273,10 @@ def main() -> None:
             "int8_speedup_by_cpu_time": round(cpu_rates["int8"] / cpu_rates["naive"], 2),
             "spearman_int8_vs_float32_reward": round(rho_reward, 4),
             "spearman_int8_vs_float32_worst_dimension": round(rho_worst, 4),
+            "int8_stock_texts_per_s": round(rates["int8_stock"], 1),
+            "int8_stock_speedup": round(rates["int8_stock"] / rates["naive"], 2),
+            "spearman_int8_stock_vs_float32_reward": round(stock_reward, 4),
+            "spearman_int8_stock_vs_float32_worst_dimension": round(stock_worst, 4),
             "head_ridge_strength": strength,
             "head_held_out_r2": round(fit_r2, 3),
             "spearman_float32_reward_vs_lexicon_target": round(rho_target, 3),

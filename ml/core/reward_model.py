@@ -11,7 +11,39 @@ import torch
 from ml.core.batching import chunks, order_by_length, run_splitting_on_oom
 from ml.core.device import default_dtype, free_accelerator_memory, resolve_device
 from ml.core.errors import ModelLoadError
+from ml.core.quantization import quantize_linear_layers
 from ml.core.scores import PERM_DIMENSIONS, ScoreResult, combine_columns
+
+
+# Generic texts of the kinds scored here (replies, disclosures, off-topic chat), for measuring
+# activation ranges before int8 quantization; outlier channels are a property of the model,
+# so they need not be the texts being scored.
+CALIBRATION_TEXTS = (
+    "I'm so sorry about your grandmother. It sounds like she meant the world to you.",
+    "My dog chewed through the couch while I was at work, and now my landlord is angry.",
+    "Have you tried talking to your manager about how much work you have been given?",
+    "That must have been terrifying. I'm really glad you are safe now.",
+    "We moved to a new city in March and I still don't know anyone here.",
+    "Congratulations on the new baby! How are you all sleeping?",
+    "I don't think you understand how hard this year has been for me.",
+    "The weather has been awful, rain every single day this month.",
+    "Honestly, it sounds like you did everything you could. Be gentle with yourself.",
+    "I failed the exam even though I studied for weeks, and I feel like giving up.",
+    "Thank you for listening, it really means a lot to me.",
+    "Just ignore them, people are like that and there is nothing you can do.",
+    "Could you tell me more about what happened after the doctor called?",
+    "I feel so proud of my daughter for finishing her degree while working two jobs.",
+    "The project was cancelled and half of the team was let go on Friday.",
+    "Maybe write down a plan for the week and call the bank about the payment.",
+    "lol that game last night was wild, did you see the last five minutes?",
+    "It's okay to feel lost. Grief doesn't follow a schedule, and you are not alone in this.",
+    "My brother hasn't spoken to me since the wedding and I don't know how to fix it.",
+    "You should just get over it, everyone has problems.",
+    "I finally told my parents that I'm changing careers, and they were supportive!",
+    "When my father got sick I had to take care of everything on my own.",
+    "What would help you most right now: talking it through, or a distraction?",
+    "The new phone has a great camera but the battery dies by the afternoon.",
+)
 
 
 class RewardModelScorer:
@@ -20,9 +52,9 @@ class RewardModelScorer:
     A folder holding a bare encoder gets a freshly initialised head (useful only as a starting
     point for training or for timing). When the checkpoint names its labels (``id2label``)
     and they are the dimensions, outputs are matched by name; otherwise by position.
-    ``quantize=True`` applies int8 dynamic quantization to the linear layers, CPU only:
-    several times faster there, with rankings nearly unchanged (see ``quantize_linear_layers``
-    and bench/scoring.py). ``reward`` combines the
+    ``quantize=True`` computes the per-token linear layers in int8, CPU only: faster there,
+    with rankings nearly unchanged (see ``ml.core.quantization`` and bench/scoring.py); its
+    activation ranges are calibrated on ``CALIBRATION_TEXTS``. ``reward`` combines the
     dimensions with ``combine_rule`` (see ``ml.core.scores.combine``).
     """
 
@@ -63,9 +95,14 @@ class RewardModelScorer:
             model.config.pad_token_id = self.tokenizer.pad_token_id  # LM-based heads pick the last non-pad token
         model.eval()
         if quantize:
-            model = quantize_linear_layers(model)
+            model = quantize_linear_layers(model, self._calibration_batches())
         self.model = model.to(self.device)
         self.output_columns = self._output_columns(model.config.id2label)
+
+    def _calibration_batches(self) -> list[dict[str, torch.Tensor]]:
+        """Model inputs for measuring activation ranges before quantization: one generic text
+        each, so padding never counts and a tokenizer without a pad token works."""
+        return [dict(self.tokenizer(text, truncation=True, return_tensors="pt")) for text in CALIBRATION_TEXTS]
 
     def _output_columns(self, id2label: Mapping[int, str] | None) -> list[int]:
         """Which model output feeds each dimension."""
@@ -106,41 +143,3 @@ class RewardModelScorer:
         padded = self.tokenizer.pad(list(batch), return_tensors="pt").to(self.device)
         logits = self.model(**padded).logits.float().cpu()
         return [[value if math.isfinite(value) else math.nan for value in row] for row in logits.tolist()]
-
-
-def _cpu_has_int8_dot_product() -> bool:
-    """Whether this CPU multiplies-and-adds int8 straight into int32 (AVX512-VNNI / AMX)."""
-    cpu = getattr(torch, "cpu", None)
-    checks = [getattr(cpu, name, None) for name in ("_is_vnni_supported", "_is_amx_tile_supported")]
-    return any(check is not None and check() for check in checks)
-
-
-class _FullRangeDynamicLinear(torch.ao.nn.quantized.dynamic.Linear):
-    """int8 dynamic linear layer that quantizes its input to all 256 levels, not 128.
-
-    torch's layer always asks fbgemm for a "reduced range" (7-bit) input, because without
-    VNNI the kernel sums pairs of u8 x s8 products in int16, which full-range values can
-    overflow. With VNNI/AMX products go straight into int32, so the 8th bit is safe and halves
-    the input rounding error (MiniLM with a fitted ridge head: Spearman vs float32 0.87 -> 0.97) at
-    the same speed. Used only where ``_cpu_has_int8_dot_product()``.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch.ops.quantized.linear_dynamic(x, self._packed_params._packed_params, reduce_range=False)
-        return y.to(x.dtype)
-
-
-def quantize_linear_layers(model: torch.nn.Module) -> torch.nn.Module:
-    """``model`` with every ``torch.nn.Linear`` replaced by an int8 dynamic-quantized one (CPU).
-
-    Weights get one scale per output channel: measurably closer to float32 rankings than one
-    scale per matrix (Spearman 0.95 vs 0.89 on MiniLM), at the same speed. Inputs are quantized
-    on the fly per call, to the full 8 bits where the CPU allows (``_FullRangeDynamicLinear``).
-    Embeddings, LayerNorms and attention products stay float32. Works on any model; the module
-    is converted in place and returned.
-    """
-    qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
-    mapping = {torch.nn.Linear: _FullRangeDynamicLinear} if _cpu_has_int8_dot_product() else None
-    return torch.ao.quantization.quantize_dynamic(
-        model, {torch.nn.Linear: qconfig}, dtype=torch.qint8, mapping=mapping, inplace=True
-    )
