@@ -49,10 +49,15 @@ def chat_prompts(count: int, seed: int = 0) -> list[list[dict[str, str]]]:
     rng = random.Random(seed)
     prompts = []
     for _ in range(count):
-        post = " ".join(part for part in (rng.choice(OPENINGS), rng.choice(DETAILS), rng.choice(DETAILS)) if part)
+        post = " ".join(
+            part for part in (rng.choice(OPENINGS), rng.choice(DETAILS), rng.choice(DETAILS)) if part
+        )
         prompts.append(
             [
-                {"role": "system", "content": "You are a kind, supportive listener. Reply in two or three sentences."},
+                {
+                    "role": "system",
+                    "content": "You are a kind, supportive listener. Reply in two or three sentences.",
+                },
                 {"role": "user", "content": post},
             ]
         )
@@ -141,7 +146,11 @@ def main() -> None:
 
     ours_clock.start()
     ours = generator.generate(
-        prompts, max_new_tokens=max_new_tokens, temperature=0.0, batch_size=batch_size, on_batch=between_batches
+        prompts,
+        max_new_tokens=max_new_tokens,
+        temperature=0.0,
+        batch_size=batch_size,
+        on_batch=between_batches,
     )
     ours_clock.stop()
 

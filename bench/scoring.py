@@ -60,10 +60,42 @@ SENTENCES = (
 # One small lexicon of telling content words per dimension (no function words, which every
 # reply holds); a text's target is the share of its words in the lexicon.
 LEXICONS = {
-    "resonation": {"sorry", "painful", "feelings", "grieve", "hear", "exhausted", "alone", "love", "losing", "wrong"},
+    "resonation": {
+        "sorry",
+        "painful",
+        "feelings",
+        "grieve",
+        "hear",
+        "exhausted",
+        "alone",
+        "love",
+        "losing",
+        "wrong",
+    },
     "expression": {"tell", "happened", "coping", "lean", "someone", "close", "most"},
-    "reception": {"try", "plan", "call", "bank", "resume", "colleagues", "schedule", "doctor", "consider", "sleeping"},
-    "bystander": {"complaining", "overreacting", "problems", "deal", "game", "burgers", "phone", "camera", "traffic"},
+    "reception": {
+        "try",
+        "plan",
+        "call",
+        "bank",
+        "resume",
+        "colleagues",
+        "schedule",
+        "doctor",
+        "consider",
+        "sleeping",
+    },
+    "bystander": {
+        "complaining",
+        "overreacting",
+        "problems",
+        "deal",
+        "game",
+        "burgers",
+        "phone",
+        "camera",
+        "traffic",
+    },
 }
 RIDGE_GRID = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 
@@ -86,7 +118,9 @@ def lexicon_targets(texts: list[str], dimensions: tuple[str, ...]) -> list[list[
     rows = []
     for text in texts:
         words = re.findall(r"[a-z']+", text.lower())
-        rows.append([sum(word in LEXICONS[name] for word in words) / max(len(words), 1) for name in dimensions])
+        rows.append(
+            [sum(word in LEXICONS[name] for word in words) / max(len(words), 1) for name in dimensions]
+        )
     return rows
 
 
@@ -170,16 +204,24 @@ def main() -> None:
         model = AutoModelForSequenceClassification.from_pretrained(
             base, num_labels=len(PERM_DIMENSIONS), problem_type="regression"
         ).eval()
-        strength, fit_r2 = fit_ridge_head(model, tokenizer, fit_texts, lexicon_targets(fit_texts, PERM_DIMENSIONS))
+        strength, fit_r2 = fit_ridge_head(
+            model, tokenizer, fit_texts, lexicon_targets(fit_texts, PERM_DIMENSIONS)
+        )
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
 
         exact = RewardModelScorer(folder, batch_size=args.batch_size, device="cpu")
         quantized = RewardModelScorer(folder, batch_size=args.batch_size, quantize=True, device="cpu")
         stock = RewardModelScorer(folder, batch_size=args.batch_size, device="cpu")
-        stock.model = torch.ao.quantization.quantize_dynamic(stock.model, {torch.nn.Linear}, dtype=torch.qint8)
+        stock.model = torch.ao.quantization.quantize_dynamic(
+            stock.model, {torch.nn.Linear}, dtype=torch.qint8
+        )
     naive = pipeline(
-        "text-classification", model=exact.model, tokenizer=exact.tokenizer, function_to_apply="none", top_k=None
+        "text-classification",
+        model=exact.model,
+        tokenizer=exact.tokenizer,
+        function_to_apply="none",
+        top_k=None,
     )
 
     variants = {
@@ -201,7 +243,9 @@ def main() -> None:
         }
         chunks["int8"] = chunks["int8_stock"] = chunks["float32"]
         names = list(variants)
-        for name in names[r % len(names) :] + names[: r % len(names)]:  # rotate so no variant always runs first
+        for name in (
+            names[r % len(names) :] + names[: r % len(names)]
+        ):  # rotate so no variant always runs first
             started_wall, started_cpu = time.perf_counter(), time.process_time()
             outputs[name].append(variants[name](chunks[name]))
             seconds = time.perf_counter() - started_wall
@@ -210,7 +254,9 @@ def main() -> None:
             round_rates[name].append(len(chunks[name]) / seconds)
 
     def scores_of(variant: str) -> dict[str, list[float]]:
-        per_dimension = {n: [v for part in outputs[variant] for v in part.per_dimension[n]] for n in PERM_DIMENSIONS}
+        per_dimension = {
+            n: [v for part in outputs[variant] for v in part.per_dimension[n]] for n in PERM_DIMENSIONS
+        }
         return per_dimension | {"reward": [v for part in outputs[variant] for v in part.reward]}
 
     exact_scores = scores_of("float32")
@@ -229,7 +275,9 @@ def main() -> None:
     cpu_rates = {name: sizes[name] / cpu[name] for name in variants}
 
     def median_round_speedup(name: str) -> float:
-        return statistics.median(ours / plain for ours, plain in zip(round_rates[name], round_rates["naive"], strict=True))
+        return statistics.median(
+            ours / plain for ours, plain in zip(round_rates[name], round_rates["naive"], strict=True)
+        )
 
     def spearman_vs_float32(variant: str) -> tuple[float, float]:
         """(reward, worst dimension)."""
@@ -248,7 +296,9 @@ def main() -> None:
             f"median of rounds {median_round_speedup(name):.2f}x)"
         )
     print(f"Spearman int8 vs float32: reward {rho_reward:.4f}, worst dimension {rho_worst:.4f}")
-    print(f"Spearman stock torch int8 vs float32: reward {stock_reward:.4f}, worst dimension {stock_worst:.4f}")
+    print(
+        f"Spearman stock torch int8 vs float32: reward {stock_reward:.4f}, worst dimension {stock_worst:.4f}"
+    )
     print(
         f"fitted head: ridge {strength:g}, held-out R² {fit_r2:.3f}; "
         f"Spearman float32 reward vs lexicon target {rho_target:.3f}"

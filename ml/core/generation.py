@@ -107,7 +107,12 @@ class Generator:
         order = order_by_length([len(ids) for ids in encoded])
         results: list[GenerationResult | None] = [None] * len(prompts)
         sampler = torch.Generator(device=self.device).manual_seed(seed)
-        settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "sampler": sampler}
+        settings = {
+            "max_new_tokens": max_new_tokens,
+            "temperature": temperature,
+            "top_p": top_p,
+            "sampler": sampler,
+        }
         done = 0
         for batch in chunks(order, batch_size):
             outputs = run_splitting_on_oom(
@@ -247,7 +252,9 @@ class Generator:
                 row = row[:position]
                 break
         return GenerationResult(
-            text=self.tokenizer.decode(row, skip_special_tokens=True).strip(), new_tokens=len(row), token_ids=tuple(row)
+            text=self.tokenizer.decode(row, skip_special_tokens=True).strip(),
+            new_tokens=len(row),
+            token_ids=tuple(row),
         )
 
 
@@ -273,7 +280,9 @@ def _shared_prefix_length(batch: Sequence[list[int]]) -> int:
     return length
 
 
-def _choose_tokens(logits: torch.Tensor, *, temperature: float, top_p: float, sampler: torch.Generator) -> torch.Tensor:
+def _choose_tokens(
+    logits: torch.Tensor, *, temperature: float, top_p: float, sampler: torch.Generator
+) -> torch.Tensor:
     """The next token of each row: argmax when ``temperature`` is 0, else a draw at that
     temperature from the nucleus (the most probable tokens whose mass first reaches ``top_p``)."""
     if temperature <= 0:

@@ -40,7 +40,9 @@ class SmoothedInt8Linear(torch.nn.Module):
     ``weight_levels`` steps each side of zero) and uint8 activations (asymmetric, per token),
     after SmoothQuant smoothing by ``smoothing`` (None: none)."""
 
-    def __init__(self, linear: torch.nn.Linear, smoothing: torch.Tensor | None, *, weight_levels: int) -> None:
+    def __init__(
+        self, linear: torch.nn.Linear, smoothing: torch.Tensor | None, *, weight_levels: int
+    ) -> None:
         super().__init__()
         weight = linear.weight.detach().float()
         if smoothing is not None:
@@ -51,11 +53,17 @@ class SmoothedInt8Linear(torch.nn.Module):
         self.in_features, self.out_features = linear.in_features, linear.out_features
         scales = (weight.abs().amax(dim=1) / weight_levels).clamp(min=1e-12).double()
         zero_points = torch.zeros(self.out_features, dtype=torch.long)
-        with warnings.catch_warnings():  # quantized tensor constructors are deprecated, fbgemm's kernels are not
+        with (
+            warnings.catch_warnings()
+        ):  # quantized tensor constructors are deprecated, fbgemm's kernels are not
             warnings.simplefilter("ignore", UserWarning)
             quantized = torch.quantize_per_channel(weight, scales, zero_points, 0, torch.qint8)
         self._packed = torch.ops.quantized.linear_prepack(quantized, None)
-        bias = linear.bias.detach().float().clone() if linear.bias is not None else torch.zeros(self.out_features)
+        bias = (
+            linear.bias.detach().float().clone()
+            if linear.bias is not None
+            else torch.zeros(self.out_features)
+        )
         self.register_buffer("bias", bias)
         # Row sums of the weights as fbgemm sees them (dequantized), for the per-token offset.
         self.register_buffer("weight_row_sums", quantized.dequantize().sum(dim=1))
@@ -102,7 +110,9 @@ def _last_transformer_layer(base: torch.nn.Module) -> torch.nn.Module | None:
 
 @torch.inference_mode()
 def input_channel_maxima(
-    model: torch.nn.Module, linears: Mapping[str, torch.nn.Linear], batches: Iterable[Mapping[str, torch.Tensor]]
+    model: torch.nn.Module,
+    linears: Mapping[str, torch.nn.Linear],
+    batches: Iterable[Mapping[str, torch.Tensor]],
 ) -> dict[str, torch.Tensor]:
     """The largest |input| each channel of each of ``linears`` sees while ``model`` runs on ``batches``."""
     maxima: dict[str, torch.Tensor] = {}
@@ -124,7 +134,9 @@ def input_channel_maxima(
     return maxima
 
 
-def smoothing_factors(activation_max: torch.Tensor, weight: torch.Tensor, alpha: float = SMOOTHING_ALPHA) -> torch.Tensor:
+def smoothing_factors(
+    activation_max: torch.Tensor, weight: torch.Tensor, alpha: float = SMOOTHING_ALPHA
+) -> torch.Tensor:
     """SmoothQuant's per-input-channel divisor ``max|X_j|^α / max|W_j|^(1-α)``."""
     weight_max = weight.detach().abs().amax(dim=0).float().clamp(min=1e-5)
     return (activation_max.clamp(min=1e-5) ** alpha / weight_max ** (1 - alpha)).clamp(min=1e-5)

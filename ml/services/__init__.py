@@ -23,7 +23,23 @@ from ml.services.registry import (
 from ml.services.running import generations_store, job_run, scores_store
 
 __all__ = [
-    "QUEUE_UNREACHABLE", "JobError", "RegistryError", "generations_store", "job_cancel", "job_claim", "job_enqueue",
-    "job_finish", "job_launch", "job_progress", "job_requeue", "job_run", "jobs_recover", "model_defaults_register",
-    "model_version_active", "model_version_promote", "model_version_register", "params_clean", "scores_store",
+    "QUEUE_UNREACHABLE",
+    "JobError",
+    "RegistryError",
+    "generations_store",
+    "job_cancel",
+    "job_claim",
+    "job_enqueue",
+    "job_finish",
+    "job_launch",
+    "job_progress",
+    "job_requeue",
+    "job_run",
+    "jobs_recover",
+    "model_defaults_register",
+    "model_version_active",
+    "model_version_promote",
+    "model_version_register",
+    "params_clean",
+    "scores_store",
 ]

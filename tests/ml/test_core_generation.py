@@ -120,7 +120,9 @@ def test_a_single_prompt_that_runs_out_of_memory_is_reported(tiny_llama_path, mo
 def test_progress_is_reported_after_every_batch(tiny_generator):
     progress: list[tuple[int, int]] = []
 
-    tiny_generator.generate(PROMPTS, max_new_tokens=2, temperature=0, batch_size=2, on_batch=lambda d, t: progress.append((d, t)))
+    tiny_generator.generate(
+        PROMPTS, max_new_tokens=2, temperature=0, batch_size=2, on_batch=lambda d, t: progress.append((d, t))
+    )
 
     assert progress == [(2, 5), (4, 5), (5, 5)]
 
@@ -133,7 +135,9 @@ def test_callback_returning_false_cancels_after_that_batch(tiny_generator):
         return False
 
     with pytest.raises(Cancelled, match="2 of 5"):
-        tiny_generator.generate(PROMPTS, max_new_tokens=2, temperature=0, batch_size=2, on_batch=stop_after_first_batch)
+        tiny_generator.generate(
+            PROMPTS, max_new_tokens=2, temperature=0, batch_size=2, on_batch=stop_after_first_batch
+        )
     assert calls == [2]
 
 
@@ -143,9 +147,16 @@ def test_missing_folder_is_a_model_load_error(tmp_path):
 
 
 SHARED_PREFIX_PROMPTS = [
-    [{"role": "system", "content": "you are not alone in this and it will get better"},
-     {"role": "user", "content": text}]
-    for text in ["I lost my job", "my dog died last week", "I feel lost", "the house is so quiet today and I am sad"]
+    [
+        {"role": "system", "content": "you are not alone in this and it will get better"},
+        {"role": "user", "content": text},
+    ]
+    for text in [
+        "I lost my job",
+        "my dog died last week",
+        "I feel lost",
+        "the house is so quiet today and I am sad",
+    ]
 ]
 
 
@@ -153,5 +164,8 @@ def test_prompts_sharing_a_system_prefix_decode_as_they_would_alone(tiny_generat
     # The shared prefix is computed once per batch and copied to each row; rows of different lengths are
     # left-padded after it, so this is where a position or mask mistake would show.
     batched = tiny_generator.generate(SHARED_PREFIX_PROMPTS, max_new_tokens=8, temperature=0, batch_size=4)
-    singles = [tiny_generator.generate([prompt], max_new_tokens=8, temperature=0)[0] for prompt in SHARED_PREFIX_PROMPTS]
+    singles = [
+        tiny_generator.generate([prompt], max_new_tokens=8, temperature=0)[0]
+        for prompt in SHARED_PREFIX_PROMPTS
+    ]
     assert batched == singles

@@ -43,7 +43,9 @@ def test_smoothed_int8_linear_follows_float32_where_stock_dynamic_quantization_d
         exact = linear(x)
     smoothing = smoothing_factors(x.abs().amax(dim=0), linear.weight)
     ours = SmoothedInt8Linear(linear, smoothing, weight_levels=63)
-    stock = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(linear), {torch.nn.Linear}, dtype=torch.qint8)
+    stock = torch.ao.quantization.quantize_dynamic(
+        torch.nn.Sequential(linear), {torch.nn.Linear}, dtype=torch.qint8
+    )
 
     with torch.inference_mode():
         ours_out, stock_out = ours(x), stock(x)
@@ -95,7 +97,10 @@ def test_calibration_reads_each_layer_input_and_leaves_no_hooks():
             return self.inner(inputs)
 
     wrapper = Wrapper()
-    batches = [{"inputs": torch.tensor([[1.0, -2.0, 0.5, 0.0]])}, {"inputs": torch.tensor([[-3.0, 1.0, 0.0, 0.25]])}]
+    batches = [
+        {"inputs": torch.tensor([[1.0, -2.0, 0.5, 0.0]])},
+        {"inputs": torch.tensor([[-3.0, 1.0, 0.0, 0.25]])},
+    ]
 
     maxima = input_channel_maxima(wrapper, {"inner.0": model[0]}, batches)
 
@@ -107,7 +112,12 @@ def test_quantize_linear_layers_keeps_the_last_layer_and_the_head_in_float():
     from transformers import BertConfig, BertForSequenceClassification
 
     config = BertConfig(
-        vocab_size=50, hidden_size=16, intermediate_size=32, num_hidden_layers=3, num_attention_heads=2, num_labels=2
+        vocab_size=50,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        num_labels=2,
     )
     torch.manual_seed(0)
     model = BertForSequenceClassification(config).eval()

@@ -83,19 +83,29 @@ def test_outputs_are_matched_to_dimensions_by_label_name(make_tiny_regressor):
 def test_int8_quantization_converts_all_but_the_last_layer_and_keeps_the_ranking(tiny_regressor_path, scorer):
     quantized = RewardModelScorer(tiny_regressor_path, quantize=True, device="cpu")
 
-    converted = {name for name, module in quantized.model.named_modules() if isinstance(module, SmoothedInt8Linear)}
-    still_float = {name for name, module in quantized.model.named_modules() if type(module) is torch.nn.Linear}
+    converted = {
+        name for name, module in quantized.model.named_modules() if isinstance(module, SmoothedInt8Linear)
+    }
+    still_float = {
+        name for name, module in quantized.model.named_modules() if type(module) is torch.nn.Linear
+    }
     assert converted == {
         f"bert.encoder.layer.0.{part}"
         for part in ("attention.self.query", "attention.self.key", "attention.self.value")
         + ("attention.output.dense", "intermediate.dense", "output.dense")
     }
-    assert all(name.startswith(("bert.encoder.layer.1.", "bert.pooler.", "classifier")) for name in still_float)
-    assert all(module.input_multiplier is not None for module in quantized.model.modules() if module in converted)
+    assert all(
+        name.startswith(("bert.encoder.layer.1.", "bert.pooler.", "classifier")) for name in still_float
+    )
+    assert all(
+        module.input_multiplier is not None for module in quantized.model.modules() if module in converted
+    )
     exact, approx = scorer.score(TEXTS).reward, quantized.score(TEXTS).reward
     assert all(math.isfinite(value) for value in approx)
     assert approx == pytest.approx(exact, abs=0.05 * (max(exact) - min(exact)))
-    assert sorted(range(len(TEXTS)), key=exact.__getitem__) == sorted(range(len(TEXTS)), key=approx.__getitem__)
+    assert sorted(range(len(TEXTS)), key=exact.__getitem__) == sorted(
+        range(len(TEXTS)), key=approx.__getitem__
+    )
 
 
 def test_weighted_reward_uses_the_given_weights(tiny_regressor_path):
