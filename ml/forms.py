@@ -32,7 +32,7 @@ class LaunchForm(forms.Form):
         required=False,
         help_text="generation: the system to fill; scoring: only this system (empty: all)",
     )
-    batch_size = forms.IntegerField(min_value=1, max_value=1024, initial=16)
+    batch_size = forms.IntegerField(min_value=1, max_value=1024, initial=32)
     max_new_tokens = forms.IntegerField(min_value=1, max_value=4096, initial=64, required=False)
     temperature = forms.FloatField(min_value=0, max_value=5, initial=0.7, required=False)
     seed = forms.IntegerField(min_value=0, initial=0, required=False)

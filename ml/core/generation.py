@@ -12,6 +12,7 @@ import torch
 from ml.core.batching import chunks, order_by_length, run_splitting_on_oom
 from ml.core.device import default_dtype, free_accelerator_memory, resolve_device
 from ml.core.errors import Cancelled, ModelLoadError
+from ml.core.few_rows_linear import use_few_rows_linears
 
 Messages = list[dict[str, str]]
 Prompt = Messages | str
@@ -52,6 +53,8 @@ class Generator:
         except (OSError, ValueError, KeyError) as exc:
             raise ModelLoadError(f"cannot load a generator from {self.path}: {exc}") from exc
         self.model.to(self.device).eval()
+        if self.device.type == "cpu":
+            use_few_rows_linears(self.model)
         # Decoder-only models continue from the last position, so padding goes on the left.
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
@@ -89,7 +92,7 @@ class Generator:
         temperature: float = 0.7,
         top_p: float = 0.9,
         seed: int = 0,
-        batch_size: int = 16,
+        batch_size: int = 32,
         on_batch: ProgressCallback | None = None,
     ) -> list[GenerationResult]:
         """Generates one answer per prompt and returns them in the order of ``prompts``.
@@ -163,9 +166,9 @@ class Generator:
         it, so every row computes what it would alone). A row that emits a stop token is dropped
         from the batch and its cache, so later steps only pay for rows still writing.
         """
-        from transformers import DynamicCache
+        from ml.core.kv_cache import growing_cache
 
-        cache = DynamicCache(config=self.model.config)
+        cache = growing_cache(self.model.config, spare_tokens=max_new_tokens)
         shared = _shared_prefix_length(batch) if len(batch) > 1 else 0
         if shared:
             prefix = torch.tensor([batch[0][:shared]], device=self.device)

@@ -33,10 +33,10 @@ GENERATION_DEFAULTS = {
     "temperature": 0.7,
     "top_p": 0.9,
     "seed": 0,
-    "batch_size": 16,
+    "batch_size": 32,
     "system_prompt": DEFAULT_SYSTEM_PROMPT,
 }
-SCORING_DEFAULTS = {"batch_size": 16, "combine": "mean"}
+SCORING_DEFAULTS = {"batch_size": 32, "combine": "mean"}
 # name: (type, minimum, maximum)
 _NUMBERS = {
     "max_new_tokens": (int, 1, 4096),

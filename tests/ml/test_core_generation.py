@@ -169,3 +169,25 @@ def test_prompts_sharing_a_system_prefix_decode_as_they_would_alone(tiny_generat
         for prompt in SHARED_PREFIX_PROMPTS
     ]
     assert batched == singles
+
+
+def test_greedy_answers_match_transformers_generate_on_the_unmodified_model(tiny_llama_path, tiny_generator):
+    # Our decoding loop, in-place KV cache and few-rows linear layers against plain model.generate.
+    from transformers import AutoModelForCausalLM
+
+    plain = AutoModelForCausalLM.from_pretrained(tiny_llama_path).eval()
+    ours = tiny_generator.generate(PROMPTS, max_new_tokens=12, temperature=0, batch_size=len(PROMPTS))
+
+    for prompt, result in zip(PROMPTS, ours, strict=True):
+        ids = tiny_generator.encode(prompt)
+        with torch.inference_mode():
+            output = plain.generate(
+                torch.tensor([ids]),
+                attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                max_new_tokens=12,
+                do_sample=False,
+                pad_token_id=tiny_generator.tokenizer.pad_token_id,
+            )
+        expected = [token for token in output[0, len(ids) :].tolist()]
+        stops = [i for i, token in enumerate(expected) if token in tiny_generator.stop_token_ids]
+        assert list(result.token_ids) == (expected[: stops[0]] if stops else expected)
