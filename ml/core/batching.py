@@ -54,3 +54,24 @@ def run_splitting_on_oom(
     return run_splitting_on_oom(batch[:middle], run, on_oom=on_oom) + run_splitting_on_oom(
         batch[middle:], run, on_oom=on_oom
     )
+
+
+def padding_groups(lengths: Sequence[int], *, cost_per_group: int) -> list[range]:
+    """Splits rows sorted longest first into consecutive groups, each padded to its own
+    longest row, minimising padded positions plus ``cost_per_group`` per group (the fixed
+    cost of one more forward pass, in positions). Exact, by dynamic programming."""
+    if any(earlier < later for earlier, later in zip(lengths, lengths[1:], strict=False)):
+        raise ValueError("lengths must be sorted longest first")
+    count = len(lengths)
+    best = [0] + [0] * count  # best[end]: least cost of rows [0, end)
+    cut = [0] * (count + 1)
+    for end in range(1, count + 1):
+        options = (
+            (best[start] + (end - start) * lengths[start] + cost_per_group, start) for start in range(end)
+        )
+        best[end], cut[end] = min(options)
+    groups, end = [], count
+    while end:
+        groups.append(range(cut[end], end))
+        end = cut[end]
+    return groups[::-1]

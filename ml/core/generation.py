@@ -9,10 +9,14 @@ from dataclasses import dataclass
 
 import torch
 
-from ml.core.batching import chunks, order_by_length, run_splitting_on_oom
+from ml.core.batching import chunks, order_by_length, padding_groups, run_splitting_on_oom
 from ml.core.device import default_dtype, free_accelerator_memory, resolve_device
 from ml.core.errors import Cancelled, ModelLoadError
 from ml.core.few_rows_linear import use_few_rows_linears
+
+# What one more prefill forward pass costs, in padded positions (measured on SmolLM2-135M, CPU):
+# below this, splitting a batch's prefill into groups of similar length saves nothing.
+PREFILL_GROUP_COST = 128
 
 Messages = list[dict[str, str]]
 Prompt = Messages | str
@@ -163,40 +167,67 @@ class Generator:
         The prompt prefix that all rows share (typically the system prompt) is run once and
         its cache copied to every row; the rest of each prompt is left-padded, the padding sitting
         between the shared prefix and the row's own tokens (masked, with position ids that skip
-        it, so every row computes what it would alone). A row that emits a stop token is dropped
-        from the batch and its cache, so later steps only pay for rows still writing.
+        it, so every row computes what it would alone). That prefill runs in groups of rows of
+        similar length (``padding_groups``) whose caches are then stacked, so short prompts do
+        not pay for the longest one's padding. Decoding writes the cache in place
+        (``ml.core.kv_cache``). A row that emits a stop token is dropped from the batch and its
+        cache, so later steps only pay for rows still writing.
         """
-        from ml.core.kv_cache import growing_cache
+        from ml.core.kv_cache import growing_cache, is_growing, stack_left_padded
 
-        cache = growing_cache(self.model.config, spare_tokens=max_new_tokens)
         shared = _shared_prefix_length(batch) if len(batch) > 1 else 0
+        prefix_cache = growing_cache(self.model.config, spare_tokens=0)
         if shared:
             prefix = torch.tensor([batch[0][:shared]], device=self.device)
             self.model(
                 input_ids=prefix,
                 attention_mask=torch.ones_like(prefix),
                 position_ids=torch.arange(shared, device=self.device)[None],
-                past_key_values=cache,
+                past_key_values=prefix_cache,
                 use_cache=True,
                 logits_to_keep=1,
             )
-            cache.batch_repeat_interleave(len(batch))
-        width = max(len(ids) for ids in batch) - shared
-        pad = self.tokenizer.pad_token_id
-        suffixes = [[pad] * (width - len(ids) + shared) + list(ids[shared:]) for ids in batch]
-        suffix_mask = [[0] * (width - len(ids) + shared) + [1] * (len(ids) - shared) for ids in batch]
-        attention_mask = torch.tensor([[1] * shared + row for row in suffix_mask], device=self.device)
-        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
-        logits = self.model(
-            input_ids=torch.tensor(suffixes, device=self.device),
-            attention_mask=attention_mask,
-            position_ids=positions,
-            past_key_values=cache,
-            use_cache=True,
-            logits_to_keep=1,
-        ).logits[:, -1]
+        order = order_by_length([len(ids) for ids in batch])
+        if is_growing(prefix_cache):
+            lengths = [len(batch[index]) - shared for index in order]
+            groups = [
+                order[span.start : span.stop]
+                for span in padding_groups(lengths, cost_per_group=PREFILL_GROUP_COST)
+            ]
+        else:
+            groups = [order]
+        caches, logits = [], []
+        for group in groups:
+            # Several groups are stacked into a new cache below, which reserves the room then.
+            cache = growing_cache(self.model.config, spare_tokens=max_new_tokens if len(groups) == 1 else 0)
+            if shared:
+                for layer_index, layer in enumerate(prefix_cache.layers):
+                    rows = len(group)
+                    cache.update(
+                        layer.keys.expand(rows, -1, -1, -1),
+                        layer.values.expand(rows, -1, -1, -1),
+                        layer_index,
+                    )
+            logits.append(self._prefill([batch[index] for index in group], shared=shared, cache=cache))
+            caches.append(cache)
+        cache = (
+            caches[0]
+            if len(caches) == 1
+            else stack_left_padded(caches, prefix_length=shared, spare_tokens=max_new_tokens)
+        )
+        logits = torch.cat(logits)
+        active = [
+            index for group in groups for index in group
+        ]  # the prompt index of each row still in the batch
+        width = max(len(ids) for ids in batch)
+        attention_mask = torch.tensor(
+            [
+                [1] * shared + [0] * (width - len(batch[index])) + [1] * (len(batch[index]) - shared)
+                for index in active
+            ],
+            device=self.device,
+        )
         new_tokens: list[list[int]] = [[] for _ in batch]
-        active = list(range(len(batch)))  # the prompt index of each row still in the batch
         for step in range(max_new_tokens):
             chosen = _choose_tokens(logits, temperature=temperature, top_p=top_p, sampler=sampler)
             still_writing = []
@@ -220,6 +251,25 @@ class Generator:
                 use_cache=True,
             ).logits[:, -1]
         return new_tokens
+
+    def _prefill(self, rows: Sequence[list[int]], *, shared: int, cache) -> torch.Tensor:
+        """Runs the prompts' own tokens (after the ``shared`` prefix already in ``cache``),
+        left-padded to the longest of ``rows``; returns the last position's logits per row."""
+        width = max(len(ids) for ids in rows) - shared
+        pad = self.tokenizer.pad_token_id
+        suffixes = [[pad] * (width - len(ids) + shared) + list(ids[shared:]) for ids in rows]
+        mask = torch.tensor(
+            [[1] * shared + [0] * (width - len(ids) + shared) + [1] * (len(ids) - shared) for ids in rows],
+            device=self.device,
+        )
+        return self.model(
+            input_ids=torch.tensor(suffixes, device=self.device),
+            attention_mask=mask,
+            position_ids=(mask.cumsum(-1) - 1).clamp(min=0)[:, shared:],
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        ).logits[:, -1]
 
     @torch.inference_mode()
     def _generate_batch_with_transformers(

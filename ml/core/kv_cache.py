@@ -36,6 +36,35 @@ class GrowingLayer(DynamicLayer):
         self._expose(end)
         return self.keys, self.values
 
+    @classmethod
+    def left_padded(
+        cls, parts: list[tuple[torch.Tensor, torch.Tensor]], *, prefix_length: int, spare_tokens: int
+    ) -> GrowingLayer:
+        """One layer stacking the rows of ``parts`` (keys, values): each holds ``prefix_length``
+        shared positions then a suffix; suffixes are right-aligned to the longest, the gap
+        zero-filled (callers mask it)."""
+        length = max(keys.shape[-2] for keys, _ in parts)
+        layer = cls(spare_tokens=spare_tokens)
+        layer.lazy_initialization(*parts[0])
+        buffers = []
+        for index in (0, 1):
+            first = parts[0][index]
+            rows = sum(part[index].shape[0] for part in parts)
+            buffer = first.new_zeros(rows, first.shape[1], length + spare_tokens, first.shape[-1])
+            start = 0
+            for part in parts:
+                states = part[index]
+                end = start + states.shape[0]
+                buffer[start:end, :, :prefix_length] = states[:, :, :prefix_length]
+                buffer[start:end, :, length - (states.shape[-2] - prefix_length) : length] = states[
+                    :, :, prefix_length:
+                ]
+                start = end
+            buffers.append(buffer)
+        layer._key_buffer, layer._value_buffer = buffers
+        layer._expose(length)
+        return layer
+
     def batch_repeat_interleave(self, repeats: int) -> None:
         if self._key_buffer is not None:
             length = self.get_seq_length()
@@ -77,3 +106,22 @@ def growing_cache(config, spare_tokens: int) -> DynamicCache:
     if cache.layers and all(type(layer) is DynamicLayer for layer in cache.layers):
         cache.layers = [GrowingLayer(spare_tokens=spare_tokens) for _ in cache.layers]
     return cache
+
+
+def is_growing(cache: DynamicCache) -> bool:
+    return bool(cache.layers) and all(isinstance(layer, GrowingLayer) for layer in cache.layers)
+
+
+def stack_left_padded(caches: list[DynamicCache], *, prefix_length: int, spare_tokens: int) -> DynamicCache:
+    """One cache holding the rows of ``caches`` in order (see ``GrowingLayer.left_padded``);
+    the first cache object is reused."""
+    merged = caches[0]
+    merged.layers = [
+        GrowingLayer.left_padded(
+            [(cache.layers[index].keys, cache.layers[index].values) for cache in caches],
+            prefix_length=prefix_length,
+            spare_tokens=spare_tokens,
+        )
+        for index in range(len(merged.layers))
+    ]
+    return merged

@@ -191,3 +191,18 @@ def test_greedy_answers_match_transformers_generate_on_the_unmodified_model(tiny
         expected = [token for token in output[0, len(ids) :].tolist()]
         stops = [i for i, token in enumerate(expected) if token in tiny_generator.stop_token_ids]
         assert list(result.token_ids) == (expected[: stops[0]] if stops else expected)
+
+
+@pytest.mark.parametrize(
+    "prompts", [SHARED_PREFIX_PROMPTS, SHARED_PREFIX_PROMPTS + PROMPTS], ids=["shared", "mixed"]
+)
+def test_prefill_in_groups_of_similar_length_decodes_as_alone(tiny_generator, monkeypatch, prompts):
+    # A group cost of 0 splits the batch's prefill at every length change; the stacked caches must
+    # still give each row exactly what it computes alone, with and without a shared prefix.
+    monkeypatch.setattr("ml.core.generation.PREFILL_GROUP_COST", 0)
+    lengths = sorted({len(tiny_generator.encode(prompt)) for prompt in prompts})
+    assert len(lengths) > 2  # so there are several groups
+
+    batched = tiny_generator.generate(prompts, max_new_tokens=8, temperature=0, batch_size=16)
+    singles = [tiny_generator.generate([prompt], max_new_tokens=8, temperature=0)[0] for prompt in prompts]
+    assert batched == singles

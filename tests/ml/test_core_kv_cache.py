@@ -51,3 +51,20 @@ def test_growing_cache_replaces_only_plain_layers():
     assert isinstance(cache, DynamicCache)
     assert [type(layer) for layer in cache.layers] == [GrowingLayer] * 3
     assert all(layer.spare_tokens == 8 for layer in cache.layers)
+
+
+def test_left_padded_stacking_right_aligns_each_suffix_after_the_shared_prefix():
+    prefix = 2
+    short_keys, short_values = states(1, prefix + 1, seed=0)
+    long_keys, long_values = states(2, prefix + 3, seed=1)
+
+    layer = GrowingLayer.left_padded(
+        [(long_keys, long_values), (short_keys, short_values)], prefix_length=prefix, spare_tokens=4
+    )
+
+    assert layer.keys.shape == (3, 2, prefix + 3, 4)
+    assert torch.equal(layer.keys[:2], long_keys)
+    assert torch.equal(layer.keys[2, :, :prefix], short_keys[0, :, :prefix])
+    assert torch.equal(layer.values[2, :, -1], short_values[0, :, -1])
+    assert not layer.keys[2, :, prefix : prefix + 2].any()  # the gap, masked by the caller
+    assert layer._key_buffer.shape[-2] == prefix + 3 + 4
