@@ -216,9 +216,11 @@ def main() -> None:
         stock.model = torch.ao.quantization.quantize_dynamic(
             stock.model, {torch.nn.Linear}, dtype=torch.qint8
         )
+        # The naive side runs the model as transformers loads it, none of our changes.
+        plain_model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     naive = pipeline(
         "text-classification",
-        model=exact.model,
+        model=plain_model,
         tokenizer=exact.tokenizer,
         function_to_apply="none",
         top_k=None,

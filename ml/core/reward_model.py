@@ -11,6 +11,7 @@ import torch
 from ml.core.batching import chunks, order_by_length, run_splitting_on_oom
 from ml.core.device import default_dtype, free_accelerator_memory, resolve_device
 from ml.core.errors import ModelLoadError
+from ml.core.first_token_head import last_layer_computes_first_token_only
 from ml.core.quantization import quantize_linear_layers
 from ml.core.scores import PERM_DIMENSIONS, ScoreResult, combine_columns
 
@@ -97,6 +98,7 @@ class RewardModelScorer:
                 self.tokenizer.pad_token_id
             )  # LM-based heads pick the last non-pad token
         model.eval()
+        last_layer_computes_first_token_only(model)
         if quantize:
             model = quantize_linear_layers(model, self._calibration_batches())
         self.model = model.to(self.device)
