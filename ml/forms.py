@@ -24,7 +24,7 @@ class LaunchForm(forms.Form):
     kind = forms.ChoiceField(choices=Job.Kind.choices)
     model_version = forms.ModelChoiceField(
         queryset=ModelVersion.objects.filter(
-            kind__in=[ModelKind.GENERATOR, ModelKind.SCORER, ModelKind.JUDGE]
+            kind__in=[ModelKind.GENERATOR, ModelKind.SCORER, ModelKind.JUDGE, ModelKind.SIMILARITY]
         )
     )
     system = forms.CharField(

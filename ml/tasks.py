@@ -4,7 +4,8 @@
 (upserts keyed by job and input), so ``acks_late`` redelivery and retries are safe. When a worker
 starts, jobs it held before it died are re-enqueued (``jobs_recover``): the broker cannot be
 trusted to redeliver them (the filesystem transport forgets a fetched message, Redis waits for
-its visibility timeout).
+its visibility timeout). Jobs of a worker that never returns are swept by beat
+(``recover_stale_jobs``) once their heartbeat is stale.
 """
 
 from __future__ import annotations
@@ -55,6 +56,16 @@ def gpu_generate(self, job_id: int) -> str:
 def gpu_score(self, job_id: int) -> str:
     """Scores a scoring job's responses or items."""
     return _run(self, job_id)
+
+
+@shared_task(name="ml.tasks.recover_stale_jobs", ignore_result=True)
+def recover_stale_jobs() -> list[int]:
+    """Run by beat (``CELERY_BEAT_SCHEDULE``): re-enqueues running jobs whose worker stopped
+    sending heartbeats, for workers that never come back to recover their own."""
+    recovered = jobs_recover()
+    if recovered:
+        log.warning("re-enqueued jobs with no heartbeat: %s", recovered)
+    return recovered
 
 
 @worker_ready.connect

@@ -19,6 +19,7 @@ DEFAULT_SYSTEM_PROMPT = (
 # Item kinds each job kind can work on (pairs of narratives have no single text to answer or score).
 GENERATION_ITEM_KINDS = ("narrative", "response", "dialogue")
 SCORING_ITEM_KINDS = ("narrative", "response", "dialogue")
+SIMILARITY_ITEM_KINDS = ("pair",)  # a similarity model scores how alike the two narratives are
 
 
 class InputError(ValueError):
@@ -41,6 +42,15 @@ class ScoringInput:
     context: str | None
     response_id: int | None = None
     item_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PairInput:
+    key: str
+    left: str
+    right: str
+    item_id: int
+    response_id: None = None
 
 
 def _turns_of_item(item: Item) -> tuple[tuple[str, str], ...]:
@@ -126,6 +136,25 @@ def scoring_inputs(*, job: Job) -> list[ScoringInput]:
     else:
         raise InputError("the job names neither a study nor a project")
     return _ordered(rows, lambda row: len(row.text) + len(row.context or ""))
+
+
+def similarity_inputs(*, job: Job) -> list[PairInput]:
+    """One input per pair item of the job's project (a similarity job scores projects only)."""
+    if not job.project_id:
+        raise InputError("a similarity job scores the pair items of an annotation project, not a study")
+    items = Item.objects.filter(
+        project_id=job.project_id, role=Item.Role.TASK, kind__in=SIMILARITY_ITEM_KINDS
+    )
+    rows = [
+        PairInput(
+            key=f"item:{item.pk}",
+            item_id=item.pk,
+            left=str((item.data or {}).get("text_a", "")),
+            right=str((item.data or {}).get("text_b", "")),
+        )
+        for item in items.order_by("pk")
+    ]
+    return _ordered(rows, lambda row: len(row.left) + len(row.right))
 
 
 def chat_messages(turns: tuple[tuple[str, str], ...], *, system_prompt: str) -> list[dict[str, str]]:

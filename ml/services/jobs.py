@@ -14,14 +14,19 @@ from django.utils import timezone
 
 from ml.core.scores import COMBINE_RULES, PERM_DIMENSIONS
 from ml.models import Job, ModelKind, ModelVersion
-from ml.services.inputs import DEFAULT_SYSTEM_PROMPT, GENERATION_ITEM_KINDS, SCORING_ITEM_KINDS
+from ml.services.inputs import (
+    DEFAULT_SYSTEM_PROMPT,
+    GENERATION_ITEM_KINDS,
+    SCORING_ITEM_KINDS,
+    SIMILARITY_ITEM_KINDS,
+)
 
 log = logging.getLogger(__name__)
 
 TASK_FOR_KIND = {Job.Kind.GENERATION: "ml.tasks.gpu_generate", Job.Kind.SCORING: "ml.tasks.gpu_score"}
 MODEL_KINDS_FOR_JOB = {
     Job.Kind.GENERATION: (ModelKind.GENERATOR,),
-    Job.Kind.SCORING: (ModelKind.SCORER, ModelKind.JUDGE),
+    Job.Kind.SCORING: (ModelKind.SCORER, ModelKind.JUDGE, ModelKind.SIMILARITY),
 }
 QUEUE_UNREACHABLE = "the job queue is not reachable: "
 # How long a running job may go without a heartbeat before another worker may take it over.
@@ -136,11 +141,16 @@ def job_launch(
     clean = params_clean(kind=kind, raw=params)
     system_name = (system_name or "").strip()
     if study is not None:
+        if model_version.kind == ModelKind.SIMILARITY:
+            raise JobError(
+                f"target: {model_version.name} is a similarity model; it scores the pair items of an "
+                "annotation project, not a study's responses"
+            )
         system_name = _check_study_target(
             kind=kind, study=study, system_name=system_name, version=model_version
         )
     else:
-        kinds = GENERATION_ITEM_KINDS if kind == Job.Kind.GENERATION else SCORING_ITEM_KINDS
+        kinds = _item_kinds_for(kind=kind, model_kind=model_version.kind)
         if not project.items.filter(role="task", kind__in=kinds).exists():
             raise JobError(
                 f"project: {project.slug} has no items a {kind} job can use (kinds {', '.join(kinds)})"
@@ -156,6 +166,12 @@ def job_launch(
     )
     transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
     return job
+
+
+def _item_kinds_for(*, kind: str, model_kind: str) -> tuple[str, ...]:
+    if kind == Job.Kind.GENERATION:
+        return GENERATION_ITEM_KINDS
+    return SIMILARITY_ITEM_KINDS if model_kind == ModelKind.SIMILARITY else SCORING_ITEM_KINDS
 
 
 def _check_study_target(*, kind: str, study, system_name: str, version: ModelVersion) -> str:
@@ -292,16 +308,18 @@ def job_finish(*, job_id: int, status: str, error: str = "", result: dict | None
     return job
 
 
-def jobs_recover(*, worker: str, stale_after_seconds: int = STALE_AFTER_SECONDS) -> list[int]:
+def jobs_recover(*, worker: str | None = None, stale_after_seconds: int = STALE_AFTER_SECONDS) -> list[int]:
     """Re-enqueues running jobs whose worker died: those last held by ``worker`` (called as that worker
-    starts, so they cannot be running there) and those with no heartbeat for ``stale_after_seconds``.
-    Their finished inputs stay done. Returns the job ids."""
+    starts, so they cannot be running there) and those with no heartbeat for ``stale_after_seconds``
+    (also swept every few minutes by beat: ``ml.tasks.recover_stale_jobs``). Their finished inputs
+    stay done. Returns the job ids."""
     cutoff = timezone.now() - timedelta(seconds=stale_after_seconds)
+    orphaned = Q(heartbeat_at__lt=cutoff) | (Q(worker=worker) if worker else Q(pk__in=[]))
     with transaction.atomic():
         orphans = list(
             Job.objects.select_for_update()
             .filter(status=Job.Status.RUNNING)
-            .filter(Q(worker=worker) | Q(heartbeat_at__lt=cutoff))
+            .filter(orphaned)
             .values_list("pk", flat=True)
         )
         Job.objects.filter(pk__in=orphans).update(status=Job.Status.QUEUED, worker="")

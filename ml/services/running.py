@@ -21,11 +21,13 @@ from ml.models import GeneratedText, Job, Score
 from ml.services.inputs import (
     GenerationInput,
     InputError,
+    PairInput,
     ScoringInput,
     chat_messages,
     generation_inputs,
     plain_prompt,
     scoring_inputs,
+    similarity_inputs,
 )
 from ml.services.jobs import JobError, job_claim, job_finish, job_progress
 
@@ -212,6 +214,8 @@ def _scorer_options(job: Job) -> tuple[str, dict]:
 
 def _run_scoring(job: Job, on_batch) -> dict:
     version = job.model_version
+    if version.kind == "similarity":
+        return _run_similarity(job, on_batch)
     kind, options = _scorer_options(job)
     check_loadable(version.path, kind)
     inputs = scoring_inputs(job=job)
@@ -245,13 +249,55 @@ def _run_scoring(job: Job, on_batch) -> dict:
     }
 
 
+def similarity_scale(project) -> tuple[float, float]:
+    """The rating scale the project's annotators use (its first dimension with a numeric min and
+    max), so model similarity and human ratings read alike; (0, 1) when it has none."""
+    for dimension in project.dimensions:
+        low, high = dimension.get("min"), dimension.get("max")
+        if isinstance(low, int | float) and isinstance(high, int | float) and high > low:
+            return float(low), float(high)
+    return 0.0, 1.0
+
+
+def _run_similarity(job: Job, on_batch) -> dict:
+    """Cosine similarity of each pair item's two narratives, stored raw (``cosine``) and on the
+    project's scale (``similarity``, also the reward)."""
+    from ml.core.similarity import to_scale
+
+    version = job.model_version
+    check_loadable(version.path, "similarity")
+    inputs = similarity_inputs(job=job)
+    if not inputs:
+        raise InputError("there is nothing to score: the project has no pair items")
+    low, high = similarity_scale(job.project)
+    done_keys = set(Score.objects.filter(job=job).values_list("input_key", flat=True).distinct())
+    model = load_model(
+        "similarity",
+        version.path,
+        version_key=f"model-version-{version.pk}",
+        device=_device(),
+        batch_size=job.params["batch_size"],
+    )
+
+    def process(index: int, todo: list[PairInput]) -> None:
+        cosines = model.score([(row.left, row.right) for row in todo])
+        rows = []
+        for row, cosine in zip(todo, cosines, strict=True):
+            on_scale = to_scale(cosine, low, high)
+            rows.append((row, {"similarity": on_scale, "cosine": cosine}, on_scale))
+        scores_store(job=job, rows=rows)
+
+    _work(job, inputs, done_keys, on_batch, process)
+    return {"scored": len(inputs), "dimensions": ["similarity", "cosine"], "scale": [low, high]}
+
+
 def _number(value: float) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
 
 
 @transaction.atomic
-def scores_store(*, job: Job, rows: list[tuple[ScoringInput, dict[str, float], float]]) -> int:
+def scores_store(*, job: Job, rows: list[tuple[ScoringInput | PairInput, dict[str, float], float]]) -> int:
     """Upserts one batch of scores keyed by (job, input, dimension); ``reward`` is stored as a dimension.
     NaN (no score) is stored as null."""
     objects = []

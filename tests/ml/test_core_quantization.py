@@ -108,19 +108,10 @@ def test_calibration_reads_each_layer_input_and_leaves_no_hooks():
     assert not model[0]._forward_hooks
 
 
-def test_quantize_linear_layers_keeps_the_last_layer_and_the_head_in_float():
-    from transformers import BertConfig, BertForSequenceClassification
+def test_quantize_linear_layers_keeps_the_last_layer_and_the_head_in_float(tiny_regressor_path):
+    from transformers import AutoModelForSequenceClassification
 
-    config = BertConfig(
-        vocab_size=50,
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=3,
-        num_attention_heads=2,
-        num_labels=2,
-    )
-    torch.manual_seed(0)
-    model = BertForSequenceClassification(config).eval()
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_regressor_path).eval()  # 2 layers
     inputs = {"input_ids": torch.tensor([[1, 5, 9, 2]]), "attention_mask": torch.ones(1, 4, dtype=torch.long)}
     with torch.inference_mode():
         exact = model(**inputs).logits
@@ -128,10 +119,11 @@ def test_quantize_linear_layers_keeps_the_last_layer_and_the_head_in_float():
     quantize_linear_layers(model, [inputs])
 
     kinds = {name: type(module) for name, module in model.named_modules()}
-    assert kinds["bert.encoder.layer.0.output.dense"] is SmoothedInt8Linear
-    assert kinds["bert.encoder.layer.1.attention.self.query"] is SmoothedInt8Linear
-    assert kinds["bert.encoder.layer.2.output.dense"] is torch.nn.Linear
+    assert kinds["bert.encoder.layer.0.attention.self.query"] is SmoothedInt8Linear
+    assert kinds["bert.encoder.layer.0.intermediate.dense"] is SmoothedInt8Linear
+    assert kinds["bert.encoder.layer.0.output.dense"] is torch.nn.Linear  # reads the activation output
+    assert kinds["bert.encoder.layer.1.output.dense"] is torch.nn.Linear
     assert kinds["bert.pooler.dense"] is torch.nn.Linear
     assert kinds["classifier"] is torch.nn.Linear
     with torch.inference_mode():
-        assert torch.allclose(model(**inputs).logits, exact, atol=0.05)
+        assert torch.allclose(model(**inputs).logits, exact, atol=0.05 * float(exact.abs().max()))

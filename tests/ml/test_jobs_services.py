@@ -6,8 +6,10 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from ml import services
 from ml.core.judge import LLMJudgeScorer
@@ -16,13 +18,20 @@ from ml.models import GeneratedText, Job, Score
 from ml.selectors import job_score_table
 from studies.models import Response
 from tests.celery_worker import point_publisher_at
+from tests.factories import ItemFactory, ProjectFactory
 from tests.ml import test_jobs_support as support
 from tests.ml.test_jobs_support import make_project, make_study
 
-generator_version, scorer_version, judge_version = (  # fixtures shared with the other ml test modules
+(
+    generator_version,
+    scorer_version,
+    judge_version,
+    similarity_version,
+) = (  # fixtures shared with the other ml test modules
     support.generator_version,
     support.scorer_version,
     support.judge_version,
+    support.similarity_version,
 )
 
 WORKER = "in-process@test"
@@ -251,3 +260,82 @@ def test_launch_with_the_broker_down_fails_the_job_quickly_and_says_so(
     assert job.status == Job.Status.FAILED
     assert job.error.startswith(services.QUEUE_UNREACHABLE)
     assert elapsed < 10
+
+
+def test_beat_sweep_re_enqueues_jobs_with_a_stale_heartbeat_and_leaves_live_ones(
+    researcher, generator_version, django_capture_on_commit_callbacks
+):
+    from django.conf import settings
+
+    from ml.tasks import recover_stale_jobs
+
+    study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
+    stale = launch(kind="generation", model_version=generator_version, study=study)
+    live = launch(kind="generation", model_version=generator_version, study=study, system_name="other")
+    services.job_claim(job_id=stale.pk, worker="gone@host")
+    services.job_claim(job_id=live.pk, worker="busy@host")
+    Job.objects.filter(pk=stale.pk).update(heartbeat_at=timezone.now() - timedelta(hours=2))
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert recover_stale_jobs() == [stale.pk]
+
+    stale.refresh_from_db()
+    live.refresh_from_db()
+    assert stale.status == Job.Status.QUEUED and stale.worker == "" and len(callbacks) == 1
+    assert live.status == Job.Status.RUNNING and live.worker == "busy@host"
+    schedule = settings.CELERY_BEAT_SCHEDULE["recover-stale-jobs"]
+    assert schedule["task"] == recover_stale_jobs.name and schedule["schedule"] > 0
+
+
+def make_pair_project(*, owner) -> object:
+    """Pairs on a 1-4 scale: one pair of identical narratives, two of different ones."""
+    project = ProjectFactory(owner=owner, slug="pairs", kind="pair")
+    texts = [
+        ("my dog died", "my dog died"),
+        ("my dog died", "the weather was nice"),
+        ("I lost my job", "I feel lost"),
+    ]
+    for i, (left, right) in enumerate(texts):
+        ItemFactory(project=project, kind="pair", external_id=f"p{i}", data={"text_a": left, "text_b": right})
+    return project
+
+
+def test_similarity_job_scores_each_pair_item_on_the_projects_scale(researcher, similarity_version):
+    from ml.core.similarity import PairSimilarity, to_scale
+
+    project = make_pair_project(owner=researcher)
+    project.spec = {**project.spec, "dimensions": [{**project.spec["dimensions"][0], "min": 1, "max": 4}]}
+    project.save(update_fields=["spec"])
+    job = launch(kind="scoring", model_version=similarity_version, project=project)
+
+    finished = services.job_run(job_id=job.pk, worker=WORKER)
+
+    assert finished.status == Job.Status.SUCCEEDED, finished.error
+    assert finished.result["scale"] == [1.0, 4.0]
+    encoder = PairSimilarity(similarity_version.path, device="cpu")
+    for item in project.items.order_by("external_id"):
+        scores = dict(Score.objects.filter(job=job, item=item).values_list("dimension", "value"))
+        expected = encoder.score([(item.data["text_a"], item.data["text_b"])])[0]
+        assert scores["cosine"] == pytest.approx(expected, abs=1e-5)
+        assert scores["similarity"] == pytest.approx(to_scale(expected, 1, 4), abs=1e-5)
+        assert scores[Score.REWARD] == scores["similarity"]
+    identical = project.items.get(external_id="p0")
+    assert Score.objects.get(job=job, item=identical, dimension="similarity").value == pytest.approx(
+        4.0, abs=1e-4
+    )
+    assert services.job_run(job_id=job.pk, worker=WORKER) is None  # finished: a redelivery does nothing
+    assert Score.objects.filter(job=job).count() == 3 * 3
+
+
+def test_similarity_models_score_pair_projects_and_other_scorers_do_not(
+    researcher, similarity_version, scorer_version, generator_version
+):
+    pairs = make_pair_project(owner=researcher)
+    study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
+
+    with pytest.raises(services.JobError, match="similarity model; it scores the pair items"):
+        launch(kind="scoring", model_version=similarity_version, study=study)
+    with pytest.raises(services.JobError, match="has no items a scoring job can use"):
+        launch(kind="scoring", model_version=scorer_version, project=pairs)
+    with pytest.raises(services.JobError, match="has no items a scoring job can use \\(kinds pair\\)"):
+        launch(kind="scoring", model_version=similarity_version, project=make_project(owner=researcher))

@@ -110,3 +110,10 @@ def wait_for(
     raise AssertionError(
         f"job {job.pk} still {job.status} ({job.done}/{job.total}, error {job.error!r}) after {timeout} s"
     )
+
+
+@pytest.fixture
+def similarity_version(db, tiny_sentence_encoder_path):
+    return services.model_version_register(
+        name="tiny-encoder", kind="similarity", path=tiny_sentence_encoder_path
+    )

@@ -131,6 +131,14 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat (`celery -A webapp beat`, or a worker's `-B`) sweeps jobs whose worker died and never came back.
+CELERY_BEAT_SCHEDULE = {
+    "recover-stale-jobs": {
+        "task": "ml.tasks.recover_stale_jobs",
+        "schedule": env_int("RESONANCE_JOB_SWEEP_SECONDS", 5 * 60),
+        "options": {"queue": "default"},
+    },
+}
 
 # Models load from local folders only.
 RESONANCE_MODEL_CACHE = Path(env_str("RESONANCE_MODEL_CACHE", str(Path.home() / ".cache" / "resonance" / "models")))

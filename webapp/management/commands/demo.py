@@ -65,7 +65,8 @@ class Command(BaseCommand):
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "webapp.settings.dev")}
         command = [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "default,gpu", "-c", "1",
-                   "-P", "solo", "--loglevel", "INFO", "--hostname", f"demo@{os.uname().nodename}"]
+                   "-P", "solo", "--loglevel", "INFO", "--hostname", f"demo@{os.uname().nodename}",
+                   "--beat", "--schedule", str(Path(settings.VAR_DIR) / "celerybeat-schedule")]
         self.stdout.write(f"starting Celery worker (log: {log_path})")
         log = log_path.open("ab")
         # A new session, so Ctrl-C in the terminal reaches us first and we stop the worker ourselves, once.
