@@ -270,8 +270,9 @@ def test_beat_sweep_re_enqueues_jobs_with_a_stale_heartbeat_and_leaves_live_ones
     from ml.tasks import recover_stale_jobs
 
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
+    other = make_study(owner=researcher, slug="ml-study-2", model_version=generator_version, n_prompts=2)
     stale = launch(kind="generation", model_version=generator_version, study=study)
-    live = launch(kind="generation", model_version=generator_version, study=study, system_name="other")
+    live = launch(kind="generation", model_version=generator_version, study=other)
     services.job_claim(job_id=stale.pk, worker="gone@host")
     services.job_claim(job_id=live.pk, worker="busy@host")
     Job.objects.filter(pk=stale.pk).update(heartbeat_at=timezone.now() - timedelta(hours=2))
