@@ -92,5 +92,37 @@ def job_score_table(*, job: Job) -> dict:
     return {"dimensions": ordered, "rows": table}
 
 
+def job_similarity_vs_annotators(*, job: Job) -> list[dict]:
+    """For a similarity job on a project: per numeric dimension of the project, the Spearman
+    correlation between the model's similarity and the annotators' mean rating of each pair
+    (excluded annotators left out), over the items that have both. Read live, so it follows
+    the labels as they come in: ``[{"dimension", "spearman" (None below 3 items), "n"}]``."""
+    if job.model_version.kind != "similarity" or not job.project_id:
+        return []
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    from annotations.agreement.load import project_label_frame
+
+    model = dict(
+        Score.objects.filter(job=job, dimension="similarity", value__isnull=False).values_list(
+            "item__external_id", "value"
+        )
+    )
+    frame = project_label_frame(project=job.project, tasks_only=True)
+    rows = []
+    for dimension in job.project.dimensions:
+        if not isinstance(dimension.get("min"), int | float) or not isinstance(
+            dimension.get("max"), int | float
+        ):
+            continue
+        labels = frame[frame["dimension"] == dimension["name"]]
+        human = pd.to_numeric(labels["value"], errors="coerce").groupby(labels["item"]).mean().dropna()
+        both = [(model[item], rating) for item, rating in human.items() if item in model]
+        rho = float(spearmanr(*zip(*both, strict=True)).statistic) if len(both) >= 3 else None
+        rows.append({"dimension": dimension["name"], "spearman": None if rho != rho else rho, "n": len(both)})
+    return rows
+
+
 def job_generations(*, job: Job, limit: int = 20) -> list[GeneratedText]:
     return list(GeneratedText.objects.filter(job=job).select_related("prompt", "item").order_by("id")[:limit])

@@ -18,7 +18,7 @@ from ml.models import GeneratedText, Job, Score
 from ml.selectors import job_score_table
 from studies.models import Response
 from tests.celery_worker import point_publisher_at
-from tests.factories import ItemFactory, ProjectFactory
+from tests.factories import ItemFactory, LabelFactory, ProjectFactory
 from tests.ml import test_jobs_support as support
 from tests.ml.test_jobs_support import make_project, make_study
 
@@ -340,3 +340,29 @@ def test_similarity_models_score_pair_projects_and_other_scorers_do_not(
         launch(kind="scoring", model_version=scorer_version, project=pairs)
     with pytest.raises(services.JobError, match="has no items a scoring job can use \\(kinds pair\\)"):
         launch(kind="scoring", model_version=similarity_version, project=make_project(owner=researcher))
+
+
+def test_similarity_job_page_compares_the_model_with_the_annotators_mean_ratings(
+    client, researcher, similarity_version
+):
+    from django.urls import reverse
+
+    from ml.selectors import job_similarity_vs_annotators
+
+    project = make_pair_project(owner=researcher)
+    job = launch(kind="scoring", model_version=similarity_version, project=project)
+    services.job_run(job_id=job.pk, worker=WORKER)
+    similarity = dict(Score.objects.filter(job=job, dimension="similarity").values_list("item_id", "value"))
+    ranked = sorted(project.items.all(), key=lambda item: similarity[item.pk])
+    dimension = project.spec["dimensions"][0]["name"]
+    for rank, item in enumerate(ranked):  # annotators rank the pairs as the model does
+        for annotator, offset in (("a1", 0), ("a2", 1)):
+            LabelFactory(item=item, annotator__username=annotator, values={dimension: 1 + rank + offset})
+    assert len(set(similarity.values())) == 3  # distinct, so the ranking is a real test
+
+    rows = job_similarity_vs_annotators(job=job)
+
+    assert rows == [{"dimension": dimension, "spearman": pytest.approx(1.0), "n": 3}]
+    client.force_login(researcher)
+    page = client.get(reverse("ml:job_detail", args=[job.pk]))
+    assert 'data-testid="versus-annotators"' in page.text and "1.000" in page.text
