@@ -125,3 +125,12 @@ def test_job_commands_refuse_unknown_targets_and_missing_models(project):
         call_command("generate", "--study", "nope")
     with pytest.raises(CommandError, match="--model: no active scorer or judge"):
         call_command("score", "--project", project.slug)
+
+
+def test_score_on_a_pair_project_defaults_to_the_active_similarity_model(researcher):
+    from tests.factories import ProjectFactory
+
+    pairs = ProjectFactory(owner=researcher, slug="pairs", kind="pair")
+
+    with pytest.raises(CommandError, match="--model: no active similarity"):
+        call_command("score", "--project", pairs.slug)

@@ -35,6 +35,10 @@ class LaunchCommand(BaseCommand):
             "--timeout", type=float, default=None, help="with --wait: give up following after S"
         )
 
+    def default_model_kinds(self, project) -> tuple[str, ...]:
+        """Kinds whose active version is used when --model is not given."""
+        return self.model_kinds
+
     def handle(self, *args, study, project, model, system, params, user, wait, timeout, **options):
         try:
             parsed = json.loads(params)
@@ -46,7 +50,7 @@ class LaunchCommand(BaseCommand):
             raise CommandError(f"--study: no study {study!r}")
         if project and target_project is None:
             raise CommandError(f"--project: no project {project!r}")
-        version = version_by_name_or_active(model, self.model_kinds)
+        version = version_by_name_or_active(model, self.default_model_kinds(target_project))
         try:
             job = job_launch(
                 kind=self.job_kind,
