@@ -89,6 +89,8 @@ def test_prolific_annotator_finishes_by_keyboard_and_researcher_sees_the_labels(
 
     for done in range(len(STORIES)):
         expect(page.locator("#progress-text")).to_contain_text(f"{done} done of {len(STORIES)}")
+        # The keys work once annotate.js has set this item up (the first item arrives with a page load).
+        expect(page.locator("#item-form")).not_to_have_attribute("data-started", "")
         note = page.locator("details.content-note")
         if note.count() and note.get_attribute("open") is None:
             _press(page, "o")  # a distressing item stays folded until the annotator chooses to read it

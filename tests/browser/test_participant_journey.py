@@ -115,6 +115,7 @@ def test_prolific_participant_judges_every_pair_by_keyboard_and_nothing_names_a_
     shown_sides = []
     for number, (overall, reception) in enumerate(KEYS, start=1):
         expect(page.locator(".slot-count")).to_have_text(f"{number} of 3")
+        page.wait_for_load_state("domcontentloaded")  # judge.js (deferred) listens for the keys from then on
         slot_token = page.locator("input[name=slot]").get_attribute("value")
         page.keyboard.press(overall)
         page.keyboard.press(reception)

@@ -1,9 +1,10 @@
 // Keyboard-first annotation: digits pick points on the highlighted question, Enter submits, s skips,
 // d skips as distressing, o opens or folds a content note, Esc leaves a text box, ? toggles the key list.
-// Records time on item. Works after each htmx swap.
+// Records time on item. Works after each htmx swap (each new item form is set up once).
 (function () {
   "use strict";
   let active = 0;
+  let started = null; // the item form start() last set up; a new one (after a swap) needs setting up
 
   function form() { return document.getElementById("item-form"); }
   function questions() { const f = form(); return f ? Array.from(f.querySelectorAll("fieldset.dimension")) : []; }
@@ -28,7 +29,8 @@
 
   function start() {
     const f = form();
-    if (!f) return;
+    if (!f || f === started) return;
+    started = f;
     f.dataset.started = String(performance.now());
     f.querySelectorAll("input[type=range]").forEach((range) => {
       const out = range.parentElement.querySelector("output");
@@ -58,6 +60,9 @@
 
   document.addEventListener("keydown", (event) => {
     if (!form() || event.ctrlKey || event.metaKey || event.altKey) return;
+    // A key can arrive between htmx swapping a new item in and its afterSwap event: set the item up
+    // first, or the late set-up would send the next digits back to the first question.
+    start();
     const target = event.target;
     const typing = target.matches("textarea, input[type=text], input[type=number]");
     if (typing) {
