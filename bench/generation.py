@@ -92,8 +92,8 @@ def naive_answer(model, generator, prompt, max_new_tokens: int) -> list[int]:
     ids = generator.encode(prompt)
     with torch.inference_mode():
         output = model.generate(
-            torch.tensor([ids]),
-            attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+            torch.tensor([ids], device=model.device),
+            attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=model.device),
             max_new_tokens=max_new_tokens,
             do_sample=False,
             temperature=None,
@@ -112,6 +112,9 @@ def main() -> None:
         lambda p: (
             p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads, both sides"),
             p.add_argument("--batch-size", type=int, default=32, help="our batch size"),
+            p.add_argument(
+                "--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, ..."
+            ),
         ),
     )
     set_threads(args.threads)
@@ -125,8 +128,9 @@ def main() -> None:
     count, naive_count, max_new_tokens = (32, 3, 48) if args.quick else (96, 12, 64)
     batch_size = args.batch_size
     prompts = chat_prompts(count)
-    generator = Generator(default_generator_path(), device="cpu")
-    plain_model = AutoModelForCausalLM.from_pretrained(default_generator_path(), dtype=generator.dtype).eval()
+    generator = Generator(default_generator_path(), device=args.device)
+    plain_model = AutoModelForCausalLM.from_pretrained(default_generator_path(), dtype=generator.dtype)
+    plain_model.to(generator.device).eval()
     naive_indices = [round(i * count / naive_count) for i in range(naive_count)]  # evenly spaced sample
     rounds = -(-count // batch_size)
     per_round = [naive_indices[r::rounds] for r in range(rounds)]

@@ -180,6 +180,9 @@ def main() -> None:
         __doc__.splitlines()[0],
         lambda p: (
             p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads, all variants"),
+            p.add_argument(
+                "--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, ..."
+            ),
             p.add_argument("--batch-size", type=int, default=32, help="our scorer's batch size"),
         ),
     )
@@ -189,11 +192,13 @@ def main() -> None:
     from scipy.stats import spearmanr
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
+    from ml.core.device import resolve_device
     from ml.core.reward_model import RewardModelScorer
     from ml.core.scores import PERM_DIMENSIONS
     from ml.defaults import default_encoder_path
 
     count, naive_count, rounds = (192, 48, 4) if args.quick else (2048, 512, 8)
+    device = resolve_device(args.device)
     texts = synthetic_replies(count, seed=0)
     fit_texts = synthetic_replies(500 if args.quick else 1000, seed=1)
 
@@ -210,12 +215,15 @@ def main() -> None:
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
 
-        exact = RewardModelScorer(folder, batch_size=args.batch_size, device="cpu")
-        quantized = RewardModelScorer(folder, batch_size=args.batch_size, quantize=True, device="cpu")
-        stock = RewardModelScorer(folder, batch_size=args.batch_size, device="cpu")
-        stock.model = torch.ao.quantization.quantize_dynamic(
-            stock.model, {torch.nn.Linear}, dtype=torch.qint8
-        )
+        exact = RewardModelScorer(folder, batch_size=args.batch_size, device=device)
+        variants = {"float32": exact.score}
+        if device.type == "cpu":  # int8 is a CPU option; on an accelerator the scorer runs bf16 instead
+            quantized = RewardModelScorer(folder, batch_size=args.batch_size, quantize=True, device=device)
+            stock = RewardModelScorer(folder, batch_size=args.batch_size, device=device)
+            stock.model = torch.ao.quantization.quantize_dynamic(
+                stock.model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+            variants |= {"int8": quantized.score, "int8_stock": stock.score}
         # The naive side runs the model as transformers loads it, none of our changes.
         plain_model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     naive = pipeline(
@@ -224,14 +232,9 @@ def main() -> None:
         tokenizer=exact.tokenizer,
         function_to_apply="none",
         top_k=None,
+        device=device,
     )
-
-    variants = {
-        "naive": lambda chunk: [naive(text) for text in chunk],
-        "float32": exact.score,
-        "int8": quantized.score,
-        "int8_stock": stock.score,
-    }
+    variants = {"naive": lambda chunk: [naive(text) for text in chunk]} | variants
     for run in variants.values():  # warm-up
         run(texts[:32])
     wall = dict.fromkeys(variants, 0.0)
@@ -245,9 +248,8 @@ def main() -> None:
         }
         chunks["int8"] = chunks["int8_stock"] = chunks["float32"]
         names = list(variants)
-        for name in (
-            names[r % len(names) :] + names[: r % len(names)]
-        ):  # rotate so no variant always runs first
+        rotated = names[r % len(names) :] + names[: r % len(names)]  # so no variant always runs first
+        for name in rotated:
             started_wall, started_cpu = time.perf_counter(), time.process_time()
             outputs[name].append(variants[name](chunks[name]))
             seconds = time.perf_counter() - started_wall
@@ -287,54 +289,58 @@ def main() -> None:
         worst = min(float(spearmanr(exact_scores[n], scores[n]).statistic) for n in PERM_DIMENSIONS)
         return float(spearmanr(exact_reward, scores["reward"]).statistic), worst
 
-    rho_reward, rho_worst = spearman_vs_float32("int8")
-    stock_reward, stock_worst = spearman_vs_float32("int8_stock")
+    on_cpu = "int8" in variants
+    rho_reward, rho_worst = spearman_vs_float32("int8") if on_cpu else (None, None)
+    stock_reward, stock_worst = spearman_vs_float32("int8_stock") if on_cpu else (None, None)
     target_reward = [sum(row) / len(row) for row in lexicon_targets(texts, PERM_DIMENSIONS)]
     rho_target = float(spearmanr(exact_reward, target_reward).statistic)
     print(f"naive pipeline, one text at a time : {rates['naive']:8.1f} texts/s ({naive_count} texts)")
-    for name in ("float32", "int8", "int8_stock"):
+    for name in [name for name in ("float32", "int8", "int8_stock") if name in variants]:
         print(
             f"ours, batched + length-sorted, {name:10s}: {rates[name]:8.1f} texts/s ({rates[name] / rates['naive']:.2f}x, "
             f"median of rounds {median_round_speedup(name):.2f}x)"
         )
-    print(f"Spearman int8 vs float32: reward {rho_reward:.4f}, worst dimension {rho_worst:.4f}")
-    print(
-        f"Spearman stock torch int8 vs float32: reward {stock_reward:.4f}, worst dimension {stock_worst:.4f}"
-    )
+    if on_cpu:
+        print(f"Spearman int8 vs float32: reward {rho_reward:.4f}, worst dimension {rho_worst:.4f}")
+        print(
+            f"Spearman stock torch int8 vs float32: reward {stock_reward:.4f}, worst dimension {stock_worst:.4f}"
+        )
     print(
         f"fitted head: ridge {strength:g}, held-out R² {fit_r2:.3f}; "
         f"Spearman float32 reward vs lexicon target {rho_target:.3f}"
     )
-    print_result(
-        "scoring",
-        {
-            "quick": args.quick,
-            "model": "all-MiniLM-L6-v2 encoder + 4-output ridge head fitted to a lexicon target",
-            "texts": count,
-            "naive_texts": naive_count,
-            "rounds": rounds,
-            "batch_size": args.batch_size,
-            "naive_texts_per_s": round(rates["naive"], 1),
-            "float32_texts_per_s": round(rates["float32"], 1),
-            "int8_texts_per_s": round(rates["int8"], 1),
-            "float32_speedup": round(rates["float32"] / rates["naive"], 2),
-            "int8_speedup": round(rates["int8"] / rates["naive"], 2),
-            "float32_speedup_median_of_rounds": round(median_round_speedup("float32"), 2),
-            "int8_speedup_median_of_rounds": round(median_round_speedup("int8"), 2),
-            "float32_speedup_by_cpu_time": round(cpu_rates["float32"] / cpu_rates["naive"], 2),
-            "int8_speedup_by_cpu_time": round(cpu_rates["int8"] / cpu_rates["naive"], 2),
+    figures = {
+        "quick": args.quick,
+        "model": "all-MiniLM-L6-v2 encoder + 4-output ridge head fitted to a lexicon target",
+        "device": str(device),
+        "ours_dtype": str(exact.model.dtype).removeprefix("torch."),
+        "texts": count,
+        "naive_texts": naive_count,
+        "rounds": rounds,
+        "batch_size": args.batch_size,
+        "naive_texts_per_s": round(rates["naive"], 1),
+    }
+    for name in [name for name in ("float32", "int8", "int8_stock") if name in variants]:
+        figures |= {
+            f"{name}_texts_per_s": round(rates[name], 1),
+            f"{name}_speedup": round(rates[name] / rates["naive"], 2),
+            f"{name}_speedup_median_of_rounds": round(median_round_speedup(name), 2),
+            f"{name}_speedup_by_cpu_time": round(cpu_rates[name] / cpu_rates["naive"], 2),
+        }
+    if on_cpu:
+        figures |= {
             "spearman_int8_vs_float32_reward": round(rho_reward, 4),
             "spearman_int8_vs_float32_worst_dimension": round(rho_worst, 4),
-            "int8_stock_texts_per_s": round(rates["int8_stock"], 1),
-            "int8_stock_speedup": round(rates["int8_stock"] / rates["naive"], 2),
             "spearman_int8_stock_vs_float32_reward": round(stock_reward, 4),
             "spearman_int8_stock_vs_float32_worst_dimension": round(stock_worst, 4),
-            "head_ridge_strength": strength,
-            "head_held_out_r2": round(fit_r2, 3),
-            "spearman_float32_reward_vs_lexicon_target": round(rho_target, 3),
-            "naive_vs_ours_max_abs_diff": float(agreement),
-        },
-    )
+        }
+    figures |= {
+        "head_ridge_strength": strength,
+        "head_held_out_r2": round(fit_r2, 3),
+        "spearman_float32_reward_vs_lexicon_target": round(rho_target, 3),
+        "naive_vs_ours_max_abs_diff": float(agreement),
+    }
+    print_result("scoring", figures)
 
 
 if __name__ == "__main__":
