@@ -79,6 +79,9 @@ class GrowingLayer(DynamicLayer):
             self._value_buffer = self._value_buffer[indices]
             self._expose(length)
 
+    def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
+        self.batch_select_indices(beam_idx)
+
     def reset(self) -> None:
         self._key_buffer = self._value_buffer = None
         super().reset()

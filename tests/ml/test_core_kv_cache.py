@@ -68,3 +68,16 @@ def test_left_padded_stacking_right_aligns_each_suffix_after_the_shared_prefix()
     assert torch.equal(layer.values[2, :, -1], short_values[0, :, -1])
     assert not layer.keys[2, :, prefix : prefix + 2].any()  # the gap, masked by the caller
     assert layer._key_buffer.shape[-2] == prefix + 3 + 4
+
+
+def test_reordering_rows_keeps_writing_into_the_reordered_buffer():
+    layer = GrowingLayer(spare_tokens=2)
+    keys, values = states(3, 2, seed=0)
+    layer.update(keys, values)
+
+    layer.reorder_cache(torch.tensor([2, 0, 1]))
+    more_keys, more_values = states(3, 1, seed=1)
+    got_keys, _ = layer.update(more_keys, more_values)
+
+    assert torch.equal(got_keys[:, :, :2], keys[[2, 0, 1]])
+    assert torch.equal(got_keys[:, :, 2], more_keys[:, :, 0])
