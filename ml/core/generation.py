@@ -24,6 +24,16 @@ ProgressCallback = Callable[[int, int], bool | None]
 
 
 @dataclass(frozen=True)
+class Decoding:
+    """How one ``generate`` call decodes: its length limit, sampling settings and random stream."""
+
+    max_new_tokens: int
+    temperature: float
+    top_p: float
+    sampler: torch.Generator
+
+
+@dataclass(frozen=True)
 class GenerationResult:
     """One generated answer: its text, how many tokens were generated (stop token and padding
     excluded) and those token ids."""
@@ -114,17 +124,14 @@ class Generator:
         order = order_by_length([len(ids) for ids in encoded])
         results: list[GenerationResult | None] = [None] * len(prompts)
         sampler = torch.Generator(device=self.device).manual_seed(seed)
-        settings = {
-            "max_new_tokens": max_new_tokens,
-            "temperature": temperature,
-            "top_p": top_p,
-            "sampler": sampler,
-        }
+        decoding = Decoding(
+            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, sampler=sampler
+        )
         done = 0
         for batch in chunks(order, batch_size):
             outputs = run_splitting_on_oom(
                 [encoded[index] for index in batch],
-                lambda sub_batch: self._generate_batch(sub_batch, **settings),
+                lambda sub_batch: self._generate_batch(sub_batch, decoding),
                 on_oom=lambda: free_accelerator_memory(self.device),
             )
             for index, result in zip(batch, outputs, strict=True):
@@ -137,30 +144,18 @@ class Generator:
     def _generate_batch(
         self,
         batch: Sequence[list[int]],
-        *,
-        max_new_tokens: int,
-        temperature: float,
-        top_p: float,
-        sampler: torch.Generator,
+        decoding: Decoding,
     ) -> list[GenerationResult]:
         if self.uses_own_decoding:
-            rows = self._decode_batch(
-                batch, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, sampler=sampler
-            )
+            rows = self._decode_batch(batch, decoding)
             return [self._result(row) for row in rows]
-        return self._generate_batch_with_transformers(
-            batch, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, sampler=sampler
-        )
+        return self._generate_batch_with_transformers(batch, decoding)
 
     @torch.inference_mode()
     def _decode_batch(
         self,
         batch: Sequence[list[int]],
-        *,
-        max_new_tokens: int,
-        temperature: float,
-        top_p: float,
-        sampler: torch.Generator,
+        decoding: Decoding,
     ) -> list[list[int]]:
         """New token ids for each prompt of ``batch`` (stop token excluded), with a KV cache.
 
@@ -199,7 +194,9 @@ class Generator:
         caches, logits = [], []
         for group in groups:
             # Several groups are stacked into a new cache below, which reserves the room then.
-            cache = growing_cache(self.model.config, spare_tokens=max_new_tokens if len(groups) == 1 else 0)
+            cache = growing_cache(
+                self.model.config, spare_tokens=decoding.max_new_tokens if len(groups) == 1 else 0
+            )
             if shared:
                 for layer_index, layer in enumerate(prefix_cache.layers):
                     rows = len(group)
@@ -213,7 +210,7 @@ class Generator:
         cache = (
             caches[0]
             if len(caches) == 1
-            else stack_left_padded(caches, prefix_length=shared, spare_tokens=max_new_tokens)
+            else stack_left_padded(caches, prefix_length=shared, spare_tokens=decoding.max_new_tokens)
         )
         logits = torch.cat(logits)
         active = [
@@ -228,14 +225,14 @@ class Generator:
             device=self.device,
         )
         new_tokens: list[list[int]] = [[] for _ in batch]
-        for step in range(max_new_tokens):
-            chosen = _choose_tokens(logits, temperature=temperature, top_p=top_p, sampler=sampler)
+        for step in range(decoding.max_new_tokens):
+            chosen = _choose_tokens(logits, decoding)
             still_writing = []
             for row, (prompt_index, token) in enumerate(zip(active, chosen.tolist(), strict=True)):
                 if token not in self.stop_token_ids:
                     new_tokens[prompt_index].append(token)
                     still_writing.append(row)
-            if not still_writing or step == max_new_tokens - 1:
+            if not still_writing or step == decoding.max_new_tokens - 1:
                 break
             if len(still_writing) < len(active):
                 keep = torch.tensor(still_writing, device=self.device)
@@ -275,23 +272,24 @@ class Generator:
     def _generate_batch_with_transformers(
         self,
         batch: Sequence[list[int]],
-        *,
-        max_new_tokens: int,
-        temperature: float,
-        top_p: float,
-        sampler: torch.Generator,
+        decoding: Decoding,
     ) -> list[GenerationResult]:
         """``model.generate`` for models whose forward our own loop cannot drive."""
         padded = self.tokenizer.pad({"input_ids": list(batch)}, return_tensors="pt").to(self.device)
-        if temperature > 0:
+        if decoding.temperature > 0:
             # transformers samples from the global RNG; seed it from ours so runs stay reproducible.
-            torch.manual_seed(int(torch.randint(2**62, (1,), generator=sampler, device=self.device)))
-            sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": None}
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=decoding.sampler, device=self.device)))
+            sampling = {
+                "do_sample": True,
+                "temperature": decoding.temperature,
+                "top_p": decoding.top_p,
+                "top_k": None,
+            }
         else:
             sampling = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         output = self.model.generate(
             **padded,
-            max_new_tokens=max_new_tokens,
+            max_new_tokens=decoding.max_new_tokens,
             pad_token_id=self.tokenizer.pad_token_id,
             **sampling,
         )
@@ -333,18 +331,16 @@ def _shared_prefix_length(batch: Sequence[list[int]]) -> int:
     return length
 
 
-def _choose_tokens(
-    logits: torch.Tensor, *, temperature: float, top_p: float, sampler: torch.Generator
-) -> torch.Tensor:
-    """The next token of each row: argmax when ``temperature`` is 0, else a draw at that
+def _choose_tokens(logits: torch.Tensor, decoding: Decoding) -> torch.Tensor:
+    """The next token of each row: argmax when the temperature is 0, else a draw at that
     temperature from the nucleus (the most probable tokens whose mass first reaches ``top_p``)."""
-    if temperature <= 0:
+    if decoding.temperature <= 0:
         return logits.argmax(dim=-1)
-    probabilities = torch.softmax(logits.float() / temperature, dim=-1)
-    if top_p < 1:
+    probabilities = torch.softmax(logits.float() / decoding.temperature, dim=-1)
+    if decoding.top_p < 1:
         ranked, token_ids = probabilities.sort(dim=-1, descending=True)
         # Drop a token when the tokens ranked above it already hold top_p; the first always stays.
-        ranked = ranked.masked_fill(ranked.cumsum(dim=-1) - ranked >= top_p, 0.0)
-        picked = torch.multinomial(ranked, 1, generator=sampler)
+        ranked = ranked.masked_fill(ranked.cumsum(dim=-1) - ranked >= decoding.top_p, 0.0)
+        picked = torch.multinomial(ranked, 1, generator=decoding.sampler)
         return token_ids.gather(-1, picked).squeeze(-1)
-    return torch.multinomial(probabilities, 1, generator=sampler).squeeze(-1)
+    return torch.multinomial(probabilities, 1, generator=decoding.sampler).squeeze(-1)
