@@ -70,30 +70,33 @@ def _table_rows(report: dict, attribute: str | None) -> tuple[list[dict], list[d
 def agreement_page(request, slug):
     project = selectors.project_get_for_user(user=request.user, slug=slug)
     attribute = request.GET.get("by") or None
-    report = project_agreement_report(project=project, by=[attribute] if attribute else [], n_bootstrap=PAGE_BOOTSTRAP)
     sort = request.GET.get("sort", "annotator")
     descending = request.GET.get("order") == "desc"
-    dimension_rows, group_rows, between = _table_rows(report, attribute)
-    context = {
+    quality = {
         "project": project,
-        "dimension_rows": dimension_rows,
-        "group_rows": group_rows,
-        "between": between,
-        "report": report,
         "attribute": attribute,
-        "attributes": ["country", "culture", "gender", "age_band", "native_language", "education"],
-        "plot": mark_safe(alpha_by_group_svg(report, attribute)),  # built from numbers and escaped text only
-        "distributions": selectors.rating_distributions(project=project),
         "quality": _quality_rows(project, sort, descending),
         "columns": SORTABLE,
         "sort": sort,
         "descending": descending,
+    }
+    if request.headers.get("HX-Request") and request.GET.get("fragment") == "quality":
+        # Re-sorting the quality table needs none of the report (its bootstrap is the slow part).
+        return render(request, "annotations/agreement/page.html#quality", quality)
+    report = project_agreement_report(project=project, by=[attribute] if attribute else [], n_bootstrap=PAGE_BOOTSTRAP)
+    dimension_rows, group_rows, between = _table_rows(report, attribute)
+    context = {
+        **quality,
+        "dimension_rows": dimension_rows,
+        "group_rows": group_rows,
+        "between": between,
+        "report": report,
+        "attributes": ["country", "culture", "gender", "age_band", "native_language", "education"],
+        "plot": mark_safe(alpha_by_group_svg(report, attribute)),  # built from numbers and escaped text only
+        "distributions": selectors.rating_distributions(project=project),
         "disagreements": _disagreement_rows(project),
     }
-    template = "annotations/agreement/page.html"
-    if request.headers.get("HX-Request") and request.GET.get("fragment") == "quality":
-        template += "#quality"
-    return render(request, template, context)
+    return render(request, "annotations/agreement/page.html", context)
 
 
 @require_GET
