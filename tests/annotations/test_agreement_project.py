@@ -3,7 +3,6 @@
 import io
 import json
 from unittest.mock import patch
-from unittest.mock import patch
 
 import numpy as np
 import pytest
