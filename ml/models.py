@@ -57,11 +57,13 @@ class ModelVersion(models.Model):
 
 
 class Job(models.Model):
-    """One piece of GPU work. Its state lives here (the dashboard polls this row), never only in Celery."""
+    """One piece of background work: generation and scoring on the ``gpu`` queue, label exports on the
+    ``default`` queue. Its state lives here (the dashboard polls this row), never only in Celery."""
 
     class Kind(models.TextChoices):
         GENERATION = "generation", "Generation"
         SCORING = "scoring", "Scoring"
+        EXPORT = "export", "Label export"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -74,7 +76,9 @@ class Job(models.Model):
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="jobs")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
+    )  # none for an export
     # The target: a study (optionally one of its systems) or an annotation project.
     study = models.ForeignKey(
         "studies.Study", on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"

@@ -97,7 +97,7 @@ def job_similarity_vs_annotators(*, job: Job) -> list[dict]:
     correlation between the model's similarity and the annotators' mean rating of each pair
     (excluded annotators left out), over the items that have both. Read live, so it follows
     the labels as they come in: ``[{"dimension", "spearman" (None below 3 items), "n"}]``."""
-    if job.model_version.kind != "similarity" or not job.project_id:
+    if job.model_version is None or job.model_version.kind != "similarity" or not job.project_id:
         return []
     import pandas as pd
     from scipy.stats import spearmanr

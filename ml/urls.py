@@ -13,5 +13,7 @@ urlpatterns = [
     path("jobs/<int:pk>/", views.job_detail, name="job_detail"),
     path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
     path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
+    path("jobs/<int:pk>/download/", views.job_download, name="job_download"),
+    path("projects/<slug:slug>/export/", views.export_launch, name="export_launch"),
     path("api/ml/", include("ml.api_urls")),
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -160,3 +162,38 @@ def job_retry(request, pk: int):
     except services.JobError as exc:
         messages.error(request, str(exc))
     return redirect("ml:job_detail", pk=pk)
+
+
+@require_POST
+@researcher_required
+def export_launch(request, slug: str):
+    """Queues an export of the project's labels; the job page offers the file when it is written."""
+    project = project_get_for_user(user=request.user, slug=slug)
+    try:
+        job = services.export_job_launch(
+            project=project,
+            created_by=request.user,
+            fmt=request.POST.get("format", "jsonl"),
+            aggregate=request.POST.get("aggregate", "none"),
+        )
+    except services.JobError as exc:
+        messages.error(request, str(exc))
+        return redirect("project_detail", slug=slug)
+    return redirect("ml:job_detail", pk=job.pk)
+
+
+@require_GET
+@researcher_required
+def job_download(request, pk: int):
+    """The file a finished export job wrote (or its manifest), for those who may see the job."""
+    job = selectors.job_get_for_user(user=request.user, pk=pk)
+    if job.kind != job.Kind.EXPORT or job.status != job.Status.SUCCEEDED:
+        raise Http404("this job has no file to download")
+    name = services.export_file(job)
+    if request.GET.get("manifest"):
+        name += services.MANIFEST_SUFFIX
+    if not default_storage.exists(name):
+        raise Http404("the file is gone; run the export again")
+    return FileResponse(
+        default_storage.open(name, "rb"), as_attachment=True, filename=name.rsplit("/", 1)[-1]
+    )

@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings
 
 from tests.conftest import require_postgres
 from webapp.settings.services import reachable, require_or_fall_back
@@ -100,6 +101,7 @@ class CeleryWorker:
                 "RESONANCE_TEST_DB": self.database_url.rsplit("/", 1)[-1],
                 "CELERY_BROKER_URL": self.broker_url,
                 "RESONANCE_VAR_DIR": str(self.folder),  # the filesystem broker lives in <folder>/broker
+                "RESONANCE_MEDIA_ROOT": str(settings.MEDIA_ROOT),  # shared with the web, as in production
                 "RESONANCE_DEVICE": os.environ.get("RESONANCE_DEVICE", "cpu"),
                 "HF_HUB_OFFLINE": "1",
                 "TRANSFORMERS_OFFLINE": "1",

@@ -1,7 +1,11 @@
 from django.urls import NoReverseMatch, reverse
 
-RESEARCHER_NAV = [("dashboard", "Projects"), ("studies:list", "Studies"), ("ml:models", "Models & jobs"),
-                  ("api-docs", "API")]
+RESEARCHER_NAV = [
+    ("dashboard", "Projects"),
+    ("studies:list", "Studies"),
+    ("ml:models", "Models & jobs"),
+    ("api-docs", "API"),
+]
 
 
 def navigation(request) -> dict:

@@ -1,5 +1,6 @@
 """Writes for the model registry and jobs. Import from here: ``from ml.services import job_launch``."""
 
+from ml.services.exports import MANIFEST_SUFFIX, export_file, export_job_launch
 from ml.services.jobs import (
     QUEUE_UNREACHABLE,
     JobError,
@@ -23,6 +24,9 @@ from ml.services.registry import (
 from ml.services.running import generations_store, job_run, scores_store
 
 __all__ = [
+    "MANIFEST_SUFFIX",
+    "export_file",
+    "export_job_launch",
     "QUEUE_UNREACHABLE",
     "JobError",
     "RegistryError",

@@ -23,7 +23,11 @@ from ml.services.inputs import (
 
 log = logging.getLogger(__name__)
 
-TASK_FOR_KIND = {Job.Kind.GENERATION: "ml.tasks.gpu_generate", Job.Kind.SCORING: "ml.tasks.gpu_score"}
+TASK_FOR_KIND = {
+    Job.Kind.GENERATION: "ml.tasks.gpu_generate",
+    Job.Kind.SCORING: "ml.tasks.gpu_score",
+    Job.Kind.EXPORT: "ml.tasks.export_labels",  # the default queue
+}
 MODEL_KINDS_FOR_JOB = {
     Job.Kind.GENERATION: (ModelKind.GENERATOR,),
     Job.Kind.SCORING: (ModelKind.SCORER, ModelKind.JUDGE, ModelKind.SIMILARITY),
@@ -129,8 +133,8 @@ def job_launch(
     generation job on a study writes one system's responses: ``system_name``, or the study's system
     whose model version is ``model_version``; the study must be closed. Raises ``JobError``.
     """
-    if kind not in TASK_FOR_KIND:
-        raise JobError(f"kind: must be one of {', '.join(TASK_FOR_KIND)}")
+    if kind not in MODEL_KINDS_FOR_JOB:
+        raise JobError(f"kind: must be one of {', '.join(MODEL_KINDS_FOR_JOB)}")
     if model_version.kind not in MODEL_KINDS_FOR_JOB[kind]:
         wanted = " or ".join(MODEL_KINDS_FOR_JOB[kind])
         raise JobError(

@@ -18,6 +18,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from ml.core.errors import Cancelled, DeviceUnavailable, ModelLoadError
 from ml.core.registry_checks import check_loadable
 from ml.models import GeneratedText, Job, Score
+from ml.services.exports import run_export
 from ml.services.inputs import (
     GenerationInput,
     InputError,
@@ -55,9 +56,7 @@ def job_run(*, job_id: int, worker: str) -> Job | None:
         return job_progress(job_id=job_id, worker=worker, done=done, total=total)
 
     try:
-        result = (
-            _run_generation(job, on_batch) if job.kind == Job.Kind.GENERATION else _run_scoring(job, on_batch)
-        )
+        result = RUNNERS[job.kind](job, on_batch)
     except Cancelled:
         job.refresh_from_db(fields=["cancel_requested", "worker"])
         if not job.cancel_requested and job.worker != worker:
@@ -321,3 +320,6 @@ def scores_store(*, job: Job, rows: list[tuple[ScoringInput | PairInput, dict[st
         update_fields=["value"],
     )
     return len(objects)
+
+
+RUNNERS = {Job.Kind.GENERATION: _run_generation, Job.Kind.SCORING: _run_scoring, Job.Kind.EXPORT: run_export}

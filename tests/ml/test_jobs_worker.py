@@ -172,3 +172,23 @@ def test_generate_command_waits_for_success_and_score_command_exits_non_zero_on_
 
     assert "[##############################] 3/3 succeeded" in out.getvalue()
     assert Response.objects.filter(study=study, system__name="tiny").count() == 3
+
+
+def test_export_job_runs_on_the_worker_and_leaves_the_file_for_download(celery_worker, owner):
+    from tests.factories import LabelFactory
+
+    project = make_project(owner=owner, n_items=3)
+    for item in project.items.all():
+        LabelFactory(item=item, annotator__username="exporter-a1", values={"empathy": 3})
+
+    job = wait_for(services.export_job_launch(project=project, created_by=owner, fmt="csv"))
+
+    assert job.status == Job.Status.SUCCEEDED, f"{job.error}\n{celery_worker.log[-3000:]}"
+    from django.core.files.storage import default_storage
+
+    name = services.export_file(job)
+    try:  # the worker wrote it into the storage the web reads (a shared MEDIA_ROOT)
+        with default_storage.open(name, "rb") as handle:
+            assert len(handle.read().splitlines()) == 1 + 3 and job.result["rows"] == 3
+    finally:
+        shutil.rmtree(default_storage.path(name).rsplit("/", 1)[0], ignore_errors=True)
