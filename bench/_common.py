@@ -26,9 +26,7 @@ def ensure_repo_on_path() -> None:
         sys.path.insert(0, str(REPO_ROOT))
 
 
-def parse_args(
-    description: str, add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
-) -> argparse.Namespace:
+def parse_args(description: str, add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
     """Parses the common ``--quick`` flag (a run under a minute) plus the benchmark's own options."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="small sizes, finishes in under a minute")

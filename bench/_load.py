@@ -51,16 +51,11 @@ class LoadResult:
     def figures(self) -> dict:
         ms = [value * 1000 for value in self.latencies]
         figures = {
-            "mode": self.mode,
-            "users": self.users,
-            "loops": len(ms),
-            "errors": self.errors,
+            "mode": self.mode, "users": self.users, "loops": len(ms), "errors": self.errors,
             "seconds": round(self.seconds, 2),
             "loops_per_s": round(len(ms) / self.seconds, 1) if self.seconds else 0.0,
-            "p50_ms": round(percentile(ms, 50), 1),
-            "p95_ms": round(percentile(ms, 95), 1),
-            "p99_ms": round(percentile(ms, 99), 1),
-            "max_ms": round(max(ms), 1) if ms else math.nan,
+            "p50_ms": round(percentile(ms, 50), 1), "p95_ms": round(percentile(ms, 95), 1),
+            "p99_ms": round(percentile(ms, 99), 1), "max_ms": round(max(ms), 1) if ms else math.nan,
         }
         if self.target_rate is not None:
             figures["target_rate"] = self.target_rate
@@ -80,21 +75,12 @@ def _check_loopback(base_url: str) -> None:
         raise ValueError(f"load is only generated against loopback, not {base_url}")
 
 
-async def _log_in(
-    base_url: str,
-    connector: aiohttp.TCPConnector,
-    crowd_link: Callable[[int], str],
-    index: int,
-    request_timeout_s: float,
-) -> tuple[aiohttp.ClientSession, dict]:
+async def _log_in(base_url: str, connector: aiohttp.TCPConnector, crowd_link: Callable[[int], str], index: int,
+                  request_timeout_s: float) -> tuple[aiohttp.ClientSession, dict]:
     # unsafe=True: aiohttp's jar refuses cookies from IP-address hosts such as 127.0.0.1 otherwise
-    session = aiohttp.ClientSession(
-        base_url=base_url,
-        connector=connector,
-        connector_owner=False,
-        cookie_jar=aiohttp.CookieJar(unsafe=True),
-        timeout=aiohttp.ClientTimeout(total=request_timeout_s),
-    )
+    session = aiohttp.ClientSession(base_url=base_url, connector=connector, connector_owner=False,
+                                    cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                    timeout=aiohttp.ClientTimeout(total=request_timeout_s))
     async with session.get(crowd_link(index)) as response:
         page = await response.text()
         if response.status != 200:
@@ -113,9 +99,7 @@ async def _log_in_all(base_url, connector, crowd_link, users, request_timeout_s,
     return await asyncio.gather(*(one(index) for index in range(users)))
 
 
-async def _timed_loop(
-    one_loop: OneLoop, session, state, result: LoadResult, started: float, record: bool
-) -> None:
+async def _timed_loop(one_loop: OneLoop, session, state, result: LoadResult, started: float, record: bool) -> None:
     try:
         ok = await one_loop(session, state)
     except Exception as exc:  # noqa: BLE001 - any failure of a loop is an error figure, not a crash
@@ -131,17 +115,9 @@ async def _timed_loop(
         result.error(message)
 
 
-async def closed_loop(
-    *,
-    base_url: str,
-    crowd_link: Callable[[int], str],
-    one_loop: OneLoop,
-    users: int,
-    duration_s: float,
-    max_loops: int = 1_000_000,
-    warmup_s: float = 2.0,
-    request_timeout_s: float = 30.0,
-) -> LoadResult:
+async def closed_loop(*, base_url: str, crowd_link: Callable[[int], str], one_loop: OneLoop, users: int,
+                      duration_s: float, max_loops: int = 1_000_000, warmup_s: float = 2.0,
+                      request_timeout_s: float = 30.0) -> LoadResult:
     """`users` users loop back to back for `warmup_s` (not recorded) then `duration_s` or until `max_loops`."""
     _check_loopback(base_url)
     result = LoadResult(mode="closed", users=users)
@@ -165,18 +141,9 @@ async def closed_loop(
     return result
 
 
-async def open_loop(
-    *,
-    base_url: str,
-    crowd_link: Callable[[int], str],
-    one_loop: OneLoop,
-    users: int,
-    rate_per_s: float,
-    duration_s: float,
-    max_loops: int = 1_000_000,
-    seed: int = 0,
-    request_timeout_s: float = 30.0,
-) -> LoadResult:
+async def open_loop(*, base_url: str, crowd_link: Callable[[int], str], one_loop: OneLoop, users: int,
+                    rate_per_s: float, duration_s: float, max_loops: int = 1_000_000, seed: int = 0,
+                    request_timeout_s: float = 30.0) -> LoadResult:
     """Loops arrive at Poisson `rate_per_s` for `duration_s` (or `max_loops` arrivals); each is served by an idle user.
 
     Latency runs from arrival to completion. Arrivals stop at the deadline; loops in flight are waited for."""

@@ -43,9 +43,7 @@ def database_url(name: str = BENCH_DB) -> str:
 def _admin_execute(sql: str) -> None:
     import psycopg
 
-    with psycopg.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True
-    ) as conn:
+    with psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True) as conn:
         conn.execute(sql)
 
 
@@ -70,15 +68,8 @@ _VAR_DIR = tempfile.mkdtemp(prefix="resonance-bench-")
 
 def server_environment(*, database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment the server (and migrate) run with."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "SECRET_KEY": _SECRET,
-        "DATABASE_URL": database_url,
-        "RESONANCE_VAR_DIR": _VAR_DIR,
-        "PYTHONPATH": str(REPO_ROOT),
-        "DEBUG": "false",
-    }
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "SECRET_KEY": _SECRET, "DATABASE_URL": database_url,
+           "RESONANCE_VAR_DIR": _VAR_DIR, "PYTHONPATH": str(REPO_ROOT), "DEBUG": "false"}
     env.update(extra or {})
     return env
 
@@ -94,12 +85,8 @@ def django_setup(*, database_url: str) -> None:
 
 
 def migrate(*, database_url: str) -> None:
-    subprocess.run(
-        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=REPO_ROOT,
-        check=True,
-        env=server_environment(database_url=database_url),
-    )
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO_ROOT, check=True,
+                   env=server_environment(database_url=database_url))
 
 
 def free_port() -> int:
@@ -149,53 +136,21 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def gunicorn_server(
-    *,
-    database_url: str,
-    workers: int = 3,
-    worker_class: str = "sync",
-    threads: int = 1,
-    extra_env: dict[str, str] | None = None,
-    log_path: Path | None = None,
-    timeout_s: float = 60.0,
-) -> Iterator[BenchServer]:
+def gunicorn_server(*, database_url: str, workers: int = 3, worker_class: str = "sync", threads: int = 1,
+                    extra_env: dict[str, str] | None = None, log_path: Path | None = None,
+                    timeout_s: float = 60.0) -> Iterator[BenchServer]:
     """Starts gunicorn on a free loopback port and yields once it answers; stops it when the block ends.
 
     worker_class is "sync" or "gthread" (threads per worker). Output goes to `log_path` (default: discarded)."""
     if worker_class not in {"sync", "gthread"}:
         raise ValueError("worker_class is sync or gthread")
     port = free_port()
-    command = [
-        PYTHON,
-        "-m",
-        "gunicorn",
-        "webapp.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        worker_class,
-        "--threads",
-        str(threads),
-        "--timeout",
-        "60",
-        "--graceful-timeout",
-        "5",
-        "--log-level",
-        "warning",
-        "--backlog",
-        "2048",
-    ]
+    command = [PYTHON, "-m", "gunicorn", "webapp.wsgi:application", "--bind", f"127.0.0.1:{port}",
+               "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
+               "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning", "--backlog", "2048"]
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env=server_environment(database_url=database_url, extra=extra_env),
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=server_environment(database_url=database_url, extra=extra_env),
+                               stdout=log, stderr=log, start_new_session=True)
     atexit.register(_stop, process)
     try:
         base_url = f"http://127.0.0.1:{port}"

@@ -36,40 +36,20 @@ from _load import run_closed_loop, run_open_loop  # noqa: E402
 from _server import bench_database_create, bench_database_drop, django_setup, gunicorn_server, migrate  # noqa: E402
 
 SPEC = {
-    "title": "Bench",
-    "kind": "narrative",
-    "overlap": 20,
+    "title": "Bench", "kind": "narrative", "overlap": 20,
     "dimensions": [
-        {
-            "name": "empathy",
-            "question": "How empathic is the narrator?",
-            "type": "likert",
-            "min": 1,
-            "max": 7,
-            "level": "ordinal",
-            "labels": {"1": "not at all", "7": "very"},
-        },
-        {
-            "name": "warmth",
-            "question": "How warm is the tone?",
-            "type": "likert",
-            "min": 1,
-            "max": 5,
-            "level": "ordinal",
-        },
+        {"name": "empathy", "question": "How empathic is the narrator?", "type": "likert", "min": 1, "max": 7,
+         "level": "ordinal", "labels": {"1": "not at all", "7": "very"}},
+        {"name": "warmth", "question": "How warm is the tone?", "type": "likert", "min": 1, "max": 5,
+         "level": "ordinal"},
     ],
 }
 SENTENCES = [
-    "I lost my job last spring and did not tell anyone for weeks.",
-    "My sister called every night that winter.",
-    "The doctor said the results would take another month.",
-    "We moved to a city where I knew nobody.",
-    "I still keep the letter my grandfather wrote before the war.",
-    "Nobody at school noticed I had stopped eating.",
-    "My friend sat with me in the hospital corridor until morning.",
-    "I was angry for a long time, then just tired.",
-    "The dog waited at the door every evening after he was gone.",
-    "I finally asked for help, and it was easier.",
+    "I lost my job last spring and did not tell anyone for weeks.", "My sister called every night that winter.",
+    "The doctor said the results would take another month.", "We moved to a city where I knew nobody.",
+    "I still keep the letter my grandfather wrote before the war.", "Nobody at school noticed I had stopped eating.",
+    "My friend sat with me in the hospital corridor until morning.", "I was angry for a long time, then just tired.",
+    "The dog waited at the door every evening after he was gone.", "I finally asked for help, and it was easier.",
 ]
 ASSIGNMENT_RE = re.compile(r'name="assignment" value="(\d+)"')
 SIZES_FULL, SIZES_QUICK = [1_000, 100_000, 1_000_000], [1_000, 100_000]
@@ -96,10 +76,7 @@ def _item_rows(project_id: int, size: int, rng: random.Random):
     tail = f"\t{{}}\ttask\tf\t%d\t{SPEC['overlap']}\t0\t0\tf\n"
     getrandbits = rng.getrandbits
     for index in range(size):
-        yield (
-            f'{project_id}\tn{index}\tnarrative\t{{"text": "({index}) {pool[index & mask]}"}}'
-            + tail % getrandbits(62)
-        )
+        yield f'{project_id}\tn{index}\tnarrative\t{{"text": "({index}) {pool[index & mask]}"}}' + tail % getrandbits(62)
 
 
 @contextmanager
@@ -107,15 +84,11 @@ def item_indexes_deferred(cursor):
     """Drops the item table's secondary indexes, unique and foreign-key constraints for a bulk load and restores
     them after: building an index (or checking a key) once for all rows is much faster than row by row.
     Bench databases only."""
-    cursor.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = 'annotations_item'::regclass AND contype IN ('u', 'f') ORDER BY contype DESC"
-    )
+    cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                   "WHERE conrelid = 'annotations_item'::regclass AND contype IN ('u', 'f') ORDER BY contype DESC")
     constraints = cursor.fetchall()
-    cursor.execute(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'annotations_item' "
-        "AND indexname NOT LIKE '%%_pkey'"
-    )
+    cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'annotations_item' "
+                   "AND indexname NOT LIKE '%%_pkey'")
     indexes = [(name, definition) for name, definition in cursor.fetchall() if name not in dict(constraints)]
     for name, _ in constraints:
         cursor.execute(f'ALTER TABLE annotations_item DROP CONSTRAINT "{name}"')
@@ -140,10 +113,8 @@ def projects_seed(*, sizes: list[int], owner) -> dict[str, tuple[str, float]]:
     from annotations.models import Project
     from annotations.spec import spec_hash, spec_normalize
 
-    columns = (
-        "project_id, external_id, kind, data, metadata, role, distressing, shuffle_key, needed, taken, "
-        "labels_count, is_full"
-    )
+    columns = "project_id, external_id, kind, data, metadata, role, distressing, shuffle_key, needed, taken, " \
+              "labels_count, is_full"
     seeded = {}
     with transaction.atomic(), connection.cursor() as cursor:
         with item_indexes_deferred(cursor):
@@ -151,15 +122,9 @@ def projects_seed(*, sizes: list[int], owner) -> dict[str, tuple[str, float]]:
                 started = time.perf_counter()
                 slug = f"bench-{_size_name(size)}"
                 spec = spec_normalize({**SPEC, "slug": slug})
-                project = Project.objects.create(
-                    slug=slug,
-                    title=f"Bench {size:,} items",
-                    kind="narrative",
-                    spec=spec,
-                    spec_hash=spec_hash(spec),
-                    owner=owner,
-                    overlap=SPEC["overlap"],
-                )
+                project = Project.objects.create(slug=slug, title=f"Bench {size:,} items", kind="narrative",
+                                                 spec=spec, spec_hash=spec_hash(spec), owner=owner,
+                                                 overlap=SPEC["overlap"])
                 with cursor.cursor.copy(f"COPY annotations_item ({columns}) FROM STDIN") as copy:
                     batch: list[str] = []
                     for line in _item_rows(project.id, size, random.Random(size)):
@@ -193,23 +158,15 @@ def make_one_loop(slug: str):
         csrf = state.get("csrf")
         if csrf is None:
             csrf = state["csrf"] = next(c.value for c in session.cookie_jar if c.key == "csrftoken")
-        form = {
-            "csrfmiddlewaretoken": csrf,
-            "assignment": state["assignment"],
-            "seconds": "10",
-            "d__empathy": str(random.randint(1, 7)),
-            "d__warmth": str(random.randint(1, 5)),
-            "action": "submit",
-        }
+        form = {"csrfmiddlewaretoken": csrf, "assignment": state["assignment"], "seconds": "10",
+                "d__empathy": str(random.randint(1, 7)), "d__warmth": str(random.randint(1, 5)), "action": "submit"}
         async with session.post(submit_path, data=form, headers=headers) as response:
             body = await response.text()
             redirect = response.headers.get("HX-Redirect")
         found = ASSIGNMENT_RE.search(body) if response.status == 200 and not redirect else None
         if found is None:
             state.pop("assignment", None)
-            state["error"] = (
-                f"HTTP {response.status}{' redirect ' + redirect if redirect else ''}: {body[:120]}"
-            )
+            state["error"] = f"HTTP {response.status}{' redirect ' + redirect if redirect else ''}: {body[:120]}"
             return False
         state["assignment"] = found.group(1)
         return True
@@ -231,21 +188,11 @@ def in_process(*, slug: str, loops: int) -> dict:
     rng = random.Random(0)
 
     def loop(assignment_id: str) -> str:
-        form = {
-            "csrfmiddlewaretoken": csrf,
-            "assignment": assignment_id,
-            "seconds": "10",
-            "d__empathy": str(rng.randint(1, 7)),
-            "d__warmth": str(rng.randint(1, 5)),
-            "action": "submit",
-        }
+        form = {"csrfmiddlewaretoken": csrf, "assignment": assignment_id, "seconds": "10",
+                "d__empathy": str(rng.randint(1, 7)), "d__warmth": str(rng.randint(1, 5)), "action": "submit"}
         # urlencoded, as htmx (and the load generator) send it; the test client would default to multipart
-        response = client.post(
-            f"/annotate/{slug}/submit/",
-            urlencode(form),
-            content_type="application/x-www-form-urlencoded",
-            headers={"HX-Request": "true"},
-        )
+        response = client.post(f"/annotate/{slug}/submit/", urlencode(form),
+                               content_type="application/x-www-form-urlencoded", headers={"HX-Request": "true"})
         return ASSIGNMENT_RE.search(response.content.decode()).group(1)
 
     for _ in range(5):  # warm caches: templates, URL resolver, the project's spec
@@ -257,50 +204,24 @@ def in_process(*, slug: str, loops: int) -> dict:
             assignment = loop(assignment)
             wall.append((time.perf_counter() - started_wall) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
-    return {
-        "loops": loops,
-        "queries_per_loop": round(len(queries) / loops, 2),
-        "cpu_ms_per_loop": round(sum(cpu) / loops, 2),
-        "wall_p50_ms": round(percentile(wall, 50), 2),
-        "wall_p95_ms": round(percentile(wall, 95), 2),
-    }
+    return {"loops": loops, "queries_per_loop": round(len(queries) / loops, 2),
+            "cpu_ms_per_loop": round(sum(cpu) / loops, 2), "wall_p50_ms": round(percentile(wall, 50), 2),
+            "wall_p95_ms": round(percentile(wall, 95), 2)}
 
 
 def crowd_link(slug: str, phase: str):
-    return lambda index: (
-        f"/p/{slug}/?PROLIFIC_PID=bench-{phase}-{index}&STUDY_ID=bench&SESSION_ID={phase}{index}"
-    )
+    return lambda index: f"/p/{slug}/?PROLIFIC_PID=bench-{phase}-{index}&STUDY_ID=bench&SESSION_ID={phase}{index}"
 
 
-def measure(
-    server_url: str,
-    slug: str,
-    *,
-    users: int,
-    duration_s: float,
-    open_users: int,
-    open_rate: float,
-    open_duration_s: float,
-    phase: str,
-) -> dict:
-    closed = run_closed_loop(
-        base_url=server_url,
-        crowd_link=crowd_link(slug, f"c{phase}"),
-        one_loop=make_one_loop(slug),
-        users=users,
-        duration_s=duration_s,
-        warmup_s=2.0,
-    )
+def measure(server_url: str, slug: str, *, users: int, duration_s: float, open_users: int, open_rate: float,
+            open_duration_s: float, phase: str) -> dict:
+    closed = run_closed_loop(base_url=server_url, crowd_link=crowd_link(slug, f"c{phase}"), one_loop=make_one_loop(slug),
+                             users=users, duration_s=duration_s, warmup_s=2.0)
     figures = {"closed": closed.figures()}
     if open_users:
-        opened = run_open_loop(
-            base_url=server_url,
-            crowd_link=crowd_link(slug, f"o{phase}"),
-            one_loop=make_one_loop(slug),
-            users=open_users,
-            rate_per_s=open_rate,
-            duration_s=open_duration_s,
-        )
+        opened = run_open_loop(base_url=server_url, crowd_link=crowd_link(slug, f"o{phase}"),
+                               one_loop=make_one_loop(slug), users=open_users, rate_per_s=open_rate,
+                               duration_s=open_duration_s)
         figures["open"] = opened.figures()
     return figures
 
@@ -316,21 +237,11 @@ def _arguments(parser) -> None:
     parser.add_argument("--profile-only", action="store_true", help="only the in-process step (no server)")
 
 
-SWEEP = [
-    (2, "sync", 1),
-    (3, "sync", 1),
-    (4, "sync", 1),
-    (5, "sync", 1),
-    (2, "gthread", 4),
-    (3, "gthread", 4),
-    (4, "gthread", 2),
-    (5, "gthread", 2),
-]
+SWEEP = [(2, "sync", 1), (3, "sync", 1), (4, "sync", 1), (5, "sync", 1),
+         (2, "gthread", 4), (3, "gthread", 4), (4, "gthread", 2), (5, "gthread", 2)]
 
 
-def measure_all(
-    args, *, database_url: str, seeded: dict, results: dict, durations: tuple[float, float]
-) -> None:
+def measure_all(args, *, database_url: str, seeded: dict, results: dict, durations: tuple[float, float]) -> None:
     """The server-side steps: the optional worker sweep, then closed and open loops per project size."""
     sizes = list(seeded)
     closed_s, open_s = durations
@@ -338,52 +249,28 @@ def measure_all(
         sweep_slug = seeded[sizes[-1] if len(sizes) < 3 else sizes[1]][0]
         results["sweep"] = []
         for workers, worker_class, threads in SWEEP:
-            with gunicorn_server(
-                database_url=database_url, workers=workers, worker_class=worker_class, threads=threads
-            ) as server:
-                figures = measure(
-                    server.base_url,
-                    sweep_slug,
-                    users=args.users,
-                    duration_s=closed_s / 2,
-                    open_users=0,
-                    open_rate=0,
-                    open_duration_s=0,
-                    phase=f"s{workers}{worker_class[0]}{threads}",
-                )["closed"]
-            row = {
-                **server.describe(),
-                "loops_per_s": figures["loops_per_s"],
-                "p50_ms": figures["p50_ms"],
-                "p95_ms": figures["p95_ms"],
-                "errors": figures["errors"],
-            }
+            with gunicorn_server(database_url=database_url, workers=workers, worker_class=worker_class,
+                                 threads=threads) as server:
+                figures = measure(server.base_url, sweep_slug, users=args.users, duration_s=closed_s / 2,
+                                  open_users=0, open_rate=0, open_duration_s=0,
+                                  phase=f"s{workers}{worker_class[0]}{threads}")["closed"]
+            row = {**server.describe(), "loops_per_s": figures["loops_per_s"], "p50_ms": figures["p50_ms"],
+                   "p95_ms": figures["p95_ms"], "errors": figures["errors"]}
             print(json.dumps(row), file=sys.stderr, flush=True)
             results["sweep"].append(row)
-    with gunicorn_server(
-        database_url=database_url, workers=args.workers, worker_class=args.worker_class, threads=args.threads
-    ) as server:
+    with gunicorn_server(database_url=database_url, workers=args.workers, worker_class=args.worker_class,
+                         threads=args.threads) as server:
         results["server"] = server.describe()
         for name, (slug, _) in seeded.items():
-            figures = measure(
-                server.base_url,
-                slug,
-                users=args.users,
-                duration_s=closed_s,
-                open_users=500,
-                open_rate=50.0,
-                open_duration_s=open_s,
-                phase=name,
-            )
+            figures = measure(server.base_url, slug, users=args.users, duration_s=closed_s, open_users=500,
+                              open_rate=50.0, open_duration_s=open_s, phase=name)
             print(name, json.dumps(figures), file=sys.stderr, flush=True)
             results[name] = figures
 
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], _arguments)
-    sizes = (
-        [int(s) for s in args.sizes.split(",")] if args.sizes else (SIZES_QUICK if args.quick else SIZES_FULL)
-    )
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else (SIZES_QUICK if args.quick else SIZES_FULL)
     closed_s, open_s = (8.0, 10.0) if args.quick else (20.0, 30.0)
     database_url = bench_database_create()
     migrate(database_url=database_url)
@@ -398,25 +285,19 @@ def main() -> None:
 
     results: dict = {"seed_s": {name: round(seconds, 1) for name, (_, seconds) in seeded.items()}}
     try:
-        results["in_process"] = in_process(
-            slug=seeded[_size_name(sizes[-1])][0], loops=100 if args.quick else 300
-        )
+        results["in_process"] = in_process(slug=seeded[_size_name(sizes[-1])][0], loops=100 if args.quick else 300)
         print(f"in process {json.dumps(results['in_process'])}", file=sys.stderr, flush=True)
         connections.close_all()
         if not args.profile_only:
-            measure_all(
-                args, database_url=database_url, seeded=seeded, results=results, durations=(closed_s, open_s)
-            )
+            measure_all(args, database_url=database_url, seeded=seeded, results=results,
+                        durations=(closed_s, open_s))
     finally:
         connections.close_all()
         if not args.keep_db:
             bench_database_drop()
     if not args.profile_only:
         names = list(seeded)
-        smallest, largest = (
-            results[names[0]]["closed"]["loops_per_s"],
-            results[names[-1]]["closed"]["loops_per_s"],
-        )
+        smallest, largest = results[names[0]]["closed"]["loops_per_s"], results[names[-1]]["closed"]["loops_per_s"]
         results["throughput_ratio_smallest_to_largest"] = round(smallest / largest, 2) if largest else None
         results["sizes"] = names
         results["targets_met"] = {

@@ -88,16 +88,9 @@ def create_annotators(count: int) -> list[int]:
 
     user_model = get_user_model()
     countries, genders = ["US", "IN", "GB", "NG", "BR"], ["woman", "man", "non-binary"]
-    users = [
-        user_model(
-            username=f"bench-{i}",
-            role="annotator",
-            crowd_platform="imported",
-            crowd_id=f"bench-{i}",
-            attributes={"country": countries[i % 5], "gender": genders[i % 3], "age_band": "25-34"},
-        )
-        for i in range(count)
-    ]
+    users = [user_model(username=f"bench-{i}", role="annotator", crowd_platform="imported", crowd_id=f"bench-{i}",
+                        attributes={"country": countries[i % 5], "gender": genders[i % 3], "age_band": "25-34"})
+             for i in range(count)]
     return [u.pk for u in user_model.objects.bulk_create(users, batch_size=2000)]
 
 
@@ -106,9 +99,7 @@ def insert_labels(project, annotator_ids: list[int], total: int, per_item: int) 
     from django.db import connection
     from django.utils import timezone
 
-    item_ids = list(
-        project.items.order_by("id").values_list("id", flat=True)[: (total + per_item - 1) // per_item]
-    )
+    item_ids = list(project.items.order_by("id").values_list("id", flat=True)[: (total + per_item - 1) // per_item])
     rng = random.Random(11)
     now = timezone.now()
     feelings = ["sad", "happy", "angry", "afraid"]
@@ -122,24 +113,12 @@ def insert_labels(project, annotator_ids: list[int], total: int, per_item: int) 
                     if written >= total:
                         break
                     annotator = annotator_ids[(index * per_item + k) % len(annotator_ids)]
-                    values = {
-                        "empathy": rng.randint(1, 4),
-                        "closeness": float(rng.randint(0, 100)),
-                        "feeling": rng.choice(feelings),
-                    }
+                    values = {"empathy": rng.randint(1, 4), "closeness": float(rng.randint(0, 100)),
+                              "feeling": rng.choice(feelings)}
                     if rng.random() < 0.3:
                         values["reasons"] = "It reminded me of my own move abroad."
-                    copy.write_row(
-                        (
-                            project.id,
-                            item_id,
-                            annotator,
-                            json.dumps(values),
-                            rng.uniform(3, 40),
-                            "import",
-                            now,
-                        )
-                    )
+                    copy.write_row((project.id, item_id, annotator, json.dumps(values), rng.uniform(3, 40),
+                                    "import", now))
                     written += 1
     return written
 
@@ -154,17 +133,8 @@ def export_child(out: str) -> None:
     started = time.perf_counter()
     manifest = labels_export(project=project, out=out, fmt="jsonl")
     seconds = time.perf_counter() - started
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "rows": manifest["rows"],
-                "baseline_rss_mb": baseline,
-                "peak_rss_mb": peak_rss_mb(),
-                "bytes": os.path.getsize(out),
-            }
-        )
-    )
+    print(json.dumps({"seconds": seconds, "rows": manifest["rows"], "baseline_rss_mb": baseline,
+                      "peak_rss_mb": peak_rss_mb(), "bytes": os.path.getsize(out)}))
 
 
 def main() -> None:
@@ -195,35 +165,27 @@ def main() -> None:
         labels = insert_labels(project, annotators, n_labels, per_item=10)
         out = Path(tmp) / "labels.jsonl"
         env = {**os.environ, "DATABASE_URL": url}
-        child = subprocess.run(
-            [sys.executable, __file__, "--export-child", str(out)],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        child = subprocess.run([sys.executable, __file__, "--export-child", str(out)], env=env, check=True,
+                               capture_output=True, text=True)
         export = json.loads(child.stdout.strip().splitlines()[-1])
     from django.db import connections
 
     connections.close_all()
     if not args.keep:
         recreate_database(url, drop_only=True)
-    print_result(
-        "export",
-        {
-            "quick": args.quick,
-            "items_imported": imported,
-            "import_items_s": round(import_seconds, 2),
-            "import_items_per_s": round(imported / import_seconds),
-            "labels": labels,
-            "export_rows": export["rows"],
-            "export_s": round(export["seconds"], 2),
-            "export_labels_per_s": round(export["rows"] / export["seconds"]),
-            "export_mb": round(export["bytes"] / 2**20, 1),
-            "export_baseline_rss_mb": round(export["baseline_rss_mb"], 1),
-            "export_peak_rss_mb": round(export["peak_rss_mb"], 1),
-        },
-    )
+    print_result("export", {
+        "quick": args.quick,
+        "items_imported": imported,
+        "import_items_s": round(import_seconds, 2),
+        "import_items_per_s": round(imported / import_seconds),
+        "labels": labels,
+        "export_rows": export["rows"],
+        "export_s": round(export["seconds"], 2),
+        "export_labels_per_s": round(export["rows"] / export["seconds"]),
+        "export_mb": round(export["bytes"] / 2**20, 1),
+        "export_baseline_rss_mb": round(export["baseline_rss_mb"], 1),
+        "export_peak_rss_mb": round(export["peak_rss_mb"], 1),
+    })
 
 
 if __name__ == "__main__":

@@ -38,22 +38,13 @@ from _server import bench_database_create, bench_database_drop, django_setup, gu
 SLUG = "bench-study"
 SLOT_RE = re.compile(r'name="slot" value="([^"]+)"')
 ACTION_RE = re.compile(r'hx-post="(/s/p/[^"]+/judge/)"')
-CRITERIA = [
-    {"name": "overall", "question": "Overall, which reply is the more empathetic response?", "ties": True},
-    {
-        "name": "reception",
-        "question": "If you had written the message, which reply would you rather receive?",
-        "ties": True,
-    },
-]
-SEEKER = (
-    "I moved to a new city for work and I have not talked to anyone in days. Everyone at work already has "
-    "their own friends and I do not know where to start."
-)
-REPLY = (
-    "That sounds really isolating, and it makes sense that you feel this way after such a big change. "
-    "Would it help to think together about one small place to start meeting people?"
-)
+CRITERIA = [{"name": "overall", "question": "Overall, which reply is the more empathetic response?", "ties": True},
+            {"name": "reception", "question": "If you had written the message, which reply would you rather receive?",
+             "ties": True}]
+SEEKER = ("I moved to a new city for work and I have not talked to anyone in days. Everyone at work already has "
+          "their own friends and I do not know where to start.")
+REPLY = ("That sounds really isolating, and it makes sense that you feel this way after such a big change. "
+         "Would it help to think together about one small place to start meeting people?")
 
 
 def study_seed(*, owner, prompts: int, plans: list[tuple[str, int]]) -> dict[str, int]:
@@ -74,72 +65,36 @@ def study_seed(*, owner, prompts: int, plans: list[tuple[str, int]]) -> dict[str
     longest = max(length for _, length in plans)
     if longest > prompts:
         raise ValueError("a participant never sees a prompt twice: give at least as many prompts as slots")
-    spec = spec_parse(
-        {
-            "slug": SLUG,
-            "title": "Bench: system-one vs. system-two",
-            "participant_title": "Compare two replies",
-            "prompts": [
-                {"id": f"p{i}", "context": [{"speaker": "seeker", "text": f"({i}) {SEEKER}"}]}
-                for i in range(prompts)
-            ],
-            "systems": [{"name": "system-one"}, {"name": "system-two"}],
-            "criteria": CRITERIA,
-            "pairs_per_participant": min(10, prompts),
-            "judgments_per_pair": len(plans),
-            "reservation_minutes": 600,
-        }
-    )
+    spec = spec_parse({
+        "slug": SLUG, "title": "Bench: system-one vs. system-two", "participant_title": "Compare two replies",
+        "prompts": [{"id": f"p{i}", "context": [{"speaker": "seeker", "text": f"({i}) {SEEKER}"}]}
+                    for i in range(prompts)],
+        "systems": [{"name": "system-one"}, {"name": "system-two"}], "criteria": CRITERIA,
+        "pairs_per_participant": min(10, prompts), "judgments_per_pair": len(plans),
+        "reservation_minutes": 600,
+    })
     study = services.study_load(spec=spec, owner=owner)
-    lines = [
-        json.dumps({"prompt_id": p["id"], "system": s["name"], "response": f"{REPLY} ({s['name'][-3:]}{i})"})
-        for i, p in enumerate(spec["prompts"])
-        for s in spec["systems"]
-    ]
+    lines = [json.dumps({"prompt_id": p["id"], "system": s["name"], "response": f"{REPLY} ({s['name'][-3:]}{i})"})
+             for i, p in enumerate(spec["prompts"]) for s in spec["systems"]]
     services.responses_import(study=study, lines=lines, source="bench")
     services.study_open(study=study)
     pairs = list(Pair.objects.filter(study=study).order_by("prompt_id"))
     user_model = get_user_model()
     with transaction.atomic():
-        users = user_model.objects.bulk_create(
-            [
-                user_model(
-                    username=f"prolific-p-{crowd_id}",
-                    role="participant",
-                    crowd_platform="prolific",
-                    crowd_id=crowd_id,
-                )
-                for crowd_id, _ in plans
-            ]
-        )
-        participants = Participant.objects.bulk_create(
-            [
-                Participant(
-                    study=study,
-                    user=user,
-                    index=index,
-                    seed=index,
-                    stage=Participant.Stage.JUDGING,
-                    total=length,
-                    crowd={"platform": "prolific", "study_id": "bench"},
-                )
-                for index, (user, (_, length)) in enumerate(zip(users, plans, strict=True))
-            ]
-        )
+        users = user_model.objects.bulk_create([
+            user_model(username=f"prolific-p-{crowd_id}", role="participant", crowd_platform="prolific",
+                       crowd_id=crowd_id) for crowd_id, _ in plans])
+        participants = Participant.objects.bulk_create([
+            Participant(study=study, user=user, index=index, seed=index, stage=Participant.Stage.JUDGING,
+                        total=length, crowd={"platform": "prolific", "study_id": "bench"})
+            for index, (user, (_, length)) in enumerate(zip(users, plans, strict=True))])
         slots = []
         for index, (participant, (_, length)) in enumerate(zip(participants, plans, strict=True)):
             for position in range(length):
                 pair = pairs[(index + position) % len(pairs)]
-                slots.append(
-                    Assignment(
-                        participant=participant,
-                        position=position,
-                        pair=pair,
-                        system_a_id=pair.system_a_id,
-                        system_b_id=pair.system_b_id,
-                        left="ab"[(index + position) % 2],
-                    )
-                )
+                slots.append(Assignment(participant=participant, position=position, pair=pair,
+                                        system_a_id=pair.system_a_id, system_b_id=pair.system_b_id,
+                                        left="ab"[(index + position) % 2]))
         Assignment.objects.bulk_create(slots, batch_size=5000)
         taken: dict[int, int] = {}
         for slot in slots:
@@ -149,12 +104,8 @@ def study_seed(*, owner, prompts: int, plans: list[tuple[str, int]]) -> dict[str
             by_count.setdefault(count, []).append(pair_id)
         for count, pair_ids in by_count.items():
             Pair.objects.filter(pk__in=pair_ids).update(taken=F("taken") + count)
-    return {
-        "prompts": prompts,
-        "participants": len(plans),
-        "slots": len(slots),
-        "seconds": round(time.perf_counter() - started, 2),
-    }
+    return {"prompts": prompts, "participants": len(plans), "slots": len(slots),
+            "seconds": round(time.perf_counter() - started, 2)}
 
 
 def crowd_link(prefix: str):
@@ -171,15 +122,9 @@ async def one_loop(session, state: dict) -> bool:
             return False
         state["slot"], state["action"] = slot.group(1), action.group(1)
         state["csrf"] = next(c.value for c in session.cookie_jar if c.key == "csrftoken")
-    form = {
-        "csrfmiddlewaretoken": state["csrf"],
-        "slot": state["slot"],
-        "choice_overall": "1",
-        "choice_reception": "2",
-    }
-    async with session.post(
-        state["action"], data=form, headers={"HX-Request": "true", "HX-Target": "slot"}
-    ) as response:
+    form = {"csrfmiddlewaretoken": state["csrf"], "slot": state["slot"], "choice_overall": "1",
+            "choice_reception": "2"}
+    async with session.post(state["action"], data=form, headers={"HX-Request": "true", "HX-Target": "slot"}) as response:
         body = await response.text()
         status, redirect = response.status, response.headers.get("HX-Redirect")
     found = SLOT_RE.search(body) if status == 200 else None
@@ -204,11 +149,8 @@ def in_process(*, prefix: str, loops: int) -> dict:
     csrf = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else ""
 
     def loop(slot_token: str) -> str:
-        response = client.post(
-            action,
-            {"csrfmiddlewaretoken": csrf, "slot": slot_token, "choice_overall": "1", "choice_reception": "2"},
-            headers={"HX-Request": "true"},
-        )
+        response = client.post(action, {"csrfmiddlewaretoken": csrf, "slot": slot_token, "choice_overall": "1",
+                                        "choice_reception": "2"}, headers={"HX-Request": "true"})
         return SLOT_RE.search(response.content.decode()).group(1)
 
     for _ in range(5):  # warm caches: templates, URL resolver, the study's spec
@@ -220,13 +162,9 @@ def in_process(*, prefix: str, loops: int) -> dict:
             slot = loop(slot)
             wall.append((time.perf_counter() - started_wall) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
-    return {
-        "loops": loops,
-        "queries_per_loop": round(len(queries) / loops, 2),
-        "cpu_ms_per_loop": round(sum(cpu) / loops, 2),
-        "wall_p50_ms": round(percentile(wall, 50), 2),
-        "wall_p95_ms": round(percentile(wall, 95), 2),
-    }
+    return {"loops": loops, "queries_per_loop": round(len(queries) / loops, 2),
+            "cpu_ms_per_loop": round(sum(cpu) / loops, 2), "wall_p50_ms": round(percentile(wall, 50), 2),
+            "wall_p95_ms": round(percentile(wall, 95), 2)}
 
 
 def workers_cpu_seconds(master_pid: int) -> float:
@@ -267,11 +205,8 @@ def main() -> None:
     closed_slots = int(600 * (closed_s + 4) / args.users) + 10
     open_slots = int(args.open_rate * open_s * 3 / args.open_users) + 10
     prompts = max(closed_slots, open_slots, profile_loops + 10)
-    plans = (
-        [(f"prof{0}", profile_loops + 10)]
-        + [(f"c{i}", closed_slots) for i in range(args.users)]
-        + [(f"o{i}", open_slots) for i in range(args.open_users)]
-    )
+    plans = ([(f"prof{0}", profile_loops + 10)] + [(f"c{i}", closed_slots) for i in range(args.users)]
+             + [(f"o{i}", open_slots) for i in range(args.open_users)])
     database_url = bench_database_create()
     results: dict = {}
     try:
@@ -287,22 +222,12 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        with gunicorn_server(
-            database_url=database_url,
-            workers=args.workers,
-            worker_class=args.worker_class,
-            threads=args.threads,
-        ) as server:
+        with gunicorn_server(database_url=database_url, workers=args.workers, worker_class=args.worker_class,
+                             threads=args.threads) as server:
             results["server"] = server.describe()
             cpu_before, judged_before = workers_cpu_seconds(server.process.pid), judgments_stored()
-            closed = run_closed_loop(
-                base_url=server.base_url,
-                crowd_link=crowd_link("c"),
-                one_loop=one_loop,
-                users=args.users,
-                duration_s=closed_s,
-                warmup_s=2.0,
-            )
+            closed = run_closed_loop(base_url=server.base_url, crowd_link=crowd_link("c"), one_loop=one_loop,
+                                     users=args.users, duration_s=closed_s, warmup_s=2.0)
             results["closed"] = closed.figures()
             # every loop stores one judgment per criterion; the CPU counts the participants' arrival pages too
             loops = (judgments_stored() - judged_before) / len(CRITERIA)
@@ -310,14 +235,8 @@ def main() -> None:
             results["closed"]["server_cpu_ms_per_loop"] = round(1000 * cpu / loops, 2) if loops else None
             connections.close_all()
             print(f"closed {json.dumps(results['closed'])}", file=sys.stderr, flush=True)
-            opened = run_open_loop(
-                base_url=server.base_url,
-                crowd_link=crowd_link("o"),
-                one_loop=one_loop,
-                users=args.open_users,
-                rate_per_s=args.open_rate,
-                duration_s=open_s,
-            )
+            opened = run_open_loop(base_url=server.base_url, crowd_link=crowd_link("o"), one_loop=one_loop,
+                                   users=args.open_users, rate_per_s=args.open_rate, duration_s=open_s)
             results["open"] = opened.figures()
     finally:
         from django.db import connections
@@ -325,10 +244,8 @@ def main() -> None:
         connections.close_all()
         if not args.keep_db:
             bench_database_drop()
-    results["targets_met"] = {
-        "closed_150_loops_per_s": results["closed"]["loops_per_s"] >= 150,
-        "open_p95_under_100_ms": results["open"]["p95_ms"] < 100,
-    }
+    results["targets_met"] = {"closed_150_loops_per_s": results["closed"]["loops_per_s"] >= 150,
+                              "open_p95_under_100_ms": results["open"]["p95_ms"] < 100}
     print_result("judgment_loop", results)
 
 

@@ -20,17 +20,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "kind",
-        "status",
-        "model_version",
-        "study",
-        "project",
-        "done",
-        "total",
-        "created_at",
-    ]
+    list_display = ["id", "kind", "status", "model_version", "study", "project", "done", "total", "created_at"]
     list_filter = ["kind", "status"]
     readonly_fields = [field.name for field in Job._meta.fields]
     actions = ["cancel"]

@@ -26,21 +26,8 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ModelVersion
-        fields = [
-            "id",
-            "name",
-            "kind",
-            "path",
-            "base",
-            "parent",
-            "export",
-            "training_settings",
-            "metrics",
-            "registered_by",
-            "is_active",
-            "created_at",
-            "promoted_at",
-        ]
+        fields = ["id", "name", "kind", "path", "base", "parent", "export", "training_settings", "metrics",
+                  "registered_by", "is_active", "created_at", "promoted_at"]
         read_only_fields = fields
 
 
@@ -49,9 +36,7 @@ class RegisterInSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ModelKind.choices)
     path = serializers.CharField(max_length=1000, help_text="the model folder on the workers")
     base = serializers.CharField(max_length=200, required=False, default="")
-    parent = serializers.PrimaryKeyRelatedField(
-        queryset=ModelVersion.objects.all(), required=False, allow_null=True
-    )
+    parent = serializers.PrimaryKeyRelatedField(queryset=ModelVersion.objects.all(), required=False, allow_null=True)
     export = serializers.CharField(max_length=500, required=False, default="")
     training_settings = serializers.DictField(required=False, default=dict)
     metrics = serializers.DictField(required=False, default=dict)
@@ -69,29 +54,9 @@ class JobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Job
-        fields = [
-            "id",
-            "kind",
-            "status",
-            "model_version",
-            "model_version_id",
-            "study",
-            "system_name",
-            "project",
-            "params",
-            "done",
-            "total",
-            "percent",
-            "error",
-            "result",
-            "cancel_requested",
-            "attempts",
-            "created_by",
-            "created_at",
-            "started_at",
-            "finished_at",
-            "seconds",
-        ]
+        fields = ["id", "kind", "status", "model_version", "model_version_id", "study", "system_name", "project",
+                  "params", "done", "total", "percent", "error", "result", "cancel_requested", "attempts",
+                  "created_by", "created_at", "started_at", "finished_at", "seconds"]
         read_only_fields = fields
 
 
@@ -99,19 +64,12 @@ class LaunchInSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Job.Kind.choices)
     model_version = serializers.PrimaryKeyRelatedField(queryset=ModelVersion.objects.all())
     study = serializers.SlugField(required=False, help_text="a study you own or share")
-    system = serializers.CharField(
-        required=False,
-        default="",
-        allow_blank=True,
-        help_text="generation: the system to fill; scoring: only this system",
-    )
+    system = serializers.CharField(required=False, default="", allow_blank=True,
+                                   help_text="generation: the system to fill; scoring: only this system")
     project = serializers.SlugField(required=False, help_text="an annotation project you own or share")
-    params = serializers.DictField(
-        required=False,
-        default=dict,
-        help_text="generation: max_new_tokens, temperature, top_p, seed, batch_size, "
-        "system_prompt; scoring: batch_size, combine, weights, dimensions",
-    )
+    params = serializers.DictField(required=False, default=dict,
+                                   help_text="generation: max_new_tokens, temperature, top_p, seed, batch_size, "
+                                             "system_prompt; scoring: batch_size, combine, weights, dimensions")
 
     def validate(self, attrs):
         if bool(attrs.get("study")) == bool(attrs.get("project")):
@@ -135,15 +93,10 @@ class ModelListView(APIView):
 
     @extend_schema(responses=ModelVersionSerializer(many=True), summary="Registered model versions")
     def get(self, request):
-        return Response(
-            ModelVersionSerializer(selectors.model_versions_for_user(user=request.user), many=True).data
-        )
+        return Response(ModelVersionSerializer(selectors.model_versions_for_user(user=request.user), many=True).data)
 
-    @extend_schema(
-        request=RegisterInSerializer,
-        responses={201: ModelVersionSerializer},
-        summary="Register a model folder (refused with the reason when it is not loadable)",
-    )
+    @extend_schema(request=RegisterInSerializer, responses={201: ModelVersionSerializer},
+                   summary="Register a model folder (refused with the reason when it is not loadable)")
     def post(self, request):
         data = RegisterInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -151,9 +104,7 @@ class ModelListView(APIView):
             version = services.model_version_register(registered_by=request.user, **data.validated_data)
         except services.RegistryError as exc:
             field = str(exc).partition(": ")[0]
-            raise ValidationError(
-                {field if field in data.fields else "non_field_errors": [str(exc)]}
-            ) from exc
+            raise ValidationError({field if field in data.fields else "non_field_errors": [str(exc)]}) from exc
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
 
@@ -162,17 +113,13 @@ class ModelDetailView(APIView):
 
     @extend_schema(responses=ModelVersionSerializer, summary="One model version")
     def get(self, request, pk):
-        return Response(
-            ModelVersionSerializer(selectors.model_version_get_for_user(user=request.user, pk=pk)).data
-        )
+        return Response(ModelVersionSerializer(selectors.model_version_get_for_user(user=request.user, pk=pk)).data)
 
 
 class ModelPromoteView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(
-        request=None, responses=ModelVersionSerializer, summary="Make it the active version of its kind"
-    )
+    @extend_schema(request=None, responses=ModelVersionSerializer, summary="Make it the active version of its kind")
     def post(self, request, pk):
         version = selectors.model_version_get_for_user(user=request.user, pk=pk)
         return Response(ModelVersionSerializer(services.model_version_promote(version=version)).data)
@@ -181,40 +128,25 @@ class ModelPromoteView(APIView):
 class JobListView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(
-        responses=JobSerializer(many=True), summary="Jobs you launched or whose study/project you share"
-    )
+    @extend_schema(responses=JobSerializer(many=True), summary="Jobs you launched or whose study/project you share")
     def get(self, request):
         return Response(JobSerializer(selectors.jobs_for_user(user=request.user)[:500], many=True).data)
 
-    @extend_schema(
-        request=LaunchInSerializer,
-        responses={201: JobSerializer},
-        summary="Launch a generation or scoring job (queued on the gpu queue)",
-    )
+    @extend_schema(request=LaunchInSerializer, responses={201: JobSerializer},
+                   summary="Launch a generation or scoring job (queued on the gpu queue)")
     def post(self, request):
         data = LaunchInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         study = study_get_for_user(user=request.user, slug=values["study"]) if values.get("study") else None
-        project = (
-            project_get_for_user(user=request.user, slug=values["project"]) if values.get("project") else None
-        )
+        project = project_get_for_user(user=request.user, slug=values["project"]) if values.get("project") else None
         try:
-            job = services.job_launch(
-                kind=values["kind"],
-                model_version=values["model_version"],
-                created_by=request.user,
-                study=study,
-                project=project,
-                system_name=values["system"],
-                params=values["params"],
-            )
+            job = services.job_launch(kind=values["kind"], model_version=values["model_version"],
+                                      created_by=request.user, study=study, project=project,
+                                      system_name=values["system"], params=values["params"])
         except services.JobError as exc:
             field = str(exc).partition(": ")[0].split(".")[0]
-            raise ValidationError(
-                {field if field in data.fields else "non_field_errors": [str(exc)]}
-            ) from exc
+            raise ValidationError({field if field in data.fields else "non_field_errors": [str(exc)]}) from exc
         job.refresh_from_db()  # the enqueue ran on commit and may have marked it failed
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
@@ -230,9 +162,7 @@ class JobDetailView(APIView):
 class JobCancelView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(
-        request=None, responses=JobSerializer, summary="Cancel (a running job stops after its batch)"
-    )
+    @extend_schema(request=None, responses=JobSerializer, summary="Cancel (a running job stops after its batch)")
     def post(self, request, pk):
         job = selectors.job_get_for_user(user=request.user, pk=pk)
         return Response(JobSerializer(services.job_cancel(job=job)).data)
@@ -255,9 +185,7 @@ class JobRetryView(APIView):
 class JobScoresView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(
-        responses=ScoreTableSerializer, summary="Mean score per dimension for each system (or the items)"
-    )
+    @extend_schema(responses=ScoreTableSerializer, summary="Mean score per dimension for each system (or the items)")
     def get(self, request, pk):
         job = selectors.job_get_for_user(user=request.user, pk=pk)
         return Response(ScoreTableSerializer(selectors.job_score_table(job=job)).data)

@@ -68,9 +68,7 @@ def database_url_for_tests() -> str:
     from django.db import connection
 
     settings = connection.settings_dict
-    require_postgres(
-        "the Celery worker tests share the test database with the worker (SQLite's is in memory)"
-    )
+    require_postgres("the Celery worker tests share the test database with the worker (SQLite's is in memory)")
     user = quote(settings.get("USER") or "")
     password = f":{quote(settings['PASSWORD'])}" if settings.get("PASSWORD") else ""
     credentials = f"{user}{password}@" if user else ""
@@ -80,9 +78,7 @@ def database_url_for_tests() -> str:
 class CeleryWorker:
     """One worker process; ``start``/``stop``/``kill``/``pause``/``resume`` and its ``log``."""
 
-    def __init__(
-        self, *, broker_url: str, database_url: str, folder: Path, extra_env: dict[str, str] | None = None
-    ):
+    def __init__(self, *, broker_url: str, database_url: str, folder: Path, extra_env: dict[str, str] | None = None):
         self.broker_url = broker_url
         self.database_url = database_url
         self.folder = folder
@@ -94,21 +90,19 @@ class CeleryWorker:
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "webapp.settings.test",
-                "DATABASE_URL": self.database_url,
-                "RESONANCE_TEST_DB": self.database_url.rsplit("/", 1)[-1],
-                "CELERY_BROKER_URL": self.broker_url,
-                "RESONANCE_VAR_DIR": str(self.folder),  # the filesystem broker lives in <folder>/broker
-                "RESONANCE_MEDIA_ROOT": str(settings.MEDIA_ROOT),  # shared with the web, as in production
-                "RESONANCE_DEVICE": os.environ.get("RESONANCE_DEVICE", "cpu"),
-                "HF_HUB_OFFLINE": "1",
-                "TRANSFORMERS_OFFLINE": "1",
-                "PYTHONUNBUFFERED": "1",
-                "LOG_LEVEL": "INFO",
-            }
-        )
+        env.update({
+            "DJANGO_SETTINGS_MODULE": "webapp.settings.test",
+            "DATABASE_URL": self.database_url,
+            "RESONANCE_TEST_DB": self.database_url.rsplit("/", 1)[-1],
+            "CELERY_BROKER_URL": self.broker_url,
+            "RESONANCE_VAR_DIR": str(self.folder),  # the filesystem broker lives in <folder>/broker
+            "RESONANCE_MEDIA_ROOT": str(settings.MEDIA_ROOT),  # shared with the web, as in production
+            "RESONANCE_DEVICE": os.environ.get("RESONANCE_DEVICE", "cpu"),
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "LOG_LEVEL": "INFO",
+        })
         # Tiny test models run fastest on few threads; many threads per worker only contend on a shared host.
         env.setdefault("OMP_NUM_THREADS", "2")
         env.update(self.extra_env)
@@ -121,31 +115,9 @@ class CeleryWorker:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "webapp",
-                "worker",
-                "-Q",
-                "default,gpu",
-                "-c",
-                "1",
-                "-P",
-                "solo",
-                "-n",
-                self.name,
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=REPO_ROOT,
-            env=self.environment(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "default,gpu", "-c", "1", "-P", "solo",
+             "-n", self.name, "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=REPO_ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
         self.starts += 1
@@ -198,11 +170,7 @@ def broker_for_tests(folder: Path) -> tuple[str, dict]:
         return f"redis://{REDIS_HOST}:{REDIS_PORT}/{free_redis_db()}", {"visibility_timeout": 3600}
     broker = folder / "broker"
     broker.mkdir(parents=True, exist_ok=True)
-    return "filesystem://", {
-        "data_folder_in": str(broker),
-        "data_folder_out": str(broker),
-        "store_processed": False,
-    }
+    return "filesystem://", {"data_folder_in": str(broker), "data_folder_out": str(broker), "store_processed": False}
 
 
 def point_publisher_at(broker_url: str, transport_options: dict):

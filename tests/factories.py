@@ -5,19 +5,10 @@ from annotations.models import Item, Label, Project
 from annotations.spec import spec_hash, spec_normalize
 
 LIKERT_SPEC = {
-    "slug": "demo",
-    "title": "Demo",
-    "kind": "narrative",
-    "overlap": 2,
+    "slug": "demo", "title": "Demo", "kind": "narrative", "overlap": 2,
     "dimensions": [
-        {
-            "name": "empathy",
-            "question": "How empathic is the narrator?",
-            "type": "likert",
-            "min": 1,
-            "max": 5,
-            "level": "ordinal",
-        },
+        {"name": "empathy", "question": "How empathic is the narrator?", "type": "likert", "min": 1, "max": 5,
+         "level": "ordinal"},
     ],
 }
 

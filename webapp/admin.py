@@ -8,6 +8,4 @@ from webapp.models import User
 class ResonanceUserAdmin(UserAdmin):
     list_display = ("username", "role", "pseudonym", "crowd_platform", "crowd_id", "is_staff")
     list_filter = ("role", "crowd_platform", "is_staff")
-    fieldsets = UserAdmin.fieldsets + (
-        ("Resonance", {"fields": ("role", "attributes", "crowd_platform", "crowd_id")}),
-    )
+    fieldsets = UserAdmin.fieldsets + (("Resonance", {"fields": ("role", "attributes", "crowd_platform", "crowd_id")}),)

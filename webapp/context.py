@@ -1,11 +1,7 @@
 from django.urls import NoReverseMatch, reverse
 
-RESEARCHER_NAV = [
-    ("dashboard", "Projects"),
-    ("studies:list", "Studies"),
-    ("ml:models", "Models & jobs"),
-    ("api-docs", "API"),
-]
+RESEARCHER_NAV = [("dashboard", "Projects"), ("studies:list", "Studies"), ("ml:models", "Models & jobs"),
+                  ("api-docs", "API")]
 
 
 def navigation(request) -> dict:

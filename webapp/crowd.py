@@ -23,12 +23,8 @@ def crowd_identity_from_params(params) -> CrowdIdentity | None:
     parameters from a QueryDict or dict. Returns None when the link carries no crowd identity."""
     prolific = (params.get("PROLIFIC_PID") or "").strip()[:MAX_ID_LENGTH]
     if prolific:
-        return CrowdIdentity(
-            "prolific",
-            prolific,
-            (params.get("STUDY_ID") or "")[:MAX_ID_LENGTH],
-            (params.get("SESSION_ID") or "")[:MAX_ID_LENGTH],
-        )
+        return CrowdIdentity("prolific", prolific, (params.get("STUDY_ID") or "")[:MAX_ID_LENGTH],
+                             (params.get("SESSION_ID") or "")[:MAX_ID_LENGTH])
     worker = (params.get("workerId") or "").strip()[:MAX_ID_LENGTH]
     if worker:
         assignment = (params.get("assignmentId") or "")[:MAX_ID_LENGTH]
@@ -59,7 +55,5 @@ def crowd_user_get_or_create(*, identity: CrowdIdentity | None, role: str):
                 defaults={"username": username},
             )
     except IntegrityError:
-        user = user_model.objects.get(
-            crowd_platform=identity.platform, crowd_id=identity.worker_id, role=role
-        )
+        user = user_model.objects.get(crowd_platform=identity.platform, crowd_id=identity.worker_id, role=role)
     return user

@@ -7,35 +7,15 @@ The string "demographic" inside a survey list expands to DEMOGRAPHIC_QUESTIONS.
 PREFER_NOT = "Prefer not to say"
 
 DEMOGRAPHIC_QUESTIONS: list[dict] = [
-    {
-        "name": "age_band",
-        "question": "Your age",
-        "type": "choice",
-        "required": True,
-        "choices": ["18-24", "25-34", "35-44", "45-54", "55-64", "65+", PREFER_NOT],
-    },
-    {
-        "name": "gender",
-        "question": "Your gender",
-        "type": "choice",
-        "required": True,
-        "choices": ["Woman", "Man", "Non-binary", "Self-described", PREFER_NOT],
-    },
+    {"name": "age_band", "question": "Your age", "type": "choice", "required": True,
+     "choices": ["18-24", "25-34", "35-44", "45-54", "55-64", "65+", PREFER_NOT]},
+    {"name": "gender", "question": "Your gender", "type": "choice", "required": True,
+     "choices": ["Woman", "Man", "Non-binary", "Self-described", PREFER_NOT]},
     {"name": "country", "question": "Country you live in", "type": "text", "required": True},
-    {
-        "name": "culture",
-        "question": "Culture or ethnicity you identify with",
-        "type": "text",
-        "required": False,
-    },
+    {"name": "culture", "question": "Culture or ethnicity you identify with", "type": "text", "required": False},
     {"name": "native_language", "question": "Your first language", "type": "text", "required": True},
-    {
-        "name": "education",
-        "question": "Highest education completed",
-        "type": "choice",
-        "required": False,
-        "choices": ["Secondary school", "Vocational", "Bachelor's", "Master's", "Doctorate", PREFER_NOT],
-    },
+    {"name": "education", "question": "Highest education completed", "type": "choice", "required": False,
+     "choices": ["Secondary school", "Vocational", "Bachelor's", "Master's", "Doctorate", PREFER_NOT]},
 ]
 
 ATTRIBUTE_NAMES = tuple(question["name"] for question in DEMOGRAPHIC_QUESTIONS)
@@ -58,10 +38,7 @@ def survey_section_questions(section: dict) -> list[dict]:
     wanted = set(section.get("demographic") or [])
     questions = [question for question in DEMOGRAPHIC_QUESTIONS if question["name"] in wanted]
     for question in section.get("questions") or []:
-        choices = [
-            choice["value"] if isinstance(choice, dict) else choice
-            for choice in question.get("choices") or []
-        ]
+        choices = [choice["value"] if isinstance(choice, dict) else choice for choice in question.get("choices") or []]
         questions.append({**question, "choices": choices})
     return questions
 

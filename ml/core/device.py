@@ -43,9 +43,7 @@ def resolve_device(setting: str | torch.device | None = None) -> torch.device:
         if not torch.cuda.is_available():
             raise DeviceUnavailable(f"{device} was asked for but this host has no usable CUDA device")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise DeviceUnavailable(
-                f"{device} was asked for but only {torch.cuda.device_count()} CUDA devices exist"
-            )
+            raise DeviceUnavailable(f"{device} was asked for but only {torch.cuda.device_count()} CUDA devices exist")
     elif device.type == "mps" and not _mps_available():
         raise DeviceUnavailable("mps was asked for but Apple MPS is not available here")
     elif device.type not in {"cpu", "cuda", "mps"}:

@@ -77,7 +77,10 @@ def parse_judge_score(answer: str) -> float:
 def build_judge_messages(perspective_rubric: str, text: str, context: str | None) -> list[dict[str, str]]:
     """The chat messages asking for one perspective's score of one reply."""
     situation = f"The seeker wrote:\n{context.strip()}\n\n" if context else ""
-    user = f"{perspective_rubric}\n\n{situation}The supporter replied:\n{text.strip()}\n\nYour score (1-5):"
+    user = (
+        f"{perspective_rubric}\n\n{situation}The supporter replied:\n{text.strip()}\n\n"
+        "Your score (1-5):"
+    )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
@@ -102,9 +105,7 @@ class LLMJudgeScorer:
         batch_size: int = 16,
         max_new_tokens: int = 8,
     ) -> None:
-        self.generator = (
-            generator if isinstance(generator, Generator) else Generator(generator, device=device)
-        )
+        self.generator = generator if isinstance(generator, Generator) else Generator(generator, device=device)
         self.dimensions = tuple(perspectives)
         known = {**RUBRICS, **(rubrics or {})}
         missing = [name for name in self.dimensions if name not in known]
@@ -145,19 +146,13 @@ class LLMJudgeScorer:
         self.last_answers = answers
         return self.score_answers(answers, len(texts))
 
-    def score_answers(
-        self, answers: Sequence[str], count: int, parse: Callable[[str], float] = parse_judge_score
-    ) -> ScoreResult:
+    def score_answers(self, answers: Sequence[str], count: int, parse: Callable[[str], float] = parse_judge_score) -> ScoreResult:
         """Turns raw answers (perspective-major: all texts for the first perspective, then the next)
         into a ``ScoreResult``."""
         if len(answers) != count * len(self.dimensions):
-            raise ValueError(
-                f"{len(answers)} answers for {count} texts x {len(self.dimensions)} perspectives"
-            )
+            raise ValueError(f"{len(answers)} answers for {count} texts x {len(self.dimensions)} perspectives")
         values = [parse(answer) for answer in answers]
         per_dimension = {name: values[d * count : (d + 1) * count] for d, name in enumerate(self.dimensions)}
         reward = combine_columns(per_dimension, self.combine_rule, self.weights)
         unparseable = sum(1 for value in values if math.isnan(value))
-        return ScoreResult(
-            per_dimension=per_dimension, reward=reward, unparseable=unparseable, dimensions=self.dimensions
-        )
+        return ScoreResult(per_dimension=per_dimension, reward=reward, unparseable=unparseable, dimensions=self.dimensions)

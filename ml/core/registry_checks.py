@@ -12,20 +12,8 @@ from pathlib import Path
 
 from ml.core.errors import ModelLoadError
 
-WEIGHT_FILES = (
-    "model.safetensors",
-    "pytorch_model.bin",
-    "model.safetensors.index.json",
-    "pytorch_model.bin.index.json",
-)
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer.model",
-    "vocab.txt",
-    "vocab.json",
-    "spiece.model",
-    "sentencepiece.bpe.model",
-)
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model")
 KIND_WORDS = {
     "generator": "a text generator (causal language model)",
     "judge": "an LLM judge (chat causal language model)",
@@ -50,16 +38,12 @@ def check_loadable(path: str | os.PathLike[str], kind: str) -> None:
     if not folder.exists():
         raise ModelLoadError(f"{folder} does not exist")
     if not folder.is_dir():
-        raise ModelLoadError(
-            f"{folder} is a file; a model is a folder with config.json, weights and a tokenizer"
-        )
+        raise ModelLoadError(f"{folder} is a file; a model is a folder with config.json, weights and a tokenizer")
 
     model_folder = _transformer_folder(folder) if kind == "similarity" else folder
     config = _read_json(model_folder / "config.json", what="config.json")
     if not isinstance(config, dict) or not config.get("model_type"):
-        raise ModelLoadError(
-            f"{model_folder / 'config.json'} has no model_type, so no model class can be chosen"
-        )
+        raise ModelLoadError(f"{model_folder / 'config.json'} has no model_type, so no model class can be chosen")
     _check_model_type_known(config["model_type"])
     if not any((model_folder / name).is_file() for name in WEIGHT_FILES):
         raise ModelLoadError(

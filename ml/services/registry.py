@@ -48,15 +48,8 @@ def model_version_register(
     except ModelLoadError as exc:
         raise RegistryError(f"path: not a loadable {kind}: {exc}") from exc
     version = ModelVersion.objects.create(
-        name=name,
-        kind=kind,
-        path=str(folder.resolve()),
-        base=base,
-        parent=parent,
-        export=export,
-        training_settings=training_settings or {},
-        metrics=metrics or {},
-        registered_by=registered_by,
+        name=name, kind=kind, path=str(folder.resolve()), base=base, parent=parent, export=export,
+        training_settings=training_settings or {}, metrics=metrics or {}, registered_by=registered_by,
     )
     if activate:
         version = model_version_promote(version=version)
@@ -70,9 +63,7 @@ def model_version_promote(*, version: ModelVersion) -> ModelVersion:
     Locks every version of the kind, so two promotions at once end with exactly one active.
     """
     list(ModelVersion.objects.select_for_update().filter(kind=version.kind).values_list("pk", flat=True))
-    ModelVersion.objects.filter(kind=version.kind, is_active=True).exclude(pk=version.pk).update(
-        is_active=False
-    )
+    ModelVersion.objects.filter(kind=version.kind, is_active=True).exclude(pk=version.pk).update(is_active=False)
     ModelVersion.objects.filter(pk=version.pk).update(is_active=True, promoted_at=timezone.now())
     version.refresh_from_db()
     return version
@@ -109,19 +100,9 @@ def model_defaults_register(*, registered_by=None) -> list[ModelVersion]:
                     paths[source] = folders[source]()
                 except ModelLoadError as exc:
                     raise RegistryError(f"default {source}: {exc}") from exc
-            base = (
-                "HuggingFaceTB/SmolLM2-135M-Instruct"
-                if source == "generator"
-                else "sentence-transformers/all-MiniLM-L6-v2"
-            )
-            existing = model_version_register(
-                name=name,
-                kind=kind,
-                path=paths[source],
-                registered_by=registered_by,
-                base=base,
-                training_settings={"source": "offline default"},
-            )
+            base = "HuggingFaceTB/SmolLM2-135M-Instruct" if source == "generator" else "sentence-transformers/all-MiniLM-L6-v2"
+            existing = model_version_register(name=name, kind=kind, path=paths[source], registered_by=registered_by,
+                                              base=base, training_settings={"source": "offline default"})
         if promote and model_version_active(kind=kind) is None:
             existing = model_version_promote(version=existing)
         versions.append(existing)

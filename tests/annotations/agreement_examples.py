@@ -40,12 +40,8 @@ SHROUT_FLEISS_TARGETS_X_JUDGES = [
     [6, 2, 4, 7],
 ]
 SHROUT_FLEISS_ICC = {
-    "ICC(1,1)": 0.17,
-    "ICC(2,1)": 0.29,
-    "ICC(3,1)": 0.71,
-    "ICC(1,k)": 0.44,
-    "ICC(2,k)": 0.62,
-    "ICC(3,k)": 0.91,
+    "ICC(1,1)": 0.17, "ICC(2,1)": 0.29, "ICC(3,1)": 0.71,
+    "ICC(1,k)": 0.44, "ICC(2,k)": 0.62, "ICC(3,k)": 0.91,
 }
 
 # Cohen's kappa worked example (Wikipedia, "Cohen's kappa", simple example): 50 proposals,

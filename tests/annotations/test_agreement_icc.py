@@ -22,20 +22,12 @@ def test_icc_table_agrees_with_pingouin_on_random_data():
     long = pd.DataFrame(
         [(t, j, table[t, j]) for t in range(30) for j in range(5)], columns=["target", "judge", "score"]
     )
-    theirs = pingouin.intraclass_corr(long, targets="target", raters="judge", ratings="score").set_index(
-        "Type"
-    )
+    theirs = pingouin.intraclass_corr(long, targets="target", raters="judge", ratings="score").set_index("Type")
     ours = icc_table(table)
     # pingouin names the two-way forms as McGraw & Wong do: A (absolute agreement) = Shrout & Fleiss
     # case 2, C (consistency) = case 3
-    names = {
-        "ICC(1,1)": "ICC(1,1)",
-        "ICC(A,1)": "ICC(2,1)",
-        "ICC(C,1)": "ICC(3,1)",
-        "ICC(1,k)": "ICC(1,k)",
-        "ICC(A,k)": "ICC(2,k)",
-        "ICC(C,k)": "ICC(3,k)",
-    }
+    names = {"ICC(1,1)": "ICC(1,1)", "ICC(A,1)": "ICC(2,1)", "ICC(C,1)": "ICC(3,1)", "ICC(1,k)": "ICC(1,k)",
+             "ICC(A,k)": "ICC(2,k)", "ICC(C,k)": "ICC(3,k)"}
     for pingouin_name, form in names.items():
         assert ours[form] == pytest.approx(theirs.loc[pingouin_name, "ICC"], abs=1e-10)
 

@@ -14,9 +14,7 @@ from tests.annotations.agreement_examples import (
 
 
 def test_fleiss_kappa_matches_the_published_worked_example():
-    assert fleiss_kappa(Ratings.from_matrix(fleiss_ratings_matrix())) == pytest.approx(
-        FLEISS_KAPPA, abs=0.0005
-    )
+    assert fleiss_kappa(Ratings.from_matrix(fleiss_ratings_matrix())) == pytest.approx(FLEISS_KAPPA, abs=0.0005)
 
 
 def test_fleiss_kappa_agrees_with_statsmodels_on_balanced_random_data():

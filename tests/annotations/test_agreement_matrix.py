@@ -33,20 +33,13 @@ def test_from_matrix_reads_rows_as_annotators():
 def test_pairs_list_every_within_unit_pair_once_with_lower_annotator_first():
     ratings = Ratings.from_matrix([[1, np.nan], [2, 7], [3, 8]])
     pairs = ratings.pairs()
-    got = sorted(
-        zip(pairs.unit, pairs.annotator_a, pairs.annotator_b, pairs.value_a, pairs.value_b, strict=True)
-    )
+    got = sorted(zip(pairs.unit, pairs.annotator_a, pairs.annotator_b, pairs.value_a, pairs.value_b, strict=True))
     assert got == [(0, 0, 1, 1, 2), (0, 0, 2, 1, 3), (0, 1, 2, 2, 3), (1, 1, 2, 7, 8)]
 
 
 def test_duplicate_label_keeps_the_last_and_missing_values_are_dropped():
     frame = pd.DataFrame(
-        {
-            "unit": ["u", "u", "v"],
-            "annotator": ["a", "a", "a"],
-            "value": [1.0, 2.0, None],
-            "item": ["u", "u", "v"],
-        }
+        {"unit": ["u", "u", "v"], "annotator": ["a", "a", "a"], "value": [1.0, 2.0, None], "item": ["u", "u", "v"]}
     )
     ratings = Ratings.from_frame(frame)
     assert ratings.n_labels == 1 and ratings.value[0] == 2.0

@@ -21,27 +21,13 @@ from tests.annotations.agreement_examples import (
 )
 from tests.factories import ItemFactory, ProjectFactory, spec_for
 
-LIKERT = {
-    "name": "empathy",
-    "question": "How empathic?",
-    "type": "likert",
-    "min": 1,
-    "max": 5,
-    "level": "ordinal",
-}
-CHOICE = {
-    "name": "category",
-    "question": "Which?",
-    "type": "choice",
-    "level": "nominal",
-    "choices": [{"value": f"c{i}", "label": f"C{i}"} for i in range(1, 6)],
-}
+LIKERT = {"name": "empathy", "question": "How empathic?", "type": "likert", "min": 1, "max": 5, "level": "ordinal"}
+CHOICE = {"name": "category", "question": "Which?", "type": "choice", "level": "nominal",
+          "choices": [{"value": f"c{i}", "label": f"C{i}"} for i in range(1, 6)]}
 NUMBER = {"name": "score", "question": "Score?", "type": "number", "level": "interval"}
 
 
-def _project_with_labels(
-    owner, slug, dimension, annotators_x_units, encode=lambda v: str(int(v)), countries=None
-):
+def _project_with_labels(owner, slug, dimension, annotators_x_units, encode=lambda v: str(int(v)), countries=None):
     project = ProjectFactory(owner=owner, slug=slug, spec=spec_for(slug=slug, dimensions=[dimension]))
     matrix = np.asarray(annotators_x_units, dtype=float)
     for unit in range(matrix.shape[1]):
@@ -64,9 +50,8 @@ def _agreement_json(*args):
 
 @pytest.mark.django_db
 def test_command_reproduces_krippendorffs_example_at_each_level_after_import(researcher):
-    project = _project_with_labels(
-        researcher, "kripp", LIKERT, KRIPPENDORFF_CODERS_X_UNITS, countries=["uk", "uk", "in", "in"]
-    )
+    project = _project_with_labels(researcher, "kripp", LIKERT, KRIPPENDORFF_CODERS_X_UNITS,
+                                   countries=["uk", "uk", "in", "in"])
     report = _agreement_json(project.slug, "--bootstrap", "200")
     empathy = report["dimensions"]["empathy"]
     assert empathy["level"] == "ordinal"
@@ -83,9 +68,8 @@ def test_command_reproduces_krippendorffs_example_at_each_level_after_import(res
 
 @pytest.mark.django_db
 def test_fleiss_example_through_import_gives_the_published_kappa(researcher):
-    project = _project_with_labels(
-        researcher, "fleiss", CHOICE, fleiss_ratings_matrix(), encode=lambda v: f"c{int(v)}"
-    )
+    project = _project_with_labels(researcher, "fleiss", CHOICE, fleiss_ratings_matrix(),
+                                   encode=lambda v: f"c{int(v)}")
     figures = _agreement_json(project.slug, "--bootstrap", "0")["dimensions"]["category"]
     assert figures["fleiss_kappa"] == pytest.approx(FLEISS_KAPPA, abs=5e-4)
     assert figures["icc"] is None and figures["pearson_mean"] is None
@@ -124,18 +108,13 @@ def test_excluding_an_annotator_changes_the_report_and_including_restores_it(res
 
 
 @pytest.mark.django_db
-def test_api_report_matches_the_command_and_only_the_owner_may_read_it(
-    researcher, other_researcher, annotator, client
-):
+def test_api_report_matches_the_command_and_only_the_owner_may_read_it(researcher, other_researcher, annotator, client):
     project = _project_with_labels(researcher, "api", LIKERT, KRIPPENDORFF_CODERS_X_UNITS)
     url = reverse("api_agreement", args=[project.slug]) + "?bootstrap=50&seed=3"
     client.force_login(researcher)
     response = client.get(url)
     assert response.status_code == 200
-    assert (
-        response.json()["dimensions"]
-        == _agreement_json(project.slug, "--bootstrap", "50", "--seed", "3")["dimensions"]
-    )
+    assert response.json()["dimensions"] == _agreement_json(project.slug, "--bootstrap", "50", "--seed", "3")["dimensions"]
     for user, status in ((other_researcher, 403), (annotator, 403)):
         client.force_login(user)
         assert client.get(url).status_code == status
@@ -150,17 +129,10 @@ def test_api_exclude_include_and_queue(researcher, client):
     project = _project_with_labels(researcher, "apiq", LIKERT, KRIPPENDORFF_CODERS_X_UNITS)
     pseudonym = get_user_model().objects.get(crowd_id="apiq-coder0").pseudonym
     client.force_login(researcher)
-    assert (
-        client.post(
-            reverse("api_annotator_exclude", args=[project.slug, pseudonym]), {"reason": "gold"}
-        ).status_code
-        == 200
-    )
+    assert client.post(reverse("api_annotator_exclude", args=[project.slug, pseudonym]), {"reason": "gold"}).status_code == 200
     quality = client.get(reverse("api_annotator_quality", args=[project.slug])).json()["annotators"]
     assert {row["annotator"]: row["excluded"] for row in quality}[pseudonym] is True
-    assert (
-        client.post(reverse("api_annotator_include", args=[project.slug, pseudonym])).json()["revoked"] == 1
-    )
+    assert client.post(reverse("api_annotator_include", args=[project.slug, pseudonym])).json()["revoked"] == 1
     item = project.items.get(external_id="u5")
     response = client.post(reverse("api_item_queue", args=[project.slug, "u5"]))
     assert response.json()["needed"] == item.needed + 1
@@ -168,21 +140,17 @@ def test_api_exclude_include_and_queue(researcher, client):
 
 @pytest.mark.django_db
 def test_agreement_page_shows_table_plot_quality_and_disagreement(researcher, other_researcher, client):
-    project = _project_with_labels(
-        researcher, "page", LIKERT, KRIPPENDORFF_CODERS_X_UNITS, countries=["uk", "uk", "in", "in"]
-    )
+    project = _project_with_labels(researcher, "page", LIKERT, KRIPPENDORFF_CODERS_X_UNITS,
+                                   countries=["uk", "uk", "in", "in"])
     url = reverse("agreement_page", args=[project.slug])
     client.force_login(researcher)
     html = client.get(url + "?by=country&sort=n_labels&order=desc").content.decode()
     assert 'data-testid="agreement-table"' in html and "0.815" in html
     assert "<svg" in html and "<circle" in html
     assert 'data-testid="quality-table"' in html and 'data-testid="disagreement-table"' in html
-    with patch(
-        "annotations.views_agreement.project_agreement_report", side_effect=AssertionError("not needed")
-    ):
-        fragment = client.get(
-            url + "?fragment=quality&sort=median_seconds", HTTP_HX_REQUEST="true"
-        ).content.decode()  # re-sorting the table does not recompute the report
+    with patch("annotations.views_agreement.project_agreement_report", side_effect=AssertionError("not needed")):
+        # Re-sorting the table does not recompute the report.
+        fragment = client.get(url + "?fragment=quality&sort=median_seconds", HTTP_HX_REQUEST="true").content.decode()
     assert fragment.lstrip().startswith('<section id="quality">') and "median_seconds ▲" in fragment
     before = project.items.get(external_id="u5").needed
     response = client.post(reverse("agreement_item_queue", args=[project.slug, "u5"]))

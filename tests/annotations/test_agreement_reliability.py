@@ -19,9 +19,7 @@ def test_alpha_matches_krippendorffs_published_example_at_every_level(level):
 def test_alpha_equals_the_krippendorff_package_on_sparse_random_data(level, n_values):
     rng = np.random.default_rng(n_values)
     truth = rng.integers(1, n_values + 1, size=150)
-    matrix = np.where(rng.random((7, 150)) < 0.7, truth, rng.integers(1, n_values + 1, size=(7, 150))).astype(
-        float
-    )
+    matrix = np.where(rng.random((7, 150)) < 0.7, truth, rng.integers(1, n_values + 1, size=(7, 150))).astype(float)
     matrix[rng.random(matrix.shape) < 0.55] = np.nan
     ours = alpha(Ratings.from_matrix(matrix), level)
     theirs = krippendorff.alpha(reliability_data=matrix, level_of_measurement=level)

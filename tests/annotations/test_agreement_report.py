@@ -11,17 +11,9 @@ DIMENSIONS = [
     {"name": "empathy", "type": "likert", "level": "ordinal", "min": 1, "max": 5, "step": 1, "choices": []},
     {"name": "warmth", "type": "slider", "level": "interval", "min": 0, "max": 100, "step": 1, "choices": []},
     {
-        "name": "mechanism",
-        "type": "choice",
-        "level": "nominal",
-        "min": None,
-        "max": None,
-        "step": None,
-        "choices": [
-            {"value": "none", "label": "None"},
-            {"value": "weak", "label": "Weak"},
-            {"value": "strong", "label": "Strong"},
-        ],
+        "name": "mechanism", "type": "choice", "level": "nominal", "min": None, "max": None, "step": None,
+        "choices": [{"value": "none", "label": "None"}, {"value": "weak", "label": "Weak"},
+                    {"value": "strong", "label": "Strong"}],
     },
     {"name": "why", "type": "text", "level": None, "choices": []},
 ]
@@ -32,16 +24,8 @@ def _krippendorff_frame():
     for coder, values in enumerate(KRIPPENDORFF_CODERS_X_UNITS):
         for unit, value in enumerate(values):
             if not np.isnan(value):
-                rows.append(
-                    {
-                        "item": f"u{unit}",
-                        "unit": f"u{unit}",
-                        "annotator": f"c{coder}",
-                        "dimension": "empathy",
-                        "value": int(value),
-                        "seconds": 10.0,
-                    }
-                )
+                rows.append({"item": f"u{unit}", "unit": f"u{unit}", "annotator": f"c{coder}", "dimension": "empathy",
+                             "value": int(value), "seconds": 10.0})
     return pd.DataFrame(rows)
 
 
@@ -53,17 +37,10 @@ def _crowd_frame(seed=0, n_items=40, n_annotators=9):
         for annotator in rng.choice(n_annotators, size=4, replace=False):
             noisy = annotator >= 6
             value = rng.integers(1, 6) if noisy else int(np.clip(truth + rng.integers(-1, 2), 1, 5))
-            common = {
-                "item": f"i{item}",
-                "unit": f"i{item}",
-                "annotator": f"a{annotator}",
-                "seconds": 5.0 + annotator,
-            }
+            common = {"item": f"i{item}", "unit": f"i{item}", "annotator": f"a{annotator}", "seconds": 5.0 + annotator}
             rows.append({**common, "dimension": "empathy", "value": value})
             rows.append({**common, "dimension": "warmth", "value": float(value * 20 + rng.normal(scale=5))})
-            rows.append(
-                {**common, "dimension": "mechanism", "value": ["none", "weak", "strong"][min(value // 2, 2)]}
-            )
+            rows.append({**common, "dimension": "mechanism", "value": ["none", "weak", "strong"][min(value // 2, 2)]})
             rows.append({**common, "dimension": "why", "value": "because"})
     return pd.DataFrame(rows)
 
@@ -71,9 +48,7 @@ def _crowd_frame(seed=0, n_items=40, n_annotators=9):
 def test_report_alpha_uses_each_dimensions_level_and_can_be_asked_for_another():
     frame = _krippendorff_frame()
     report = agreement_report(frame, DIMENSIONS[:1], n_bootstrap=0)
-    assert report["dimensions"]["empathy"]["krippendorff_alpha"] == pytest.approx(
-        KRIPPENDORFF_ALPHAS["ordinal"], abs=5e-4
-    )
+    assert report["dimensions"]["empathy"]["krippendorff_alpha"] == pytest.approx(KRIPPENDORFF_ALPHAS["ordinal"], abs=5e-4)
     for level in ("nominal", "interval", "ratio"):
         other = agreement_report(frame, DIMENSIONS[:1], n_bootstrap=0, level=level)["dimensions"]["empathy"]
         assert other["level"] == level
@@ -83,19 +58,8 @@ def test_report_alpha_uses_each_dimensions_level_and_can_be_asked_for_another():
 def test_report_has_every_figure_key_and_nulls_what_does_not_apply():
     report = agreement_report(_crowd_frame(), DIMENSIONS, n_bootstrap=50)
     assert set(report["dimensions"]) == {"empathy", "warmth", "mechanism"}  # text has no agreement
-    keys = {
-        "level",
-        "krippendorff_alpha",
-        "alpha_ci",
-        "fleiss_kappa",
-        "cohen_kappa_mean",
-        "icc",
-        "pearson_mean",
-        "spearman_mean",
-        "n_items",
-        "n_annotators",
-        "n_labels",
-    }
+    keys = {"level", "krippendorff_alpha", "alpha_ci", "fleiss_kappa", "cohen_kappa_mean", "icc", "pearson_mean",
+            "spearman_mean", "n_items", "n_annotators", "n_labels"}
     for figures in report["dimensions"].values():
         assert keys <= set(figures)
     warmth, mechanism, empathy = (report["dimensions"][n] for n in ("warmth", "mechanism", "empathy"))
@@ -127,17 +91,8 @@ def test_per_turn_dimensions_are_analysed_per_turn_unit():
     for item in range(5):
         for turn in range(3):
             for annotator in range(3):
-                rows.append(
-                    {
-                        "item": f"d{item}",
-                        "unit": f"d{item}#{turn}",
-                        "turn": turn,
-                        "annotator": f"a{annotator}",
-                        "dimension": "empathy",
-                        "value": 1 + (item + turn + (annotator == 2)) % 5,
-                        "seconds": 3.0,
-                    }
-                )
+                rows.append({"item": f"d{item}", "unit": f"d{item}#{turn}", "turn": turn, "annotator": f"a{annotator}",
+                             "dimension": "empathy", "value": 1 + (item + turn + (annotator == 2)) % 5, "seconds": 3.0})
     per_turn = [{**DIMENSIONS[0], "per_turn": True}]
     figures = agreement_report(pd.DataFrame(rows), per_turn, n_bootstrap=0)["dimensions"]["empathy"]
     assert figures["n_units"] == 15 and figures["n_items"] == 5 and figures["per_turn"] is True
@@ -168,14 +123,8 @@ def test_aggregation_keeps_the_spread_and_states_ties():
 
 def test_weighted_aggregation_follows_given_weights_and_dawid_skene_for_choices():
     frame = pd.DataFrame(
-        {
-            "item": ["x"] * 2,
-            "unit": ["x"] * 2,
-            "annotator": ["good", "bad"],
-            "dimension": ["empathy"] * 2,
-            "value": [4, 2],
-            "seconds": [1.0, 1.0],
-        }
+        {"item": ["x"] * 2, "unit": ["x"] * 2, "annotator": ["good", "bad"], "dimension": ["empathy"] * 2,
+         "value": [4, 2], "seconds": [1.0, 1.0]}
     )
     rows = list(aggregate_rows(frame, "weighted", {"good": 3.0, "bad": 1.0}, dimensions=DIMENSIONS[:1]))
     assert rows[0]["value"] == pytest.approx(3.5)
@@ -207,7 +156,4 @@ def test_annotator_quality_reports_time_gold_attention_and_agreement():
     careful = table.loc[["a0", "a1", "a2", "a3", "a4", "a5"], "loo_pearson"].mean()
     noisy = table.loc[["a6", "a7", "a8"], "loo_pearson"].mean()
     assert careful > noisy
-    assert (
-        table.loc[["a6", "a7", "a8"], "reliability"].mean()
-        < table.loc[["a0", "a1", "a2"], "reliability"].mean()
-    )
+    assert table.loc[["a6", "a7", "a8"], "reliability"].mean() < table.loc[["a0", "a1", "a2"], "reliability"].mean()

@@ -12,19 +12,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def crowd_project(researcher):
-    spec = spec_normalize(
-        {
-            "slug": "crowd",
-            "title": "Crowd",
-            "kind": "narrative",
-            "overlap": 1,
-            "consent": "You agree to take part.",
-            "instructions": "Rate the **narrator**.",
-            "surveys": {"before": {"demographic": ["age_band", "country"]}},
-            "dimensions": [{"name": "empathy", "question": "Empathy?", "type": "likert", "min": 1, "max": 4}],
-            "crowd": {"completion_code": "C0DE42"},
-        }
-    )
+    spec = spec_normalize({
+        "slug": "crowd", "title": "Crowd", "kind": "narrative", "overlap": 1,
+        "consent": "You agree to take part.", "instructions": "Rate the **narrator**.",
+        "surveys": {"before": {"demographic": ["age_band", "country"]}},
+        "dimensions": [{"name": "empathy", "question": "Empathy?", "type": "likert", "min": 1, "max": 4}],
+        "crowd": {"completion_code": "C0DE42"},
+    })
     project = ProjectFactory(owner=researcher, slug="crowd", overlap=1, spec=spec, spec_hash=spec_hash(spec))
     ItemFactory.create_batch(3, project=project, needed=1)
     return project
@@ -44,21 +38,13 @@ def test_prolific_annotator_walks_consent_survey_instructions_items_to_completio
     assert "Your age" in page.content.decode()
     bad = client.post(reverse("annotate_survey", args=[slug]), {"age_band": "not a band"})
     assert bad.status_code == 422
-    page = _follow(
-        client,
-        client.post(reverse("annotate_survey", args=[slug]), {"age_band": "25-34", "country": "Kenya"}),
-    )
+    page = _follow(client, client.post(reverse("annotate_survey", args=[slug]), {"age_band": "25-34", "country": "Kenya"}))
     assert "<strong>narrator</strong>" in page.content.decode()
     page = _follow(client, client.post(reverse("annotate_instructions", args=[slug])))
     for _ in range(3):
         assignment = page.context["assignment"]
-        page = _follow(
-            client,
-            client.post(
-                reverse("annotate_submit", args=[slug]),
-                {"assignment": assignment.id, "d__empathy": "2", "seconds": "4.5"},
-            ),
-        )
+        page = _follow(client, client.post(reverse("annotate_submit", args=[slug]),
+                                           {"assignment": assignment.id, "d__empathy": "2", "seconds": "4.5"}))
     assert "How are you feeling" in page.content.decode()
     page = _follow(client, client.post(reverse("annotate_survey", args=[slug]), {"wellbeing": "Fine"}))
     assert "C0DE42" in page.content.decode()
@@ -84,11 +70,8 @@ def test_htmx_submit_swaps_in_the_next_item_fragment(client, crowd_project):
     Enrollment.objects.update(stage="items")
     page = client.get(reverse("annotate", args=["crowd"]))
     first = page.context["assignment"]
-    fragment = client.post(
-        reverse("annotate_submit", args=["crowd"]),
-        {"assignment": first.id, "d__empathy": "3"},
-        HTTP_HX_REQUEST="true",
-    )
+    fragment = client.post(reverse("annotate_submit", args=["crowd"]),
+                           {"assignment": first.id, "d__empathy": "3"}, HTTP_HX_REQUEST="true")
     html = fragment.content.decode()
     assert fragment.status_code == 200 and "<html" not in html and 'id="item-form"' in html
     assert f'name="assignment" value="{first.id}"' not in html

@@ -38,16 +38,9 @@ def held(enrolled):
     return client, client.get(NEXT).json()["assignment"]
 
 
-@pytest.mark.parametrize(
-    "who, expected",
-    [
-        ("researcher", 403),
-        ("other_researcher", 403),
-        ("participant", 403),
-        ("anonymous", 401),
-        ("enrolled", 200),
-    ],
-)
+@pytest.mark.parametrize("who, expected", [
+    ("researcher", 403), ("other_researcher", 403), ("participant", 403), ("anonymous", 401), ("enrolled", 200),
+])
 @pytest.mark.parametrize("endpoint", ["next", "submit", "skip"])
 def test_only_the_enrolled_annotator_may_use_the_loop(request, project, enrolled, who, expected, endpoint):
     user = None if who == "anonymous" else request.getfixturevalue(who)
@@ -98,9 +91,7 @@ def test_next_again_returns_the_item_already_held(held):
 
 def test_submit_stores_the_label_and_returns_the_next_item(held, enrolled):
     client, token = held
-    response = client.post(
-        SUBMIT, {"assignment": token, "values": {"empathy": "4"}, "seconds": 7.5}, format="json"
-    )
+    response = client.post(SUBMIT, {"assignment": token, "values": {"empathy": "4"}, "seconds": 7.5}, format="json")
     assert response.status_code == 200, response.content
     body = response.json()
     label = Label.objects.get(annotator=enrolled)
@@ -113,22 +104,17 @@ def test_second_submit_of_the_same_assignment_changes_nothing(held, enrolled):
     client, token = held
     first = client.post(SUBMIT, {"assignment": token, "values": {"empathy": 2}}, format="json").json()
     second = client.post(SUBMIT, {"assignment": token, "values": {"empathy": 5}}, format="json").json()
-    assert first["label"] == second["label"] and Label.objects.get(annotator=enrolled).values == {
-        "empathy": 2
-    }
+    assert first["label"] == second["label"] and Label.objects.get(annotator=enrolled).values == {"empathy": 2}
 
 
-@pytest.mark.parametrize(
-    "payload, field",
-    [
-        ({"values": {"empathy": 3}}, "assignment"),
-        ({"assignment": "forged-id", "values": {"empathy": 3}}, "assignment"),
-        ({"assignment": "TOKEN", "values": "three"}, "values"),
-        ({"assignment": "TOKEN"}, "values"),
-        ({"assignment": "TOKEN", "values": {"empathy": 3}, "seconds": -1}, "seconds"),
-        ({"assignment": "TOKEN", "values": {"empathy": 3}, "seconds": "soon"}, "seconds"),
-    ],
-)
+@pytest.mark.parametrize("payload, field", [
+    ({"values": {"empathy": 3}}, "assignment"),
+    ({"assignment": "forged-id", "values": {"empathy": 3}}, "assignment"),
+    ({"assignment": "TOKEN", "values": "three"}, "values"),
+    ({"assignment": "TOKEN"}, "values"),
+    ({"assignment": "TOKEN", "values": {"empathy": 3}, "seconds": -1}, "seconds"),
+    ({"assignment": "TOKEN", "values": {"empathy": 3}, "seconds": "soon"}, "seconds"),
+])
 def test_malformed_submit_is_refused_naming_the_field(held, payload, field):
     client, token = held
     payload = {key: token if value == "TOKEN" else value for key, value in payload.items()}
@@ -152,10 +138,7 @@ def test_another_annotators_assignment_is_not_found(project, held):
     flow.enrollment_open(project=project, user=other)
     response = _client(other).post(SUBMIT, {"assignment": token, "values": {"empathy": 3}}, format="json")
     assert response.status_code == 404
-    assert (
-        not Label.objects.exists()
-        and Assignment.objects.get(annotator__username="annotator").status == "reserved"
-    )
+    assert not Label.objects.exists() and Assignment.objects.get(annotator__username="annotator").status == "reserved"
 
 
 def test_distressing_skip_gives_the_item_back_and_moves_on(held, enrolled):
@@ -180,9 +163,7 @@ def test_when_the_pool_runs_out_the_annotator_moves_to_the_end(project, enrolled
     turn = client.get(NEXT).json()
     submitted = 0
     while turn["assignment"] is not None:
-        turn = client.post(
-            SUBMIT, {"assignment": turn["assignment"], "values": {"empathy": 3}}, format="json"
-        ).json()
+        turn = client.post(SUBMIT, {"assignment": turn["assignment"], "values": {"empathy": 3}}, format="json").json()
         submitted += 1
         turn = turn["next"]
     assert submitted == 5 and turn["stop"] == "finished" and turn["stage"] == "final" and turn["done"] == 5
@@ -196,9 +177,7 @@ def test_quota_stops_the_loop(project, enrolled):
     client = _client(enrolled)
     token = client.get(NEXT).json()["assignment"]
     body = client.post(SUBMIT, {"assignment": token, "values": {"empathy": 3}}, format="json").json()
-    assert (
-        body["next"]["stop"] == "quota" and body["next"]["assignment"] is None and body["next"]["goal"] == 1
-    )
+    assert body["next"]["stop"] == "quota" and body["next"]["assignment"] is None and body["next"]["goal"] == 1
 
 
 def test_token_authentication_works_for_annotators(enrolled):
@@ -211,11 +190,8 @@ def test_endpoints_are_in_the_openapi_schema(researcher):
     from drf_spectacular.generators import SchemaGenerator
 
     schema = SchemaGenerator(patterns=api_annotate.urlpatterns).get_schema(request=None, public=True)
-    assert set(schema["paths"]) == {
-        "/api/annotate/{slug}/next/",
-        "/api/annotate/{slug}/submit/",
-        "/api/annotate/{slug}/skip/",
-    }
+    assert set(schema["paths"]) == {"/api/annotate/{slug}/next/", "/api/annotate/{slug}/submit/",
+                                    "/api/annotate/{slug}/skip/"}
     submit = schema["paths"]["/api/annotate/{slug}/submit/"]["post"]
     assert "400" in submit["responses"] and "Annotators only" in submit["description"]
 
@@ -231,9 +207,7 @@ def test_late_submit_after_the_item_was_completed_by_others_names_the_assignment
     assignment = Assignment.objects.get(annotator=enrolled)
     Assignment.objects.filter(id=assignment.id).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert reservations_reclaim(project_id=assignment.project_id, force=True) == 1
-    Item.objects.filter(id=assignment.item_id).update(
-        taken=F("needed"), is_full=True
-    )  # others filled it meanwhile
+    Item.objects.filter(id=assignment.item_id).update(taken=F("needed"), is_full=True)  # others filled it meanwhile
     response = client.post(SUBMIT, {"assignment": token, "values": {"empathy": 3}}, format="json")
     assert response.status_code == 400 and "completed by others" in response.json()["assignment"][0]
     assert not Label.objects.exists() and Assignment.objects.get(id=assignment.id).status == "expired"

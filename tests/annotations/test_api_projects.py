@@ -31,9 +31,7 @@ def test_researcher_creates_project_imports_items_and_exports_labels(researcher)
     client = _client(researcher)
     created = client.post("/api/projects/", {"spec": SPEC}, format="json")
     assert created.status_code == 201 and created.json()["slug"] == "api-demo"
-    upload = SimpleUploadedFile(
-        "items.jsonl", b'{"id": "n1", "text": "I lost my job."}\n{"id": "n2", "text": "My dog died."}\n'
-    )
+    upload = SimpleUploadedFile("items.jsonl", b'{"id": "n1", "text": "I lost my job."}\n{"id": "n2", "text": "My dog died."}\n')
     imported = client.post("/api/projects/api-demo/items/", {"file": upload}, format="multipart")
     assert imported.status_code == 201 and imported.json() == {"imported": 2}
     project = Project.objects.get(slug="api-demo")
@@ -55,17 +53,14 @@ def test_malformed_line_is_reported_with_its_number_and_nothing_is_stored(resear
 
 
 def test_bad_spec_names_the_wrong_key(researcher):
-    response = _client(researcher).post(
-        "/api/projects/", {"spec": SPEC.replace("likert", "lickert")}, format="json"
-    )
+    response = _client(researcher).post("/api/projects/", {"spec": SPEC.replace("likert", "lickert")}, format="json")
     assert response.status_code == 400 and "dimensions[0].type" in response.json()["detail"]
 
 
 def test_another_researcher_cannot_overwrite_a_project_by_reusing_its_slug(researcher, other_researcher):
     _client(researcher).post("/api/projects/", {"spec": SPEC}, format="json")
-    response = _client(other_researcher).post(
-        "/api/projects/", {"spec": SPEC.replace("API demo", "Stolen")}, format="json"
-    )
+    response = _client(other_researcher).post("/api/projects/", {"spec": SPEC.replace("API demo", "Stolen")},
+                                              format="json")
     assert response.status_code == 403
     project = Project.objects.get(slug="api-demo")
     assert project.title == "API demo" and project.owner == researcher
@@ -74,9 +69,8 @@ def test_another_researcher_cannot_overwrite_a_project_by_reusing_its_slug(resea
 def test_collaborator_may_update_the_spec_but_ownership_stays(researcher, other_researcher):
     _client(researcher).post("/api/projects/", {"spec": SPEC}, format="json")
     Project.objects.get(slug="api-demo").collaborators.add(other_researcher)
-    response = _client(other_researcher).post(
-        "/api/projects/", {"spec": SPEC.replace("overlap: 2", "overlap: 3")}, format="json"
-    )
+    response = _client(other_researcher).post("/api/projects/", {"spec": SPEC.replace("overlap: 2", "overlap: 3")},
+                                              format="json")
     assert response.status_code == 201
     project = Project.objects.get(slug="api-demo")
     assert project.overlap == 3 and project.owner == researcher
@@ -84,11 +78,7 @@ def test_collaborator_may_update_the_spec_but_ownership_stays(researcher, other_
 
 def test_openapi_schema_lists_the_project_endpoints(researcher):
     response = _client(researcher).get("/api/schema/", HTTP_ACCEPT="application/json")
-    paths = (
-        json.loads(response.content)["paths"]
-        if response["Content-Type"].startswith("application/json")
-        else None
-    )
+    paths = json.loads(response.content)["paths"] if response["Content-Type"].startswith("application/json") else None
     text = response.content.decode()
     assert response.status_code == 200
     assert "/api/projects/{slug}/items/" in (paths or text)
@@ -99,10 +89,8 @@ def test_labels_collected_elsewhere_import_with_annotator_attributes(researcher)
     client.post("/api/projects/", {"spec": SPEC}, format="json")
     items = SimpleUploadedFile("items.jsonl", b'{"id": "n1", "text": "I lost my job."}\n')
     client.post("/api/projects/api-demo/items/", {"file": items}, format="multipart")
-    labels = SimpleUploadedFile(
-        "labels.csv",
-        b"item_id,annotator_id,dimension,value,country\nn1,w1,empathy,3,Kenya\nn1,w2,empathy,,Peru\n",
-    )
+    labels = SimpleUploadedFile("labels.csv", b"item_id,annotator_id,dimension,value,country\n"
+                                              b"n1,w1,empathy,3,Kenya\nn1,w2,empathy,,Peru\n")
     response = client.post("/api/projects/api-demo/labels/", {"file": labels}, format="multipart")
     assert response.status_code == 201 and response.json() == {"imported": 1}
     bad = SimpleUploadedFile("labels.csv", b"item_id,annotator_id,dimension,value\nn1,w3,empathy,9\n")

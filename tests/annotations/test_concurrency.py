@@ -55,11 +55,8 @@ def _double_click(assignment: Assignment, ledger: Ledger, rng: random.Random) ->
     def click(value: int) -> None:
         try:
             barrier.wait(timeout=10)
-            label = label_submit(
-                assignment=Assignment.objects.select_related("item", "project").get(id=assignment.id),
-                raw_values={"empathy": value},
-                seconds=1.0,
-            )
+            label = label_submit(assignment=Assignment.objects.select_related("item", "project").get(id=assignment.id),
+                                 raw_values={"empathy": value}, seconds=1.0)
             results.append(label)
             ledger.accept(label, value)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
@@ -97,9 +94,7 @@ def _annotate(enrollment_id: int, seed: int, ledger: Ledger) -> None:
                 _double_click(assignment, ledger, rng)
             else:
                 value = rng.randint(1, 5)
-                ledger.accept(
-                    label_submit(assignment=assignment, raw_values={"empathy": value}, seconds=1.0), value
-                )
+                ledger.accept(label_submit(assignment=assignment, raw_values={"empathy": value}, seconds=1.0), value)
         for assignment in abandoned[::2]:
             # Coming back to an item whose reservation ran out: stored if a slot is still free, refused otherwise.
             value = rng.randint(1, 5)
@@ -125,10 +120,8 @@ def _run_annotators(project, annotators: int) -> Ledger:
         Enrollment.objects.filter(id=enrollment.id).update(stage=Enrollment.Stage.ITEMS)
         enrollment_ids.append(enrollment.id)
     ledger = Ledger()
-    threads = [
-        threading.Thread(target=_annotate, args=(enrollment_id, 1000 + index, ledger))
-        for index, enrollment_id in enumerate(enrollment_ids)
-    ]
+    threads = [threading.Thread(target=_annotate, args=(enrollment_id, 1000 + index, ledger))
+               for index, enrollment_id in enumerate(enrollment_ids)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -163,12 +156,7 @@ def test_many_annotators_at_once_never_overfill_lose_or_duplicate_labels(scale, 
     routing.reservations_reclaim(project_id=project.id, force=True)
 
     # The scenario really happened: every kind of turn occurred.
-    assert (
-        ledger.double_submits
-        and ledger.skips
-        and ledger.abandoned
-        and ledger.late_accepted + ledger.late_refused
-    )
+    assert ledger.double_submits and ledger.skips and ledger.abandoned and ledger.late_accepted + ledger.late_refused
 
     # Labels stored == submissions accepted, each with a value one of its clicks sent.
     stored = {label.id: label for label in Label.objects.filter(project=project)}
@@ -181,28 +169,18 @@ def test_many_annotators_at_once_never_overfill_lose_or_duplicate_labels(scale, 
     for label in stored.values():
         assignment = Assignment.objects.get(id=label.assignment_id)
         assert (assignment.status, assignment.item_id, assignment.annotator_id) == (
-            Assignment.Status.SUBMITTED,
-            label.item_id,
-            label.annotator_id,
-        )
-    assert Assignment.objects.filter(project=project, status=Assignment.Status.SUBMITTED).count() == len(
-        stored
-    )
+            Assignment.Status.SUBMITTED, label.item_id, label.annotator_id)
+    assert Assignment.objects.filter(project=project, status=Assignment.Status.SUBMITTED).count() == len(stored)
 
     # No item over overlap, and the slot counters agree with what is in the tables.
     labels_per_item = Counter(label.item_id for label in stored.values())
-    live_per_item = dict(
-        Assignment.objects.filter(project=project, status=Assignment.Status.RESERVED)
-        .values_list("item_id")
-        .annotate(n=Count("id"))
-    )
+    live_per_item = dict(Assignment.objects.filter(project=project, status=Assignment.Status.RESERVED)
+                         .values_list("item_id").annotate(n=Count("id")))
     for item in Item.objects.filter(project=project):
         labels = labels_per_item.get(item.id, 0)
         assert labels <= item.needed, f"item {item.external_id} has {labels} labels for {item.needed} needed"
         assert item.labels_count == labels
-        assert item.taken == labels + live_per_item.get(item.id, 0), (
-            f"item {item.external_id} slot count drifted"
-        )
+        assert item.taken == labels + live_per_item.get(item.id, 0), f"item {item.external_id} slot count drifted"
         assert item.is_full == (item.taken >= item.needed)
 
     # Each annotator's counters match their stored labels.
@@ -233,9 +211,7 @@ def test_when_everyone_has_finished_every_item_is_complete(scale):
         enrollment = flow.enrollment_open(project=project, user=UserFactory(username=f"filler-{index}"))
         Enrollment.objects.filter(id=enrollment.id).update(stage=Enrollment.Stage.ITEMS)
         enrollment_ids.append(enrollment.id)
-    threads = [
-        threading.Thread(target=submit_all, args=(enrollment_id, ledger)) for enrollment_id in enrollment_ids
-    ]
+    threads = [threading.Thread(target=submit_all, args=(enrollment_id, ledger)) for enrollment_id in enrollment_ids]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -244,6 +220,4 @@ def test_when_everyone_has_finished_every_item_is_complete(scale):
         raise ledger.errors[0]
 
     assert Label.objects.filter(project=project).count() == len(ledger.accepted) == items * 3
-    assert set(Item.objects.filter(project=project).values_list("labels_count", "taken", "is_full")) == {
-        (3, 3, True)
-    }
+    assert set(Item.objects.filter(project=project).values_list("labels_count", "taken", "is_full")) == {(3, 3, True)}

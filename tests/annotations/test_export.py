@@ -42,9 +42,7 @@ pytestmark = pytest.mark.django_db
 
 
 def stories(researcher, allow: bool):
-    project = project_load_spec(
-        spec_text=SPEC.replace("ALLOW", "true" if allow else "false"), owner=researcher
-    )
+    project = project_load_spec(spec_text=SPEC.replace("ALLOW", "true" if allow else "false"), owner=researcher)
     items_import(project=project, path_or_file=DATA / "narratives.jsonl")
     labels_import(project=project, path_or_file=DATA / "labels.csv")
     return project
@@ -66,11 +64,8 @@ def test_jsonl_has_one_row_per_label_with_pseudonyms_and_typed_values(researcher
     assert "w-00" not in out.read_text()  # crowd ids never leave the platform
     assert first["item_id"] == label.item.external_id and first["text"] == label.item.data["text"]
     assert not any(key.startswith("annotator_") for key in first)
-    assert {(r["item_id"], r["empathy"], r["closeness"]) for r in rows} == {
-        ("n1", 3, None),
-        ("n1", 4, None),
-        ("n2", 2, None),
-    }
+    assert {(r["item_id"], r["empathy"], r["closeness"]) for r in rows} == {("n1", 3, None), ("n1", 4, None),
+                                                                           ("n2", 2, None)}
     assert json.loads(first["item_metadata"]) == {"source": "forum", "year": 2021}
     assert list(first) == manifest["columns"]
 
@@ -90,12 +85,7 @@ def test_manifest_is_written_beside_the_export(researcher, tmp_path):
     call_command("export_labels", "stories", "-o", str(out), "--format", "csv", stdout=io.StringIO())
     manifest = json.loads((tmp_path / "labels.csv.manifest.json").read_text())
     assert manifest["spec_hash"] == project.spec_hash
-    assert (manifest["labels"], manifest["annotators"], manifest["items"], manifest["format"]) == (
-        3,
-        2,
-        2,
-        "csv",
-    )
+    assert (manifest["labels"], manifest["annotators"], manifest["items"], manifest["format"]) == (3, 2, 2, "csv")
     assert manifest["exported_at"]
 
 
@@ -113,9 +103,7 @@ def test_csv_has_the_manifest_columns_and_blank_for_missing(researcher, tmp_path
 def test_values_of_one_dimension_keep_one_type_even_when_stored_differently(researcher, tmp_path):
     project = stories(researcher, allow=False)
     item = project.items.get(external_id="3")
-    LabelFactory(
-        item=item, annotator=UserFactory(), values={"empathy": 2.0, "closeness": 40, "feeling": "sad"}
-    )
+    LabelFactory(item=item, annotator=UserFactory(), values={"empathy": 2.0, "closeness": 40, "feeling": "sad"})
     LabelFactory(item=item, annotator=UserFactory(), values={"empathy": 1, "closeness": 12.5})
     out = tmp_path / "labels.jsonl"
     labels_export(project=project, out=out, fmt="jsonl")

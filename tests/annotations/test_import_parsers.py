@@ -68,20 +68,14 @@ def test_malformed_jsonl_names_line_and_field(tmp_path, content, line, field):
 
 
 def test_dialogue_turn_without_speaker_names_the_turn(tmp_path):
-    path = write(
-        tmp_path, "d.jsonl", '{"id": "d", "turns": [{"speaker": "A", "text": "hi"}, {"text": "yo"}]}\n'
-    )
+    path = write(tmp_path, "d.jsonl", '{"id": "d", "turns": [{"speaker": "A", "text": "hi"}, {"text": "yo"}]}\n')
     err = error_of(path, kind="dialogue")
     assert (err.line, err.field) == (1, "turns[1].speaker")
 
 
 def test_jsonl_gold_and_attention_check_answers_are_passed_on(tmp_path):
-    path = write(
-        tmp_path,
-        "g.jsonl",
-        '{"id": "g", "text": "t", "gold": {"empathy": 2}}\n'
-        '{"id": "c", "text": "t", "attention_check": {"empathy": 1}}\n',
-    )
+    path = write(tmp_path, "g.jsonl", '{"id": "g", "text": "t", "gold": {"empathy": 2}}\n'
+                                      '{"id": "c", "text": "t", "attention_check": {"empathy": 1}}\n')
     gold, check = items(path, kind="narrative")
     assert gold["gold"] == {"empathy": 2} and gold["attention_check"] is None
     assert check["attention_check"] == {"empathy": 1}
@@ -111,13 +105,9 @@ def test_empathetic_dialogues_rows_are_grouped_by_conversation_and_unescaped():
     assert [i["external_id"] for i in parsed] == ["hit:0_conv:1", "hit:1_conv:2"]
     first = parsed[0]
     assert first["metadata"]["emotion"] == "sentimental"
-    assert first["metadata"]["situation"].startswith(
-        "I remember going to the fireworks with my best friend., There"
-    )
+    assert first["metadata"]["situation"].startswith("I remember going to the fireworks with my best friend., There")
     assert [t["speaker"] for t in first["data"]["turns"]] == ["1", "0", "1"]
-    assert (
-        first["data"]["turns"][1]["text"] == "Was this a friend you were in love with, or just a best friend?"
-    )
+    assert first["data"]["turns"][1]["text"] == "Was this a friend you were in love with, or just a best friend?"
     assert first["data"]["turns"][2]["text"] == 'This was a "best friend". I miss her.'
     assert parsed[1]["line"] == 5
 
@@ -139,12 +129,7 @@ def test_empathic_stories_pairs_keep_human_scores_as_numbers():
     parsed = items(DATA / "empathic_stories_pairs.csv", kind="pair")
     assert [i["external_id"] for i in parsed] == ["12-345", "7-88"]
     assert parsed[0]["data"]["text_a"].startswith("I moved abroad alone")
-    assert parsed[0]["metadata"]["similarity_human"] == {
-        "empathy": 3.25,
-        "event": 2.5,
-        "emotion": 3.75,
-        "moral": 3.0,
-    }
+    assert parsed[0]["metadata"]["similarity_human"] == {"empathy": 3.25, "event": 2.5, "emotion": 3.75, "moral": 3.0}
     assert parsed[0]["metadata"]["story_A_summary"] == "Moving abroad alone"
 
 
@@ -152,17 +137,12 @@ def test_epitome_rows_become_response_items_with_the_mechanism_level():
     parsed = items(DATA / "emotional-reactions-reddit.csv", kind="response")
     assert [i["external_id"] for i in parsed] == ["dgbdk7z", "e79e4gx", "d6ct6ke"]
     assert parsed[1]["data"]["context"] == "I feel so alone, nobody understands me."
-    assert parsed[1]["metadata"]["epitome"] == {
-        "emotional_reactions": {"level": 2, "rationales": "so sorry|really painful|"}
-    }
+    assert parsed[1]["metadata"]["epitome"] == {"emotional_reactions": {"level": 2, "rationales": "so sorry|really painful|"}}
 
 
 def test_epitome_level_out_of_range_is_an_error(tmp_path):
-    path = write(
-        tmp_path,
-        "explorations-reddit.csv",
-        "sp_id,rp_id,seeker_post,response_post,level,rationales\na,b,post,reply,3,\n",
-    )
+    path = write(tmp_path, "explorations-reddit.csv",
+                 "sp_id,rp_id,seeker_post,response_post,level,rationales\na,b,post,reply,3,\n")
     err = error_of(path)
     assert (err.line, err.field) == (2, "level")
 
@@ -170,11 +150,8 @@ def test_epitome_level_out_of_range_is_an_error(tmp_path):
 def test_turn_level_csv_orders_turns_by_number_and_keeps_extra_cells():
     parsed = items(DATA / "conversation_turns.csv", kind="dialogue")
     assert [i["external_id"] for i in parsed] == ["c1", "c2"]
-    assert parsed[0]["data"]["turns"][0] == {
-        "speaker": "P1",
-        "text": "Did you read the article about the flood?",
-        "metadata": {"article_id": "35"},
-    }
+    assert parsed[0]["data"]["turns"][0] == {"speaker": "P1", "text": "Did you read the article about the flood?",
+                                             "metadata": {"article_id": "35"}}
     assert [t["speaker"] for t in parsed[1]["data"]["turns"]] == ["P1", "P2"]
 
 
@@ -198,27 +175,15 @@ def test_format_kind_mismatch_is_refused():
 
 def test_label_rows_keep_blanks_as_missing_and_extra_columns_as_attributes():
     rows = list(iter_label_rows(DATA / "labels.csv"))
-    assert rows[0] == {
-        "line": 2,
-        "item_id": "n1",
-        "annotator_id": "w-001",
-        "dimension": "empathy",
-        "turn": None,
-        "value": "3",
-        "attributes": {"country": "US", "gender": "woman"},
-    }
+    assert rows[0] == {"line": 2, "item_id": "n1", "annotator_id": "w-001", "dimension": "empathy", "turn": None,
+                       "value": "3", "attributes": {"country": "US", "gender": "woman"}}
     assert rows[3]["value"] is None
 
 
 def test_label_turns_come_from_brackets_or_turn_column():
     rows = list(iter_label_rows(DATA / "turn_labels.csv"))
     assert [(r["dimension"], r["turn"]) for r in rows] == [
-        ("empathy", 0),
-        ("empathy", 1),
-        ("empathy", 2),
-        ("empathy", 0),
-        ("overall", None),
-    ]
+        ("empathy", 0), ("empathy", 1), ("empathy", 2), ("empathy", 0), ("overall", None)]
 
 
 @pytest.mark.parametrize(

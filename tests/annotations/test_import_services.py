@@ -73,15 +73,9 @@ def test_spec_attention_checks_become_items_and_gold_answers_mark_items(research
     text = (PRESETS / "multi_perspective_empathy.yaml").read_text()
     project = project_load_spec(spec_text=text, owner=researcher)
     check = Item.objects.get(project=project, role=Item.Role.ATTENTION)
-    assert check.external_id == "check-resonation-1" and check.gold == {
-        "resonation": 1,
-        "expression": 1,
-        "reception": 1,
-    }
+    assert check.external_id == "check-resonation-1" and check.gold == {"resonation": 1, "expression": 1, "reception": 1}
     items_import(project=project, path_or_file=DATA / "responses.csv")
-    project_load_spec(
-        spec_text=text + "gold:\n  rate: 0.1\n  answers:\n    r1: {resonation: 4}\n", owner=None
-    )
+    project_load_spec(spec_text=text + "gold:\n  rate: 0.1\n  answers:\n    r1: {resonation: 4}\n", owner=None)
     assert Item.objects.get(project=project, external_id="r1").role == Item.Role.GOLD
     project_load_spec(spec_text=text, owner=None)
     r1 = Item.objects.get(project=project, external_id="r1")
@@ -123,11 +117,7 @@ def test_each_format_imports_into_its_preset(researcher, spec_file, data_file, c
 def test_items_land_with_data_metadata_and_kind(stories):
     assert items_import(project=stories, path_or_file=DATA / "narratives.jsonl") == 3
     n1 = Item.objects.get(project=stories, external_id="n1")
-    assert (n1.kind, n1.data["text"][:10], n1.metadata) == (
-        "narrative",
-        "I lost my ",
-        {"source": "forum", "year": 2021},
-    )
+    assert (n1.kind, n1.data["text"][:10], n1.metadata) == ("narrative", "I lost my ", {"source": "forum", "year": 2021})
 
 
 def test_a_bad_line_stores_nothing(stories, tmp_path):
@@ -155,10 +145,8 @@ def test_items_of_another_kind_are_refused(stories):
 
 def test_gold_and_attention_answers_in_the_file_are_checked_against_the_schema(stories, tmp_path):
     path = tmp_path / "g.jsonl"
-    path.write_text(
-        '{"id": "g1", "text": "t", "gold": {"empathy": 3}}\n'
-        '{"id": "c1", "text": "t", "attention_check": {"empathy": 1}, "distressing": true}\n'
-    )
+    path.write_text('{"id": "g1", "text": "t", "gold": {"empathy": 3}}\n'
+                    '{"id": "c1", "text": "t", "attention_check": {"empathy": 1}, "distressing": true}\n')
     items_import(project=stories, path_or_file=path)
     g1, c1 = Item.objects.get(external_id="g1"), Item.objects.get(external_id="c1")
     assert (g1.role, g1.gold) == (Item.Role.GOLD, {"empathy": 3})
@@ -215,11 +203,7 @@ def test_reimporting_the_same_labels_changes_nothing_but_a_conflict_is_an_error(
         ("item_id,annotator_id,dimension,value\nn1,a,empathy,3\nnope,a,empathy,3\n", 3, "item_id"),
         ("item_id,annotator_id,dimension,value\nn1,a,empathetic,3\n", 2, "dimension"),
         ("item_id,annotator_id,dimension,value\nn1,a,empathy,3\nn1,a,empathy,2\n", 3, "dimension"),
-        (
-            "item_id,annotator_id,dimension,value,country\nn1,a,empathy,3,US\nn2,a,empathy,3,FR\n",
-            3,
-            "country",
-        ),
+        ("item_id,annotator_id,dimension,value,country\nn1,a,empathy,3,US\nn2,a,empathy,3,FR\n", 3, "country"),
         ("item_id,annotator_id,dimension,value\nn1,a,empathy[1],3\n", 2, "turn"),
     ],
 )
@@ -239,10 +223,8 @@ def test_per_turn_labels_are_stored_by_turn_index(researcher):
     items_import(project=project, path_or_file=DATA / "dialogues.jsonl")
     call_command("import_labels", "talks", str(DATA / "turn_labels.csv"), stdout=io.StringIO())
     values = {lab.annotator.crowd_id: lab.values for lab in Label.objects.filter(project=project)}
-    assert values == {
-        "r1": {"empathy": {"0": 3.0, "1": 4.0, "2": 5.5}},
-        "r2": {"empathy": {"0": 2.0}, "overall": 6},
-    }
+    assert values == {"r1": {"empathy": {"0": 3.0, "1": 4.0, "2": 5.5}},
+                      "r2": {"empathy": {"0": 2.0}, "overall": 6}}
 
 
 def test_per_turn_label_beyond_the_dialogue_is_an_error(researcher, tmp_path):
@@ -250,9 +232,7 @@ def test_per_turn_label_beyond_the_dialogue_is_an_error(researcher, tmp_path):
     items_import(project=project, path_or_file=DATA / "dialogues.jsonl")
     path = tmp_path / "l.csv"
     path.write_text("item_id,annotator_id,dimension,value\nd2,r1,empathy[2],3\n")
-    with pytest.raises(
-        CommandError, match=r"l.csv, line 2, field 'turn': turn 2 but the dialogue has 2 turns"
-    ):
+    with pytest.raises(CommandError, match=r"l.csv, line 2, field 'turn': turn 2 but the dialogue has 2 turns"):
         call_command("import_labels", "talks", str(path))
 
 
@@ -261,9 +241,8 @@ def test_epitome_levels_import_as_labels_of_each_mechanism(researcher, tmp_path)
     items_import(project=project, path_or_file=DATA / "emotional-reactions-reddit.csv")
     labels_import(project=project, path_or_file=DATA / "emotional-reactions-reddit.csv")
     explorations = tmp_path / "explorations-reddit.csv"
-    explorations.write_text(
-        "sp_id,rp_id,seeker_post,response_post,level,rationales\n9ltc8c,e79e4gx,post,reply,1,\n"
-    )
+    explorations.write_text("sp_id,rp_id,seeker_post,response_post,level,rationales\n"
+                            "9ltc8c,e79e4gx,post,reply,1,\n")
     labels_import(project=project, path_or_file=explorations)
     label = Label.objects.get(item__external_id="e79e4gx")
     assert label.annotator.crowd_id == "epitome"

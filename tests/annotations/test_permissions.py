@@ -19,14 +19,8 @@ def people(project, researcher, other_researcher, annotator, participant):
 
     collaborator = UserFactory(username="collab", role="researcher")
     project.collaborators.add(collaborator)
-    return {
-        "owner": researcher,
-        "collaborator": collaborator,
-        "other_researcher": other_researcher,
-        "annotator": annotator,
-        "participant": participant,
-        "anonymous": None,
-    }
+    return {"owner": researcher, "collaborator": collaborator, "other_researcher": other_researcher,
+            "annotator": annotator, "participant": participant, "anonymous": None}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -95,8 +89,7 @@ def test_annotator_cannot_submit_for_another_annotators_assignment(client, proje
 
     Enrollment.objects.filter(annotator=intruder).update(stage="items")
     client.force_login(intruder)
-    response = client.post(
-        reverse("annotate_submit", args=[project.slug]), {"assignment": theirs.id, "d__empathy": "3"}
-    )
+    response = client.post(reverse("annotate_submit", args=[project.slug]),
+                           {"assignment": theirs.id, "d__empathy": "3"})
     assert response.status_code == 403
     assert not theirs.item.labels.exists()

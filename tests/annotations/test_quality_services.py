@@ -7,20 +7,14 @@ from tests.factories import ItemFactory, LabelFactory, UserFactory
 @pytest.mark.django_db
 def test_exclusion_is_recorded_and_reversible_keeping_history(project, researcher):
     annotator = UserFactory(role="annotator")
-    first = annotator_exclude(
-        project=project, annotator=annotator, reason="failed gold", created_by=researcher
-    )
+    first = annotator_exclude(project=project, annotator=annotator, reason="failed gold", created_by=researcher)
     assert annotator_exclude(project=project, annotator=annotator, created_by=researcher).pk == first.pk
     assert annotator_include(project=project, annotator=annotator) == 1
     assert annotator_include(project=project, annotator=annotator) == 0
-    again = annotator_exclude(
-        project=project, annotator=annotator, reason="second look", created_by=researcher
-    )
+    again = annotator_exclude(project=project, annotator=annotator, reason="second look", created_by=researcher)
     assert again.pk != first.pk
     assert project.exclusions.filter(annotator=annotator).count() == 2
-    assert (
-        project.exclusions.filter(annotator=annotator, revoked_at__isnull=True).get().reason == "second look"
-    )
+    assert project.exclusions.filter(annotator=annotator, revoked_at__isnull=True).get().reason == "second look"
 
 
 @pytest.mark.django_db
@@ -46,9 +40,7 @@ def test_quality_table_flags_excluded_annotators_and_reads_gold(project, researc
         LabelFactory(item=item, annotator=careless, values={"empathy": 3}, seconds=1.0)
     annotator_exclude(project=project, annotator=careless, created_by=researcher)
     table = project_annotator_quality(project=project).set_index("annotator")
-    assert bool(table.loc[careless.pseudonym, "excluded"]) and not bool(
-        table.loc[careful.pseudonym, "excluded"]
-    )
+    assert bool(table.loc[careless.pseudonym, "excluded"]) and not bool(table.loc[careful.pseudonym, "excluded"])
     assert table.loc[careful.pseudonym, "gold_accuracy"] == 1.0
     assert table.loc[careless.pseudonym, "gold_accuracy"] == 0.0
     assert table.loc[careless.pseudonym, "too_fast_share"] == 1.0

@@ -38,9 +38,7 @@ def test_no_item_gets_more_labels_than_overlap(project):
             label_submit(assignment=assignment, raw_values={"empathy": 4}, seconds=1.0)
     counts = list(Label.objects.filter(project=project).values_list("item_id", flat=True))
     assert len(counts) == 5 * project.overlap
-    assert all(
-        item.labels_count == item.needed == item.taken for item in Item.objects.filter(project=project)
-    )
+    assert all(item.labels_count == item.needed == item.taken for item in Item.objects.filter(project=project))
 
 
 def test_second_submit_of_same_assignment_changes_nothing(project):

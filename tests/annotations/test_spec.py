@@ -59,13 +59,7 @@ def test_defaults_are_filled():
     assert spec["limits"]["items_per_annotator"] is None
     assert spec["attention_checks"]["policy"] == {"warn_after": 1, "end_after": 3}
     likert, choice, text = spec["dimensions"]
-    assert (likert["min"], likert["max"], likert["step"], likert["level"], likert["required"]) == (
-        1,
-        4,
-        1,
-        "ordinal",
-        True,
-    )
+    assert (likert["min"], likert["max"], likert["step"], likert["level"], likert["required"]) == (1, 4, 1, "ordinal", True)
     assert choice["choices"] == [{"value": "sad", "label": "sad"}, {"value": "happy", "label": "happy"}]
     assert choice["level"] == "nominal"
     assert text["level"] is None and text["required"] is False
@@ -76,9 +70,7 @@ def test_misspelled_dimension_type_names_the_key_and_the_options():
     raw["dimensions"][2]["type"] = "lickert"
     err = error_of(raw)
     assert err.path == "dimensions[2].type"
-    assert (
-        str(err) == "dimensions[2].type: 'lickert' is not one of likert, slider, choice, levels, number, text"
-    )
+    assert str(err) == "dimensions[2].type: 'lickert' is not one of likert, slider, choice, levels, number, text"
 
 
 def test_unknown_top_level_key_is_rejected():
@@ -103,10 +95,7 @@ def test_unknown_dimension_key_is_rejected():
         ({"crowd": {"redirect_url": "javascript:alert(1)"}}, "crowd.redirect_url"),
         ({"surveys": {"before": {"demographic": ["shoe_size"]}}}, "surveys.before.demographic[0]"),
         ({"attention_checks": {"rate": 0.1}}, "attention_checks.items"),
-        (
-            {"attention_checks": {"policy": {"warn_after": 3, "end_after": 2}}},
-            "attention_checks.policy.end_after",
-        ),
+        ({"attention_checks": {"policy": {"warn_after": 3, "end_after": 2}}}, "attention_checks.policy.end_after"),
         ({"limits": {"session_items": -1}}, "limits.session_items"),
         ({"export": {"allow_attributes": "yes"}}, "export.allow_attributes"),
     ],
@@ -124,21 +113,13 @@ def test_bad_values_name_their_key(change, path):
         ({"name": "a", "question": "q", "type": "choice", "choices": [1, "x"]}, "dimensions[0].choices"),
         ({"name": "a", "question": "q", "type": "slider", "choices": [1]}, "dimensions[0].choices"),
         ({"name": "a", "question": "q", "type": "text", "level": "ordinal"}, "dimensions[0].level"),
-        (
-            {"name": "a", "question": "q", "type": "choice", "choices": ["x"], "level": "interval"},
-            "dimensions[0].level",
-        ),
-        (
-            {"name": "a", "question": "q", "type": "likert", "labels": {9: "too high"}},
-            "dimensions[0].labels.9",
-        ),
+        ({"name": "a", "question": "q", "type": "choice", "choices": ["x"], "level": "interval"}, "dimensions[0].level"),
+        ({"name": "a", "question": "q", "type": "likert", "labels": {9: "too high"}}, "dimensions[0].labels.9"),
         ({"name": "a", "question": "q", "type": "likert", "per_turn": True}, "dimensions[0].per_turn"),
         ({"name": "Bad Name", "question": "q", "type": "text"}, "dimensions[0].name"),
         ({"name": "text", "question": "q", "type": "text"}, "dimensions[0].name"),
-        (
-            {"name": "a", "question": "q", "type": "slider", "level": "ratio", "randomize_order": 3},
-            "dimensions[0].randomize_order",
-        ),
+        ({"name": "a", "question": "q", "type": "slider", "level": "ratio", "randomize_order": 3},
+         "dimensions[0].randomize_order"),
     ],
 )
 def test_bad_dimensions_name_their_key(dimension, path):
@@ -152,25 +133,13 @@ def test_duplicate_dimension_names_are_rejected():
 
 
 def test_per_turn_is_allowed_for_dialogues():
-    spec = load(
-        kind="dialogue", dimensions=[{"name": "e", "question": "q", "type": "number", "per_turn": True}]
-    )
+    spec = load(kind="dialogue", dimensions=[{"name": "e", "question": "q", "type": "number", "per_turn": True}])
     assert spec["dimensions"][0]["per_turn"] is True
 
 
 def test_labels_listed_in_order_are_keyed_by_scale_point():
-    spec = load(
-        dimensions=[
-            {
-                "name": "a",
-                "question": "q",
-                "type": "likert",
-                "min": 1,
-                "max": 3,
-                "labels": ["low", "mid", "high"],
-            }
-        ]
-    )
+    spec = load(dimensions=[{"name": "a", "question": "q", "type": "likert", "min": 1, "max": 3,
+                             "labels": ["low", "mid", "high"]}])
     assert spec["dimensions"][0]["labels"] == {"1": "low", "2": "mid", "3": "high"}
 
 
@@ -182,18 +151,11 @@ def test_demographic_true_expands_to_every_field():
 def test_attention_check_items_are_checked_against_kind_and_scale():
     good = {"rate": 0.1, "items": [{"id": "c1", "text": "Pick 1.", "expect": {"empathy": 1}}]}
     spec = load(attention_checks=good)
-    assert spec["attention_checks"]["items"] == [
-        {"id": "c1", "data": {"text": "Pick 1."}, "expect": {"empathy": 1}}
-    ]
+    assert spec["attention_checks"]["items"] == [{"id": "c1", "data": {"text": "Pick 1."}, "expect": {"empathy": 1}}]
     wrong_scale = {"items": [{"id": "c1", "text": "Pick 9.", "expect": {"empathy": 9}}]}
-    assert (
-        error_of({**MINIMAL, "attention_checks": wrong_scale}).path
-        == "attention_checks.items[0].expect.empathy"
-    )
+    assert error_of({**MINIMAL, "attention_checks": wrong_scale}).path == "attention_checks.items[0].expect.empathy"
     wrong_kind = {"items": [{"id": "c1", "text_a": "x", "text_b": "y", "expect": {"empathy": 1}}]}
-    assert error_of({**MINIMAL, "attention_checks": wrong_kind}).path.startswith(
-        "attention_checks.items[0].text"
-    )
+    assert error_of({**MINIMAL, "attention_checks": wrong_kind}).path.startswith("attention_checks.items[0].text")
 
 
 def test_gold_answers_are_checked_against_dimensions():
@@ -207,12 +169,10 @@ def test_hash_is_stable_across_key_order_and_format():
     reordered = json.loads(json.dumps(spec, sort_keys=True))
     assert spec_hash(spec) == spec_hash(reordered)
     as_json = spec_load(json.dumps(MINIMAL))
-    as_yaml = spec_load(
-        "slug: demo\ntitle: Demo\nkind: narrative\ndimensions:\n"
-        "  - {name: empathy, question: 'How empathic?', type: likert, min: 1, max: 4}\n"
-        "  - {name: feeling, question: 'Which feeling?', type: choice, choices: [sad, happy]}\n"
-        "  - {name: why, question: 'Why?', type: text}\n"
-    )
+    as_yaml = spec_load("slug: demo\ntitle: Demo\nkind: narrative\ndimensions:\n"
+                        "  - {name: empathy, question: 'How empathic?', type: likert, min: 1, max: 4}\n"
+                        "  - {name: feeling, question: 'Which feeling?', type: choice, choices: [sad, happy]}\n"
+                        "  - {name: why, question: 'Why?', type: text}\n")
     assert spec_hash(as_json) == spec_hash(as_yaml) == spec_hash(spec)
     assert spec_hash(load(overlap=4)) != spec_hash(spec)
 

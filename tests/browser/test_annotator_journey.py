@@ -44,12 +44,8 @@ crowd: {completion_code: JOURNEY-OK}
 """
 STORIES = [
     {"id": "s1", "text": "I missed my train and sat on the platform laughing at myself."},
-    {
-        "id": "s2",
-        "text": "My grandfather died in the spring; I still set out two cups by habit.",
-        "distressing": True,
-        "content_note": "A grandparent's death.",
-    },
+    {"id": "s2", "text": "My grandfather died in the spring; I still set out two cups by habit.",
+     "distressing": True, "content_note": "A grandparent's death."},
     {"id": "s3", "text": "I learned to swim at thirty-five and cried in the shallow end from pride."},
 ]
 # Digits pressed per item: intensity 3, valence 2nd choice (mixed), empathy 4.
@@ -122,9 +118,7 @@ def test_prolific_annotator_finishes_by_keyboard_and_researcher_sees_the_labels(
     log_in(researcher_page, username="owner", password="pw-12345678")
     researcher_page.goto(f"/projects/{journey_project.slug}/")
     expect(researcher_page.get_by_test_id("labels")).to_have_text(str(len(STORIES)))
-    expect(researcher_page.get_by_test_id("items-complete")).to_have_text(
-        re.compile(rf"{len(STORIES)}\s*/\s*{len(STORIES)}")
-    )
+    expect(researcher_page.get_by_test_id("items-complete")).to_have_text(re.compile(rf"{len(STORIES)}\s*/\s*{len(STORIES)}"))
 
 
 def test_item_page_fits_a_phone_and_a_desktop(journey_project, new_page):
@@ -150,7 +144,5 @@ def test_item_page_fits_a_phone_and_a_desktop(journey_project, new_page):
         screenshot(page, name)
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= viewport["width"], f"{name}: page is {scroll_width}px wide"
-        heights = page.eval_on_selector_all(
-            ".scale label", "els => els.map(e => e.getBoundingClientRect().height)"
-        )
+        heights = page.eval_on_selector_all(".scale label", "els => els.map(e => e.getBoundingClientRect().height)")
         assert heights and min(heights) >= 44

@@ -51,7 +51,6 @@ def test_every_demo_item_page_fits_a_phone_and_a_desktop(demo_slugs, new_page):
             scroll_width = page.evaluate("document.documentElement.scrollWidth")
             assert scroll_width <= viewport["width"], f"{slug} at {width_name}: {scroll_width}px wide"
             heights = page.eval_on_selector_all(
-                ".scale label, .actions button", "els => els.map(e => e.getBoundingClientRect().height)"
-            )
+                ".scale label, .actions button", "els => els.map(e => e.getBoundingClientRect().height)")
             assert min(heights) >= 44, f"{slug} at {width_name}: a target is {min(heights):.0f}px high"
             page.context.close()

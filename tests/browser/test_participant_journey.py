@@ -30,51 +30,31 @@ SIDE_OF_KEY = {"1": "left", "2": "right", "0": "tie"}
 @pytest.fixture
 def journey_study(db):
     owner = UserFactory(username="owner", role="researcher")
-    spec = spec_parse(
-        {
-            "slug": "browser-study",
-            "title": f"{SYSTEMS[0]} against {SYSTEMS[1]}",  # researchers' title names the systems
-            "participant_title": "Which reply supports the person better?",
-            "prompts": [
-                {"id": f"prompt-ext-{i}", "context": [{"speaker": "seeker", "text": text}]}
-                for i, text in enumerate(SEEKERS)
-            ],
-            "systems": [{"name": name} for name in SYSTEMS],
-            "criteria": [
-                {
-                    "name": "overall",
-                    "question": "Overall, which reply is the more empathetic response?",
-                    "ties": True,
-                    "rationale": "required",
-                },
-                {
-                    "name": "reception",
-                    "question": "If you had written the message, which reply would you rather receive?",
-                    "ties": True,
-                },
-            ],
-            "pairs_per_participant": 3,
-            "judgments_per_pair": 2,
-            "consent": {"text": "Some messages describe loss. You may stop at any time.", "required": True},
-            "survey": ["native_language"],
-            "instructions": "Read the message and both replies, then choose with the keys 1, 2 or 0.",
-            "recruitment": {"platform": "prolific", "completion_code": "STUDY-DONE-77"},
-        }
-    )
+    spec = spec_parse({
+        "slug": "browser-study",
+        "title": f"{SYSTEMS[0]} against {SYSTEMS[1]}",  # researchers' title names the systems
+        "participant_title": "Which reply supports the person better?",
+        "prompts": [{"id": f"prompt-ext-{i}", "context": [{"speaker": "seeker", "text": text}]}
+                    for i, text in enumerate(SEEKERS)],
+        "systems": [{"name": name} for name in SYSTEMS],
+        "criteria": [
+            {"name": "overall", "question": "Overall, which reply is the more empathetic response?", "ties": True,
+             "rationale": "required"},
+            {"name": "reception", "question": "If you had written the message, which reply would you rather receive?",
+             "ties": True},
+        ],
+        "pairs_per_participant": 3, "judgments_per_pair": 2,
+        "consent": {"text": "Some messages describe loss. You may stop at any time.", "required": True},
+        "survey": ["native_language"],
+        "instructions": "Read the message and both replies, then choose with the keys 1, 2 or 0.",
+        "recruitment": {"platform": "prolific", "completion_code": "STUDY-DONE-77"},
+    })
     study = services.study_load(spec=spec, owner=owner)
     # reply texts say nothing of their system, so the pages can be searched for system names
-    lines = [
-        json.dumps(
-            {
-                "prompt_id": p["id"],
-                "system": s["name"],
-                "response": f"{'That sounds really hard, and it makes sense to feel this way' if j == 0 else 'Try again next time'}"
-                f" (reply {i}{'ab'[j]}).",
-            }
-        )
-        for i, p in enumerate(spec["prompts"])
-        for j, s in enumerate(spec["systems"])
-    ]
+    lines = [json.dumps({"prompt_id": p["id"], "system": s["name"],
+                         "response": f"{'That sounds really hard, and it makes sense to feel this way' if j == 0 else 'Try again next time'}"
+                                     f" (reply {i}{'ab'[j]})."})
+             for i, p in enumerate(spec["prompts"]) for j, s in enumerate(spec["systems"])]
     services.responses_import(study=study, lines=lines, source="responses.jsonl")
     return services.study_open(study=study)
 
@@ -104,9 +84,7 @@ def _arrive(page, study, pid: str) -> None:
     expect(page.locator("form.judge")).to_be_visible()
 
 
-def test_prolific_participant_judges_every_pair_by_keyboard_and_nothing_names_a_system(
-    journey_study, new_page
-):
+def test_prolific_participant_judges_every_pair_by_keyboard_and_nothing_names_a_system(journey_study, new_page):
     page = new_page(DESKTOP)
     seen = _collect_pages(page)
     _arrive(page, journey_study, "worker-77")
@@ -140,13 +118,7 @@ def test_prolific_participant_judges_every_pair_by_keyboard_and_nothing_names_a_
             judgment = judgments[criterion]
             assert judgment.left in ("a", "b")
             side = SIDE_OF_KEY[key]
-            expected = (
-                "tie"
-                if side == "tie"
-                else judgment.left
-                if side == "left"
-                else "ab".replace(judgment.left, "")
-            )
+            expected = "tie" if side == "tie" else judgment.left if side == "left" else "ab".replace(judgment.left, "")
             assert judgment.choice == expected, (criterion, key, judgment.left, judgment.choice)
         assert judgments["overall"].rationale.startswith("reason for pair")
     # both sides were used (counterbalancing) and every judgment carries the side shown
@@ -178,7 +150,5 @@ def test_pair_page_fits_a_phone_and_can_be_answered_by_touch(journey_study, new_
     page.get_by_role("button", name="Next").click()
     expect(page.locator(".slot-count")).to_have_text("2 of 3")
     judgments = {j.criterion: j for j in Judgment.objects.filter(participant__user__crowd_id="phone-worker")}
-    assert judgments["overall"].choice == "ab".replace(
-        judgments["overall"].left, ""
-    )  # Reply 2 = the right side
+    assert judgments["overall"].choice == "ab".replace(judgments["overall"].left, "")  # Reply 2 = the right side
     assert judgments["reception"].choice == "tie"

@@ -49,11 +49,7 @@ def build_word_tokenizer(*, for_encoder: bool = False, chat_template: str | None
             special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
         )
         return PreTrainedTokenizerFast(
-            tokenizer_object=tokenizer,
-            unk_token="<unk>",
-            pad_token="<pad>",
-            cls_token="[CLS]",
-            sep_token="[SEP]",
+            tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>", cls_token="[CLS]", sep_token="[SEP]"
         )
     wrapped = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>", bos_token="<bos>", eos_token="<eos>"
@@ -87,9 +83,7 @@ def save_tiny_llama(folder: Path, *, chat_template: str | None = CHAT_TEMPLATE) 
     return folder
 
 
-def save_tiny_bert_regressor(
-    folder: Path, *, num_labels: int = 4, id2label: dict[int, str] | None = None
-) -> Path:
+def save_tiny_bert_regressor(folder: Path, *, num_labels: int = 4, id2label: dict[int, str] | None = None) -> Path:
     from transformers import BertConfig, BertForSequenceClassification
 
     tokenizer = build_word_tokenizer(for_encoder=True)

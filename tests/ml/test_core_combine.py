@@ -36,9 +36,7 @@ def test_all_missing_gives_nan_not_zero():
 
 
 def test_weights_by_name_follow_the_dimension_names():
-    value = combine(
-        [5.0, 1.0], "weighted", {"expression": 3.0, "resonation": 1.0}, names=["resonation", "expression"]
-    )
+    value = combine([5.0, 1.0], "weighted", {"expression": 3.0, "resonation": 1.0}, names=["resonation", "expression"])
     assert value == pytest.approx((5 * 1 + 1 * 3) / 4)
 
 

@@ -36,9 +36,7 @@ def test_pairs_get_cosines_in_order_identical_texts_near_one(tiny_sentence_encod
     assert scores[1] == pytest.approx(scores[2], abs=1e-6)  # cosine is symmetric
     assert -1.0 <= scores[1] < 0.9999
     assert similarity.score([]) == []
-    assert similarity.score_on_scale(pairs[:2], 1, 4) == pytest.approx(
-        [to_scale(s, 1, 4) for s in scores[:2]]
-    )
+    assert similarity.score_on_scale(pairs[:2], 1, 4) == pytest.approx([to_scale(s, 1, 4) for s in scores[:2]])
 
 
 def test_a_missing_folder_is_a_load_error(tmp_path):

@@ -23,16 +23,10 @@ ROLES = ("owner", "other_researcher", "annotator", "participant", "anonymous")
 def world(researcher, other_researcher, annotator, participant, generator_version):
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
     project = make_project(owner=researcher)
-    job = services.job_launch(
-        kind="generation", model_version=generator_version, study=study, created_by=researcher
-    )
-    users = {
-        "owner": researcher,
-        "other_researcher": other_researcher,
-        "annotator": annotator,
-        "participant": participant,
-        "anonymous": None,
-    }
+    job = services.job_launch(kind="generation", model_version=generator_version, study=study,
+                              created_by=researcher)
+    users = {"owner": researcher, "other_researcher": other_researcher, "annotator": annotator,
+             "participant": participant, "anonymous": None}
     return {"study": study, "project": project, "job": job, "version": generator_version, "users": users}
 
 
@@ -54,20 +48,13 @@ OWNER_ONLY = {"owner": 200, "other_researcher": 403, "annotator": 403, "particip
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(
-    "name, url, expected",
-    [
-        ("models", lambda w: reverse("ml:models"), LAB_WIDE),
-        ("jobs", lambda w: reverse("ml:jobs"), LAB_WIDE),
-        ("job detail", lambda w: reverse("ml:job_detail", args=[w["job"].pk]), OWNER_ONLY),
-        ("new job on a study", lambda w: reverse("ml:job_new") + f"?study={w['study'].slug}", OWNER_ONLY),
-        (
-            "new job on a project",
-            lambda w: reverse("ml:job_new") + f"?project={w['project'].slug}",
-            OWNER_ONLY,
-        ),
-    ],
-)
+@pytest.mark.parametrize("name, url, expected", [
+    ("models", lambda w: reverse("ml:models"), LAB_WIDE),
+    ("jobs", lambda w: reverse("ml:jobs"), LAB_WIDE),
+    ("job detail", lambda w: reverse("ml:job_detail", args=[w["job"].pk]), OWNER_ONLY),
+    ("new job on a study", lambda w: reverse("ml:job_new") + f"?study={w['study'].slug}", OWNER_ONLY),
+    ("new job on a project", lambda w: reverse("ml:job_new") + f"?project={w['project'].slug}", OWNER_ONLY),
+])
 def test_page_get_permissions(client, world, role, name, url, expected):
     response = page_client(client, world["users"][role]).get(url(world))
 
@@ -77,31 +64,16 @@ def test_page_get_permissions(client, world, role, name, url, expected):
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(
-    "name, url, expected",
-    [
-        (
-            "promote",
-            lambda w: reverse("ml:model_promote", args=[w["version"].pk]),
-            {"owner": 302, "other_researcher": 302, "annotator": 403, "participant": 403, "anonymous": 302},
-        ),
-        (
-            "cancel",
-            lambda w: reverse("ml:job_cancel", args=[w["job"].pk]),
-            {"owner": 302, "other_researcher": 403, "annotator": 403, "participant": 403, "anonymous": 302},
-        ),
-        (
-            "retry",
-            lambda w: reverse("ml:job_retry", args=[w["job"].pk]),
-            {"owner": 302, "other_researcher": 403, "annotator": 403, "participant": 403, "anonymous": 302},
-        ),
-        (
-            "register",
-            lambda w: reverse("ml:model_register"),
-            {"owner": 422, "other_researcher": 422, "annotator": 403, "participant": 403, "anonymous": 302},
-        ),
-    ],
-)
+@pytest.mark.parametrize("name, url, expected", [
+    ("promote", lambda w: reverse("ml:model_promote", args=[w["version"].pk]),
+     {"owner": 302, "other_researcher": 302, "annotator": 403, "participant": 403, "anonymous": 302}),
+    ("cancel", lambda w: reverse("ml:job_cancel", args=[w["job"].pk]),
+     {"owner": 302, "other_researcher": 403, "annotator": 403, "participant": 403, "anonymous": 302}),
+    ("retry", lambda w: reverse("ml:job_retry", args=[w["job"].pk]),
+     {"owner": 302, "other_researcher": 403, "annotator": 403, "participant": 403, "anonymous": 302}),
+    ("register", lambda w: reverse("ml:model_register"),
+     {"owner": 422, "other_researcher": 422, "annotator": 403, "participant": 403, "anonymous": 302}),
+])
 def test_page_post_permissions(client, world, role, name, url, expected):
     response = page_client(client, world["users"][role]).post(url(world), {})
 
@@ -115,30 +87,20 @@ API_OWNER = {"owner": 200, "other_researcher": 403, "annotator": 403, "participa
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(
-    "method, url, body, expected",
-    [
-        ("get", lambda w: reverse("ml:api_models"), None, API_LAB_WIDE),
-        ("get", lambda w: reverse("ml:api_model_detail", args=[w["version"].pk]), None, API_LAB_WIDE),
-        ("post", lambda w: reverse("ml:api_model_promote", args=[w["version"].pk]), {}, API_LAB_WIDE),
-        ("get", lambda w: reverse("ml:api_jobs"), None, API_LAB_WIDE),
-        ("get", lambda w: reverse("ml:api_job_detail", args=[w["job"].pk]), None, API_OWNER),
-        ("get", lambda w: reverse("ml:api_job_scores", args=[w["job"].pk]), None, API_OWNER),
-        ("post", lambda w: reverse("ml:api_job_cancel", args=[w["job"].pk]), {}, API_OWNER),
-        (
-            "post",
-            lambda w: reverse("ml:api_jobs"),
-            lambda w: {"kind": "generation", "model_version": w["version"].pk, "study": w["study"].slug},
-            {**API_OWNER, "owner": 201},
-        ),
-        (
-            "post",
-            lambda w: reverse("ml:api_models"),
-            {"name": "x", "kind": "generator", "path": "/nowhere"},
-            {**API_LAB_WIDE, "owner": 400, "other_researcher": 400},
-        ),
-    ],
-)
+@pytest.mark.parametrize("method, url, body, expected", [
+    ("get", lambda w: reverse("ml:api_models"), None, API_LAB_WIDE),
+    ("get", lambda w: reverse("ml:api_model_detail", args=[w["version"].pk]), None, API_LAB_WIDE),
+    ("post", lambda w: reverse("ml:api_model_promote", args=[w["version"].pk]), {}, API_LAB_WIDE),
+    ("get", lambda w: reverse("ml:api_jobs"), None, API_LAB_WIDE),
+    ("get", lambda w: reverse("ml:api_job_detail", args=[w["job"].pk]), None, API_OWNER),
+    ("get", lambda w: reverse("ml:api_job_scores", args=[w["job"].pk]), None, API_OWNER),
+    ("post", lambda w: reverse("ml:api_job_cancel", args=[w["job"].pk]), {}, API_OWNER),
+    ("post", lambda w: reverse("ml:api_jobs"),
+     lambda w: {"kind": "generation", "model_version": w["version"].pk, "study": w["study"].slug},
+     {**API_OWNER, "owner": 201}),
+    ("post", lambda w: reverse("ml:api_models"), {"name": "x", "kind": "generator", "path": "/nowhere"},
+     {**API_LAB_WIDE, "owner": 400, "other_researcher": 400}),
+])
 def test_api_permissions(world, role, method, url, body, expected):
     payload = body(world) if callable(body) else body
     response = getattr(api_client(world["users"][role]), method)(url(world), payload, format="json")
@@ -156,8 +118,7 @@ def test_api_job_list_shows_only_jobs_the_researcher_may_see(world):
 
 def test_api_register_refuses_a_folder_that_is_not_a_model_with_the_reason(world, tmp_path):
     response = api_client(world["users"]["owner"]).post(
-        reverse("ml:api_models"), {"name": "empty", "kind": "generator", "path": str(tmp_path)}, format="json"
-    )
+        reverse("ml:api_models"), {"name": "empty", "kind": "generator", "path": str(tmp_path)}, format="json")
 
     assert response.status_code == 400
     assert response.json() == {"path": [f"path: not a loadable generator: {tmp_path} has no config.json"]}
@@ -174,7 +135,7 @@ def test_job_progress_fragment_polls_every_2s_until_the_job_finishes(client, wor
 
     assert running.status_code == 200 and 'hx-trigger="every 2s"' in running.text
     assert "<html" not in running.text  # a fragment, not the page
-    assert "hx-trigger" not in finished.text and finished["HX-Refresh"] == "true"
+    assert 'hx-trigger' not in finished.text and finished["HX-Refresh"] == "true"
     assert "out of patience" in client.get(url).text
 
 
@@ -190,35 +151,22 @@ def test_models_page_lists_versions_and_links_from_the_top_nav(client, world):
 def test_register_form_refuses_a_bad_folder_and_says_why(client, world, tmp_path):
     client.force_login(world["users"]["owner"])
 
-    response = client.post(
-        reverse("ml:model_register"), {"name": "bad", "kind": "scorer", "path": str(tmp_path)}
-    )
+    response = client.post(reverse("ml:model_register"), {"name": "bad", "kind": "scorer", "path": str(tmp_path)})
 
     assert response.status_code == 422
     assert f"{tmp_path} has no config.json" in response.text
 
 
 def test_with_the_broker_down_launch_says_so_and_annotation_pages_still_work(
-    client, world, annotator, django_capture_on_commit_callbacks
-):
+        client, world, annotator, django_capture_on_commit_callbacks):
     client.force_login(world["users"]["owner"])
     restore = point_publisher_at("redis://127.0.0.1:1/0", {})
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(
-                reverse("ml:job_new"),
-                {
-                    "study": world["study"].slug,
-                    "kind": "generation",
-                    "model_version": world["version"].pk,
-                    "system": "tiny",
-                    "batch_size": 4,
-                    "max_new_tokens": 8,
-                    "temperature": 0.5,
-                    "seed": 1,
-                    "combine": "mean",
-                },
-            )
+            response = client.post(reverse("ml:job_new"), {
+                "study": world["study"].slug, "kind": "generation", "model_version": world["version"].pk,
+                "system": "tiny", "batch_size": 4, "max_new_tokens": 8, "temperature": 0.5, "seed": 1,
+                "combine": "mean"})
         job = Job.objects.latest("pk")
         detail = client.get(response["Location"])
         project_page = client.get(reverse("project_detail", args=[world["project"].slug]))

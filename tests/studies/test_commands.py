@@ -41,14 +41,10 @@ def test_import_responses_reports_file_line_and_field(researcher, tmp_path):
     spec = _loaded(researcher, tmp_path)
     lines = responses_jsonl(spec)
     path = tmp_path / "responses.jsonl"
-    path.write_text(
-        "\n".join([lines[0], json.dumps({"prompt_id": "prompt-ext-0", "system": "nope", "response": "x"})])
-    )
+    path.write_text("\n".join([lines[0], json.dumps({"prompt_id": "prompt-ext-0", "system": "nope", "response": "x"})]))
     with pytest.raises(CommandError, match=r"responses.jsonl:2: system: 'nope' is not a system"):
         call_command("import_responses", "cmd-study", str(path))
-    path.write_text(
-        "\n".join([lines[0], json.dumps({"prompt_id": "prompt-ext-0", "system": spec["systems"][0]["name"]})])
-    )
+    path.write_text("\n".join([lines[0], json.dumps({"prompt_id": "prompt-ext-0", "system": spec["systems"][0]["name"]})]))
     with pytest.raises(CommandError, match=r"responses.jsonl:2: response: is missing"):
         call_command("import_responses", "cmd-study", str(path))
     path.write_text("\n".join([lines[0], lines[0]]))
@@ -98,9 +94,7 @@ def test_import_judgments_canonicalises_order_and_reports_errors(researcher, tmp
     path.write_text("participant_id,prompt_id,system_a,system_b,choice\nw1,prompt-ext-0,x,y,a\n")
     with pytest.raises(CommandError, match=r"judgments.csv:2: system_a: 'x' is not a system"):
         call_command("import_judgments", "cmd-study", str(path))
-    path.write_text(
-        f"participant_id,prompt_id,system_a,system_b,choice\nw1,prompt-ext-0,{first},{second},left\n"
-    )
+    path.write_text(f"participant_id,prompt_id,system_a,system_b,choice\nw1,prompt-ext-0,{first},{second},left\n")
     with pytest.raises(CommandError, match=r"judgments.csv:2: choice: must be a, b or tie"):
         call_command("import_judgments", "cmd-study", str(path))
     with pytest.raises(CommandError, match="no study"):

@@ -55,9 +55,7 @@ def test_concurrent_participants_never_overfill_a_pair_and_lose_no_judgment(make
             if participant.stage != "judging":
                 return
             slot = services.slot_for_display(participant=participant)
-            services.judgment_submit(
-                participant=participant, token=slot.token, answers=answer(study.spec["criteria"])
-            )
+            services.judgment_submit(participant=participant, token=slot.token, answers=answer(study.spec["criteria"]))
 
     errors = _in_thread(participate, len(tokens))
     assert not errors, errors
@@ -68,14 +66,8 @@ def test_concurrent_participants_never_overfill_a_pair_and_lose_no_judgment(make
     # capacity left unused only where "never the same prompt twice" forbids it: every participant
     # who got a short plan has already seen the prompt of every pair that still has room
     short = [p for p in Participant.objects.filter(study=study) if p.total < 4]
-    seen = {
-        p.pk: set(
-            Assignment.objects.filter(participant=p, pair__isnull=False).values_list(
-                "pair__prompt_id", flat=True
-            )
-        )
-        for p in short
-    }
+    seen = {p.pk: set(Assignment.objects.filter(participant=p, pair__isnull=False)
+                      .values_list("pair__prompt_id", flat=True)) for p in short}
     for pair in Pair.objects.filter(study=study, taken__lt=2):
         assert all(pair.prompt_id in seen[p.pk] for p in short), pair
     assert done >= 30

@@ -66,9 +66,7 @@ def test_each_system_is_left_half_the_time_within_every_participant(
 
 
 @settings(max_examples=300)
-@given(
-    edges=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)).filter(lambda e: e[0] < e[1]), max_size=60)
-)
+@given(edges=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)).filter(lambda e: e[0] < e[1]), max_size=60))
 def test_any_multigraph_of_comparisons_gets_a_balanced_orientation(edges):
     sides = design.orient_balanced(edges)
     plan = [design.PlannedComparison(a, b, s) for (a, b), s in zip(edges, sides, strict=True)]
@@ -81,12 +79,8 @@ def test_any_multigraph_of_comparisons_gets_a_balanced_orientation(edges):
 
 
 @settings(max_examples=100)
-@given(
-    participants=st.integers(2, 200).filter(lambda n: n % 2 == 0), pairs_per_participant=st.integers(1, 15)
-)
-def test_odd_extras_alternate_so_two_systems_share_the_left_evenly_overall(
-    participants, pairs_per_participant
-):
+@given(participants=st.integers(2, 200).filter(lambda n: n % 2 == 0), pairs_per_participant=st.integers(1, 15))
+def test_odd_extras_alternate_so_two_systems_share_the_left_evenly_overall(participants, pairs_per_participant):
     left_counts = Counter()
     for index in range(participants):
         for item in design.participant_plan(
@@ -115,7 +109,7 @@ def test_interleave_keeps_every_pair_in_order_and_places_checks_after_each_block
         # exactly `every` pairs since the previous check (or the start)
         before = slots[:pos]
         last_check = max([p for p in checks if p < pos], default=-1)
-        assert sum(1 for kind, _ in before[last_check + 1 :] if kind == "pair") == every
+        assert sum(1 for kind, _ in before[last_check + 1:] if kind == "pair") == every
 
 
 def test_fallback_side_goes_to_the_system_shown_left_less():

@@ -30,35 +30,26 @@ def test_second_submit_of_the_same_slot_stores_one_judgment(make_study):
     services.participant_start(participant=participant)
     participant.refresh_from_db()
     slot = services.slot_for_display(participant=participant)
-    first = services.judgment_submit(
-        participant=participant, token=slot.token, answers=answer(study.spec["criteria"])
-    )
+    first = services.judgment_submit(participant=participant, token=slot.token, answers=answer(study.spec["criteria"]))
     stale = Participant.objects.get(pk=participant.pk)
-    again = services.judgment_submit(
-        participant=stale, token=slot.token, answers=answer(study.spec["criteria"])
-    )
+    again = services.judgment_submit(participant=stale, token=slot.token, answers=answer(study.spec["criteria"]))
     assert first.stored and not again.stored
     assert Judgment.objects.filter(participant=participant).count() == 1
     assert again.next_slot.token == first.next_slot.token
 
 
 def test_invalid_answers_name_the_criterion_and_store_nothing(make_study):
-    study = make_study(
-        criteria=[{"name": "overall", "question": "Which?", "ties": False, "rationale": "required"}]
-    )
+    study = make_study(criteria=[{"name": "overall", "question": "Which?", "ties": False, "rationale": "required"}])
     participant = services.participant_enroll(study=study, user=UserFactory(role="participant"))
     services.participant_start(participant=participant)
     participant.refresh_from_db()
     slot = services.slot_for_display(participant=participant)
     with pytest.raises(services.JudgmentInvalid) as info:
-        services.judgment_submit(
-            participant=participant, token=slot.token, answers={"overall": {"side": "tie", "rationale": "x"}}
-        )
+        services.judgment_submit(participant=participant, token=slot.token,
+                                 answers={"overall": {"side": "tie", "rationale": "x"}})
     assert "overall" in info.value.errors
     with pytest.raises(services.JudgmentInvalid):
-        services.judgment_submit(
-            participant=participant, token=slot.token, answers={"overall": {"side": "left"}}
-        )
+        services.judgment_submit(participant=participant, token=slot.token, answers={"overall": {"side": "left"}})
     assert not Judgment.objects.exists()
     assert Assignment.objects.get(token=slot.token).status == "reserved"
 
@@ -90,21 +81,10 @@ def test_a_second_start_of_the_same_participant_reserves_nothing_more(make_study
 
 def test_attention_checks_warn_then_end_and_are_recorded(make_study):
     study = make_study(
-        n_prompts=6,
-        pairs_per_participant=6,
-        attention_checks={
-            "every": 2,
-            "warn_after": 1,
-            "end_after": 2,
-            "items": [
-                {
-                    "id": "ac",
-                    "context": [{"speaker": "seeker", "text": "help"}],
-                    "good": "I hear you.",
-                    "bad": "Bananas are yellow.",
-                }
-            ],
-        },
+        n_prompts=6, pairs_per_participant=6,
+        attention_checks={"every": 2, "warn_after": 1, "end_after": 2,
+                          "items": [{"id": "ac", "context": [{"speaker": "seeker", "text": "help"}],
+                                     "good": "I hear you.", "bad": "Bananas are yellow."}]},
     )
     participant = services.participant_enroll(study=study, user=UserFactory(role="participant"))
     services.participant_start(participant=participant)
@@ -117,11 +97,8 @@ def test_attention_checks_warn_then_end_and_are_recorded(make_study):
             side = "right" if slot.left == "a" else "left"
         else:
             side = "left"
-        outcomes.append(
-            services.judgment_submit(
-                participant=participant, token=slot.token, answers=answer(study.spec["criteria"], side)
-            )
-        )
+        outcomes.append(services.judgment_submit(participant=participant, token=slot.token,
+                                                 answers=answer(study.spec["criteria"], side)))
         participant.refresh_from_db()
     assert participant.stage == Participant.Stage.ENDED
     assert participant.attention_failures == 2
@@ -169,25 +146,18 @@ def test_judgment_loop_runs_in_at_most_five_queries(make_study):
 
     from studies.selectors import participant_get_by_token
 
-    study = make_study(
-        n_prompts=6,
-        pairs_per_participant=5,
-        judgments_per_pair=1,
-        criteria=[{"name": "overall", "question": "?"}, {"name": "reception", "question": "?"}],
-    )
+    study = make_study(n_prompts=6, pairs_per_participant=5, judgments_per_pair=1,
+                       criteria=[{"name": "overall", "question": "?"}, {"name": "reception", "question": "?"}])
     participant = services.participant_enroll(study=study, user=UserFactory(role="participant"))
     services.participant_start(participant=participant)
     participant.refresh_from_db()
     slot = services.slot_for_display(participant=participant)
-    participant_get_by_token(
-        token=participant.token
-    )  # a process decodes each spec once; later loops reuse it
+    participant_get_by_token(token=participant.token)  # a process decodes each spec once; later loops reuse it
     for _ in range(4):
         with CaptureQueriesContext(connection) as captured:
             fresh = participant_get_by_token(token=participant.token)
-            outcome = services.judgment_submit(
-                participant=fresh, token=slot.token, answers=answer(study.spec["criteria"])
-            )
+            outcome = services.judgment_submit(participant=fresh, token=slot.token,
+                                               answers=answer(study.spec["criteria"]))
             slot = outcome.next_slot
             shown = (slot.pair.response_a.text, slot.pair.response_b.text, slot.pair.prompt.context)
         # the test's wrapping transaction turns the service's atomic block into a savepoint; in

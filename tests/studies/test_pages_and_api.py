@@ -20,13 +20,8 @@ def clients(client, researcher, other_researcher, annotator, participant, django
     from django.test import Client
 
     made = {}
-    for role, user in (
-        ("owner", researcher),
-        ("other_researcher", other_researcher),
-        ("annotator", annotator),
-        ("participant", participant),
-        ("anonymous", None),
-    ):
+    for role, user in (("owner", researcher), ("other_researcher", other_researcher), ("annotator", annotator),
+                       ("participant", participant), ("anonymous", None)):
         c = Client()
         if user is not None:
             c.force_login(user)
@@ -37,37 +32,14 @@ def clients(client, researcher, other_researcher, annotator, participant, django
 RESEARCHER_PAGES = {
     # name: (method, url builder, expected per role: owner, other researcher, annotator, participant, anonymous)
     "study_list": ("get", lambda s: reverse("studies:study_list"), (200, 200, 403, 403, 302)),
-    "study_detail": (
-        "get",
-        lambda s: reverse("studies:study_detail", args=[s.slug]),
-        (200, 403, 403, 403, 302),
-    ),
-    "study_toggle": (
-        "post",
-        lambda s: reverse("studies:study_toggle", args=[s.slug]),
-        (302, 403, 403, 403, 302),
-    ),
+    "study_detail": ("get", lambda s: reverse("studies:study_detail", args=[s.slug]), (200, 403, 403, 403, 302)),
+    "study_toggle": ("post", lambda s: reverse("studies:study_toggle", args=[s.slug]), (302, 403, 403, 403, 302)),
     "api_list": ("get", lambda s: reverse("studies:api_study_list"), (200, 200, 403, 403, 401)),
-    "api_detail": (
-        "get",
-        lambda s: reverse("studies:api_study_detail", args=[s.slug]),
-        (200, 403, 403, 403, 401),
-    ),
-    "api_progress": (
-        "get",
-        lambda s: reverse("studies:api_study_progress", args=[s.slug]),
-        (200, 403, 403, 403, 401),
-    ),
-    "api_close": (
-        "post",
-        lambda s: reverse("studies:api_study_close", args=[s.slug]),
-        (200, 403, 403, 403, 401),
-    ),
-    "api_responses": (
-        "post",
-        lambda s: reverse("studies:api_study_responses", args=[s.slug]),
-        (400, 403, 403, 403, 401),
-    ),
+    "api_detail": ("get", lambda s: reverse("studies:api_study_detail", args=[s.slug]), (200, 403, 403, 403, 401)),
+    "api_progress": ("get", lambda s: reverse("studies:api_study_progress", args=[s.slug]), (200, 403, 403, 403, 401)),
+    "api_close": ("post", lambda s: reverse("studies:api_study_close", args=[s.slug]), (200, 403, 403, 403, 401)),
+    "api_responses": ("post", lambda s: reverse("studies:api_study_responses", args=[s.slug]),
+                      (400, 403, 403, 403, 401)),
 }
 
 
@@ -76,30 +48,23 @@ def test_researcher_endpoints_permission_matrix(endpoint, clients, make_study):
     study = make_study()
     method, url, expected = RESEARCHER_PAGES[endpoint]
     for role, status in zip(ROLES, expected, strict=True):
-        response = (
-            getattr(clients[role], method)(url(study), data={}, content_type="application/json")
-            if method == "post" and endpoint.startswith("api")
-            else getattr(clients[role], method)(url(study))
-        )
+        response = getattr(clients[role], method)(url(study), data={}, content_type="application/json") \
+            if method == "post" and endpoint.startswith("api") else getattr(clients[role], method)(url(study))
         assert response.status_code == status, (endpoint, role, response.status_code)
 
 
 def test_api_creates_a_study_from_spec_text_and_reports_errors_by_key(clients):
     spec = study_spec(slug="from-api")
-    response = clients["owner"].post(
-        reverse("studies:api_study_list"), {"spec": json.dumps(spec)}, content_type="application/json"
-    )
+    response = clients["owner"].post(reverse("studies:api_study_list"), {"spec": json.dumps(spec)},
+                                     content_type="application/json")
     assert response.status_code == 201, response.content
     bad = {**spec, "judgments_per_pair": 0}
-    response = clients["owner"].post(
-        reverse("studies:api_study_list"), {"spec": bad}, content_type="application/json"
-    )
+    response = clients["owner"].post(reverse("studies:api_study_list"), {"spec": bad}, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["spec"].startswith("judgments_per_pair:")
     # another researcher may not overwrite it
-    response = clients["other_researcher"].post(
-        reverse("studies:api_study_list"), {"spec": spec}, content_type="application/json"
-    )
+    response = clients["other_researcher"].post(reverse("studies:api_study_list"), {"spec": spec},
+                                                content_type="application/json")
     assert response.status_code == 400
 
 
@@ -111,18 +76,12 @@ def test_api_imports_responses_then_opens(clients):
     assert refused.status_code == 400 and "no response from system" in refused.json()["responses"]
     lines = responses_jsonl(spec)
     duplicate = "\n".join([*lines, lines[0]])
-    response = clients["owner"].post(
-        reverse("studies:api_study_responses", args=["api-open"]),
-        {"jsonl": duplicate},
-        content_type="application/json",
-    )
+    response = clients["owner"].post(reverse("studies:api_study_responses", args=["api-open"]), {"jsonl": duplicate},
+                                     content_type="application/json")
     assert response.status_code == 400
     assert response.json()["responses"].startswith(f"request:{len(lines) + 1}: prompt_id: duplicate")
-    response = clients["owner"].post(
-        reverse("studies:api_study_responses", args=["api-open"]),
-        {"jsonl": "\n".join(lines)},
-        content_type="application/json",
-    )
+    response = clients["owner"].post(reverse("studies:api_study_responses", args=["api-open"]),
+                                     {"jsonl": "\n".join(lines)}, content_type="application/json")
     assert response.json() == {"stored": len(lines), "missing": 0}
     assert clients["owner"].post(open_url).status_code == 200
 
@@ -136,11 +95,7 @@ def _walk_participant_pages(client, study, *, htmx=True, pid="abc"):
         seen.append(json.dumps({k: v for k, v in response.items()}))
         return response
 
-    response = keep(
-        client.get(
-            reverse("studies:join", args=[study.slug]) + f"?PROLIFIC_PID={pid}&STUDY_ID=x&SESSION_ID=y"
-        )
-    )
+    response = keep(client.get(reverse("studies:join", args=[study.slug]) + f"?PROLIFIC_PID={pid}&STUDY_ID=x&SESSION_ID=y"))
     page = keep(client.get(response["Location"]))
     token = response["Location"].rstrip("/").split("/")[-1]
     if b"I agree" in page.content:
@@ -162,10 +117,8 @@ def _walk_participant_pages(client, study, *, htmx=True, pid="abc"):
 
 
 def test_participant_flow_by_htmx_stores_every_pair_and_ends_with_the_redirect(client, make_study):
-    study = make_study(
-        pairs_per_participant=3,
-        recruitment={"completion_code": "CODE-1", "redirect_url": "https://example.org/done"},
-    )
+    study = make_study(pairs_per_participant=3,
+                       recruitment={"completion_code": "CODE-1", "redirect_url": "https://example.org/done"})
     token, _ = _walk_participant_pages(client, study)
     participant = Participant.objects.get(token=token)
     assert participant.stage == "completed"
@@ -218,9 +171,7 @@ def test_nothing_a_participant_receives_names_a_system_or_a_stored_id(client, ma
     for url in re.findall(r'(?:href|action|hx-post|hx-get)="([^"]+)"', blob):
         assert not re.search(r"/\d+/", url), url
     # response metadata and model versions never reach the page or the API
-    Response.objects.filter(study=study).update(
-        metadata={"leak": "meta-secret-31337"}, model_version_id=987654
-    )
+    Response.objects.filter(study=study).update(metadata={"leak": "meta-secret-31337"}, model_version_id=987654)
     page = client.get(reverse("studies:participate", args=[other_token])).content.decode()
     assert "meta-secret-31337" not in page and "987654" not in page
     assert System.objects.filter(study=study).count() == 3
@@ -243,9 +194,7 @@ def test_participant_api_answers_and_ignores_a_repeat(client, make_study):
     assert first.status_code == second.status_code == 200
     assert Judgment.objects.count() == 1
     assert first.json()["slot"]["position"] == 1
-    bad = client.post(
-        submit, {"slot": first.json()["slot"]["token"], "answers": []}, content_type="application/json"
-    )
+    bad = client.post(submit, {"slot": first.json()["slot"]["token"], "answers": []}, content_type="application/json")
     assert bad.status_code == 400 and "overall" in bad.json()["answers"]
 
 
@@ -265,9 +214,5 @@ def test_schema_lists_the_study_endpoints(clients):
     schema = clients["owner"].get("/api/schema/", HTTP_ACCEPT="application/json")
     assert schema.status_code == 200
     text = schema.content.decode()
-    for path in (
-        "/api/studies/",
-        "/api/studies/{slug}/responses/",
-        "/api/studies/participate/{token}/judgments/",
-    ):
+    for path in ("/api/studies/", "/api/studies/{slug}/responses/", "/api/studies/participate/{token}/judgments/"):
         assert path in text

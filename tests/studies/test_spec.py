@@ -14,10 +14,8 @@ def minimal(**overrides):
     spec = {
         "slug": "ab-test",
         "title": "A vs B",
-        "prompts": [
-            {"id": "p1", "context": [{"speaker": "seeker", "text": "hello"}]},
-            {"id": "p2", "context": [{"speaker": "seeker", "text": "again"}]},
-        ],
+        "prompts": [{"id": "p1", "context": [{"speaker": "seeker", "text": "hello"}]},
+                    {"id": "p2", "context": [{"speaker": "seeker", "text": "again"}]}],
         "systems": [{"name": "a", "kind": "imported"}, {"name": "b", "kind": "model", "model_version": 3}],
         "pairs_per_participant": 2,
     }
@@ -46,13 +44,7 @@ def test_yaml_and_json_text_parse_to_the_same_spec_and_hash():
 
 def test_preset_loads():
     spec = spec_load_file(PRESET)
-    assert [c["name"] for c in spec["criteria"]] == [
-        "overall",
-        "resonation",
-        "expression",
-        "reception",
-        "bystander",
-    ]
+    assert [c["name"] for c in spec["criteria"]] == ["overall", "resonation", "expression", "reception", "bystander"]
     assert spec["attention_checks"]["items"][0]["bad"]
 
 
@@ -71,20 +63,10 @@ def test_preset_loads():
         ({"pairs_per_participant": 3}, "pairs_per_participant"),
         ({"pairs_per_participant": 0}, "pairs_per_participant"),
         ({"judgments_per_pair": "3"}, "judgments_per_pair"),
-        (
-            {"prompts": [{"id": "p1", "context": [{"speaker": "supporter", "text": "hi"}]}]},
-            "prompts[0].context[0].speaker",
-        ),
+        ({"prompts": [{"id": "p1", "context": [{"speaker": "supporter", "text": "hi"}]}]}, "prompts[0].context[0].speaker"),
         ({"prompts": [{"id": "p1", "context": []}]}, "prompts[0].context"),
-        (
-            {
-                "prompts": [
-                    {"id": "p1", "context": [{"speaker": "seeker", "text": "x"}]},
-                    {"id": "p1", "context": [{"speaker": "seeker", "text": "y"}]},
-                ]
-            },
-            "prompts[1].id",
-        ),
+        ({"prompts": [{"id": "p1", "context": [{"speaker": "seeker", "text": "x"}]},
+                      {"id": "p1", "context": [{"speaker": "seeker", "text": "y"}]}]}, "prompts[1].id"),
         ({"attention_checks": {"every": 2}}, "attention_checks.items"),
         ({"attention_checks": {"warn_after": 2, "end_after": 2}}, "attention_checks.warn_after"),
         ({"recruitment": {"platform": "facebook"}}, "recruitment.platform"),
@@ -117,9 +99,7 @@ def test_prompts_file_errors_name_file_line_and_field(tmp_path):
 
 
 def test_prompts_file_resolves_beside_the_spec(tmp_path):
-    lines = [
-        json.dumps({"id": f"p{i}", "context": [{"speaker": "seeker", "text": f"t{i}"}]}) for i in range(3)
-    ]
+    lines = [json.dumps({"id": f"p{i}", "context": [{"speaker": "seeker", "text": f"t{i}"}]}) for i in range(3)]
     (tmp_path / "prompts.jsonl").write_text("\n".join(lines) + "\n")
     spec = minimal(prompts_file="prompts.jsonl")
     del spec["prompts"]

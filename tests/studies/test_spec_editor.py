@@ -18,13 +18,8 @@ ROLES = ("owner", "other_researcher", "annotator", "participant", "anonymous")
 @pytest.fixture
 def clients(researcher, other_researcher, annotator, participant):
     made = {}
-    for role, user in (
-        ("owner", researcher),
-        ("other_researcher", other_researcher),
-        ("annotator", annotator),
-        ("participant", participant),
-        ("anonymous", None),
-    ):
+    for role, user in (("owner", researcher), ("other_researcher", other_researcher), ("annotator", annotator),
+                       ("participant", participant), ("anonymous", None)):
         made[role] = Client()
         if user is not None:
             made[role].force_login(user)
@@ -49,9 +44,7 @@ def test_spec_editor_permission_matrix(page, clients, make_study):
     study = make_study()
     method, url, expected = PAGES[page]
     for role, status in zip(ROLES, expected, strict=True):
-        response = getattr(clients[role], method)(
-            url(study), {"spec": "slug: [unclosed"} if method == "post" else {}
-        )
+        response = getattr(clients[role], method)(url(study), {"spec": "slug: [unclosed"} if method == "post" else {})
         assert response.status_code == status, (page, role, response.status_code)
 
 
@@ -63,9 +56,7 @@ def test_new_study_page_starts_from_a_preset_and_saves_it(clients, researcher):
     response = clients["owner"].post(reverse("studies:study_new"), {"spec": presets["overall-preference"]})
     assert response.status_code == 302
     study = Study.objects.get(slug="my-preference-study")
-    assert study.owner == researcher and response["Location"] == reverse(
-        "studies:study_detail", args=[study.slug]
-    )
+    assert study.owner == researcher and response["Location"] == reverse("studies:study_detail", args=[study.slug])
     assert [s.name for s in study.systems.all()] == ["candidate", "baseline"]
 
 
@@ -81,9 +72,7 @@ def test_a_spec_error_names_the_key_and_keeps_the_text(clients):
 
 def test_new_study_may_not_take_an_existing_slug(clients, make_study):
     study = make_study()
-    response = clients["other_researcher"].post(
-        reverse("studies:study_new"), {"spec": _spec_text(slug=study.slug)}
-    )
+    response = clients["other_researcher"].post(reverse("studies:study_new"), {"spec": _spec_text(slug=study.slug)})
     assert response.status_code == 422 and "slug:" in response.content.decode()
     assert Study.objects.get(slug=study.slug).owner.username == "researcher"
 
@@ -109,18 +98,14 @@ def test_editing_changes_wording_and_refuses_a_new_slug(clients, make_study):
     assert study.spec["instructions"] == "Read both replies slowly."
     renamed = {**spec, "slug": "another-slug"}
     response = clients["owner"].post(url, {"spec": yaml.safe_dump(renamed)})
-    assert (
-        response.status_code == 422 and "slug: a study&#x27;s slug cannot change" in response.content.decode()
-    )
+    assert response.status_code == 422 and "slug: a study&#x27;s slug cannot change" in response.content.decode()
     assert not Study.objects.filter(slug="another-slug").exists()
 
 
 def test_an_open_study_refuses_a_design_change_naming_the_key(clients, make_study):
     study = make_study()  # make_study opens it
     spec = dict(study.spec, pairs_per_participant=1)
-    response = clients["owner"].post(
-        reverse("studies:study_edit", args=[study.slug]), {"spec": yaml.safe_dump(spec)}
-    )
+    response = clients["owner"].post(reverse("studies:study_edit", args=[study.slug]), {"spec": yaml.safe_dump(spec)})
     assert response.status_code == 422
     assert "pairs_per_participant: cannot change while the study is open" in response.content.decode()
 
@@ -132,12 +117,8 @@ def test_participant_sees_new_wording_after_an_edit(clients, make_study):
     joined = participant_client.get(reverse("studies:join", args=[study.slug]) + "?PROLIFIC_PID=w1")
     assert "First consent wording." in participant_client.get(joined["Location"]).content.decode()
     spec = dict(study.spec, consent={"text": "Second consent wording.", "required": True})
-    assert (
-        clients["owner"]
-        .post(reverse("studies:study_edit", args=[study.slug]), {"spec": yaml.safe_dump(spec)})
-        .status_code
-        == 302
-    )
+    assert clients["owner"].post(reverse("studies:study_edit", args=[study.slug]),
+                                 {"spec": yaml.safe_dump(spec)}).status_code == 302
     assert "Second consent wording." in participant_client.get(joined["Location"]).content.decode()
 
 
@@ -158,7 +139,5 @@ def test_opening_and_closing_from_the_page_moves_progress(clients, make_study):
     clients["owner"].post(toggle, {"open": "yes"})
     study.refresh_from_db()
     assert study.is_open
-    progress = clients["owner"].get(
-        reverse("studies:study_detail", args=[study.slug]), headers={"HX-Request": "true"}
-    )
+    progress = clients["owner"].get(reverse("studies:study_detail", args=[study.slug]), headers={"HX-Request": "true"})
     assert 'id="progress"' in progress.content.decode() and "<html" not in progress.content.decode()

@@ -136,7 +136,4 @@ def demo_models_register() -> list[str]:
         versions = model_defaults_register()
     except RegistryError as exc:  # the demo still runs without models; say why they are missing
         return [f"not registered: {exc}"]
-    return [
-        f"{version.name} ({version.kind}, {'active' if version.is_active else 'inactive'})"
-        for version in versions
-    ]
+    return [f"{version.name} ({version.kind}, {'active' if version.is_active else 'inactive'})" for version in versions]

@@ -67,11 +67,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": database_from_url(
-        env_str("DATABASE_URL", "sqlite:///var/resonance.sqlite3"), base_dir=BASE_DIR
-    )
-}
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///var/resonance.sqlite3"), base_dir=BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Sessions are signed cookies: no database round trip per annotator request.
@@ -123,12 +119,8 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {
-        "data_folder_in": str(BROKER_DIR),
-        "data_folder_out": str(BROKER_DIR),
-        "store_processed": False,
-        "control_folder": str(BROKER_DIR / "control"),
-    }
+    {"data_folder_in": str(BROKER_DIR), "data_folder_out": str(BROKER_DIR), "store_processed": False,
+     "control_folder": str(BROKER_DIR / "control")}
     if CELERY_BROKER_URL.startswith("filesystem")
     else {"visibility_timeout": 3600, "global_keyprefix": env_str("RESONANCE_BROKER_KEYPREFIX", "")}
 )
@@ -150,9 +142,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Models load from local folders only.
-RESONANCE_MODEL_CACHE = Path(
-    env_str("RESONANCE_MODEL_CACHE", str(Path.home() / ".cache" / "resonance" / "models"))
-)
+RESONANCE_MODEL_CACHE = Path(env_str("RESONANCE_MODEL_CACHE", str(Path.home() / ".cache" / "resonance" / "models")))
 RESONANCE_DEVICE = env_str("RESONANCE_DEVICE", "auto")
 RESONANCE_RESERVATION_SECONDS = env_int("RESONANCE_RESERVATION_SECONDS", 30 * 60)
 
@@ -162,13 +152,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
-SPECTACULAR_SETTINGS.update(
-    {
-        "SWAGGER_UI_DIST": "SIDECAR",
-        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-        "REDOC_DIST": "SIDECAR",
-    }
-)
+SPECTACULAR_SETTINGS.update({
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+})
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ItemKindEnum": "annotations.models.ItemKind",
     "ModelKindEnum": "ml.models.ModelKind",

@@ -56,15 +56,9 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
     if parsed.scheme == "sqlite":
         name = unquote(parsed.path[1:]) if parsed.path.startswith("//") else unquote(parsed.path.lstrip("/"))
         path = Path(name) if Path(name).is_absolute() else base_dir / name
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(path),
-            "OPTIONS": {
-                "timeout": 30,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path),
+                "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE",
+                            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}}
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
         return {
@@ -78,6 +72,4 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
         }
-    raise ConfigError(
-        f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use postgres:// or sqlite:///)"
-    )
+    raise ConfigError(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use postgres:// or sqlite:///)")

@@ -24,9 +24,7 @@ def require_or_fall_back(service: str, ok: bool, fallback: str) -> bool:
     if ok:
         return True
     if in_ci():
-        raise RuntimeError(
-            f"{service} is not reachable and CI=true: start it (see .ci/run) instead of skipping"
-        )
+        raise RuntimeError(f"{service} is not reachable and CI=true: start it (see .ci/run) instead of skipping")
     print(
         f"\n!!! {service} is NOT reachable: falling back to {fallback}. "
         f"Tests that need {service} run against the fallback; the PostgreSQL/Redis paths are NOT proven. !!!\n",

@@ -12,9 +12,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 _url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/resonance")
 if _url.startswith("postgres"):
     _db = database_from_url(_url, base_dir=BASE_DIR)
-    if require_or_fall_back(
-        "PostgreSQL", reachable(_db["HOST"] or "127.0.0.1", int(_db["PORT"] or 5432)), "SQLite"
-    ):
+    if require_or_fall_back("PostgreSQL", reachable(_db["HOST"] or "127.0.0.1", int(_db["PORT"] or 5432)), "SQLite"):
         DATABASES = {"default": _db}
     else:
         DATABASES = {"default": database_from_url("sqlite:///var/test.sqlite3", base_dir=BASE_DIR)}
@@ -22,9 +20,7 @@ else:
     DATABASES = {"default": database_from_url(_url, base_dir=BASE_DIR)}
 # One test database per run, so parallel runs (and the worker processes a run starts) never collide.
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"]["TEST"] = {
-        "NAME": os.environ.setdefault("RESONANCE_TEST_DB", f"test_resonance_{os.getpid()}")
-    }
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.setdefault("RESONANCE_TEST_DB", f"test_resonance_{os.getpid()}")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -4,10 +4,8 @@ from ml.services import RegistryError, model_defaults_register
 
 
 class Command(BaseCommand):
-    help = (
-        "Registers the offline default models: SmolLM2-135M-Instruct (generator and judge) and "
-        "all-MiniLM-L6-v2 (similarity, and a scorer base). Converts the generator on first use. Idempotent."
-    )
+    help = ("Registers the offline default models: SmolLM2-135M-Instruct (generator and judge) and "
+            "all-MiniLM-L6-v2 (similarity, and a scorer base). Converts the generator on first use. Idempotent.")
 
     def handle(self, *args, **options):
         try:

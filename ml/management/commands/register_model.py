@@ -25,19 +25,9 @@ class Command(BaseCommand):
             if parent_version is None:
                 raise CommandError(f"--parent: no model version called {parent!r}")
         try:
-            version = model_version_register(
-                name=name,
-                kind=kind,
-                path=path,
-                base=base,
-                parent=parent_version,
-                export=export,
-                activate=activate,
-                registered_by=acting_user(user),
-            )
+            version = model_version_register(name=name, kind=kind, path=path, base=base, parent=parent_version,
+                                             export=export, activate=activate, registered_by=acting_user(user))
         except RegistryError as exc:
             raise CommandError(str(exc)) from exc
         state = "active" if version.is_active else "inactive"
-        self.stdout.write(
-            f"registered {version.name} ({version.kind}, {state}) id={version.pk} at {version.path}"
-        )
+        self.stdout.write(f"registered {version.name} ({version.kind}, {state}) id={version.pk} at {version.path}")
