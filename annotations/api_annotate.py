@@ -29,13 +29,14 @@ _PERMISSIONS = "Annotators only (token or session), and only on their own enroll
 
 
 def assignment_token(assignment: Assignment) -> str:
-    """The opaque id an annotator sends back: the assignment and its annotator, signed."""
-    return signing.dumps([assignment.id, assignment.annotator_id], salt=_SALT, compress=True)
+    """The opaque id an annotator sends back: the assignment and its annotator, signed. No timestamp, so
+    the same held assignment always gets the same token (a reservation's expiry lives on the row)."""
+    return signing.Signer(salt=_SALT).sign_object([assignment.id, assignment.annotator_id], compress=True)
 
 
 def _assignment_from_token(token: str, enrollment: Enrollment) -> Assignment:
     try:
-        assignment_id, annotator_id = signing.loads(token, salt=_SALT)
+        assignment_id, annotator_id = signing.Signer(salt=_SALT).unsign_object(token)
     except (signing.BadSignature, TypeError, ValueError) as exc:
         raise ValidationError({"assignment": ["not an assignment id this server gave out"]}) from exc
     assignment = None

@@ -1,5 +1,7 @@
 """The annotator REST API: next / submit / skip, who may call it, and what it never shows."""
 
+import time
+
 import pytest
 from django.db.models import F
 from django.urls import include, path
@@ -83,8 +85,10 @@ def test_next_reserves_an_item_and_shows_only_its_display_fields(project, enroll
     assert "secret-system" not in text and "gold" not in text and "labels" not in text and "role" not in text
 
 
-def test_next_again_returns_the_item_already_held(held):
+def test_next_again_returns_the_item_already_held(held, monkeypatch):
     client, token = held
+    later = time.time() + 5  # the same token however much later it is asked for again
+    monkeypatch.setattr(time, "time", lambda: later)
     assert client.get(NEXT).json()["assignment"] == token
     assert Assignment.objects.count() == 1
 
