@@ -22,11 +22,7 @@ class LaunchForm(forms.Form):
     """A generation or scoring job on the study or project named in the URL."""
 
     kind = forms.ChoiceField(choices=Job.Kind.choices)
-    model_version = forms.ModelChoiceField(
-        queryset=ModelVersion.objects.filter(
-            kind__in=[ModelKind.GENERATOR, ModelKind.SCORER, ModelKind.JUDGE, ModelKind.SIMILARITY]
-        )
-    )
+    model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.all())  # the service checks the kind
     system = forms.CharField(
         max_length=100,
         required=False,

@@ -99,9 +99,10 @@ def job_similarity_vs_annotators(*, job: Job) -> list[dict]:
     the labels as they come in: ``[{"dimension", "spearman" (None below 3 items), "n"}]``."""
     if job.model_version is None or job.model_version.kind != "similarity" or not job.project_id:
         return []
-    import pandas as pd
     from scipy.stats import spearmanr
 
+    from annotations.agreement.aggregate import aggregate_rows
+    from annotations.agreement.dimensions import is_numeric
     from annotations.agreement.load import project_label_frame
 
     model = dict(
@@ -109,18 +110,18 @@ def job_similarity_vs_annotators(*, job: Job) -> list[dict]:
             "item__external_id", "value"
         )
     )
+    numeric = [dimension for dimension in job.project.dimensions if is_numeric(dimension)]
     frame = project_label_frame(project=job.project, tasks_only=True)
+    human: dict[str, dict[str, float]] = {dimension["name"]: {} for dimension in numeric}
+    if len(frame):
+        for row in aggregate_rows(frame, "mean", dimensions=numeric):
+            if row["value"] is not None:
+                human[row["dimension"]][row["item"]] = row["value"]
     rows = []
-    for dimension in job.project.dimensions:
-        if not isinstance(dimension.get("min"), int | float) or not isinstance(
-            dimension.get("max"), int | float
-        ):
-            continue
-        labels = frame[frame["dimension"] == dimension["name"]]
-        human = pd.to_numeric(labels["value"], errors="coerce").groupby(labels["item"]).mean().dropna()
-        both = [(model[item], rating) for item, rating in human.items() if item in model]
+    for name, means in human.items():
+        both = [(model[item], mean_rating) for item, mean_rating in means.items() if item in model]
         rho = float(spearmanr(*zip(*both, strict=True)).statistic) if len(both) >= 3 else None
-        rows.append({"dimension": dimension["name"], "spearman": None if rho != rho else rho, "n": len(both)})
+        rows.append({"dimension": name, "spearman": None if rho != rho else rho, "n": len(both)})
     return rows
 
 

@@ -20,7 +20,7 @@ fixed here while keeping fbgemm's int8 matrix product (the part that makes it fa
    (255·63·2 = 32130) can never overflow and the input keeps all 256 levels. With VNNI/AMX
    products go straight into int32 and both keep 8 bits.
 
-Not every layer is converted (``per_token_linears``): the feed-forward down projections, the
+Not every layer is converted (``linears_to_quantize``): the feed-forward down projections, the
 last transformer layer and the head stay float32, where int8 would cost rankings more than it
 saves time.
 """
@@ -88,7 +88,7 @@ def cpu_has_int8_dot_product() -> bool:
     return any(check is not None and check() for check in checks)
 
 
-def per_token_linears(model: torch.nn.Module) -> dict[str, torch.nn.Linear]:
+def linears_to_quantize(model: torch.nn.Module) -> dict[str, torch.nn.Linear]:
     """The linear layers to convert: those of the base model's transformer layers but
 
     - the feed-forward down projections (their input is the activation function's output,
@@ -161,7 +161,7 @@ def quantize_linear_layers(
     input channels for smoothing; without them layers are only quantized per token and
     channel. Converted in place and returned.
     """
-    linears = per_token_linears(model)
+    linears = linears_to_quantize(model)
     maxima = input_channel_maxima(model, linears, calibration_batches)
     weight_levels = 127 if cpu_has_int8_dot_product() else 63
     for name, linear in linears.items():

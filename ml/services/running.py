@@ -220,7 +220,7 @@ def _run_scoring(job: Job, on_batch) -> dict:
     inputs = scoring_inputs(job=job)
     if not inputs:
         raise InputError("there is nothing to score: the target has no responses or usable items")
-    done_keys = set(Score.objects.filter(job=job).values_list("input_key", flat=True).distinct())
+    done_keys = _scored_keys(job)
     scorer = load_model(
         kind, version.path, version_key=f"model-version-{version.pk}", device=_device(), **options
     )
@@ -251,9 +251,11 @@ def _run_scoring(job: Job, on_batch) -> dict:
 def similarity_scale(project) -> tuple[float, float]:
     """The rating scale the project's annotators use (its first dimension with a numeric min and
     max), so model similarity and human ratings read alike; (0, 1) when it has none."""
+    from annotations.agreement.dimensions import is_numeric
+
     for dimension in project.dimensions:
         low, high = dimension.get("min"), dimension.get("max")
-        if isinstance(low, int | float) and isinstance(high, int | float) and high > low:
+        if is_numeric(dimension) and low is not None and high is not None and high > low:
             return float(low), float(high)
     return 0.0, 1.0
 
@@ -269,7 +271,7 @@ def _run_similarity(job: Job, on_batch) -> dict:
     if not inputs:
         raise InputError("there is nothing to score: the project has no pair items")
     low, high = similarity_scale(job.project)
-    done_keys = set(Score.objects.filter(job=job).values_list("input_key", flat=True).distinct())
+    done_keys = _scored_keys(job)
     model = load_model(
         "similarity",
         version.path,
@@ -288,6 +290,11 @@ def _run_similarity(job: Job, on_batch) -> dict:
 
     _work(job, inputs, done_keys, on_batch, process)
     return {"scored": len(inputs), "dimensions": ["similarity", "cosine"], "scale": [low, high]}
+
+
+def _scored_keys(job: Job) -> set[str]:
+    """Inputs this job already stored scores for (skipped when it runs again)."""
+    return set(Score.objects.filter(job=job).values_list("input_key", flat=True).distinct())
 
 
 def _number(value: float) -> float | None:
