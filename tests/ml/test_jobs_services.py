@@ -22,17 +22,8 @@ from tests.factories import ItemFactory, LabelFactory, ProjectFactory
 from tests.ml import test_jobs_support as support
 from tests.ml.test_jobs_support import make_project, make_study
 
-(
-    generator_version,
-    scorer_version,
-    judge_version,
-    similarity_version,
-) = (  # fixtures shared with the other ml test modules
-    support.generator_version,
-    support.scorer_version,
-    support.judge_version,
-    support.similarity_version,
-)
+generator_version, scorer_version, judge_version, similarity_version = (  # fixtures shared with other modules
+    support.generator_version, support.scorer_version, support.judge_version, support.similarity_version)
 
 WORKER = "in-process@test"
 
@@ -41,16 +32,10 @@ def launch(**kwargs) -> Job:
     return services.job_launch(created_by=kwargs.pop("created_by", None), **kwargs)
 
 
-def test_generation_job_fills_the_linked_study_system_with_one_response_per_prompt(
-    researcher, generator_version
-):
+def test_generation_job_fills_the_linked_study_system_with_one_response_per_prompt(researcher, generator_version):
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=5)
-    job = launch(
-        kind="generation",
-        model_version=generator_version,
-        study=study,
-        params={"max_new_tokens": 6, "batch_size": 2, "temperature": 0},
-    )
+    job = launch(kind="generation", model_version=generator_version, study=study,
+                 params={"max_new_tokens": 6, "batch_size": 2, "temperature": 0})
 
     finished = services.job_run(job_id=job.pk, worker=WORKER)
 
@@ -67,12 +52,8 @@ def test_generation_job_fills_the_linked_study_system_with_one_response_per_prom
 
 def test_rerun_after_a_crash_redoes_only_missing_inputs_and_adds_no_duplicates(researcher, generator_version):
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=6)
-    job = launch(
-        kind="generation",
-        model_version=generator_version,
-        study=study,
-        params={"max_new_tokens": 6, "batch_size": 2, "temperature": 0},
-    )
+    job = launch(kind="generation", model_version=generator_version, study=study,
+                 params={"max_new_tokens": 6, "batch_size": 2, "temperature": 0})
     services.job_run(job_id=job.pk, worker=WORKER)
     first = {row.input_key: (row.pk, row.text) for row in GeneratedText.objects.filter(job=job)}
     # As if the worker died after its first two batches: the last batch's rows never got written.
@@ -93,9 +74,7 @@ def test_rerun_after_a_crash_redoes_only_missing_inputs_and_adds_no_duplicates(r
 
 def test_a_finished_job_delivered_again_is_left_alone(researcher, generator_version):
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
-    job = launch(
-        kind="generation", model_version=generator_version, study=study, params={"max_new_tokens": 4}
-    )
+    job = launch(kind="generation", model_version=generator_version, study=study, params={"max_new_tokens": 4})
     services.job_run(job_id=job.pk, worker=WORKER)
 
     assert services.job_run(job_id=job.pk, worker=WORKER) is None
@@ -103,20 +82,15 @@ def test_a_finished_job_delivered_again_is_left_alone(researcher, generator_vers
     assert job.attempts == 1 and GeneratedText.objects.filter(job=job).count() == 2
 
 
-def test_reward_model_scores_each_response_per_dimension_as_the_scorer_does(
-    researcher, scorer_version, tiny_regressor_path
-):
+def test_reward_model_scores_each_response_per_dimension_as_the_scorer_does(researcher, scorer_version,
+                                                                          tiny_regressor_path):
     study = make_study(owner=researcher, n_prompts=4)
     Response.objects.filter(study=study, system__name="baseline", prompt__external_id="p1").update(
-        text="you are not alone in this and it will get better"
-    )
+        text="you are not alone in this and it will get better")
     from studies.services import responses_store
 
-    responses_store(
-        study=study,
-        system_name="tiny",
-        rows=[{"prompt_id": f"p{i}", "text": "that must be painful"} for i in range(4)],
-    )
+    responses_store(study=study, system_name="tiny", rows=[{"prompt_id": f"p{i}", "text": "that must be painful"}
+                                                          for i in range(4)])
     job = launch(kind="scoring", model_version=scorer_version, study=study, params={"batch_size": 3})
 
     finished = services.job_run(job_id=job.pk, worker=WORKER)
@@ -126,8 +100,7 @@ def test_reward_model_scores_each_response_per_dimension_as_the_scorer_does(
     assert Score.objects.filter(job=job).count() == 8 * 5  # four PERM dimensions and the reward
     responses = list(Response.objects.filter(study=study).select_related("prompt").order_by("pk"))
     expected = RewardModelScorer(tiny_regressor_path, device="cpu").score(
-        [r.text for r in responses], [r.prompt.context[0]["text"] for r in responses]
-    )
+        [r.text for r in responses], [r.prompt.context[0]["text"] for r in responses])
     for index, response in enumerate(responses):
         stored = dict(Score.objects.filter(job=job, response=response).values_list("dimension", "value"))
         for dimension in expected.dimensions:
@@ -140,39 +113,28 @@ def test_reward_model_scores_each_response_per_dimension_as_the_scorer_does(
     assert table["rows"][0]["means"]["reward"] == pytest.approx(sum(baseline_rewards) / 4, abs=1e-4)
 
 
-def test_judge_answers_without_a_score_are_stored_empty_and_counted(
-    researcher, judge_version, tiny_llama_path
-):
+def test_judge_answers_without_a_score_are_stored_empty_and_counted(researcher, judge_version, tiny_llama_path):
     project = make_project(owner=researcher, n_items=3)
-    job = launch(
-        kind="scoring",
-        model_version=judge_version,
-        project=project,
-        params={"perspectives": ["resonation", "reception"]},
-    )
+    job = launch(kind="scoring", model_version=judge_version, project=project,
+                 params={"perspectives": ["resonation", "reception"]})
 
     finished = services.job_run(job_id=job.pk, worker=WORKER)
 
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     items = list(project.items.order_by("pk"))
     direct = LLMJudgeScorer(tiny_llama_path, perspectives=("resonation", "reception"), device="cpu").score(
-        [i.data["response"] for i in items], [i.data["context"] for i in items]
-    )
+        [i.data["response"] for i in items], [i.data["context"] for i in items])
     for index, item in enumerate(items):
         stored = dict(Score.objects.filter(job=job, item=item).values_list("dimension", "value"))
         assert set(stored) == {"resonation", "reception", "reward"}
         for dimension in ("resonation", "reception"):
             value = direct.per_dimension[dimension][index]
-            assert (
-                stored[dimension] is None if math.isnan(value) else stored[dimension] == pytest.approx(value)
-            )
+            assert stored[dimension] is None if math.isnan(value) else stored[dimension] == pytest.approx(value)
     assert finished.result["unparseable"] == direct.unparseable
     assert job_score_table(job=job)["rows"][0]["label"] == "items"
 
 
-def test_a_model_folder_gone_since_registration_fails_the_job_with_the_reason(
-    researcher, tmp_path, tiny_llama_path
-):
+def test_a_model_folder_gone_since_registration_fails_the_job_with_the_reason(researcher, tmp_path, tiny_llama_path):
     folder = shutil.copytree(tiny_llama_path, tmp_path / "model")
     version = services.model_version_register(name="doomed", kind="generator", path=folder)
     study = make_study(owner=researcher, model_version=version, n_prompts=2)
@@ -187,19 +149,13 @@ def test_a_model_folder_gone_since_registration_fails_the_job_with_the_reason(
     assert finished.finished_at is not None
 
 
-@pytest.mark.parametrize(
-    "change, message",
-    [
-        (
-            {"kind": "scoring"},
-            "model_version: tiny-llama is a generator; a scoring job needs a scorer or judge",
-        ),
-        ({"system_name": "nope"}, "system: 'nope' is not a system of study ml-study"),
-        ({"params": {"max_tokens": 5}}, "params.max_tokens: is not a parameter of a generation job"),
-        ({"params": {"temperature": -1}}, "params.temperature: must be between 0.0 and 5.0"),
-        ({"study": None}, "target: give either a study or an annotation project"),
-    ],
-)
+@pytest.mark.parametrize("change, message", [
+    ({"kind": "scoring"}, "model_version: tiny-llama is a generator; a scoring job needs a scorer or judge"),
+    ({"system_name": "nope"}, "system: 'nope' is not a system of study ml-study"),
+    ({"params": {"max_tokens": 5}}, "params.max_tokens: is not a parameter of a generation job"),
+    ({"params": {"temperature": -1}}, "params.temperature: must be between 0.0 and 5.0"),
+    ({"study": None}, "target: give either a study or an annotation project"),
+])
 def test_launch_refuses_what_cannot_run_and_says_why(researcher, generator_version, change, message):
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
     arguments = {"kind": "generation", "model_version": generator_version, "study": study, **change}
@@ -228,8 +184,7 @@ def test_cancelling_a_queued_job_ends_it_and_a_later_delivery_does_nothing(resea
 
 
 def test_a_job_held_by_a_live_worker_is_not_taken_but_a_restarted_worker_recovers_its_own(
-    researcher, generator_version, django_capture_on_commit_callbacks
-):
+        researcher, generator_version, django_capture_on_commit_callbacks):
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
     job = launch(kind="generation", model_version=generator_version, study=study)
     assert services.job_claim(job_id=job.pk, worker="w1@host") is not None
@@ -243,9 +198,8 @@ def test_a_job_held_by_a_live_worker_is_not_taken_but_a_restarted_worker_recover
     assert job.status == Job.Status.QUEUED and job.worker == "" and len(callbacks) == 1
 
 
-def test_launch_with_the_broker_down_fails_the_job_quickly_and_says_so(
-    researcher, generator_version, django_capture_on_commit_callbacks
-):
+def test_launch_with_the_broker_down_fails_the_job_quickly_and_says_so(researcher, generator_version,
+                                                                       django_capture_on_commit_callbacks):
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
     restore = point_publisher_at("redis://127.0.0.1:1/0", {})  # nothing listens on port 1
     try:

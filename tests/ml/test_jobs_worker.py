@@ -29,13 +29,8 @@ def test_generation_job_runs_on_the_worker_and_fills_the_study_system(celery_wor
     version = services.model_version_register(name="tiny-llama", kind="generator", path=tiny_llama_path)
     study = make_study(owner=owner, model_version=version, n_prompts=5)
 
-    job = services.job_launch(
-        kind="generation",
-        model_version=version,
-        study=study,
-        created_by=owner,
-        params={"max_new_tokens": 6, "batch_size": 2},
-    )
+    job = services.job_launch(kind="generation", model_version=version, study=study, created_by=owner,
+                              params={"max_new_tokens": 6, "batch_size": 2})
     job = wait_for(job)
 
     assert job.status == Job.Status.SUCCEEDED, f"{job.error}\n{celery_worker.log[-3000:]}"
@@ -50,11 +45,8 @@ def test_scoring_job_runs_on_the_worker_and_gives_means_per_system(celery_worker
     study = make_study(owner=owner, n_prompts=3)
     from studies.services import responses_store
 
-    responses_store(
-        study=study,
-        system_name="tiny",
-        rows=[{"prompt_id": f"p{i}", "text": "I feel lost"} for i in range(3)],
-    )
+    responses_store(study=study, system_name="tiny", rows=[{"prompt_id": f"p{i}", "text": "I feel lost"}
+                                                          for i in range(3)])
 
     job = wait_for(services.job_launch(kind="scoring", model_version=version, study=study, created_by=owner))
 
@@ -64,27 +56,17 @@ def test_scoring_job_runs_on_the_worker_and_gives_means_per_system(celery_worker
     assert [(row["label"], row["n"]) for row in table["rows"]] == [("baseline", 3), ("tiny", 3)]
     # The three "tiny" responses are the same text; their prompts differ, so the means are per-system
     # aggregates of distinct rows, not one row repeated.
-    tiny_rewards = list(
-        Score.objects.filter(job=job, dimension="reward", response__system__name="tiny").values_list(
-            "value", flat=True
-        )
-    )
+    tiny_rewards = list(Score.objects.filter(job=job, dimension="reward", response__system__name="tiny")
+                        .values_list("value", flat=True))
     assert table["rows"][1]["means"]["reward"] == pytest.approx(sum(tiny_rewards) / 3, abs=1e-4)
 
 
-def test_worker_killed_mid_job_and_restarted_finishes_it_without_duplicates(
-    celery_worker, owner, tiny_llama_path
-):
+def test_worker_killed_mid_job_and_restarted_finishes_it_without_duplicates(celery_worker, owner, tiny_llama_path):
     version = services.model_version_register(name="tiny-llama", kind="generator", path=tiny_llama_path)
     project = make_project(owner=owner, n_items=30)
 
-    job = services.job_launch(
-        kind="generation",
-        model_version=version,
-        project=project,
-        created_by=owner,
-        params={"max_new_tokens": 16, "batch_size": 1},
-    )
+    job = services.job_launch(kind="generation", model_version=version, project=project, created_by=owner,
+                              params={"max_new_tokens": 16, "batch_size": 1})
     wait_for(job, until=lambda job: job.done >= 5)
     celery_worker.pause()  # freeze it mid-job, so what it had written can be looked at
     job.refresh_from_db()
@@ -103,18 +85,11 @@ def test_worker_killed_mid_job_and_restarted_finishes_it_without_duplicates(
     assert "re-enqueued jobs orphaned by a previous worker" in celery_worker.log
 
 
-def test_cancel_stops_a_running_job_after_its_batch_and_keeps_what_it_wrote(
-    celery_worker, owner, tiny_llama_path
-):
+def test_cancel_stops_a_running_job_after_its_batch_and_keeps_what_it_wrote(celery_worker, owner, tiny_llama_path):
     version = services.model_version_register(name="tiny-llama", kind="generator", path=tiny_llama_path)
     project = make_project(owner=owner, n_items=30)
-    job = services.job_launch(
-        kind="generation",
-        model_version=version,
-        project=project,
-        created_by=owner,
-        params={"max_new_tokens": 16, "batch_size": 1},
-    )
+    job = services.job_launch(kind="generation", model_version=version, project=project, created_by=owner,
+                              params={"max_new_tokens": 16, "batch_size": 1})
     wait_for(job, until=lambda job: job.done >= 2)
 
     services.job_cancel(job=job)
@@ -131,9 +106,7 @@ def test_a_bad_model_path_fails_the_job_with_a_clear_error(celery_worker, owner,
     study = make_study(owner=owner, model_version=version, n_prompts=2)
     (folder / "config.json").unlink()
 
-    job = wait_for(
-        services.job_launch(kind="generation", model_version=version, study=study, created_by=owner)
-    )
+    job = wait_for(services.job_launch(kind="generation", model_version=version, study=study, created_by=owner))
 
     assert job.status == Job.Status.FAILED
     assert job.error == f"the model could not be loaded: {folder} has no config.json"
@@ -141,8 +114,7 @@ def test_a_bad_model_path_fails_the_job_with_a_clear_error(celery_worker, owner,
 
 
 def test_generate_command_waits_for_success_and_score_command_exits_non_zero_on_failure(
-    celery_worker, owner, tiny_llama_path, tiny_regressor_path, tmp_path
-):
+        celery_worker, owner, tiny_llama_path, tiny_regressor_path, tmp_path):
     from io import StringIO
 
     from django.core.management import CommandError, call_command
@@ -154,20 +126,8 @@ def test_generate_command_waits_for_success_and_score_command_exits_non_zero_on_
     (broken / "config.json").write_text("{not json")
     out = StringIO()
 
-    call_command(
-        "generate",
-        "--study",
-        study.slug,
-        "--model",
-        version.name,
-        "--params",
-        '{"max_new_tokens": 4}',
-        "--wait",
-        stdout=out,
-    )
-    with pytest.raises(
-        CommandError, match="failed: the model could not be loaded: .*config.json is not valid JSON"
-    ):
+    call_command("generate", "--study", study.slug, "--model", version.name, "--params", '{"max_new_tokens": 4}', "--wait", stdout=out)
+    with pytest.raises(CommandError, match="failed: the model could not be loaded: .*config.json is not valid JSON"):
         call_command("score", "--study", study.slug, "--model", scorer.name, "--wait", stdout=StringIO())
 
     assert "[##############################] 3/3 succeeded" in out.getvalue()
