@@ -23,18 +23,13 @@ class LaunchForm(forms.Form):
 
     kind = forms.ChoiceField(choices=Job.Kind.choices)
     model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.all())  # the service checks the kind
-    system = forms.CharField(
-        max_length=100,
-        required=False,
-        help_text="generation: the system to fill; scoring: only this system (empty: all)",
-    )
+    system = forms.CharField(max_length=100, required=False,
+                             help_text="generation: the system to fill; scoring: only this system (empty: all)")
     batch_size = forms.IntegerField(min_value=1, max_value=1024, initial=32)
     max_new_tokens = forms.IntegerField(min_value=1, max_value=4096, initial=64, required=False)
     temperature = forms.FloatField(min_value=0, max_value=5, initial=0.7, required=False)
     seed = forms.IntegerField(min_value=0, initial=0, required=False)
-    combine = forms.ChoiceField(
-        choices=[(rule, rule) for rule in COMBINE_RULES], initial="mean", required=False
-    )
+    combine = forms.ChoiceField(choices=[(rule, rule) for rule in COMBINE_RULES], initial="mean", required=False)
 
     def params(self) -> dict:
         data = self.cleaned_data

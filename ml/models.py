@@ -22,24 +22,13 @@ class ModelVersion(models.Model):
     name = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=16, choices=ModelKind.choices)
     path = models.CharField(max_length=1000, help_text="absolute path of the model folder on the workers")
-    base = models.CharField(
-        max_length=200, blank=True, default="", help_text="the base model it started from"
-    )
-    parent = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
-    )
-    export = models.CharField(
-        max_length=500, blank=True, default="", help_text="the export it was trained from"
-    )
+    base = models.CharField(max_length=200, blank=True, default="", help_text="the base model it started from")
+    parent = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children")
+    export = models.CharField(max_length=500, blank=True, default="", help_text="the export it was trained from")
     training_settings = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
-    registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="registered_models",
-    )
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                      related_name="registered_models")
     is_active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
@@ -47,9 +36,7 @@ class ModelVersion(models.Model):
     class Meta:
         ordering = ["kind", "-created_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["kind"], condition=Q(is_active=True), name="one_active_model_per_kind"
-            ),
+            models.UniqueConstraint(fields=["kind"], condition=Q(is_active=True), name="one_active_model_per_kind"),
         ]
 
     def __str__(self) -> str:
@@ -76,17 +63,13 @@ class Job(models.Model):
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    model_version = models.ForeignKey(
-        ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
-    )  # none for an export
+    model_version = models.ForeignKey(  # none for an export
+        ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs")
     # The target: a study (optionally one of its systems) or an annotation project.
-    study = models.ForeignKey(
-        "studies.Study", on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"
-    )
+    study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, null=True, blank=True, related_name="jobs")
     system_name = models.CharField(max_length=100, blank=True, default="")
-    project = models.ForeignKey(
-        "annotations.Project", on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"
-    )
+    project = models.ForeignKey("annotations.Project", on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="jobs")
     params = models.JSONField(default=dict, blank=True)
     done = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
@@ -96,9 +79,8 @@ class Job(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True, default="", help_text="the worker holding the job")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="ml_jobs"
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="ml_jobs")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -106,9 +88,8 @@ class Job(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(study__isnull=True) | Q(project__isnull=True), name="job_one_target"
-            ),
+            models.CheckConstraint(condition=Q(study__isnull=True) | Q(project__isnull=True),
+                                   name="job_one_target"),
         ]
         indexes = [models.Index(fields=["status", "worker"], name="job_running_idx")]
 
@@ -137,21 +118,15 @@ class GeneratedText(models.Model):
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="generations")
     input_key = models.CharField(max_length=64)  # "prompt:<id>" or "item:<id>"
-    prompt = models.ForeignKey(
-        "studies.Prompt", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    item = models.ForeignKey(
-        "annotations.Item", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
+    prompt = models.ForeignKey("studies.Prompt", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    item = models.ForeignKey("annotations.Item", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     text = models.TextField()
     new_tokens = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["job", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["job", "input_key"], name="one_generation_per_job_input")
-        ]
+        constraints = [models.UniqueConstraint(fields=["job", "input_key"], name="one_generation_per_job_input")]
 
 
 class Score(models.Model):
@@ -163,12 +138,10 @@ class Score(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="scores")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="scores")
     input_key = models.CharField(max_length=64)  # "response:<id>" or "item:<id>"
-    response = models.ForeignKey(
-        "studies.Response", on_delete=models.CASCADE, null=True, blank=True, related_name="scores"
-    )
-    item = models.ForeignKey(
-        "annotations.Item", on_delete=models.CASCADE, null=True, blank=True, related_name="model_scores"
-    )
+    response = models.ForeignKey("studies.Response", on_delete=models.CASCADE, null=True, blank=True,
+                                 related_name="scores")
+    item = models.ForeignKey("annotations.Item", on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="model_scores")
     dimension = models.CharField(max_length=60)
     value = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -176,7 +149,5 @@ class Score(models.Model):
     class Meta:
         ordering = ["job", "id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["job", "input_key", "dimension"], name="one_score_per_job_input_dim"
-            ),
+            models.UniqueConstraint(fields=["job", "input_key", "dimension"], name="one_score_per_job_input_dim"),
         ]

@@ -23,9 +23,7 @@ def _is_researcher(user) -> bool:
 def model_versions_for_user(*, user) -> QuerySet[ModelVersion]:
     if not _is_researcher(user):
         return ModelVersion.objects.none()
-    return ModelVersion.objects.select_related("registered_by", "parent").order_by(
-        "kind", "-is_active", "-created_at"
-    )
+    return ModelVersion.objects.select_related("registered_by", "parent").order_by("kind", "-is_active", "-created_at")
 
 
 def model_version_get_for_user(*, user, pk: int) -> ModelVersion:
@@ -69,9 +67,7 @@ def job_score_table(*, job: Job) -> dict:
     values: dict[str, dict[str, list[float]]] = {}
     inputs: dict[str, set[str]] = {}
     dimensions: list[str] = []
-    rows = Score.objects.filter(job=job).values_list(
-        "response__system__name", "input_key", "dimension", "value"
-    )
+    rows = Score.objects.filter(job=job).values_list("response__system__name", "input_key", "dimension", "value")
     for system, key, dimension, value in rows.iterator():
         label = system or ("items" if job.project_id else "responses")
         if dimension not in dimensions:
@@ -79,16 +75,12 @@ def job_score_table(*, job: Job) -> dict:
         inputs.setdefault(label, set()).add(key)
         if value is not None:
             values.setdefault(label, {}).setdefault(dimension, []).append(value)
-    ordered = [d for d in dimensions if d != Score.REWARD] + (
-        [Score.REWARD] if Score.REWARD in dimensions else []
-    )
+    ordered = [d for d in dimensions if d != Score.REWARD] + ([Score.REWARD] if Score.REWARD in dimensions else [])
     table = []
     for label in sorted(inputs):
         per = values.get(label, {})
         means = {d: (round(mean(per[d]), 4) if per.get(d) else None) for d in ordered}
-        table.append(
-            {"label": label, "n": len(inputs[label]), "means": means, "cells": [means[d] for d in ordered]}
-        )
+        table.append({"label": label, "n": len(inputs[label]), "means": means, "cells": [means[d] for d in ordered]})
     return {"dimensions": ordered, "rows": table}
 
 

@@ -34,33 +34,25 @@ def _run(task, job_id: int) -> str:
             job_finish(job_id=job_id, status="failed", error=f"gave up after {retries + 1} tries: {exc}")
             return "failed"
         log.warning("job %s hit a transient error (%s); retry %s", job_id, exc, retries + 1)
-        raise task.retry(
-            exc=exc,
-            countdown=BACKOFF_SECONDS[min(retries, len(BACKOFF_SECONDS) - 1)],
-            max_retries=MAX_RETRIES,
-        ) from exc
+        raise task.retry(exc=exc, countdown=BACKOFF_SECONDS[min(retries, len(BACKOFF_SECONDS) - 1)],
+                         max_retries=MAX_RETRIES) from exc
     return "skipped" if job is None else job.status
 
 
-@shared_task(
-    bind=True, name="ml.tasks.gpu_generate", acks_late=True, reject_on_worker_lost=True, ignore_result=True
-)
+@shared_task(bind=True, name="ml.tasks.gpu_generate", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def gpu_generate(self, job_id: int) -> str:
     """Generates responses for a generation job's prompts or items."""
     return _run(self, job_id)
 
 
-@shared_task(
-    bind=True, name="ml.tasks.gpu_score", acks_late=True, reject_on_worker_lost=True, ignore_result=True
-)
+@shared_task(bind=True, name="ml.tasks.gpu_score", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def gpu_score(self, job_id: int) -> str:
     """Scores a scoring job's responses or items."""
     return _run(self, job_id)
 
 
-@shared_task(
-    bind=True, name="ml.tasks.export_labels", acks_late=True, reject_on_worker_lost=True, ignore_result=True
-)
+@shared_task(bind=True, name="ml.tasks.export_labels", acks_late=True, reject_on_worker_lost=True,
+             ignore_result=True)
 def export_labels(self, job_id: int) -> str:
     """Writes an export job's label file (the default queue: no GPU needed)."""
     return _run(self, job_id)

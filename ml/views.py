@@ -20,15 +20,11 @@ from webapp.roles import researcher_required
 @require_GET
 @researcher_required
 def model_list(request):
-    return render(
-        request,
-        "ml/models.html",
-        {
-            "versions": selectors.model_versions_for_user(user=request.user),
-            "form": RegisterForm(),
-            "jobs": selectors.jobs_for_user(user=request.user)[:10],
-        },
-    )
+    return render(request, "ml/models.html", {
+        "versions": selectors.model_versions_for_user(user=request.user),
+        "form": RegisterForm(),
+        "jobs": selectors.jobs_for_user(user=request.user)[:10],
+    })
 
 
 @require_POST
@@ -39,30 +35,18 @@ def model_register(request):
         data = form.cleaned_data
         try:
             version = services.model_version_register(
-                name=data["name"],
-                kind=data["kind"],
-                path=data["path"],
-                registered_by=request.user,
-                base=data["base"],
-                parent=data["parent"],
-                export=data["export"],
-                activate=data["activate"],
+                name=data["name"], kind=data["kind"], path=data["path"], registered_by=request.user,
+                base=data["base"], parent=data["parent"], export=data["export"], activate=data["activate"],
             )
         except services.RegistryError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Registered {version.name}.")
             return redirect("ml:models")
-    return render(
-        request,
-        "ml/models.html",
-        {
-            "versions": selectors.model_versions_for_user(user=request.user),
-            "form": form,
-            "jobs": selectors.jobs_for_user(user=request.user)[:10],
-        },
-        status=422,
-    )
+    return render(request, "ml/models.html", {
+        "versions": selectors.model_versions_for_user(user=request.user), "form": form,
+        "jobs": selectors.jobs_for_user(user=request.user)[:10],
+    }, status=422)
 
 
 @require_POST
@@ -98,26 +82,15 @@ def job_new(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            job = services.job_launch(
-                kind=data["kind"],
-                model_version=data["model_version"],
-                created_by=request.user,
-                study=study,
-                project=project,
-                system_name=data["system"],
-                params=form.params(),
-            )
+            job = services.job_launch(kind=data["kind"], model_version=data["model_version"], created_by=request.user,
+                                      study=study, project=project, system_name=data["system"], params=form.params())
         except services.JobError as exc:
             form.add_error(None, str(exc))
         else:
             return redirect("ml:job_detail", pk=job.pk)
     systems = list(study.systems.values_list("name", flat=True)) if study else []
-    return render(
-        request,
-        "ml/job_new.html",
-        {"form": form, "study": study, "project": project, "systems": systems},
-        status=422 if form.errors else 200,
-    )
+    return render(request, "ml/job_new.html", {"form": form, "study": study, "project": project, "systems": systems},
+                  status=422 if form.errors else 200)
 
 
 @require_GET
@@ -132,13 +105,9 @@ def job_detail(request, pk: int):
         response = render(request, "ml/job_detail.html#progress", context)
         response["HX-Refresh"] = "true"
         return response
-    context.update(
-        {
-            "scores": selectors.job_score_table(job=job) if job.kind == "scoring" else None,
-            "versus_annotators": selectors.job_similarity_vs_annotators(job=job) if job.is_finished else [],
-            "generations": selectors.job_generations(job=job) if job.kind == "generation" else [],
-        }
-    )
+    context.update({"scores": selectors.job_score_table(job=job) if job.kind == "scoring" else None,
+                    "versus_annotators": selectors.job_similarity_vs_annotators(job=job) if job.is_finished else [],
+                    "generations": selectors.job_generations(job=job) if job.kind == "generation" else []})
     return render(request, "ml/job_detail.html", context)
 
 
@@ -147,9 +116,7 @@ def job_detail(request, pk: int):
 def job_cancel(request, pk: int):
     job = selectors.job_get_for_user(user=request.user, pk=pk)
     services.job_cancel(job=job)
-    messages.success(
-        request, "Cancellation requested." if not job.is_finished else "The job had already finished."
-    )
+    messages.success(request, "Cancellation requested." if not job.is_finished else "The job had already finished.")
     return redirect("ml:job_detail", pk=pk)
 
 

@@ -18,9 +18,7 @@ def order_by_length(lengths: Sequence[int], *, longest_first: bool = True) -> li
     error shows up (and is handled) at once instead of at the end of a long job. Ties keep
     input order, so the order is deterministic.
     """
-    return sorted(
-        range(len(lengths)), key=lambda index: (-lengths[index] if longest_first else lengths[index], index)
-    )
+    return sorted(range(len(lengths)), key=lambda index: (-lengths[index] if longest_first else lengths[index], index))
 
 
 def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:

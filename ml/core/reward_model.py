@@ -80,9 +80,7 @@ class RewardModelScorer:
         self.weights = weights
         self.device = resolve_device(device)
         if quantize and self.device.type != "cpu":
-            raise ValueError(
-                "int8 dynamic quantization runs on CPU only; use quantize=False on an accelerator"
-            )
+            raise ValueError("int8 dynamic quantization runs on CPU only; use quantize=False on an accelerator")
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.path)
             model = AutoModelForSequenceClassification.from_pretrained(
@@ -94,9 +92,7 @@ class RewardModelScorer:
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelLoadError(f"cannot load a reward model from {self.path}: {exc}") from exc
         if model.config.pad_token_id is None and self.tokenizer.pad_token_id is not None:
-            model.config.pad_token_id = (
-                self.tokenizer.pad_token_id
-            )  # LM-based heads pick the last non-pad token
+            model.config.pad_token_id = self.tokenizer.pad_token_id  # LM-based heads pick the last non-pad token
         model.eval()
         last_layer_computes_first_token_only(model)
         if quantize:
@@ -122,9 +118,7 @@ class RewardModelScorer:
         """Scores ``texts`` (each optionally paired with ``contexts[i]``); order is kept."""
         if contexts is not None and len(contexts) != len(texts):
             raise ValueError(f"{len(contexts)} contexts for {len(texts)} texts")
-        encoded = [
-            self._encode(text, None if contexts is None else contexts[i]) for i, text in enumerate(texts)
-        ]
+        encoded = [self._encode(text, None if contexts is None else contexts[i]) for i, text in enumerate(texts)]
         order = order_by_length([len(features["input_ids"]) for features in encoded])
         rows: list[list[float]] = [[] for _ in texts]
         for batch in chunks(order, self.batch_size):
@@ -136,13 +130,10 @@ class RewardModelScorer:
             for index, row in zip(batch, outputs, strict=True):
                 rows[index] = row
         per_dimension = {
-            name: [row[column] for row in rows]
-            for name, column in zip(self.dimensions, self.output_columns, strict=True)
+            name: [row[column] for row in rows] for name, column in zip(self.dimensions, self.output_columns, strict=True)
         }
         reward = combine_columns(per_dimension, self.combine_rule, self.weights)
-        return ScoreResult(
-            per_dimension=per_dimension, reward=reward, unparseable=0, dimensions=self.dimensions
-        )
+        return ScoreResult(per_dimension=per_dimension, reward=reward, unparseable=0, dimensions=self.dimensions)
 
     def _encode(self, text: str, context: str | None) -> dict[str, list[int]]:
         if context is None:

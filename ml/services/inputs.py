@@ -78,22 +78,14 @@ def generation_inputs(*, job: Job) -> list[GenerationInput]:
     """One input per study prompt, or per task item of the project (kinds in ``GENERATION_ITEM_KINDS``)."""
     if job.study_id:
         rows = [
-            GenerationInput(
-                key=f"prompt:{prompt.pk}",
-                prompt_id=prompt.pk,
-                prompt_external_id=prompt.external_id,
-                turns=tuple((str(t.get("speaker", "")), str(t.get("text", ""))) for t in prompt.context),
-            )
+            GenerationInput(key=f"prompt:{prompt.pk}", prompt_id=prompt.pk, prompt_external_id=prompt.external_id,
+                            turns=tuple((str(t.get("speaker", "")), str(t.get("text", ""))) for t in prompt.context))
             for prompt in Prompt.objects.filter(study_id=job.study_id).order_by("pk")
         ]
     elif job.project_id:
-        items = Item.objects.filter(
-            project_id=job.project_id, role=Item.Role.TASK, kind__in=GENERATION_ITEM_KINDS
-        )
-        rows = [
-            GenerationInput(key=f"item:{item.pk}", item_id=item.pk, turns=_turns_of_item(item))
-            for item in items.order_by("pk")
-        ]
+        items = Item.objects.filter(project_id=job.project_id, role=Item.Role.TASK, kind__in=GENERATION_ITEM_KINDS)
+        rows = [GenerationInput(key=f"item:{item.pk}", item_id=item.pk, turns=_turns_of_item(item))
+                for item in items.order_by("pk")]
     else:
         raise InputError("the job names neither a study nor a project")
     return _ordered(rows, lambda row: sum(len(text) for _, text in row.turns))
@@ -106,21 +98,13 @@ def scoring_inputs(*, job: Job) -> list[ScoringInput]:
         if job.system_name:
             responses = responses.filter(system__name=job.system_name)
         rows = [
-            ScoringInput(
-                key=f"response:{response.pk}",
-                response_id=response.pk,
-                text=response.text,
-                context=context_text(
-                    [(t.get("speaker", ""), t.get("text", "")) for t in response.prompt.context]
-                ),
-            )
+            ScoringInput(key=f"response:{response.pk}", response_id=response.pk, text=response.text,
+                         context=context_text([(t.get("speaker", ""), t.get("text", "")) for t in response.prompt.context]))
             for response in responses.order_by("pk")
         ]
     elif job.project_id:
         rows = []
-        items = Item.objects.filter(
-            project_id=job.project_id, role=Item.Role.TASK, kind__in=SCORING_ITEM_KINDS
-        )
+        items = Item.objects.filter(project_id=job.project_id, role=Item.Role.TASK, kind__in=SCORING_ITEM_KINDS)
         for item in items.order_by("pk"):
             data = item.data or {}
             if item.kind == "response":

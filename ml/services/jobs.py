@@ -28,32 +28,19 @@ TASK_FOR_KIND = {
     Job.Kind.SCORING: "ml.tasks.gpu_score",
     Job.Kind.EXPORT: "ml.tasks.export_labels",  # the default queue
 }
-MODEL_KINDS_FOR_JOB = {
-    Job.Kind.GENERATION: (ModelKind.GENERATOR,),
-    Job.Kind.SCORING: (ModelKind.SCORER, ModelKind.JUDGE, ModelKind.SIMILARITY),
-}
+MODEL_KINDS_FOR_JOB = {Job.Kind.GENERATION: (ModelKind.GENERATOR,),
+                       Job.Kind.SCORING: (ModelKind.SCORER, ModelKind.JUDGE, ModelKind.SIMILARITY)}
 QUEUE_UNREACHABLE = "the job queue is not reachable: "
 # How long a running job may go without a heartbeat before another worker may take it over.
 STALE_AFTER_SECONDS = int(getattr(settings, "RESONANCE_JOB_STALE_SECONDS", 30 * 60))
 BROKER_CONNECT_TIMEOUT = 2  # seconds: a launch never hangs on a dead broker
 
-GENERATION_DEFAULTS = {
-    "max_new_tokens": 64,
-    "temperature": 0.7,
-    "top_p": 0.9,
-    "seed": 0,
-    "batch_size": 32,
-    "system_prompt": DEFAULT_SYSTEM_PROMPT,
-}
+GENERATION_DEFAULTS = {"max_new_tokens": 64, "temperature": 0.7, "top_p": 0.9, "seed": 0, "batch_size": 32,
+                       "system_prompt": DEFAULT_SYSTEM_PROMPT}
 SCORING_DEFAULTS = {"batch_size": 32, "combine": "mean"}
 # name: (type, minimum, maximum)
-_NUMBERS = {
-    "max_new_tokens": (int, 1, 4096),
-    "temperature": (float, 0.0, 5.0),
-    "top_p": (float, 0.01, 1.0),
-    "seed": (int, 0, 2**31 - 1),
-    "batch_size": (int, 1, 1024),
-}
+_NUMBERS = {"max_new_tokens": (int, 1, 4096), "temperature": (float, 0.0, 5.0), "top_p": (float, 0.01, 1.0),
+            "seed": (int, 0, 2**31 - 1), "batch_size": (int, 1, 1024)}
 
 
 class JobError(ValueError):
@@ -76,9 +63,7 @@ def params_clean(*, kind: str, raw: dict | None) -> dict:
         allowed = {"batch_size", "combine", "weights", "dimensions", "perspectives"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise JobError(
-            f"params.{unknown[0]}: is not a parameter of a {kind} job (known: {', '.join(sorted(allowed))})"
-        )
+        raise JobError(f"params.{unknown[0]}: is not a parameter of a {kind} job (known: {', '.join(sorted(allowed))})")
     for name, value in raw.items():
         if name in _NUMBERS:
             cast, low, high = _NUMBERS[name]
@@ -96,19 +81,13 @@ def params_clean(*, kind: str, raw: dict | None) -> dict:
                 raise JobError(f"params.combine: must be one of {', '.join(COMBINE_RULES)}")
             clean[name] = value
         elif name in {"dimensions", "perspectives"}:
-            if (
-                not isinstance(value, list)
-                or not value
-                or not all(isinstance(v, str) and v.strip() for v in value)
-            ):
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
                 raise JobError(f"params.{name}: must be a non-empty list of names")
             if "reward" in value or len(set(value)) != len(value):
                 raise JobError(f"params.{name}: names must be distinct and not 'reward'")
             clean["dimensions"] = [v.strip() for v in value]
         elif name == "weights":
-            if not isinstance(value, dict) or not all(
-                isinstance(w, int | float) and w >= 0 for w in value.values()
-            ):
+            if not isinstance(value, dict) or not all(isinstance(w, int | float) and w >= 0 for w in value.values()):
                 raise JobError("params.weights: must map dimension names to non-negative numbers")
             clean[name] = {str(k): float(w) for k, w in value.items()}
     if clean.get("combine") == "weighted" and not clean.get("weights"):
@@ -137,9 +116,7 @@ def job_launch(
         raise JobError(f"kind: must be one of {', '.join(MODEL_KINDS_FOR_JOB)}")
     if model_version.kind not in MODEL_KINDS_FOR_JOB[kind]:
         wanted = " or ".join(MODEL_KINDS_FOR_JOB[kind])
-        raise JobError(
-            f"model_version: {model_version.name} is a {model_version.kind}; a {kind} job needs a {wanted}"
-        )
+        raise JobError(f"model_version: {model_version.name} is a {model_version.kind}; a {kind} job needs a {wanted}")
     if (study is None) == (project is None):
         raise JobError("target: give either a study or an annotation project")
     clean = params_clean(kind=kind, raw=params)
@@ -150,24 +127,13 @@ def job_launch(
                 f"target: {model_version.name} is a similarity model; it scores the pair items of an "
                 "annotation project, not a study's responses"
             )
-        system_name = _check_study_target(
-            kind=kind, study=study, system_name=system_name, version=model_version
-        )
+        system_name = _check_study_target(kind=kind, study=study, system_name=system_name, version=model_version)
     else:
         kinds = _item_kinds_for(kind=kind, model_kind=model_version.kind)
         if not project.items.filter(role="task", kind__in=kinds).exists():
-            raise JobError(
-                f"project: {project.slug} has no items a {kind} job can use (kinds {', '.join(kinds)})"
-            )
-    job = Job.objects.create(
-        kind=kind,
-        model_version=model_version,
-        study=study,
-        system_name=system_name,
-        project=project,
-        params=clean,
-        created_by=created_by,
-    )
+            raise JobError(f"project: {project.slug} has no items a {kind} job can use (kinds {', '.join(kinds)})")
+    job = Job.objects.create(kind=kind, model_version=model_version, study=study, system_name=system_name,
+                             project=project, params=clean, created_by=created_by)
     transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
     return job
 
@@ -186,10 +152,8 @@ def _check_study_target(*, kind: str, study, system_name: str, version: ModelVer
         if not system_name:
             match = systems.filter(model_version_id=version.pk).first()
             if match is None:
-                raise JobError(
-                    f"system: name the system of {study.slug} to fill (none is linked to model "
-                    f"version {version.pk})"
-                )
+                raise JobError(f"system: name the system of {study.slug} to fill (none is linked to model "
+                               f"version {version.pk})")
             return match.name
     if system_name and not systems.filter(name=system_name).exists():
         raise JobError(f"system: {system_name!r} is not a system of study {study.slug}")
@@ -200,9 +164,7 @@ def _check_study_target(*, kind: str, study, system_name: str, version: ModelVer
         if system_name:
             responses = responses.filter(system__name=system_name)
         if not responses.exists():
-            raise JobError(
-                f"study: {study.slug} has no responses{' from ' + system_name if system_name else ''} to score"
-            )
+            raise JobError(f"study: {study.slug} has no responses{' from ' + system_name if system_name else ''} to score")
     return system_name
 
 
@@ -218,11 +180,8 @@ def job_enqueue(*, job_id: int) -> bool:
         # A fresh connection with short timeouts, so a dead broker fails fast instead of retrying.
         with app.connection_for_write(
             connect_timeout=BROKER_CONNECT_TIMEOUT,
-            transport_options={
-                "socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
-                "socket_timeout": 5,
-                "max_retries": 0,
-            },
+            transport_options={"socket_connect_timeout": BROKER_CONNECT_TIMEOUT, "socket_timeout": 5,
+                               "max_retries": 0},
         ) as connection:
             connection.ensure_connection(max_retries=1, timeout=BROKER_CONNECT_TIMEOUT)
             app.send_task(TASK_FOR_KIND[job.kind], args=[job_id], connection=connection, retry=False)
@@ -239,13 +198,7 @@ def job_requeue(*, job: Job) -> Job:
     job = Job.objects.select_for_update().get(pk=job.pk)
     if job.status not in (Job.Status.FAILED, Job.Status.CANCELLED):
         raise JobError(f"status: only failed or cancelled jobs can be retried (this one is {job.status})")
-    job.status, job.error, job.cancel_requested, job.finished_at, job.worker = (
-        Job.Status.QUEUED,
-        "",
-        False,
-        None,
-        "",
-    )
+    job.status, job.error, job.cancel_requested, job.finished_at, job.worker = Job.Status.QUEUED, "", False, None, ""
     job.save(update_fields=["status", "error", "cancel_requested", "finished_at", "worker"])
     transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
     return job

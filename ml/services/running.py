@@ -64,9 +64,7 @@ def job_run(*, job_id: int, worker: str) -> Job | None:
             return None
         return job_finish(job_id=job_id, status=Job.Status.CANCELLED, error="cancelled on request")
     except ModelLoadError as exc:
-        return job_finish(
-            job_id=job_id, status=Job.Status.FAILED, error=f"the model could not be loaded: {exc}"
-        )
+        return job_finish(job_id=job_id, status=Job.Status.FAILED, error=f"the model could not be loaded: {exc}")
     except PERMANENT_ERRORS as exc:
         return job_finish(job_id=job_id, status=Job.Status.FAILED, error=str(exc))
     except TRANSIENT_ERRORS:
@@ -88,13 +86,8 @@ def _device() -> str:
     return str(getattr(settings, "RESONANCE_DEVICE", "auto") or "auto")
 
 
-def _work(
-    job: Job,
-    inputs: list,
-    done_keys: set[str],
-    on_batch: Callable[[int, int], bool],
-    process: Callable[[int, list], None],
-) -> None:
+def _work(job: Job, inputs: list, done_keys: set[str], on_batch: Callable[[int, int], bool],
+          process: Callable[[int, list], None]) -> None:
     """Runs ``process(batch_index, todo)`` on each batch with inputs not yet done, then reports progress."""
     total = len(inputs)
     done = sum(1 for row in inputs if row.key in done_keys)
@@ -118,32 +111,19 @@ def _run_generation(job: Job, on_batch) -> dict:
     if not inputs:
         raise InputError("there is nothing to generate for: the target has no prompts or usable items")
     done_keys = set(GeneratedText.objects.filter(job=job).values_list("input_key", flat=True))
-    generator = load_model(
-        "generator", version.path, version_key=f"model-version-{version.pk}", device=_device()
-    )
+    generator = load_model("generator", version.path, version_key=f"model-version-{version.pk}", device=_device())
     params = job.params
     use_chat = bool(getattr(generator.tokenizer, "chat_template", None))
     system_prompt = params.get("system_prompt", "")
 
     def process(index: int, todo: list[GenerationInput]) -> None:
-        prompts = [
-            chat_messages(row.turns, system_prompt=system_prompt)
-            if use_chat
-            else plain_prompt(row.turns, system_prompt=system_prompt)
-            for row in todo
-        ]
+        prompts = [chat_messages(row.turns, system_prompt=system_prompt) if use_chat
+                   else plain_prompt(row.turns, system_prompt=system_prompt) for row in todo]
         results = generator.generate(
-            prompts,
-            max_new_tokens=params["max_new_tokens"],
-            temperature=params["temperature"],
-            top_p=params["top_p"],
-            seed=params["seed"] + index,
-            batch_size=len(todo),
+            prompts, max_new_tokens=params["max_new_tokens"], temperature=params["temperature"],
+            top_p=params["top_p"], seed=params["seed"] + index, batch_size=len(todo),
         )
-        generations_store(
-            job=job,
-            rows=[(row, result.text, result.new_tokens) for row, result in zip(todo, results, strict=True)],
-        )
+        generations_store(job=job, rows=[(row, result.text, result.new_tokens) for row, result in zip(todo, results, strict=True)])
 
     _work(job, inputs, done_keys, on_batch, process)
     return {"generated": GeneratedText.objects.filter(job=job).count(), "chat_template": use_chat}
@@ -154,38 +134,19 @@ def generations_store(*, job: Job, rows: list[tuple[GenerationInput, str, int]])
     """Upserts one batch of generated texts keyed by (job, input) and, for a study, the system's
     responses keyed by (prompt, system): both or neither."""
     GeneratedText.objects.bulk_create(
-        [
-            GeneratedText(
-                job=job,
-                input_key=row.key,
-                prompt_id=row.prompt_id,
-                item_id=row.item_id,
-                text=text,
-                new_tokens=tokens,
-            )
-            for row, text, tokens in rows
-        ],
-        update_conflicts=True,
-        unique_fields=["job", "input_key"],
-        update_fields=["text", "new_tokens"],
+        [GeneratedText(job=job, input_key=row.key, prompt_id=row.prompt_id, item_id=row.item_id, text=text,
+                       new_tokens=tokens) for row, text, tokens in rows],
+        update_conflicts=True, unique_fields=["job", "input_key"], update_fields=["text", "new_tokens"],
     )
     if job.study_id:
         from studies.services import StudyError, responses_store
 
         try:
-            responses_store(
-                study=job.study,
-                system_name=job.system_name,
-                rows=[
-                    {
-                        "prompt_id": row.prompt_external_id,
-                        "text": text,
-                        "model_version_id": job.model_version_id,
-                        "metadata": {"job": job.pk, "new_tokens": tokens, "params": job.params},
-                    }
-                    for row, text, tokens in rows
-                ],
-            )
+            responses_store(study=job.study, system_name=job.system_name, rows=[
+                {"prompt_id": row.prompt_external_id, "text": text, "model_version_id": job.model_version_id,
+                 "metadata": {"job": job.pk, "new_tokens": tokens, "params": job.params}}
+                for row, text, tokens in rows
+            ])
         except StudyError as exc:
             raise JobError(f"the responses could not be stored: {exc}") from exc
     return len(rows)
@@ -197,18 +158,10 @@ def _scorer_options(job: Job) -> tuple[str, dict]:
     weights = params.get("weights")
     aligned = tuple(float(weights.get(name, 0.0)) for name in dimensions) if weights else None
     if job.model_version.kind == "judge":
-        return "judge", {
-            "perspectives": dimensions,
-            "combine": params["combine"],
-            "weights": aligned,
-            "batch_size": params["batch_size"],
-        }
-    return "scorer", {
-        "dimensions": dimensions,
-        "combine_rule": params["combine"],
-        "weights": aligned,
-        "batch_size": params["batch_size"],
-    }
+        return "judge", {"perspectives": dimensions, "combine": params["combine"], "weights": aligned,
+                         "batch_size": params["batch_size"]}
+    return "scorer", {"dimensions": dimensions, "combine_rule": params["combine"], "weights": aligned,
+                      "batch_size": params["batch_size"]}
 
 
 def _run_scoring(job: Job, on_batch) -> dict:
@@ -221,31 +174,21 @@ def _run_scoring(job: Job, on_batch) -> dict:
     if not inputs:
         raise InputError("there is nothing to score: the target has no responses or usable items")
     done_keys = _scored_keys(job)
-    scorer = load_model(
-        kind, version.path, version_key=f"model-version-{version.pk}", device=_device(), **options
-    )
+    scorer = load_model(kind, version.path, version_key=f"model-version-{version.pk}", device=_device(), **options)
 
     def process(index: int, todo: list[ScoringInput]) -> None:
         contexts = [row.context for row in todo]
-        result = scorer.score(
-            [row.text for row in todo],
-            None if all(c is None for c in contexts) else [c or "" for c in contexts],
-        )
-        scores_store(
-            job=job,
-            rows=[
-                (row, {name: result.per_dimension[name][i] for name in result.dimensions}, result.reward[i])
-                for i, row in enumerate(todo)
-            ],
-        )
+        result = scorer.score([row.text for row in todo], None if all(c is None for c in contexts)
+                              else [c or "" for c in contexts])
+        scores_store(job=job, rows=[
+            (row, {name: result.per_dimension[name][i] for name in result.dimensions}, result.reward[i])
+            for i, row in enumerate(todo)
+        ])
 
     _work(job, inputs, done_keys, on_batch, process)
     missing = Score.objects.filter(job=job, value__isnull=True).exclude(dimension=Score.REWARD).count()
-    return {
-        "scored": len(inputs),
-        "dimensions": list(options.get("dimensions") or options.get("perspectives")),
-        "unparseable": missing,
-    }
+    return {"scored": len(inputs), "dimensions": list(options.get("dimensions") or options.get("perspectives")),
+            "unparseable": missing}
 
 
 def similarity_scale(project) -> tuple[float, float]:
@@ -309,23 +252,11 @@ def scores_store(*, job: Job, rows: list[tuple[ScoringInput | PairInput, dict[st
     objects = []
     for row, values, reward in rows:
         for dimension, value in [*values.items(), (Score.REWARD, reward)]:
-            objects.append(
-                Score(
-                    job=job,
-                    model_version_id=job.model_version_id,
-                    input_key=row.key,
-                    response_id=row.response_id,
-                    item_id=row.item_id,
-                    dimension=dimension,
-                    value=_number(value),
-                )
-            )
-    Score.objects.bulk_create(
-        objects,
-        update_conflicts=True,
-        unique_fields=["job", "input_key", "dimension"],
-        update_fields=["value"],
-    )
+            objects.append(Score(job=job, model_version_id=job.model_version_id, input_key=row.key,
+                                 response_id=row.response_id, item_id=row.item_id, dimension=dimension,
+                                 value=_number(value)))
+    Score.objects.bulk_create(objects, update_conflicts=True, unique_fields=["job", "input_key", "dimension"],
+                              update_fields=["value"])
     return len(objects)
 
 

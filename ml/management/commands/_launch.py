@@ -20,20 +20,12 @@ class LaunchCommand(BaseCommand):
         target = parser.add_mutually_exclusive_group(required=True)
         target.add_argument("--study", help="study slug")
         target.add_argument("--project", help="annotation project slug")
-        parser.add_argument(
-            "--model", help=f"model version name (default: the active {' or '.join(self.model_kinds)})"
-        )
+        parser.add_argument("--model", help=f"model version name (default: the active {' or '.join(self.model_kinds)})")
         parser.add_argument("--system", default="", help="study system to fill (generation) or to score")
-        parser.add_argument(
-            "--params", default="{}", help="job parameters as JSON, e.g. '{\"batch_size\": 8}'"
-        )
+        parser.add_argument("--params", default="{}", help='job parameters as JSON, e.g. \'{"batch_size": 8}\'')
         parser.add_argument("--user", default=None, help="the researcher launching it")
-        parser.add_argument(
-            "--wait", action="store_true", help="follow progress; exit non-zero unless it succeeds"
-        )
-        parser.add_argument(
-            "--timeout", type=float, default=None, help="with --wait: give up following after S"
-        )
+        parser.add_argument("--wait", action="store_true", help="follow progress; exit non-zero unless it succeeds")
+        parser.add_argument("--timeout", type=float, default=None, help="with --wait: give up following after S")
 
     def default_model_kinds(self, project) -> tuple[str, ...]:
         """Kinds whose active version is used when --model is not given."""
@@ -52,15 +44,8 @@ class LaunchCommand(BaseCommand):
             raise CommandError(f"--project: no project {project!r}")
         version = version_by_name_or_active(model, self.default_model_kinds(target_project))
         try:
-            job = job_launch(
-                kind=self.job_kind,
-                model_version=version,
-                created_by=acting_user(user),
-                study=target_study,
-                project=target_project,
-                system_name=system,
-                params=parsed,
-            )
+            job = job_launch(kind=self.job_kind, model_version=version, created_by=acting_user(user),
+                             study=target_study, project=target_project, system_name=system, params=parsed)
         except JobError as exc:
             raise CommandError(str(exc)) from exc
         report_launch(self, job)
