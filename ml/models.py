@@ -44,13 +44,14 @@ class ModelVersion(models.Model):
 
 
 class Job(models.Model):
-    """One piece of background work: generation and scoring on the ``gpu`` queue, label exports on the
-    ``default`` queue. Its state lives here (the dashboard polls this row), never only in Celery."""
+    """One piece of background work: generation and scoring on the ``gpu`` queue, label exports and
+    statistical reports on the ``default`` queue. Its state lives here (the dashboard polls this row), never only in Celery."""
 
     class Kind(models.TextChoices):
         GENERATION = "generation", "Generation"
         SCORING = "scoring", "Scoring"
         EXPORT = "export", "Label export"
+        REPORT = "report", "Statistical report"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -63,7 +64,7 @@ class Job(models.Model):
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    model_version = models.ForeignKey(  # none for an export
+    model_version = models.ForeignKey(  # none for an export or a report
         ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs")
     # The target: a study (optionally one of its systems) or an annotation project.
     study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, null=True, blank=True, related_name="jobs")

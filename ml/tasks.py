@@ -58,6 +58,13 @@ def export_labels(self, job_id: int) -> str:
     return _run(self, job_id)
 
 
+@shared_task(bind=True, name="ml.tasks.build_report", acks_late=True, reject_on_worker_lost=True,
+             ignore_result=True)
+def build_report(self, job_id: int) -> str:
+    """Computes a report job's statistics and writes them as JSON (the default queue: no GPU needed)."""
+    return _run(self, job_id)
+
+
 @shared_task(name="ml.tasks.recover_stale_jobs", ignore_result=True)
 def recover_stale_jobs() -> list[int]:
     """Run by beat (``CELERY_BEAT_SCHEDULE``): re-enqueues running jobs whose worker stopped

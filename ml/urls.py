@@ -15,5 +15,6 @@ urlpatterns = [
     path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
     path("jobs/<int:pk>/download/", views.job_download, name="job_download"),
     path("projects/<slug:slug>/export/", views.export_launch, name="export_launch"),
+    path("reports/new/", views.report_launch, name="report_launch"),
     path("api/ml/", include("ml.api_urls")),
 ]

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations.selectors import project_get_for_user
@@ -131,36 +132,55 @@ def job_retry(request, pk: int):
     return redirect("ml:job_detail", pk=pk)
 
 
+def _launched(request, launch, back: str):
+    """Runs ``launch()``: on to the queued job's page (which says so if the queue is not reachable), or back
+    to ``back`` with the reason the launch was refused."""
+    try:
+        job = launch()
+    except services.JobError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    return redirect("ml:job_detail", pk=job.pk)
+
+
 @require_POST
 @researcher_required
 def export_launch(request, slug: str):
     """Queues an export of the project's labels; the job page offers the file when it is written."""
     project = project_get_for_user(user=request.user, slug=slug)
-    try:
-        job = services.export_job_launch(
-            project=project,
-            created_by=request.user,
-            fmt=request.POST.get("format", "jsonl"),
-            aggregate=request.POST.get("aggregate", "none"),
-        )
-    except services.JobError as exc:
-        messages.error(request, str(exc))
-        return redirect("project_detail", slug=slug)
-    return redirect("ml:job_detail", pk=job.pk)
+    return _launched(request, lambda: services.export_job_launch(
+        project=project, created_by=request.user, fmt=request.POST.get("format", "jsonl"),
+        aggregate=request.POST.get("aggregate", "none"),
+    ), reverse("project_detail", args=[slug]))
+
+
+@require_POST
+@researcher_required
+def report_launch(request):
+    """Queues the full report of the project (agreement) or study named by the form; the job page offers
+    the JSON when it is written."""
+    study, project = _target(request, request.POST)
+    back = reverse("agreement_page", args=[project.slug]) if project else \
+        reverse("studies:study_results", args=[study.slug])
+    return _launched(request, lambda: services.report_job_launch(
+        created_by=request.user, project=project, study=study, seed=request.POST.get("seed", 0),
+        n_bootstrap=request.POST.get("n_bootstrap", services.REPORT_BOOTSTRAP), by=request.POST.getlist("by"),
+        include_ended=request.POST.get("include_ended") == "1",
+    ), back)
 
 
 @require_GET
 @researcher_required
 def job_download(request, pk: int):
-    """The file a finished export job wrote (or its manifest), for those who may see the job."""
+    """The file a finished export or report job wrote (or its manifest), for those who may see the job."""
     job = selectors.job_get_for_user(user=request.user, pk=pk)
-    if job.kind != job.Kind.EXPORT or job.status != job.Status.SUCCEEDED:
+    name = services.job_file(job)
+    if name is None:
         raise Http404("this job has no file to download")
-    name = services.export_file(job)
     if request.GET.get("manifest"):
         name += services.MANIFEST_SUFFIX
     if not default_storage.exists(name):
-        raise Http404("the file is gone; run the export again")
+        raise Http404("the file is gone; run the job again")
     return FileResponse(
         default_storage.open(name, "rb"), as_attachment=True, filename=name.rsplit("/", 1)[-1]
     )

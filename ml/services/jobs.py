@@ -27,6 +27,7 @@ TASK_FOR_KIND = {
     Job.Kind.GENERATION: "ml.tasks.gpu_generate",
     Job.Kind.SCORING: "ml.tasks.gpu_score",
     Job.Kind.EXPORT: "ml.tasks.export_labels",  # the default queue
+    Job.Kind.REPORT: "ml.tasks.build_report",  # the default queue
 }
 MODEL_KINDS_FOR_JOB = {Job.Kind.GENERATION: (ModelKind.GENERATOR,),
                        Job.Kind.SCORING: (ModelKind.SCORER, ModelKind.JUDGE, ModelKind.SIMILARITY)}
@@ -39,8 +40,8 @@ GENERATION_DEFAULTS = {"max_new_tokens": 64, "temperature": 0.7, "top_p": 0.9, "
                        "system_prompt": DEFAULT_SYSTEM_PROMPT}
 SCORING_DEFAULTS = {"batch_size": 32, "combine": "mean"}
 # name: (type, minimum, maximum)
-_NUMBERS = {"max_new_tokens": (int, 1, 4096), "temperature": (float, 0.0, 5.0), "top_p": (float, 0.01, 1.0),
-            "seed": (int, 0, 2**31 - 1), "batch_size": (int, 1, 1024)}
+NUMBER_LIMITS = {"max_new_tokens": (int, 1, 4096), "temperature": (float, 0.0, 5.0), "top_p": (float, 0.01, 1.0),
+                 "seed": (int, 0, 2**31 - 1), "batch_size": (int, 1, 1024)}
 
 
 class JobError(ValueError):
@@ -65,15 +66,8 @@ def params_clean(*, kind: str, raw: dict | None) -> dict:
     if unknown:
         raise JobError(f"params.{unknown[0]}: is not a parameter of a {kind} job (known: {', '.join(sorted(allowed))})")
     for name, value in raw.items():
-        if name in _NUMBERS:
-            cast, low, high = _NUMBERS[name]
-            try:
-                number = cast(value)
-            except (TypeError, ValueError) as exc:
-                raise JobError(f"params.{name}: {value!r} is not a number") from exc
-            if isinstance(number, float) and not math.isfinite(number) or not low <= number <= high:
-                raise JobError(f"params.{name}: must be between {low} and {high}")
-            clean[name] = number
+        if name in NUMBER_LIMITS:
+            clean[name] = number_clean(name, value, *NUMBER_LIMITS[name])
         elif name == "system_prompt":
             clean[name] = str(value)
         elif name == "combine":
@@ -93,6 +87,24 @@ def params_clean(*, kind: str, raw: dict | None) -> dict:
     if clean.get("combine") == "weighted" and not clean.get("weights"):
         raise JobError("params.weights: the weighted combination needs weights")
     return clean
+
+
+def number_clean(name: str, value, cast: type, low: float, high: float) -> int | float:
+    """``value`` as a ``cast`` from ``low`` to ``high``; ``JobError`` naming ``params.<name>`` otherwise."""
+    try:
+        number = cast(value)
+    except (TypeError, ValueError) as exc:
+        raise JobError(f"params.{name}: {value!r} is not a number") from exc
+    if isinstance(number, float) and not math.isfinite(number) or not low <= number <= high:
+        raise JobError(f"params.{name}: must be between {low} and {high}")
+    return number
+
+
+def job_queue(**fields) -> Job:
+    """Creates the job row and publishes its task once the transaction commits (a launch's last step)."""
+    job = Job.objects.create(**fields)
+    transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
+    return job
 
 
 @transaction.atomic
@@ -132,10 +144,8 @@ def job_launch(
         kinds = _item_kinds_for(kind=kind, model_kind=model_version.kind)
         if not project.items.filter(role="task", kind__in=kinds).exists():
             raise JobError(f"project: {project.slug} has no items a {kind} job can use (kinds {', '.join(kinds)})")
-    job = Job.objects.create(kind=kind, model_version=model_version, study=study, system_name=system_name,
-                             project=project, params=clean, created_by=created_by)
-    transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
-    return job
+    return job_queue(kind=kind, model_version=model_version, study=study, system_name=system_name,
+                     project=project, params=clean, created_by=created_by)
 
 
 def _item_kinds_for(*, kind: str, model_kind: str) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from ml.core.errors import Cancelled, DeviceUnavailable, ModelLoadError
 from ml.core.registry_checks import check_loadable
 from ml.models import GeneratedText, Job, Score
-from ml.services.exports import run_export
+from ml.services.exports import export_file, run_export
 from ml.services.inputs import (
     GenerationInput,
     InputError,
@@ -31,6 +31,7 @@ from ml.services.inputs import (
     similarity_inputs,
 )
 from ml.services.jobs import JobError, job_claim, job_finish, job_progress
+from ml.services.reports import report_file, run_report
 
 log = logging.getLogger(__name__)
 
@@ -260,4 +261,13 @@ def scores_store(*, job: Job, rows: list[tuple[ScoringInput | PairInput, dict[st
     return len(objects)
 
 
-RUNNERS = {Job.Kind.GENERATION: _run_generation, Job.Kind.SCORING: _run_scoring, Job.Kind.EXPORT: run_export}
+RUNNERS = {Job.Kind.GENERATION: _run_generation, Job.Kind.SCORING: _run_scoring, Job.Kind.EXPORT: run_export,
+           Job.Kind.REPORT: run_report}
+# The file each kind of job leaves for download (``ml.services.files``), as a name in the default storage.
+FILES = {Job.Kind.EXPORT: export_file, Job.Kind.REPORT: report_file}
+
+
+def job_file(job: Job) -> str | None:
+    """The file a succeeded job left for download; None for a job that leaves none or has not succeeded."""
+    name = FILES.get(job.kind)
+    return name(job) if name is not None and job.status == Job.Status.SUCCEEDED else None

@@ -3,6 +3,7 @@ filesystem broker when Redis is down (announced loudly; CI=true makes a missing 
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -134,6 +135,18 @@ def test_generate_command_waits_for_success_and_score_command_exits_non_zero_on_
     assert Response.objects.filter(study=study, system__name="tiny").count() == 3
 
 
+def taken_from_storage(name: str) -> bytes:
+    """The file the worker stored as ``name`` in the storage the web reads (a shared MEDIA_ROOT); its job
+    folder is removed after reading."""
+    from django.core.files.storage import default_storage
+
+    try:
+        with default_storage.open(name, "rb") as handle:
+            return handle.read()
+    finally:
+        shutil.rmtree(default_storage.path(name).rsplit("/", 1)[0], ignore_errors=True)
+
+
 def test_export_job_runs_on_the_worker_and_leaves_the_file_for_download(celery_worker, owner):
     from tests.factories import LabelFactory
 
@@ -144,11 +157,21 @@ def test_export_job_runs_on_the_worker_and_leaves_the_file_for_download(celery_w
     job = wait_for(services.export_job_launch(project=project, created_by=owner, fmt="csv"))
 
     assert job.status == Job.Status.SUCCEEDED, f"{job.error}\n{celery_worker.log[-3000:]}"
-    from django.core.files.storage import default_storage
+    assert len(taken_from_storage(services.export_file(job)).splitlines()) == 1 + 3 and job.result["rows"] == 3
 
-    name = services.export_file(job)
-    try:  # the worker wrote it into the storage the web reads (a shared MEDIA_ROOT)
-        with default_storage.open(name, "rb") as handle:
-            assert len(handle.read().splitlines()) == 1 + 3 and job.result["rows"] == 3
-    finally:
-        shutil.rmtree(default_storage.path(name).rsplit("/", 1)[0], ignore_errors=True)
+
+def test_report_job_runs_on_the_default_queue_and_leaves_the_json_for_download(celery_worker, owner):
+    from tests.factories import LabelFactory
+
+    project = make_project(owner=owner, n_items=3)
+    for item in project.items.all():
+        for annotator, value in (("reporter-a1", 3), ("reporter-a2", 4)):
+            LabelFactory(item=item, annotator__username=annotator, values={"empathy": value})
+
+    job = wait_for(services.report_job_launch(project=project, created_by=owner, n_bootstrap=100, seed=1))
+
+    assert job.status == Job.Status.SUCCEEDED, f"{job.error}\n{celery_worker.log[-3000:]}"
+    report = json.loads(taken_from_storage(services.report_file(job)))
+    assert (report["project"], report["settings"]["bootstrap"], report["settings"]["seed"]) == (project.slug, 100, 1)
+    assert report["dimensions"]["empathy"]["n_labels"] == 6
+    assert (job.result["items"], job.result["labels"], job.done, job.total) == (3, 6, 1, 1)

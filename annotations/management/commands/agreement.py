@@ -1,4 +1,4 @@
-"""manage.py agreement SLUG --json [--by ATTRIBUTE ...] [--bootstrap N] [--level LEVEL]"""
+"""manage.py agreement SLUG --json [--by ATTRIBUTE ...] [--bootstrap N] [--level LEVEL] [--background]"""
 
 import json
 
@@ -20,6 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--level", choices=LEVELS, help="compute alpha at this level instead of the declared one")
         parser.add_argument("--kappa-weights", choices=["linear", "quadratic"], default="quadratic")
+        parser.add_argument("--background", action="store_true",
+                            help="queue the report as a job on the default queue and print its page, instead of "
+                                 "computing it here (download the JSON from the job page)")
 
     def handle(self, *args, slug, **options):
         project = Project.objects.filter(slug=slug).first()
@@ -27,6 +30,14 @@ class Command(BaseCommand):
             raise CommandError(f"no project {slug!r}")
         if options["bootstrap"] < 0:
             raise CommandError("--bootstrap must be >= 0")
+        if options["background"]:
+            if options["level"] or options["kappa_weights"] != "quadratic":
+                raise CommandError("--background: a report job uses declared levels and quadratic weights")
+            from ml.management.commands._jobs import report_in_background
+
+            report_in_background(self, created_by=None, project=project, n_bootstrap=options["bootstrap"],
+                                 seed=options["seed"], by=options["by"])
+            return
         report = project_agreement_report(
             project=project, by=options["by"], n_bootstrap=options["bootstrap"], seed=options["seed"],
             level=options["level"], kappa_weights=options["kappa_weights"],

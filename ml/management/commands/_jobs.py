@@ -1,4 +1,5 @@
-"""Shared by the job commands: who acts, and following a job's progress in the terminal."""
+"""Shared by the job commands (and the report commands' ``--background``): who acts, launching, and
+following a job's progress in the terminal."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import time
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from ml.models import Job, ModelVersion
+from ml.services import JobError, report_job_launch
 
 BAR_WIDTH = 30
 
@@ -61,7 +64,22 @@ def follow(command, job: Job, *, poll_seconds: float = 1.0, timeout: float | Non
 
 
 def report_launch(command, job: Job) -> None:
+    """Prints the queued job's id and the path of its page; CommandError when it failed at once (no queue)."""
     job.refresh_from_db()
     if job.status == Job.Status.FAILED:
         raise CommandError(f"job {job.pk} failed: {job.error}")
-    command.stdout.write(f"job {job.pk} queued ({job.kind} with {job.model_version.name})")
+    what = job.get_kind_display().lower()
+    if job.model_version:
+        what = f"{job.kind} with {job.model_version.name}"
+    command.stdout.write(f"job {job.pk} queued ({what}): {reverse('ml:job_detail', args=[job.pk])}")
+
+
+def report_in_background(command, **launch) -> Job:
+    """For the report commands' ``--background``: queues the report (``report_job_launch(**launch)``) and
+    prints the job's id and page instead of computing it in the terminal."""
+    try:
+        job = report_job_launch(**launch)
+    except JobError as exc:
+        raise CommandError(str(exc)) from exc
+    report_launch(command, job)
+    return job

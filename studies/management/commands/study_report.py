@@ -29,11 +29,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--include-ended", action="store_true", help="keep participants ended by the attention checks"
         )
+        parser.add_argument(
+            "--background", action="store_true",
+            help="queue the report as a job on the default queue and print its page instead of computing it",
+        )
 
     def handle(
         self, *args, slug: str, as_json: bool, bootstrap: int, seed: int, include_ended: bool, **options
     ):
         study = study_by_slug(slug)
+        if options.get("background"):
+            from ml.management.commands._jobs import report_in_background
+
+            report_in_background(self, created_by=None, study=study, n_bootstrap=bootstrap, seed=seed,
+                                 include_ended=include_ended)
+            return
         report = study_report_for(study, include_ended=include_ended, n_bootstrap=bootstrap, seed=seed)
         if as_json:
             self.stdout.write(_dumps(report))
