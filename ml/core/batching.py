@@ -54,10 +54,11 @@ def run_splitting_on_oom(
     )
 
 
-def padding_groups(lengths: Sequence[int], *, cost_per_group: int) -> list[range]:
-    """Splits rows sorted longest first into consecutive groups, each padded to its own
-    longest row, minimising padded positions plus ``cost_per_group`` per group (the fixed
-    cost of one more forward pass, in positions). Exact, by dynamic programming."""
+def padding_groups(lengths: Sequence[int], *, cost_per_group: int, max_size: int | None = None) -> list[range]:
+    """Splits rows sorted longest first into consecutive groups of at most ``max_size`` rows,
+    each padded to its own longest row, minimising padded positions plus ``cost_per_group``
+    per group (the fixed cost of one more forward pass, in positions). Exact, by dynamic
+    programming."""
     if any(earlier < later for earlier, later in zip(lengths, lengths[1:], strict=False)):
         raise ValueError("lengths must be sorted longest first")
     count = len(lengths)
@@ -65,7 +66,8 @@ def padding_groups(lengths: Sequence[int], *, cost_per_group: int) -> list[range
     cut = [0] * (count + 1)
     for end in range(1, count + 1):
         options = (
-            (best[start] + (end - start) * lengths[start] + cost_per_group, start) for start in range(end)
+            (best[start] + (end - start) * lengths[start] + cost_per_group, start)
+            for start in range(0 if max_size is None else max(end - max_size, 0), end)
         )
         best[end], cut[end] = min(options)
     groups, end = [], count

@@ -2,8 +2,8 @@
 
 torch's stock dynamic quantization (``quantize_dynamic``) loses too much on encoder scorers:
 on all-MiniLM-L6-v2 with a fitted head its scores rank texts with Spearman ~0.8 against
-float32 on an AVX2 CPU (bench/scoring.py). Three things lose the precision, and each is
-fixed here while keeping fbgemm's int8 matrix product (the part that makes it fast):
+float32 (bench/scoring.py). Three things lose the precision, and each is fixed here while
+keeping fbgemm's int8 matrix product (the part that makes it fast):
 
 1. One activation scale for the whole batch: a few outlier channels and the loudest token
    set the step for every other value. Each token row is mapped onto [0, 1] by its own
@@ -20,17 +20,20 @@ fixed here while keeping fbgemm's int8 matrix product (the part that makes it fa
    (255·63·2 = 32130) can never overflow and the input keeps all 256 levels. With VNNI/AMX
    products go straight into int32 and both keep 8 bits.
 
-Not every layer is converted (``linears_to_quantize``): the feed-forward down projections, the
-last transformer layer and the head stay float32, where int8 would cost rankings more than it
-saves time.
+Which layers convert, and how, is read off a calibration run (``ml.core.quantization_plan``):
+layers that compute one row per text (the first-token part of the last layer, the pooler, the
+head) stay float32, layers fed the very same tensor (query, key and value) become one product,
+and feed-forward down projections convert only where weights keep 8 bits.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
+
+from ml.core.quantization_plan import QuantizationPlan, plan_quantization
 
 SMOOTHING_ALPHA = 0.5
 
@@ -53,32 +56,78 @@ class SmoothedInt8Linear(torch.nn.Module):
         self.in_features, self.out_features = linear.in_features, linear.out_features
         scales = (weight.abs().amax(dim=1) / weight_levels).clamp(min=1e-12).double()
         zero_points = torch.zeros(self.out_features, dtype=torch.long)
-        with (
-            warnings.catch_warnings()
-        ):  # quantized tensor constructors are deprecated, fbgemm's kernels are not
+        with warnings.catch_warnings():  # quantized tensor constructors are deprecated, fbgemm's kernels are not
             warnings.simplefilter("ignore", UserWarning)
             quantized = torch.quantize_per_channel(weight, scales, zero_points, 0, torch.qint8)
         self._packed = torch.ops.quantized.linear_prepack(quantized, None)
-        bias = (
-            linear.bias.detach().float().clone()
-            if linear.bias is not None
-            else torch.zeros(self.out_features)
-        )
-        self.register_buffer("bias", bias)
         # Row sums of the weights as fbgemm sees them (dequantized), for the per-token offset.
         self.register_buffer("weight_row_sums", quantized.dequantize().sum(dim=1))
+        self.register_buffer("bias", _bias_of(linear))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x * self.input_multiplier if self.input_multiplier is not None else x.clone()
-        low = x.amin(dim=-1, keepdim=True)
-        span = (x.amax(dim=-1, keepdim=True) - low).clamp_(min=1e-12)
-        # Each token row mapped onto [0, 1]: W·x = span·(W·x') + low·rowsum(W).
-        product = torch.ops.quantized.linear_dynamic(x.sub_(low).div_(span), self._packed, reduce_range=False)
-        return torch.addcmul(torch.addcmul(self.bias, low, self.weight_row_sums), product, span)
+        rows = x.reshape(-1, self.in_features)
+        smoothed = rows * self.input_multiplier if self.input_multiplier is not None else rows
+        low = smoothed.amin(dim=-1, keepdim=True)
+        span = (smoothed.amax(dim=-1, keepdim=True) - low).clamp_(min=1e-12)
+        # Each token row mapped onto [0, 1]: x' = (x - low)/span (in place where the tensor is ours;
+        # elementwise ops with a [rows, 1] operand, which are the cheap ones here).
+        shifted = smoothed.sub_(low) if smoothed is not rows else rows - low
+        product = torch.ops.quantized.linear_dynamic(shifted.mul_(span.reciprocal()), self._packed, reduce_range=False)
+        # W·x + b = span·(W·x') + low·rowsum(W) + b
+        return product.mul_(span).addcmul_(low, self.weight_row_sums).add_(self.bias).view(*x.shape[:-1], -1)
 
     def extra_repr(self) -> str:
         smoothed = self.input_multiplier is not None
         return f"in_features={self.in_features}, out_features={self.out_features}, smoothed={smoothed}"
+
+
+class SharedInputProduct(torch.nn.Module):
+    """Several linear layers that always read the same tensor (query, key and value of one
+    attention layer), computed as one int8 product: one quantization of the input instead of
+    one per layer, and one larger, faster matrix product. Each layer becomes a
+    ``SharedInputSlice``; the first to be called computes the product, the others take their
+    columns of it. Called with a tensor the others were not given, a slice still answers
+    correctly (it computes the product for that tensor)."""
+
+    def __init__(self, linears: Sequence[torch.nn.Linear], smoothing: torch.Tensor | None, *, weight_levels: int):
+        super().__init__()
+        merged = torch.nn.Linear(linears[0].in_features, sum(linear.out_features for linear in linears))
+        with torch.no_grad():
+            merged.weight.copy_(torch.cat([linear.weight.detach().float() for linear in linears]))
+            merged.bias.copy_(torch.cat([_bias_of(linear) for linear in linears]))
+        self.linear = SmoothedInt8Linear(merged, smoothing, weight_levels=weight_levels)
+        self.members = len(linears)
+        self._input: torch.Tensor | None = None
+        self._output: torch.Tensor | None = None
+        self._taken = 0
+
+    def columns(self, x: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        if x is not self._input:
+            self._input, self._output, self._taken = x, self.linear(x), 0
+        output = self._output[..., start:stop]
+        self._taken += 1
+        if self._taken == self.members:  # everyone has theirs: let the activations go
+            self._input = self._output = None
+        return output
+
+
+class SharedInputSlice(torch.nn.Module):
+    """One layer of a ``SharedInputProduct``: its columns of the shared product."""
+
+    def __init__(self, shared: SharedInputProduct, start: int, stop: int) -> None:
+        super().__init__()
+        self.shared, self.start, self.stop = shared, start, stop
+        self.in_features, self.out_features = shared.linear.in_features, stop - start
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shared.columns(x, self.start, self.stop)
+
+    def extra_repr(self) -> str:
+        return f"columns {self.start}:{self.stop} of a shared int8 product"
+
+
+def _bias_of(linear: torch.nn.Linear) -> torch.Tensor:
+    return linear.bias.detach().float() if linear.bias is not None else torch.zeros(linear.out_features)
 
 
 def cpu_has_int8_dot_product() -> bool:
@@ -86,62 +135,6 @@ def cpu_has_int8_dot_product() -> bool:
     cpu = getattr(torch, "cpu", None)
     checks = [getattr(cpu, name, None) for name in ("_is_vnni_supported", "_is_amx_tile_supported")]
     return any(check is not None and check() for check in checks)
-
-
-def linears_to_quantize(model: torch.nn.Module) -> dict[str, torch.nn.Linear]:
-    """The linear layers to convert: those of the base model's transformer layers but
-
-    - the feed-forward down projections (their input is the activation function's output,
-      whose per-token tails 8 bits cannot hold: on MiniLM they alone cost the rankings 0.988 ->
-      0.996 Spearman, for a third of the int8 products), recognised by reading
-      ``config.intermediate_size`` features;
-    - those of the last layer, whose output the head reads directly;
-    - the pooler and the head, which see one vector per text.
-    """
-    base = getattr(model, "base_model", model)
-    last_layer = _last_transformer_layer(base)
-    candidates = set(base.modules()) - (set() if last_layer is None else set(last_layer.modules()))
-    down_projection_width = getattr(getattr(model, "config", None), "intermediate_size", None)
-    return {
-        name: module
-        for name, module in model.named_modules()
-        if isinstance(module, torch.nn.Linear)
-        and module in candidates
-        and module.in_features != down_projection_width
-        and "pooler" not in name.split(".")
-    }
-
-
-def _last_transformer_layer(base: torch.nn.Module) -> torch.nn.Module | None:
-    """The last block of the longest ``ModuleList`` in ``base`` (the stack of transformer layers)."""
-    stacks = [module for module in base.modules() if isinstance(module, torch.nn.ModuleList) and len(module)]
-    return max(stacks, key=len)[-1] if stacks else None
-
-
-@torch.inference_mode()
-def input_channel_maxima(
-    model: torch.nn.Module,
-    linears: Mapping[str, torch.nn.Linear],
-    batches: Iterable[Mapping[str, torch.Tensor]],
-) -> dict[str, torch.Tensor]:
-    """The largest |input| each channel of each of ``linears`` sees while ``model`` runs on ``batches``."""
-    maxima: dict[str, torch.Tensor] = {}
-
-    def record(name: str):
-        def hook(_module, inputs, _output):
-            seen = inputs[0].detach().abs().reshape(-1, inputs[0].shape[-1]).amax(dim=0).float()
-            maxima[name] = torch.maximum(maxima[name], seen) if name in maxima else seen
-
-        return hook
-
-    handles = [linear.register_forward_hook(record(name)) for name, linear in linears.items()]
-    try:
-        for batch in batches:
-            model(**batch)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return maxima
 
 
 def smoothing_factors(
@@ -153,20 +146,37 @@ def smoothing_factors(
 
 
 def quantize_linear_layers(
-    model: torch.nn.Module, calibration_batches: Iterable[Mapping[str, torch.Tensor]] = ()
-) -> torch.nn.Module:
-    """``model`` (CPU, float32) with its per-token linear layers replaced by ``SmoothedInt8Linear``.
+    model: torch.nn.Module,
+    calibration_batches: Iterable[Mapping[str, torch.Tensor]],
+    *,
+    int8_dot_product: bool | None = None,
+) -> QuantizationPlan:
+    """Converts ``model``'s (CPU, float32) per-token linear layers to int8, in place, as planned
+    from running it on ``calibration_batches`` (model inputs, one text each). Returns the plan.
 
-    ``calibration_batches`` (model inputs) are run once in float32 to measure each layer's
-    input channels for smoothing; without them layers are only quantized per token and
-    channel. Converted in place and returned.
-    """
-    linears = linears_to_quantize(model)
-    maxima = input_channel_maxima(model, linears, calibration_batches)
-    weight_levels = 127 if cpu_has_int8_dot_product() else 63
-    for name, linear in linears.items():
-        smoothing = smoothing_factors(maxima[name], linear.weight) if name in maxima else None
-        parent_name, _, attribute = name.rpartition(".")
-        parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, attribute, SmoothedInt8Linear(linear, smoothing, weight_levels=weight_levels))
-    return model
+    ``int8_dot_product`` (default: whether this CPU has it) decides 8- or 7-bit weights, and
+    with that whether the feed-forward down projections convert (their inputs' tails cost
+    rankings where weights have 7 bits)."""
+    if int8_dot_product is None:
+        int8_dot_product = cpu_has_int8_dot_product()
+    plan = plan_quantization(model, calibration_batches, include_down_projections=int8_dot_product)
+    levels = 127 if int8_dot_product else 63
+    for group in plan.groups:
+        linears = [model.get_submodule(name) for name in group]
+        smoothing = None
+        if plan.smoothed(group[0]):
+            smoothing = smoothing_factors(plan.channel_max[group[0]], torch.cat([lin.weight for lin in linears]))
+        if len(group) == 1:
+            _replace(model, group[0], SmoothedInt8Linear(linears[0], smoothing, weight_levels=levels))
+            continue
+        shared = SharedInputProduct(linears, smoothing, weight_levels=levels)
+        start = 0
+        for name, linear in zip(group, linears, strict=True):
+            _replace(model, name, SharedInputSlice(shared, start, start + linear.out_features))
+            start += linear.out_features
+    return plan
+
+
+def _replace(model: torch.nn.Module, name: str, module: torch.nn.Module) -> None:
+    parent_name, _, attribute = name.rpartition(".")
+    setattr(model.get_submodule(parent_name) if parent_name else model, attribute, module)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from ml.core.batching import chunks, order_by_length, run_splitting_on_oom
+from ml.core.batching import order_by_length, padding_groups, run_splitting_on_oom
 from ml.core.device import default_dtype, free_accelerator_memory, resolve_device
 from ml.core.errors import ModelLoadError
 from ml.core.first_token_head import last_layer_computes_first_token_only
@@ -44,6 +44,10 @@ CALIBRATION_TEXTS = (
     "What would help you most right now: talking it through, or a distraction?",
     "The new phone has a great camera but the battery dies by the afternoon.",
 )
+
+# Batches hold up to ``batch_size`` texts of similar length, cut where padding would cost more
+# than one more forward pass, which costs about this many token positions (``padding_groups``).
+SCORING_GROUP_COST = 64
 
 
 class RewardModelScorer:
@@ -96,7 +100,7 @@ class RewardModelScorer:
         model.eval()
         last_layer_computes_first_token_only(model)
         if quantize:
-            model = quantize_linear_layers(model, self._calibration_batches())
+            self.quantization_plan = quantize_linear_layers(model, self._calibration_batches())
         self.model = model.to(self.device)
         self.output_columns = self._output_columns(model.config.id2label)
 
@@ -121,7 +125,9 @@ class RewardModelScorer:
         encoded = [self._encode(text, None if contexts is None else contexts[i]) for i, text in enumerate(texts)]
         order = order_by_length([len(features["input_ids"]) for features in encoded])
         rows: list[list[float]] = [[] for _ in texts]
-        for batch in chunks(order, self.batch_size):
+        lengths = [len(encoded[index]["input_ids"]) for index in order]
+        spans = padding_groups(lengths, cost_per_group=int(os.environ.get("GC", SCORING_GROUP_COST)), max_size=self.batch_size)
+        for batch in [order[span.start : span.stop] for span in spans]:
             outputs = run_splitting_on_oom(
                 [encoded[index] for index in batch],
                 self._forward,

@@ -26,17 +26,22 @@ def test_padding_groups_find_the_cheapest_split(seed):
     rng = random.Random(seed)
     lengths = sorted((rng.randint(1, 60) for _ in range(rng.randint(1, 9))), reverse=True)
     cost_per_group = rng.choice([0, 16, 128])
+    max_size = rng.choice([None, 1, 2, 3])
 
-    groups = padding_groups(lengths, cost_per_group=cost_per_group)
+    groups = padding_groups(lengths, cost_per_group=cost_per_group, max_size=max_size)
 
     assert [index for group in groups for index in group] == list(range(len(lengths)))
-    cheapest = min(cost_of(lengths, split, cost_per_group) for split in every_split(len(lengths)))
+    allowed = [split for split in every_split(len(lengths))
+               if max_size is None or all(len(group) <= max_size for group in split)]
+    cheapest = min(cost_of(lengths, split, cost_per_group) for split in allowed)
     assert cost_of(lengths, groups, cost_per_group) == cheapest
+    assert max_size is None or max(len(group) for group in groups) <= max_size
 
 
 def test_padding_groups_keep_one_group_when_splitting_costs_more_than_it_saves():
     assert padding_groups([10, 9, 8], cost_per_group=100) == [range(0, 3)]
     assert padding_groups([50, 50, 5, 5], cost_per_group=10) == [range(0, 2), range(2, 4)]
+    assert padding_groups([10, 9, 8], cost_per_group=100, max_size=2) == [range(0, 1), range(1, 3)]
 
 
 def test_padding_groups_refuse_unsorted_lengths():

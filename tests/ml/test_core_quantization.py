@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
+from ml.core.first_token_head import last_layer_computes_first_token_only
 from ml.core.quantization import (
+    SharedInputProduct,
+    SharedInputSlice,
     SmoothedInt8Linear,
-    input_channel_maxima,
     quantize_linear_layers,
     smoothing_factors,
 )
+from ml.core.quantization_plan import plan_quantization
 
 
 def activations_with_outliers(tokens: int = 64, width: int = 96) -> torch.Tensor:
@@ -85,45 +88,91 @@ def test_smoothing_balances_activation_and_weight_ranges():
     assert (activation_max / factors).tolist() == pytest.approx((weight.abs().amax(dim=0) * factors).tolist())
 
 
-def test_calibration_reads_each_layer_input_and_leaves_no_hooks():
-    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+def test_a_shared_product_answers_each_layer_as_the_layer_alone_would():
+    torch.manual_seed(0)
+    linears = [torch.nn.Linear(96, 48), torch.nn.Linear(96, 32), torch.nn.Linear(96, 48)]
+    shared = SharedInputProduct(linears, None, weight_levels=127)
+    slices = [SharedInputSlice(shared, 0, 48), SharedInputSlice(shared, 48, 80), SharedInputSlice(shared, 80, 128)]
+    x, other = activations_with_outliers(), activations_with_outliers(tokens=8)
 
-    class Wrapper(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = model
-
-        def forward(self, inputs):
-            return self.inner(inputs)
-
-    wrapper = Wrapper()
-    batches = [
-        {"inputs": torch.tensor([[1.0, -2.0, 0.5, 0.0]])},
-        {"inputs": torch.tensor([[-3.0, 1.0, 0.0, 0.25]])},
-    ]
-
-    maxima = input_channel_maxima(wrapper, {"inner.0": model[0]}, batches)
-
-    assert maxima["inner.0"].tolist() == [3.0, 2.0, 0.5, 0.25]
-    assert not model[0]._forward_hooks
+    with torch.inference_mode():
+        outputs = [piece(x) for piece in slices]
+        assert shared._input is None  # all three took theirs: the activations are let go
+        alone = slices[1](other)  # a tensor the others were not given
+        for linear, out in zip(linears, outputs, strict=True):
+            # the same numbers as the layer converted on its own (same per-token and per-channel scales)
+            assert torch.allclose(out, SmoothedInt8Linear(linear, None, weight_levels=127)(x), atol=1e-4)
+            assert per_row_error(out, linear(x)).max() < 0.05
+        assert per_row_error(alone, linears[1](other)).max() < 0.05
 
 
-def test_quantize_linear_layers_keeps_the_last_layer_and_the_head_in_float(tiny_regressor_path):
+def tiny_bert_inputs():
+    return [{"input_ids": torch.tensor([[1, 5, 9, 7, 2]]), "attention_mask": torch.ones(1, 5, dtype=torch.long)},
+            {"input_ids": torch.tensor([[1, 4, 2]]), "attention_mask": torch.ones(1, 3, dtype=torch.long)}]
+
+
+def tiny_first_token_regressor(path):
     from transformers import AutoModelForSequenceClassification
 
-    model = AutoModelForSequenceClassification.from_pretrained(tiny_regressor_path).eval()  # 2 layers
-    inputs = {"input_ids": torch.tensor([[1, 5, 9, 2]]), "attention_mask": torch.ones(1, 4, dtype=torch.long)}
+    model = AutoModelForSequenceClassification.from_pretrained(path).eval()  # 2 layers
+    assert last_layer_computes_first_token_only(model)
+    return model
+
+
+def test_the_plan_is_read_off_what_each_layer_computes(tiny_regressor_path):
+    model = tiny_first_token_regressor(tiny_regressor_path)
+
+    plan = plan_quantization(model, tiny_bert_inputs(), include_down_projections=True)
+
+    first, last = "bert.encoder.layer.0.", "bert.encoder.layer.1.layer."
+    assert plan.groups == [
+        [f"{first}attention.self.{part}" for part in ("query", "key", "value")],  # read the same tensor
+        [f"{first}attention.output.dense"], [f"{first}intermediate.dense"], [f"{first}output.dense"],
+        [f"{last}attention.self.key", f"{last}attention.self.value"],  # the query reads the first token only
+    ]
+    one_row = {f"{last}attention.self.query", f"{last}attention.output.dense", f"{last}intermediate.dense",
+               f"{last}output.dense", "bert.pooler.dense", "classifier"}
+    assert plan.kept_float == dict.fromkeys(one_row, "computes one row per text")
+    assert plan.unsmoothed == {f"{first}output.dense"}
+    # The largest input of each channel over both texts: the embeddings' LayerNorm output, here.
+    with torch.inference_mode():
+        embedded = [model.bert.embeddings(input_ids=batch["input_ids"]) for batch in tiny_bert_inputs()]
+    expected = torch.maximum(*(e.abs().amax(dim=(0, 1)) for e in embedded))
+    assert torch.allclose(plan.channel_max[f"{first}attention.self.query"], expected)
+    assert not any(module._forward_hooks for module in model.modules())
+
+
+def test_down_projections_stay_float32_where_weights_keep_only_seven_bits(tiny_regressor_path):
+    plan = plan_quantization(tiny_first_token_regressor(tiny_regressor_path), tiny_bert_inputs(),
+                             include_down_projections=False)
+
+    assert plan.kept_float["bert.encoder.layer.0.output.dense"] == (
+        "feed-forward down projection, and this CPU keeps only 7-bit weights")
+    assert ["bert.encoder.layer.0.output.dense"] not in plan.groups
+
+
+def test_planning_needs_calibration_texts(tiny_regressor_path):
+    with pytest.raises(ValueError, match="at least one calibration batch"):
+        plan_quantization(tiny_first_token_regressor(tiny_regressor_path), [], include_down_projections=True)
+
+
+@pytest.mark.parametrize("int8_dot_product", [True, False])
+def test_quantize_linear_layers_converts_as_planned_and_keeps_the_outputs(tiny_regressor_path, int8_dot_product):
+    model = tiny_first_token_regressor(tiny_regressor_path)
+    inputs = tiny_bert_inputs()[0]
     with torch.inference_mode():
         exact = model(**inputs).logits
 
-    quantize_linear_layers(model, [inputs])
+    plan = quantize_linear_layers(model, tiny_bert_inputs(), int8_dot_product=int8_dot_product)
 
     kinds = {name: type(module) for name, module in model.named_modules()}
-    assert kinds["bert.encoder.layer.0.attention.self.query"] is SmoothedInt8Linear
-    assert kinds["bert.encoder.layer.0.intermediate.dense"] is SmoothedInt8Linear
-    assert kinds["bert.encoder.layer.0.output.dense"] is torch.nn.Linear  # reads the activation output
-    assert kinds["bert.encoder.layer.1.output.dense"] is torch.nn.Linear
-    assert kinds["bert.pooler.dense"] is torch.nn.Linear
-    assert kinds["classifier"] is torch.nn.Linear
+    for group in plan.groups:
+        assert {kinds[name] for name in group} == ({SharedInputSlice} if len(group) > 1 else {SmoothedInt8Linear})
+    for name in plan.kept_float:
+        assert kinds[name] is torch.nn.Linear
+    levels = 127 if int8_dot_product else 63
+    query = model.get_submodule("bert.encoder.layer.0.attention.self.query")
+    weight, _bias = torch.ops.quantized.linear_unpack(query.shared.linear._packed)
+    assert int(weight.int_repr().abs().max()) == levels
     with torch.inference_mode():
         assert torch.allclose(model(**inputs).logits, exact, atol=0.05 * float(exact.abs().max()))

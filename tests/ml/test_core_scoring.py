@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ml.core.errors import ModelLoadError
-from ml.core.quantization import SmoothedInt8Linear
+from ml.core.quantization import SharedInputSlice, SmoothedInt8Linear, cpu_has_int8_dot_product
 from ml.core.reward_model import RewardModelScorer
 from ml.core.scores import PERM_DIMENSIONS
 
@@ -83,26 +83,19 @@ def test_outputs_are_matched_to_dimensions_by_label_name(make_tiny_regressor):
 def test_int8_quantization_converts_the_per_token_layers_and_keeps_the_ranking(tiny_regressor_path, scorer):
     quantized = RewardModelScorer(tiny_regressor_path, quantize=True, device="cpu")
 
-    converted = {
-        name: module
-        for name, module in quantized.model.named_modules()
-        if isinstance(module, SmoothedInt8Linear)
-    }
-    still_float = {
-        name for name, module in quantized.model.named_modules() if type(module) is torch.nn.Linear
-    }
-    assert set(converted) == {
-        f"bert.encoder.layer.0.{part}"
-        for part in ("attention.self.query", "attention.self.key", "attention.self.value")
-        + ("attention.output.dense", "intermediate.dense")
-    }
-    # Float32: the feed-forward down projection, the last layer (first token only), pooler and head.
-    assert "bert.encoder.layer.0.output.dense" in still_float
-    assert all(
-        name.startswith(("bert.encoder.layer.1.", "bert.pooler.", "classifier"))
-        for name in still_float - {"bert.encoder.layer.0.output.dense"}
-    )
-    assert all(module.input_multiplier is not None for module in converted.values())  # all calibrated
+    plan = quantized.quantization_plan
+    modules = dict(quantized.model.named_modules())
+    converted = {name for group in plan.groups for name in group}
+    layer_0 = {f"bert.encoder.layer.0.{part}" for part in (
+        "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+        "intermediate.dense")}
+    last_kv = {f"bert.encoder.layer.1.layer.attention.self.{part}" for part in ("key", "value")}
+    down = "bert.encoder.layer.0.output.dense"
+    assert converted == layer_0 | last_kv | ({down} if cpu_has_int8_dot_product() else set())
+    assert all(isinstance(modules[name], (SmoothedInt8Linear, SharedInputSlice)) for name in converted)
+    # Float32: what computes one row per text (the last layer's first token, pooler and head).
+    assert all(type(modules[name]) is torch.nn.Linear for name in plan.kept_float)
+    assert {"bert.pooler.dense", "classifier"} <= set(plan.kept_float)
     exact, approx = scorer.score(TEXTS).reward, quantized.score(TEXTS).reward
     assert all(math.isfinite(value) for value in approx)
     assert approx == pytest.approx(exact, abs=0.05 * (max(exact) - min(exact)))
