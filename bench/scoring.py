@@ -12,7 +12,8 @@ fit set (another seed).
 
 Figures: texts/s for the naive ``pipeline("text-classification", function_to_apply="none")``
 called per text, for ``RewardModelScorer`` at float32 and with our int8 (``quantize=True``:
-per-token scales, SmoothQuant smoothing, last layer float32; ``ml/core/quantization.py``), and
+per-token scales, SmoothQuant smoothing, query/key/value as one product, what computes one row
+per text kept float32; ``ml/core/quantization.py``), and
 for torch's stock ``quantize_dynamic`` on the same scorer as a reference; the speed-ups; the
 Spearman correlation of each int8 with float32 (reward and worst dimension); and how well the
 float32 reward follows the lexicon target (so the head is known to carry signal). Variants run interleaved in rounds, in rotating order, so a busy
