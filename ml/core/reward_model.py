@@ -99,6 +99,7 @@ class RewardModelScorer:
             model.config.pad_token_id = self.tokenizer.pad_token_id  # LM-based heads pick the last non-pad token
         model.eval()
         last_layer_computes_first_token_only(model)
+        self.quantization_plan = None
         if quantize:
             self.quantization_plan = quantize_linear_layers(model, self._calibration_batches())
         self.model = model.to(self.device)
@@ -126,7 +127,7 @@ class RewardModelScorer:
         order = order_by_length([len(features["input_ids"]) for features in encoded])
         rows: list[list[float]] = [[] for _ in texts]
         lengths = [len(encoded[index]["input_ids"]) for index in order]
-        spans = padding_groups(lengths, cost_per_group=int(os.environ.get("GC", SCORING_GROUP_COST)), max_size=self.batch_size)
+        spans = padding_groups(lengths, cost_per_group=SCORING_GROUP_COST, max_size=self.batch_size)
         for batch in [order[span.start : span.stop] for span in spans]:
             outputs = run_splitting_on_oom(
                 [encoded[index] for index in batch],
