@@ -42,6 +42,8 @@ def train_preference_rm(ctx: RunContext, parts: dict[str, list[PreferencePair]])
     from trl import RewardConfig, RewardTrainer
 
     tokenizer = AutoTokenizer.from_pretrained(ctx.base)
+    if tokenizer.eos_token is None:  # encoders: TRL ends each text with EOS; theirs is the separator
+        tokenizer.eos_token = tokenizer.sep_token or tokenizer.pad_token
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForSequenceClassification.from_pretrained(ctx.base, num_labels=1, ignore_mismatched_sizes=True)

@@ -22,6 +22,7 @@ from ml.core.training.split import Split, split_by_group, split_units
 
 LABEL_RECIPES = ("reward-model", "bi-encoder", "sft")
 PREFERENCE_RECIPES = ("dpo", "preference-rm")
+RECIPE_KINDS = {"bi-encoder": "pair", "sft": "response"}
 
 
 @dataclass
@@ -66,6 +67,10 @@ def examples_split(request: TrainRequest, params: dict, stored: dict | None):
         unit = lambda p: p.prompt_id  # noqa: E731
     if not examples:
         raise TrainingDataError("snapshot", "the export has no labels")
+    needed = RECIPE_KINDS.get(request.recipe)
+    if needed and any(getattr(e, "kind", needed) != needed for e in examples):
+        raise TrainingDataError("recipe", f"{request.recipe} needs {needed} items; this project's are "
+                                          f"{examples[0].kind}")
     if stored is not None:
         split = Split.from_dict(stored)
     elif request.holdout_group is not None:
@@ -73,7 +78,8 @@ def examples_split(request: TrainRequest, params: dict, stored: dict | None):
             raise TrainingDataError("holdout_group", f"{request.recipe} cannot hold out an annotator group")
         attribute, value = request.holdout_group
         split = split_by_group(examples, attribute=attribute, value=value, seed=params["seed"],
-                               validation=params["validation"], minimum=params["min_units"])
+                               validation=params["validation"], heldout=params["heldout"],
+                               minimum=params["min_units"])
     else:
         split = split_units([unit(e) for e in examples], seed=params["seed"], validation=params["validation"],
                             heldout=params["heldout"], minimum=params["min_units"],
@@ -81,6 +87,10 @@ def examples_split(request: TrainRequest, params: dict, stored: dict | None):
     parts = {name: [e for e in examples if unit(e) in set(units)] for name, units in split.parts.items()}
     if split.holdout_group:
         parts = _group_parts(parts, split.holdout_group)
+        for name in ("train", "heldout"):
+            if not parts[name]:
+                raise TrainingDataError("holdout_group", f"no {name} labels left once the group's labels are "
+                                                         f"{'held out' if name == 'train' else 'kept for testing'}")
     return parts, split
 
 

@@ -1,8 +1,8 @@
 """A seeded split into train / validation / held-out by unit (item, pair item, or prompt).
 
-Units are assigned by a hash of (seed, unit id), so a unit keeps its part whatever else is in
-the snapshot: a later version of the same line, trained on a grown snapshot, is measured on the
-same held-out units. ``Split`` is plain data (``as_dict`` / ``from_dict``) stored with the run.
+Units are ordered by a hash of (seed, unit id) and cut at the fractions' shares; a later version
+of the same line passes its parent's held-out units as ``fixed_heldout``, so it is measured on
+the same items even when the snapshot has grown. ``Split`` is plain data (``as_dict`` / ``from_dict``) stored with the run.
 """
 
 from __future__ import annotations
@@ -57,36 +57,47 @@ def split_units(units: list[str], *, seed: int = 0, validation: float = 0.1, hel
         raise TrainingDataError("split", "validation and held-out fractions must be >= 0 and sum to less than 1")
     fixed = set(fixed_heldout or ())
     parts: dict[str, list[str]] = {name: [] for name in PARTS}
-    for unit in sorted(distinct):
-        if unit in fixed:
-            parts["heldout"].append(unit)
-            continue
-        x = _position(seed, unit)
-        parts["heldout" if x < heldout else "validation" if x < heldout + validation else "train"].append(unit)
+    parts["heldout"] = sorted(u for u in distinct if u in fixed)
+    free = sorted((u for u in distinct if u not in fixed), key=lambda u: _position(seed, u))
+    n = len(distinct)
+    n_heldout = max(_share(n, heldout) - len(parts["heldout"]), 0)
+    n_validation = _share(n, validation)
+    parts["heldout"] = sorted(parts["heldout"] + free[:n_heldout])
+    parts["validation"] = sorted(free[n_heldout:n_heldout + n_validation])
+    parts["train"] = sorted(free[n_heldout + n_validation:])
     split = Split(seed=seed, fractions={"validation": validation, "heldout": heldout}, parts=parts)
     _check(split, minimum, total=len(distinct), wanted={"validation": validation, "heldout": heldout})
     return split
 
 
 def split_by_group(items: list, *, attribute: str, value: str, seed: int = 0, validation: float = 0.1,
-                   minimum: int = 1) -> Split:
-    """Held-out: the items labelled by annotators whose ``attribute`` is ``value``, scored against
-    those annotators' labels only; train/validation: the other items, from the other annotators.
-    ``items`` are ``LabelItem``; an item labelled by both groups is held out."""
+                   heldout: float = 0.2, minimum: int = 1) -> Split:
+    """Items split as by ``split_units``, the held-out part drawn from items the group labelled;
+    the caller then trains on the other annotators' labels and tests on the group's only
+    (``ml.core.training.run``), so no held-out item is ever trained on. ``items`` are ``LabelItem``."""
     if not any(attribute in attrs for item in items for attrs in item.annotators.values()):
         raise TrainingDataError("holdout_group", f"the export has no annotator attribute {attribute!r} "
                                                  "(is export.allow_attributes on?)")
-    inside = [i.item_id for i in items if any(a.get(attribute) == value for a in i.annotators.values())]
+    inside = {i.item_id for i in items if any(a.get(attribute) == value for a in i.annotators.values())}
     if not inside:
         raise TrainingDataError("holdout_group", f"no annotator has {attribute}={value}")
-    rest = [i.item_id for i in items if i.item_id not in set(inside)]
-    split = split_units(rest, seed=seed, validation=validation, heldout=0.0, minimum=0) if rest else None
-    parts = {"train": split.parts["train"] if split else [], "validation": split.parts["validation"] if split else [],
-             "heldout": sorted(inside)}
-    result = Split(seed=seed, fractions={"validation": validation, "heldout": 0.0}, parts=parts,
+    ordered = sorted({i.item_id for i in items}, key=lambda u: _position(seed, u))
+    n_heldout = _share(len(ordered), heldout)
+    held = [u for u in ordered if u in inside][:n_heldout]
+    rest = [u for u in ordered if u not in set(held)]
+    n_validation = _share(len(ordered), validation)
+    parts = {"train": sorted(rest[n_validation:]), "validation": sorted(rest[:n_validation]), "heldout": sorted(held)}
+    result = Split(seed=seed, fractions={"validation": validation, "heldout": heldout}, parts=parts,
                    holdout_group={"attribute": attribute, "value": value})
-    _check(result, minimum, total=len(items), wanted={"validation": validation, "heldout": 1.0})
+    _check(result, minimum, total=len(ordered), wanted={"validation": validation, "heldout": heldout})
     return result
+
+
+def _share(n: int, fraction: float) -> int:
+    """Units for a part: the rounded share, at least one for a wanted part once there are three units."""
+    if fraction <= 0:
+        return 0
+    return max(int(round(n * fraction)), 1 if n >= 3 else 0)
 
 
 def _check(split: Split, minimum: int, *, total: int, wanted: dict[str, float]) -> None:
