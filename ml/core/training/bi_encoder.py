@@ -76,4 +76,7 @@ def train_bi_encoder(ctx: RunContext, parts: dict[str, list[LabelItem]]) -> Reci
     old = bi_encoder_evaluate(ctx.base, parts["heldout"], dimension)
     return RecipeResult(model_dir=ctx.model_dir, kind="similarity", adapter=False, metrics=new["dimensions"],
                         parent_metrics=old["dimensions"], log_history=history, steps=steps, resumed_from=resumed,
-                        details={"predictions": new["predictions"], "dimensions": [dimension["name"]]})
+                        details={"predictions": new["predictions"], "dimensions": [dimension["name"]],
+                                 "heldout_means": {dimension["name"]: {
+                                     i.item_id: i.mean(dimension["name"]) for i in parts["heldout"]
+                                     if i.ratings.get(dimension["name"])}}})

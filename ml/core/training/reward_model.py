@@ -153,6 +153,10 @@ def reward_model_evaluate(path: str, items: list[LabelItem], dims: list[dict], *
     return {"dimensions": out, "predictions": predicted}
 
 
+def _means(items: list[LabelItem], dims: list[dict]) -> dict[str, dict[str, float]]:
+    return {d["name"]: {i.item_id: i.mean(d["name"]) for i in items if i.ratings.get(d["name"])} for d in dims}
+
+
 def train_reward_model(ctx: RunContext, parts: dict[str, list[LabelItem]]) -> RecipeResult:
     from datasets import Dataset
     from transformers import (
@@ -202,5 +206,6 @@ def train_reward_model(ctx: RunContext, parts: dict[str, list[LabelItem]]) -> Re
     old = reward_model_evaluate(ctx.base, heldout, dims, max_length=ctx.params["max_length"])
     return RecipeResult(model_dir=ctx.model_dir, kind="scorer", adapter=False, metrics=new["dimensions"],
                         parent_metrics=old["dimensions"], log_history=history, steps=steps, resumed_from=resumed,
-                        details={"predictions": new["predictions"], "dimensions": [d["name"] for d in dims]})
+                        details={"predictions": new["predictions"], "dimensions": [d["name"] for d in dims],
+                                 "heldout_means": _means(heldout, dims)})
 
