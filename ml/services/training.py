@@ -38,7 +38,8 @@ def model_store() -> Path:
 
 
 def run_folder(job: Job) -> Path:
-    return model_store() / "runs" / f"job-{job.pk}"
+    """The job's folder in the store; the launch time is in the name, as ids restart with a new database."""
+    return model_store() / "runs" / f"job-{job.pk}-{job.created_at:%Y%m%dT%H%M%S%f}"
 
 
 def _sha256(path: Path) -> str:
