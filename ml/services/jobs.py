@@ -28,6 +28,7 @@ TASK_FOR_KIND = {
     Job.Kind.SCORING: "ml.tasks.gpu_score",
     Job.Kind.EXPORT: "ml.tasks.export_labels",  # the default queue
     Job.Kind.REPORT: "ml.tasks.build_report",  # the default queue
+    Job.Kind.TRAIN: "ml.tasks.gpu_train",
 }
 MODEL_KINDS_FOR_JOB = {Job.Kind.GENERATION: (ModelKind.GENERATOR,),
                        Job.Kind.SCORING: (ModelKind.SCORER, ModelKind.JUDGE, ModelKind.SIMILARITY)}

@@ -261,8 +261,14 @@ def scores_store(*, job: Job, rows: list[tuple[ScoringInput | PairInput, dict[st
     return len(objects)
 
 
+def _run_training(job: Job, on_batch) -> dict:
+    from ml.services.training_run import run_training  # training's own module (see issue 12)
+
+    return run_training(job, on_batch)
+
+
 RUNNERS = {Job.Kind.GENERATION: _run_generation, Job.Kind.SCORING: _run_scoring, Job.Kind.EXPORT: run_export,
-           Job.Kind.REPORT: run_report}
+           Job.Kind.REPORT: run_report, Job.Kind.TRAIN: _run_training}
 # The file each kind of job leaves for download (``ml.services.files``), as a name in the default storage.
 FILES = {Job.Kind.EXPORT: export_file, Job.Kind.REPORT: report_file}
 
