@@ -3,7 +3,8 @@
 ``urlpatterns`` are relative to the API mount ``/api/studies/`` (``studies.api_urls`` includes them):
 
 * ``GET <slug>/report/``: the report of :mod:`studies.analysis.report` (``comparisons``,
-  ``bradley_terry``, ``position_bias`` and more); ``?bootstrap=`` resamples (0–5000, default 1000).
+  ``bradley_terry``, ``position_bias`` and more); ``?bootstrap=`` resamples (0–5000, default 1000);
+  ``?correction=holm|bh`` adjusts the participant-group tests (Holm by default).
 * ``GET <slug>/export/?kind=raw|dpo``: the JSON Lines export of :mod:`studies.export`, streamed;
   the spec hash and the filters travel in ``X-Spec-Hash`` and ``X-Export-Filters`` headers.
   (``kind``, not ``format``: DRF reads a ``format`` query parameter as the renderer to use.)
@@ -22,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from studies import selectors
+from studies.analysis.clustered import CORRECTIONS, DEFAULT_CORRECTION
 from studies.analysis.load import study_report_for
 from studies.export import FORMATS, export_filters, export_lines
 from webapp.roles import IsResearcher
@@ -31,6 +33,10 @@ class ReportQuerySerializer(serializers.Serializer):
     bootstrap = serializers.IntegerField(min_value=0, max_value=5000, default=1000)
     seed = serializers.IntegerField(default=0)
     include_ended = serializers.BooleanField(default=False)
+    correction = serializers.ChoiceField(
+        choices=sorted(CORRECTIONS), default=DEFAULT_CORRECTION,
+        help_text="multiplicity correction of the participant-group tests: holm (default) or bh",
+    )
 
 
 class ExportQuerySerializer(serializers.Serializer):
@@ -53,6 +59,11 @@ class ComparisonSerializer(serializers.Serializer):
     ties = serializers.IntegerField()
     win_rate_a = serializers.FloatField(allow_null=True)
     win_rate_a_ci = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    win_rate_a_ci_clustered = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True,
+        help_text="interval with the participant as the unit (Wilson at the effective n)",
+    )
+    design_effect = serializers.FloatField(allow_null=True)
     p_value = serializers.FloatField(allow_null=True)
 
 
@@ -85,7 +96,11 @@ class StudyReportView(APIView):
         study = selectors.study_get_for_user(user=request.user, slug=slug)
         query = _query(ReportQuerySerializer, request)
         report = study_report_for(
-            study, include_ended=query["include_ended"], n_bootstrap=query["bootstrap"], seed=query["seed"]
+            study,
+            include_ended=query["include_ended"],
+            n_bootstrap=query["bootstrap"],
+            seed=query["seed"],
+            correction=query["correction"],
         )
         return Response(report)
 

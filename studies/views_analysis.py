@@ -4,17 +4,20 @@
 namespace):
 
 * ``studies/<slug>/results/``: the results page; an htmx request gets the ``results`` fragment
-  (what ``studies/_results.html`` loads into the study page).
+  (what ``studies/_results.html`` loads into the study page); ``?correction=bh`` adjusts the
+  group tests by Benjamini–Hochberg instead of Holm.
 * ``studies/<slug>/results/export/?kind=raw|dpo``: the JSONL download, default filters.
 """
 
 from __future__ import annotations
 
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_GET
 
 from studies import selectors
+from studies.analysis.clustered import CORRECTIONS, DEFAULT_CORRECTION
 from studies.analysis.load import study_report_for
 from studies.analysis.plots import bt_plot, winrate_plot
 from studies.api_analysis import export_response
@@ -36,10 +39,14 @@ def _int_param(request, name: str, default: int, *, low: int, high: int) -> int:
 def study_results(request, slug: str):
     study = selectors.study_get_for_user(user=request.user, slug=slug)
     include_ended = request.GET.get("include_ended") == "1"
+    correction = request.GET.get("correction", DEFAULT_CORRECTION)
+    if correction not in CORRECTIONS:
+        return HttpResponseBadRequest(f"correction: must be one of {', '.join(sorted(CORRECTIONS))}")
     report = study_report_for(
         study,
         include_ended=include_ended,
         n_bootstrap=_int_param(request, "bootstrap", PAGE_BOOTSTRAP, low=0, high=5000),
+        correction=correction,
     )
     primary = report["criteria"][0] if report["criteria"] else None
     context = {
@@ -47,6 +54,7 @@ def study_results(request, slug: str):
         "report": report,
         "primary": primary,
         "include_ended": include_ended,
+        "correction": correction,
         "progress": selectors.study_progress(study=study),
         "winrate_plot": winrate_plot(report["comparisons"]),
         "bt_plot": bt_plot(report["bradley_terry"]) if len(report["bradley_terry"]) > 1 else None,

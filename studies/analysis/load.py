@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from django.db.models import Count, F, Q, QuerySet
 
+from studies.analysis.clustered import DEFAULT_CORRECTION
 from studies.analysis.frame import JUDGMENT_COLUMNS, judgments_frame_empty
 from studies.analysis.report import study_report
 from studies.models import Judgment, Participant, Study
@@ -110,9 +111,17 @@ def study_frames(study: Study, *, include_ended: bool = False) -> tuple[pd.DataF
 
 
 def study_report_for(
-    study: Study, *, include_ended: bool = False, n_bootstrap: int = 1000, seed: int = 0
+    study: Study,
+    *,
+    include_ended: bool = False,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    correction: str = DEFAULT_CORRECTION,
 ) -> dict:
-    """The full report of a study as stored now (see :mod:`studies.analysis.report`), with its spec hash."""
+    """The full report of a study as stored now (see :mod:`studies.analysis.report`), with its spec hash.
+
+    ``correction`` ("holm" or "bh") adjusts the participant-group tests for multiplicity.
+    """
     judgments, participants = study_frames(study, include_ended=include_ended)
     report = study_report(
         judgments,
@@ -124,7 +133,13 @@ def study_report_for(
         ],
         n_bootstrap=n_bootstrap,
         seed=seed,
+        correction=correction,
     )
     report["study"] = {"slug": study.slug, "title": study.title, "spec_hash": study.spec_hash}
-    report["filters"] = {"include_ended": include_ended, "n_bootstrap": n_bootstrap, "seed": seed}
+    report["filters"] = {
+        "include_ended": include_ended,
+        "n_bootstrap": n_bootstrap,
+        "seed": seed,
+        "correction": correction,
+    }
     return report
