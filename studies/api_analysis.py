@@ -4,7 +4,8 @@
 
 * ``GET <slug>/report/``: the report of :mod:`studies.analysis.report` (``comparisons``,
   ``bradley_terry``, ``position_bias`` and more); ``?bootstrap=`` resamples (0–5000, default 1000);
-  ``?correction=holm|bh`` adjusts the participant-group tests (Holm by default).
+  ``?correction=holm|bh`` adjusts the participant-group tests (Holm by default);
+  ``?regroup=age_band=45`` relabels participant attributes first (see :mod:`webapp.regroup`).
 * ``GET <slug>/export/?kind=raw|dpo``: the JSON Lines export of :mod:`studies.export`, streamed;
   the spec hash and the filters travel in ``X-Spec-Hash`` and ``X-Export-Filters`` headers.
   (``kind``, not ``format``: DRF reads a ``format`` query parameter as the renderer to use.)
@@ -26,6 +27,7 @@ from studies import selectors
 from studies.analysis.clustered import CORRECTIONS, DEFAULT_CORRECTION
 from studies.analysis.load import study_report_for
 from studies.export import FORMATS, export_filters, export_lines
+from webapp.regroup import regroup_parse
 from webapp.roles import IsResearcher
 
 
@@ -37,6 +39,16 @@ class ReportQuerySerializer(serializers.Serializer):
         choices=sorted(CORRECTIONS), default=DEFAULT_CORRECTION,
         help_text="multiplicity correction of the participant-group tests: holm (default) or bh",
     )
+    regroup = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default="",
+        help_text="relabel attributes first: 'age_band=45' (under 45 / 45 and over); 'country=UK|IE:British Isles'",
+    )
+
+    def validate_regroup(self, value: str) -> dict:
+        try:
+            return regroup_parse(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
 
 
 class ExportQuerySerializer(serializers.Serializer):
@@ -95,13 +107,17 @@ class StudyReportView(APIView):
     def get(self, request, slug: str):
         study = selectors.study_get_for_user(user=request.user, slug=slug)
         query = _query(ReportQuerySerializer, request)
-        report = study_report_for(
-            study,
-            include_ended=query["include_ended"],
-            n_bootstrap=query["bootstrap"],
-            seed=query["seed"],
-            correction=query["correction"],
-        )
+        try:
+            report = study_report_for(
+                study,
+                include_ended=query["include_ended"],
+                n_bootstrap=query["bootstrap"],
+                seed=query["seed"],
+                correction=query["correction"],
+                regroup=query["regroup"],
+            )
+        except ValueError as error:
+            raise serializers.ValidationError({"regroup": [str(error)]}) from None
         return Response(report)
 
 

@@ -5,7 +5,8 @@ namespace):
 
 * ``studies/<slug>/results/``: the results page; an htmx request gets the ``results`` fragment
   (what ``studies/_results.html`` loads into the study page); ``?correction=bh`` adjusts the
-  group tests by Benjamini–Hochberg instead of Holm.
+  group tests by Benjamini–Hochberg instead of Holm; ``?regroup=age_band=45`` relabels
+  participant attributes first (see :mod:`webapp.regroup`).
 * ``studies/<slug>/results/export/?kind=raw|dpo``: the JSONL download, default filters.
 """
 
@@ -22,6 +23,7 @@ from studies.analysis.load import study_report_for
 from studies.analysis.plots import bt_plot, winrate_plot
 from studies.api_analysis import export_response
 from studies.export import FORMATS, export_filters
+from webapp.regroup import regroup_parse
 from webapp.roles import researcher_required
 
 PAGE_BOOTSTRAP = 1000
@@ -42,12 +44,17 @@ def study_results(request, slug: str):
     correction = request.GET.get("correction", DEFAULT_CORRECTION)
     if correction not in CORRECTIONS:
         return HttpResponseBadRequest(f"correction: must be one of {', '.join(sorted(CORRECTIONS))}")
-    report = study_report_for(
-        study,
-        include_ended=include_ended,
-        n_bootstrap=_int_param(request, "bootstrap", PAGE_BOOTSTRAP, low=0, high=5000),
-        correction=correction,
-    )
+    regroup_text = request.GET.get("regroup", "").strip()
+    try:
+        report = study_report_for(
+            study,
+            include_ended=include_ended,
+            n_bootstrap=_int_param(request, "bootstrap", PAGE_BOOTSTRAP, low=0, high=5000),
+            correction=correction,
+            regroup=regroup_parse(regroup_text),
+        )
+    except ValueError as error:
+        return HttpResponseBadRequest(f"regroup: {error}")
     primary = report["criteria"][0] if report["criteria"] else None
     context = {
         "study": study,
@@ -55,6 +62,7 @@ def study_results(request, slug: str):
         "primary": primary,
         "include_ended": include_ended,
         "correction": correction,
+        "regroup": regroup_text,
         "progress": selectors.study_progress(study=study),
         "winrate_plot": winrate_plot(report["comparisons"]),
         "bt_plot": bt_plot(report["bradley_terry"]) if len(report["bradley_terry"]) > 1 else None,

@@ -14,6 +14,7 @@ from studies.analysis.clustered import DEFAULT_CORRECTION
 from studies.analysis.frame import JUDGMENT_COLUMNS, judgments_frame_empty
 from studies.analysis.report import study_report
 from studies.models import Judgment, Participant, Study
+from webapp.regroup import regroup_apply
 from webapp.surveys import ATTRIBUTE_NAMES, survey_questions
 
 # Free-text answers other than these make one group per person, which says nothing about groups.
@@ -117,12 +118,17 @@ def study_report_for(
     n_bootstrap: int = 1000,
     seed: int = 0,
     correction: str = DEFAULT_CORRECTION,
+    regroup: dict[str, dict] | None = None,
 ) -> dict:
     """The full report of a study as stored now (see :mod:`studies.analysis.report`), with its spec hash.
 
-    ``correction`` ("holm" or "bh") adjusts the participant-group tests for multiplicity.
+    ``correction`` ("holm" or "bh") adjusts the participant-group tests for multiplicity;
+    ``regroup`` rules (:func:`webapp.regroup.regroup_parse`) relabel participant attributes
+    first (raises ValueError naming an attribute the study does not have).
     """
     judgments, participants = study_frames(study, include_ended=include_ended)
+    if regroup:
+        participants = regroup_apply(participants, regroup)
     report = study_report(
         judgments,
         participants,
@@ -141,5 +147,6 @@ def study_report_for(
         "n_bootstrap": n_bootstrap,
         "seed": seed,
         "correction": correction,
+        "regroup": regroup or {},
     }
     return report

@@ -1,6 +1,11 @@
 """Group results at the participant level through the real import, API and results page."""
 
+import io
+import json
+
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from scipy.stats import fisher_exact
 
 from studies.models import Participant
@@ -53,3 +58,30 @@ def test_results_page_shows_participant_level_tests_and_the_clustered_interval(c
     assert "p adjusted (bh)" in html
     response = client.get(f"/studies/{heavy_study.slug}/results/?correction=nope")
     assert response.status_code == 400 and b"correction" in response.content
+
+
+def test_api_and_page_regroup_participant_ages_without_reimporting(client, heavy_study, researcher):
+    bands = ["18-24", "35-44", "45-54", "65+"]
+    for k, participant in enumerate(Participant.objects.filter(study=heavy_study).order_by("index")):
+        participant.survey = {**participant.survey, "age_band": bands[k % 4]}
+        participant.save(update_fields=["survey"])
+    client.force_login(researcher)
+    url = f"/api/studies/{heavy_study.slug}/report/"
+    report = client.get(url, {"bootstrap": 0, "regroup": "age_band=45; country=UK|IN:everyone"}).json()
+    assert set(report["by_group"]["age_band"]["groups"]) == {"under 45", "45 and over"}
+    assert set(report["by_group"]["country"]["groups"]) == {"everyone"}
+    assert report["filters"]["regroup"]["age_band"] == {"cuts": [45.0]}
+    bad = client.get(url, {"regroup": "age_band=young"})
+    assert bad.status_code == 400 and "regroup" in bad.json()
+    html = client.get(f"/studies/{heavy_study.slug}/results/", {"bootstrap": 0, "regroup": "age_band=45"}).content
+    assert b"45 and over" in html and b'value="age_band=45"' in html
+
+
+def test_report_command_takes_a_correction_and_a_regroup_rule(heavy_study):
+    out = io.StringIO()
+    call_command("study_report", heavy_study.slug, "--json", "--bootstrap", "0", "--correction", "bh",
+                 "--regroup", "country=UK|IN:everyone", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["group_correction"] == "bh" and set(report["by_group"]["country"]["groups"]) == {"everyone"}
+    with pytest.raises(CommandError, match="--regroup"):
+        call_command("study_report", heavy_study.slug, "--regroup", "country", stdout=io.StringIO())
