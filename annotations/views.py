@@ -20,6 +20,7 @@ from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow, loop_sql
 from annotations.services.routing import SubmitError, assignment_next, assignment_skip, label_submit
 from annotations.values import raw_values_from_form
+from annotations.views_errors import item_view_with_answers
 from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
 from webapp.surveys import survey_section_questions, survey_validate
 
@@ -89,16 +90,20 @@ def _widgets_html(project, widgets: list[dict]) -> str:
     return html
 
 
-def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict | None = None) -> dict:
+def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict | None = None,
+                  posted=None) -> dict:
+    """The item page's context. With `errors` (a rejected submit), the widgets carry the answers given in
+    `posted` and a plain-words error each, so they are drawn afresh rather than from the cache."""
     project = enrollment.project
     view = item_view(dimensions=project.dimensions, item_data=assignment.item.data, seed=assignment.id)
+    error_summary = item_view_with_answers(view, posted=posted, errors=errors) if errors else []
     quota = flow.limits(project.spec)["items_per_annotator"]
     goal = min(quota, _task_total(project)) if quota else _task_total(project)
     warn_after = flow.attention_policy(project.spec)["warn_after"]
     return {
         "project": project, "enrollment": enrollment, "assignment": assignment, "item": assignment.item,
-        "view": view, "widgets_html": _widgets_html(project, view["widgets"]),
-        "goal": goal, "errors": errors or {},
+        "view": view, "widgets_html": "" if errors else _widgets_html(project, view["widgets"]),
+        "goal": goal, "errors": errors or {}, "error_summary": error_summary,
         "content_note": project.spec.get("content_note") if (assignment.item.distressing or project.spec.get("content_note")) else "",
         "attention_warning": enrollment.attention_failures >= warn_after,
         "break_reminder": flow.break_reminder_due(enrollment),
@@ -238,7 +243,7 @@ def annotate_submit(request, slug):
             label_submit(assignment=assignment, raw_values=raw, seconds=_seconds(request), enrollment=enrollment)
             counters_fresh = True
     except SubmitError as exc:
-        context = _item_context(enrollment, assignment, exc.errors)
+        context = _item_context(enrollment, assignment, exc.errors, posted=request.POST)
         if request.htmx:
             return _item_fragment(request, context, status=422)
         return render(request, "annotations/annotate.html", context, status=422)
