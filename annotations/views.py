@@ -23,6 +23,7 @@ from annotations.values import raw_values_from_form
 from annotations.views_errors import item_view_with_answers
 from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
 from webapp.surveys import survey_section_questions, survey_validate
+from webapp.views_surveys import SUPPORT_CHOICE, survey_questions_for_form
 
 Stage = Enrollment.Stage
 
@@ -58,7 +59,7 @@ def _enrollment_or_403(request, slug) -> Enrollment:
 ITEM = "annotations/_item.html"
 CHECKIN_QUESTION = {"name": "wellbeing", "question": "How are you feeling after reading these texts?",
                     "type": "choice", "required": False,
-                    "choices": ["Fine", "A little affected", "Quite affected", "I would like support resources"]}
+                    "choices": ["Fine", "A little affected", "Quite affected", SUPPORT_CHOICE]}
 
 
 def _task_total(project) -> int:
@@ -110,7 +111,7 @@ def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict |
     }
 
 
-def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, status: int = 200):
+def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, status: int = 200, posted=None):
     project = enrollment.project
     spec = project.spec
     context = {"project": project, "enrollment": enrollment, "errors": errors or {}}
@@ -126,9 +127,13 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
         return render(request, "annotations/annotate.html", {**context, **_item_context(enrollment, assignment)},
                       status=status)
     if stage == Stage.SURVEY:
-        context["questions"] = survey_section_questions(spec["surveys"]["before"])
+        context["questions"] = survey_questions_for_form(survey_section_questions(spec["surveys"]["before"]),
+                                                         posted=posted, errors=errors)
     if stage == Stage.FINAL:
-        context["questions"] = survey_section_questions(spec["surveys"]["after"]) + [CHECKIN_QUESTION]
+        context["questions"] = survey_questions_for_form(
+            survey_section_questions(spec["surveys"]["after"]) + [CHECKIN_QUESTION], posted=posted, errors=errors)
+    if stage == Stage.DONE:
+        context["wants_support"] = (enrollment.survey_after or {}).get("wellbeing") == SUPPORT_CHOICE
     context["crowd"] = spec.get("crowd") or {}
     return render(request, "annotations/stages.html", context, status=status)
 
@@ -167,7 +172,7 @@ def annotate_survey(request, slug):
         return _to_stage(request, slug)
     answers, errors = survey_validate(questions, request.POST)
     if errors:
-        return _stage_page(request, enrollment, errors=errors, status=422)
+        return _stage_page(request, enrollment, errors=errors, status=422, posted=request.POST)
     flow.enrollment_survey_submit(enrollment=enrollment, answers=answers)
     return _to_stage(request, slug)
 

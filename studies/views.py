@@ -23,6 +23,7 @@ from studies.spec import SpecError, spec_parse
 from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
 from webapp.roles import researcher_required
 from webapp.surveys import DEMOGRAPHIC_QUESTIONS, attributes_from_answers, survey_questions, survey_validate
+from webapp.views_surveys import survey_questions_for_form
 
 KEY_TO_SIDE = {"1": "left", "2": "right", "0": "tie"}
 SESSION_KEY = "studies:{slug}"
@@ -58,13 +59,14 @@ def join(request, slug):
     return redirect("studies:participate", token=participant.token)
 
 
-def _page(request, participant: Participant, *, errors: dict | None = None, slot=None, warned: bool = False):
+def _page(request, participant: Participant, *, errors: dict | None = None, slot=None, warned: bool = False,
+          posted=None):
     study = participant.study
     context = {"study": study, "participant": participant, "errors": errors or {}, "warned": warned,
                "criteria": study.spec["criteria"], "spec": study.spec,
                "judge_url": reverse("studies:participate_judge", kwargs={"token": participant.token})}
     if participant.stage == Participant.Stage.SURVEY:
-        context["questions"] = study_survey_questions(study)
+        context["questions"] = survey_questions_for_form(study_survey_questions(study), posted=posted, errors=errors)
     if participant.stage == Participant.Stage.JUDGING and not participant.total:
         context["preparing"] = True  # participant_start is reserving this participant's pairs right now
     elif participant.stage == Participant.Stage.JUDGING:
@@ -104,7 +106,7 @@ def participate_survey(request, token):
     participant = selectors.participant_get_by_token(token=token)
     answers, errors = survey_validate(study_survey_questions(participant.study), request.POST)
     if errors:
-        return render(request, PAGE, _page(request, participant, errors=errors), status=200)
+        return render(request, PAGE, _page(request, participant, errors=errors, posted=request.POST), status=422)
     services.participant_survey_submit(participant=participant, answers=answers,
                                        attributes=attributes_from_answers(answers))
     return _to_page(request, token)
