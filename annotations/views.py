@@ -34,6 +34,10 @@ def join(request, slug):
     project = project_get_open(slug=slug)
     identity = crowd_identity_from_request(request)
     user = request.user
+    if not _returning(request, project, identity) and not _work_left(project):
+        # said before consent: nobody reads, answers or waits for work that is not there
+        return render(request, "annotations/no_work.html",
+                      {"project": project, "crowd": project.spec.get("crowd") or {}, "identity": identity})
     reuse = user.is_authenticated and user.role == "annotator" and (
         identity is None or (user.crowd_platform == identity.platform and user.crowd_id == identity.worker_id))
     if user.is_authenticated and user.role != "annotator" and identity is None:
@@ -43,6 +47,21 @@ def join(request, slug):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     flow.enrollment_open(project=project, user=user, crowd=asdict(identity) if identity else {})
     return redirect("annotate", slug)
+
+
+def _returning(request, project, identity) -> bool:
+    """Whether this link belongs to someone already enrolled (they resume, whatever is left)."""
+    if identity is not None:
+        return Enrollment.objects.filter(project=project, annotator__crowd_platform=identity.platform,
+                                         annotator__crowd_id=identity.worker_id).exists()
+    user = request.user
+    return user.is_authenticated and Enrollment.objects.filter(project=project, annotator=user).exists()
+
+
+def _work_left(project) -> bool:
+    """A newcomer can get an item: some task item still needs annotators (reservations count as taken until
+    they expire, so a project whose last items are being labelled reads as full for that while)."""
+    return Item.objects.filter(project=project, role=Item.Role.TASK, is_full=False).exists()
 
 
 def _enrollment_or_403(request, slug) -> Enrollment:
@@ -60,6 +79,12 @@ ITEM = "annotations/_item.html"
 CHECKIN_QUESTION = {"name": "wellbeing", "question": "How are you feeling after reading these texts?",
                     "type": "choice", "required": False,
                     "choices": ["Fine", "A little affected", "Quite affected", SUPPORT_CHOICE]}
+
+
+def _final_questions(enrollment: Enrollment) -> list[dict]:
+    """The after-survey, and the wellbeing check-in for someone who read at least one item."""
+    questions = survey_section_questions(enrollment.project.spec["surveys"]["after"])
+    return questions + [CHECKIN_QUESTION] if enrollment.labels_done or enrollment.skipped else questions
 
 
 def _task_total(project) -> int:
@@ -130,8 +155,7 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
         context["questions"] = survey_questions_for_form(survey_section_questions(spec["surveys"]["before"]),
                                                          posted=posted, errors=errors)
     if stage == Stage.FINAL:
-        context["questions"] = survey_questions_for_form(
-            survey_section_questions(spec["surveys"]["after"]) + [CHECKIN_QUESTION], posted=posted, errors=errors)
+        context["questions"] = survey_questions_for_form(_final_questions(enrollment), posted=posted, errors=errors)
     if stage == Stage.DONE:
         context["wants_support"] = (enrollment.survey_after or {}).get("wellbeing") == SUPPORT_CHOICE
     context["crowd"] = spec.get("crowd") or {}
@@ -167,7 +191,7 @@ def annotate_survey(request, slug):
     if enrollment.stage == Stage.SURVEY:
         questions = survey_section_questions(spec["surveys"]["before"])
     elif enrollment.stage == Stage.FINAL:
-        questions = survey_section_questions(spec["surveys"]["after"]) + [CHECKIN_QUESTION]
+        questions = _final_questions(enrollment)
     else:
         return _to_stage(request, slug)
     answers, errors = survey_validate(questions, request.POST)
