@@ -43,9 +43,7 @@ def plain_error(widget: dict, message: str, raw) -> str:
 def _all_widgets(view: dict) -> list[dict]:
     widgets = list(view["widgets"])
     for turn in view.get("turns", []):
-        for widget in turn["widgets"]:
-            widget["turn_label"] = f"turn {turn['index'] + 1} ({turn['speaker']})"
-            widgets.append(widget)
+        widgets.extend(turn["widgets"])
     return widgets
 
 
