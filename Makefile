@@ -30,7 +30,12 @@ setup: $(STAMP)
 run: setup
 	$(PY) manage.py demo --serve
 
-test: $(STAMP)
+# axe-core for the browser journeys' accessibility checks, pinned, into a git-ignored folder.
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --prefix .cache/npm --no-save --no-audit --no-fund axe-core@4.10.2
+
+test: $(STAMP) $(AXE)
 	$(PY) -m ml.defaults
 	$(PY) -m pytest
 

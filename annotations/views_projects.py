@@ -12,6 +12,7 @@ from annotations import selectors
 from annotations.services import projects as project_services
 from annotations.services.importing import project_load_spec
 from annotations.spec import SpecError
+from annotations.views_spec_text import spec_editable_text
 from webapp.roles import researcher_required
 
 PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
@@ -80,8 +81,12 @@ def project_edit(request, slug):
             return render(request, "annotations/project_edit.html",
                           {"project": project, "spec_text": request.POST["spec"], "presets": {},
                            "error": "slug: a project's slug cannot change here; load it as a new project"}, status=422)
-    return _spec_form(request, spec_text=yaml.safe_dump(project.spec, sort_keys=False, allow_unicode=True),
-                      project=project)
+    try:
+        spec_text = spec_editable_text(project.spec)
+    except SpecError as exc:
+        spec_text = yaml.safe_dump(project.spec, sort_keys=False, allow_unicode=True)
+        messages.warning(request, f"This spec may not save as it is: {exc}")
+    return _spec_form(request, spec_text=spec_text, project=project)
 
 
 @require_POST
