@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from annotations.importing.items import ITEM_KINDS, ItemDataError, item_data_from_mapping
+from webapp.yamlsafe import yaml_load_plain
 
 DIMENSION_TYPES = ("likert", "slider", "choice", "levels", "number", "text")
 MEASUREMENT_LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -76,7 +77,7 @@ class SpecError(ValueError):
 def spec_parse_text(text: str) -> dict:
     """Parses YAML or JSON text (JSON is valid YAML) into a raw mapping; no validation."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml_load_plain(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""

@@ -41,6 +41,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "webapp.middleware.input.RefuseUnstorableInput",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -102,6 +103,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "webapp.middleware.input.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
@@ -145,6 +151,11 @@ CELERY_BEAT_SCHEDULE = {
 RESONANCE_MODEL_CACHE = Path(env_str("RESONANCE_MODEL_CACHE", str(Path.home() / ".cache" / "resonance" / "models")))
 RESONANCE_DEVICE = env_str("RESONANCE_DEVICE", "auto")
 RESONANCE_RESERVATION_SECONDS = env_int("RESONANCE_RESERVATION_SECONDS", 30 * 60)
+# Uploads: an import file may be this large (refused with a 400 beyond); other request bodies (specs, answers)
+# at most DATA_UPLOAD_MAX_MEMORY_SIZE. Files over FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to disk.
+RESONANCE_MAX_UPLOAD_BYTES = env_int("RESONANCE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RESONANCE_MAX_BODY_BYTES", 10 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 LOGGING = {
     "version": 1,
