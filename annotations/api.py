@@ -133,7 +133,7 @@ class ProjectShareView(ResearcherView):
         data = serializers.ShareIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            projects.project_share(project=project, username=data.validated_data["username"])
+            projects.project_share(project=project, username=data.validated_data["username"], by=request.user)
         except projects.ShareError as exc:
             return _error(exc)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -93,7 +93,8 @@ def project_edit(request, slug):
 def project_share(request, slug):
     project = selectors.project_get_for_user(user=request.user, slug=slug)
     try:
-        project_services.project_share(project=project, username=request.POST.get("username", "").strip())
+        project_services.project_share(project=project, username=request.POST.get("username", "").strip(),
+                                       by=request.user)
         messages.success(request, "Shared.")
     except project_services.ShareError as exc:
         messages.error(request, str(exc))
