@@ -27,7 +27,7 @@ from webapp.roles import IsResearcher
 class AgreementQuery(serializers.Serializer):
     by = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
     bootstrap = serializers.IntegerField(min_value=0, max_value=10_000, default=1000)
-    seed = serializers.IntegerField(default=0)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=2**32 - 1, help_text="random seed of the bootstrap")
     level = serializers.ChoiceField(choices=LEVELS, required=False, allow_null=True, default=None)
     kappa_weights = serializers.ChoiceField(choices=["linear", "quadratic"], default="quadratic")
     regroup = serializers.CharField(

@@ -36,7 +36,7 @@ from webapp.roles import IsResearcher
 
 class ReportOptionsSerializer(serializers.Serializer):
     bootstrap = serializers.IntegerField(min_value=0, max_value=5000, default=1000)
-    seed = serializers.IntegerField(default=0)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=2**32 - 1, help_text="random seed of the bootstrap")
     include_ended = serializers.BooleanField(default=False)
     correction = serializers.ChoiceField(
         choices=sorted(CORRECTIONS), default=DEFAULT_CORRECTION,
