@@ -120,6 +120,19 @@ def build_judge_messages(perspective_rubric: str, text: str, context: str | None
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
+PAIRWISE_PROMPT = (
+    "You compare two replies in an emotional-support conversation. Answer 1 if the first reply is more "
+    "empathic and helpful, 2 if the second is, and nothing else."
+)
+
+
+def build_pairwise_messages(first: str, second: str, context: str | None) -> list[dict[str, str]]:
+    """The chat messages asking which of two replies is better (the order given is the order shown)."""
+    situation = f"The seeker wrote:\n{context.strip()}\n\n" if context else ""
+    user = f"{situation}Reply 1:\n{first.strip()}\n\nReply 2:\n{second.strip()}\n\nThe better reply (1 or 2):"
+    return [{"role": "system", "content": PAIRWISE_PROMPT}, {"role": "user", "content": user}]
+
+
 class LLMJudgeScorer:
     """Rates texts with a chat LLM, one prompt per (text, perspective), greedy decoding.
 
@@ -216,10 +229,29 @@ class LLMJudgeScorer:
             ids.append(encoded[0])
         return ids
 
-    @torch.inference_mode()
     def scale_probabilities(self, prompts: Sequence, *, on_batch: ProgressCallback | None = None) -> torch.Tensor:
         """``(prompts, 5)``: the next-token probabilities of "1".."5" after each prompt, renormalised over them."""
-        tokens = torch.tensor(self.scale_token_ids())
+        return self.token_probabilities(prompts, self.scale_token_ids(), on_batch=on_batch)
+
+    def prefer_first(
+        self, contexts: Sequence[str | None], firsts: Sequence[str], seconds: Sequence[str], *,
+        on_batch: ProgressCallback | None = None,
+    ) -> list[float]:
+        """For each (context, first reply, second reply): the judge's probability that the first is
+        better, from its next-token probabilities of "1" and "2" (renormalised over the two)."""
+        if not len(contexts) == len(firsts) == len(seconds):
+            raise ValueError("contexts, firsts and seconds must be equally long")
+        prompts = [build_pairwise_messages(first, second, context)
+                   for context, first, second in zip(contexts, firsts, seconds, strict=True)]
+        tokens = self.scale_token_ids()[:2]
+        return self.token_probabilities(prompts, tokens, on_batch=on_batch)[:, 0].tolist()
+
+    @torch.inference_mode()
+    def token_probabilities(
+        self, prompts: Sequence, token_ids: Sequence[int], *, on_batch: ProgressCallback | None = None
+    ) -> torch.Tensor:
+        """``(prompts, tokens)``: next-token probabilities of ``token_ids`` after each prompt, renormalised over them."""
+        tokens = torch.tensor(list(token_ids))
         generator = self.generator
         encoded = [generator.encode(prompt) for prompt in prompts]
         out = torch.empty((len(prompts), tokens.numel()), dtype=torch.float64)
