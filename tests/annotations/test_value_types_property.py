@@ -131,8 +131,8 @@ def test_every_stored_value_comes_back_unchanged_from_agreement_aggregates_and_e
     specs = {d["name"]: d for d in project.spec["dimensions"]}
     assert specs.keys() == spec_dims.keys()
     stored = {key: dimension_value_clean(specs[key[2]], value) for key, value in raw.items()}
-    pseudonym = dict(get_user_model().objects.filter(labels__project=project).values_list(
-        "labels__annotator__pseudonym", "crowd_id").distinct())
+    pseudonym = {p: crowd_id.split("/", 1)[1] for p, crowd_id in get_user_model().objects.filter(
+        labels__project=project).values_list("pseudonym", "crowd_id").distinct()}
 
     # agreement inputs
     frame = project_label_frame(project=project)

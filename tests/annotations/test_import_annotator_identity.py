@@ -1,0 +1,97 @@
+"""Imported annotator ids belong to their project: an import into B never moves A's annotators
+between groups, unless the researcher says on purpose that B's ids are A's (--same-annotators-as)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from annotations.agreement.load import project_agreement_report, project_annotator_attributes
+from annotations.models import Label
+from annotations.services.exporting import labels_export
+from annotations.services.importing import items_import, labels_import, project_load_spec
+
+pytestmark = pytest.mark.django_db
+
+SPEC = """
+slug: SLUG
+title: Stories SLUG
+kind: narrative
+dimensions:
+  - {name: empathy, question: "How much?", type: likert, min: 1, max: 4}
+export: {allow_attributes: true}
+"""
+ITEMS = "".join(json.dumps({"id": f"n{i}", "text": f"story {i}"}) + "\n" for i in range(6))
+
+
+def _project(researcher, slug: str):
+    project = project_load_spec(spec_text=SPEC.replace("SLUG", slug), owner=researcher)
+    items_import(project=project, path_or_file=io.StringIO(ITEMS), fmt="jsonl")
+    return project
+
+
+def _labels(rows: list[tuple[str, str, int, str]]) -> io.StringIO:
+    lines = ["item_id,annotator_id,dimension,value,country"]
+    lines += [f"{item},{annotator},empathy,{value},{country}" for item, annotator, value, country in rows]
+    return io.StringIO("\n".join(lines) + "\n")
+
+
+# us1 and us2 agree with each other; in1 and in2 disagree with them and between themselves
+A_ROWS = [(f"n{i}", who, value, country) for i in range(6) for who, value, country in (
+    ("us1", 1 + i % 4, "US"), ("us2", 1 + i % 4, "US"), ("in1", 1 + (i * 3) % 4, "IN"), ("in2", 4 - i % 4, "IN"))]
+
+
+def _by_country(project) -> dict:
+    report = project_agreement_report(project=project, by=["country"], n_bootstrap=0)
+    return {group: figures["dimensions"]["empathy"]["krippendorff_alpha"]
+            for group, figures in report["groups"]["country"].items()}
+
+
+def test_an_import_into_another_project_leaves_the_first_projects_groups_and_agreement_unchanged(researcher):
+    a, b = _project(researcher, "first"), _project(researcher, "second")
+    labels_import(project=a, path_or_file=_labels(A_ROWS))
+    before = _by_country(a)
+    assert set(before) == {"US", "IN"} and before["US"] == pytest.approx(1.0)
+
+    labels_import(project=b, path_or_file=_labels([("n0", "us1", 2, "BR"), ("n1", "us1", 3, "BR")]))
+
+    assert _by_country(a) == before
+    countries_a = project_annotator_attributes(project=a)["country"].value_counts().to_dict()
+    assert countries_a == {"US": 2, "IN": 2}
+    assert project_annotator_attributes(project=b)["country"].tolist() == ["BR"]
+    # the us1 of B is another person than the us1 of A
+    a_us1 = Label.objects.get(project=a, item__external_id="n0", annotator__crowd_id="first/us1").annotator
+    b_us1 = Label.objects.get(project=b, item__external_id="n0").annotator
+    assert a_us1 != b_us1
+
+
+def test_same_annotators_as_names_one_person_across_projects_with_attributes_kept_per_project(researcher, tmp_path):
+    a, b = _project(researcher, "first"), _project(researcher, "second")
+    labels_import(project=a, path_or_file=_labels(A_ROWS))
+    before = _by_country(a)
+    path = tmp_path / "b.csv"
+    path.write_text(_labels([("n0", "us1", 2, "BR"), ("n1", "us2", 3, "BR")]).getvalue())
+    call_command("import_labels", "second", str(path), "--same-annotators-as", "first", stdout=io.StringIO())
+
+    a_people = set(Label.objects.filter(project=a).values_list("annotator__pseudonym", flat=True))
+    b_people = set(Label.objects.filter(project=b).values_list("annotator__pseudonym", flat=True))
+    assert b_people <= a_people and len(b_people) == 2
+    assert _by_country(a) == before
+    assert set(project_annotator_attributes(project=b)["country"]) == {"BR"}
+
+    out = tmp_path / "a.jsonl"
+    labels_export(project=a, out=out, fmt="jsonl")
+    exported = {json.loads(line)["annotator_country"] for line in out.read_text().splitlines()}
+    assert exported == {"US", "IN"}
+
+
+def test_same_annotators_as_an_unknown_project_is_refused(researcher, tmp_path):
+    _project(researcher, "second")
+    path = tmp_path / "b.csv"
+    path.write_text(_labels([("n0", "us1", 2, "BR")]).getvalue())
+    with pytest.raises(Exception, match="--same-annotators-as: no project 'nowhere'"):
+        call_command("import_labels", "second", str(path), "--same-annotators-as", "nowhere")
+    assert not Label.objects.exists()
