@@ -95,3 +95,16 @@ def test_same_annotators_as_an_unknown_project_is_refused(researcher, tmp_path):
     with pytest.raises(Exception, match="--same-annotators-as: no project 'nowhere'"):
         call_command("import_labels", "second", str(path), "--same-annotators-as", "nowhere")
     assert not Label.objects.exists()
+
+
+def test_agreement_by_a_group_prints_each_group_in_the_text_output(researcher):
+    a = _project(researcher, "first")
+    labels_import(project=a, path_or_file=_labels(A_ROWS))
+    out = io.StringIO()
+    call_command("agreement", "first", "--by", "country", "--bootstrap", "0", stdout=out)
+    text = out.getvalue()
+    assert "by country:" in text
+    assert "country=US  annotators=2 labels=12" in text and "country=IN  annotators=2 labels=12" in text
+    us_block = text.split("country=US")[1].split("between")[0]
+    assert "empathy" in us_block and "alpha=1.000" in us_block
+    assert "between country groups: empathy" in text
