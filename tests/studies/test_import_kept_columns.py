@@ -2,12 +2,15 @@
 judgments reach the group analysis; prompt metadata survives load_study and the export."""
 
 import io
+import json
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from studies import services
 from studies.analysis.load import participants_frame, study_report_for
-from studies.models import Participant
+from studies.export import export_filters, export_lines
+from studies.models import Participant, Study
 from tests.studies.test_export_preferences import ALPHA, BETA, prompt
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +62,40 @@ def test_a_participant_with_two_countries_is_refused_naming_the_line(make_study,
                             f"w1,{prompt(1)},{ALPHA},{BETA},a,BR\n")
     with pytest.raises(CommandError, match=r"judgments.csv:3: country: 'BR' but line 2 gives participant 'w1' 'US'"):
         call_command("import_judgments", study.slug, str(path))
+
+
+def test_load_study_keeps_prompt_metadata_through_the_store_and_both_exports(researcher, tmp_path):
+    (tmp_path / "prompts.jsonl").write_text(
+        '{"id": "p0", "context": [{"speaker": "seeker", "text": "My dog died."}], "emotion": "sad"}\n'
+        '{"id": "p1", "context": [{"speaker": "seeker", "text": "I got the job!"}], '
+        '"metadata": {"emotion": "joyful", "source": "empo"}}\n'
+    )
+    (tmp_path / "study.yaml").write_text(
+        "slug: empo\ntitle: EmPO\nprompts_file: prompts.jsonl\npairs_per_participant: 2\n"
+        f"systems: [{{name: {ALPHA}}}, {{name: {BETA}}}]\n"
+    )
+    out = io.StringIO()
+    call_command("load_study", str(tmp_path / "study.yaml"), "--owner", researcher.username, stdout=out)
+    assert "prompt metadata kept: emotion, source" in out.getvalue()
+    study = Study.objects.get(slug="empo")
+    assert dict(study.prompts.values_list("external_id", "metadata")) == {
+        "p0": {"emotion": "sad"}, "p1": {"emotion": "joyful", "source": "empo"}}
+    responses = [json.dumps({"prompt_id": p, "system": s, "response": f"{s} on {p}"}) for p in ("p0", "p1")
+                 for s in (ALPHA, BETA)]
+    services.responses_import(study=study, lines=responses, source="r.jsonl")
+    services.study_open(study=study)
+    services.judgments_import(study=study, source="j.csv", lines=[
+        "participant_id,prompt_id,system_a,system_b,choice", f"w1,p0,{ALPHA},{BETA},a", f"w2,p0,{ALPHA},{BETA},a"])
+    for fmt in ("raw", "dpo"):
+        lines = [json.loads(line) for line in export_lines(study, format=fmt, filters=export_filters(study))]
+        assert lines and all(line["prompt_metadata"] == {"emotion": "sad"} for line in lines)
+
+
+def test_load_study_refuses_prompt_metadata_that_is_not_a_mapping(researcher, tmp_path):
+    (tmp_path / "prompts.jsonl").write_text(
+        '{"id": "p0", "context": [{"speaker": "seeker", "text": "Hi."}], "metadata": "sad"}\n')
+    (tmp_path / "study.yaml").write_text(
+        f"slug: empo\ntitle: EmPO\nprompts_file: prompts.jsonl\npairs_per_participant: 1\n"
+        f"systems: [{{name: {ALPHA}}}, {{name: {BETA}}}]\n")
+    with pytest.raises(CommandError, match=r"prompts.jsonl:1.metadata: must be a mapping"):
+        call_command("load_study", str(tmp_path / "study.yaml"), "--owner", researcher.username)
