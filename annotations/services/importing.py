@@ -25,6 +25,17 @@ BATCH_SIZE = 2000
 IMPORTED_PLATFORM = "imported"
 
 
+class LabelsImported(int):
+    """How many Label rows an import wrote (an int), with the attribute columns it recorded."""
+
+    attributes: list[str]
+
+    def __new__(cls, count: int, attributes: list[str]):
+        made = super().__new__(cls, count)
+        made.attributes = attributes
+        return made
+
+
 # ---------------------------------------------------------------------------------------------
 # projects
 
@@ -175,8 +186,9 @@ def _truthy(value: Any) -> bool:
 
 @transaction.atomic
 def labels_import(*, project: Project, path_or_file: Any, fmt: str | None = None,
-                  dimension: str | None = None, same_annotators_as: Project | None = None) -> int:
-    """Imports labels collected elsewhere, all or nothing; returns how many Label rows it wrote.
+                  dimension: str | None = None, same_annotators_as: Project | None = None) -> LabelsImported:
+    """Imports labels collected elsewhere, all or nothing; returns how many Label rows it wrote
+    (``LabelsImported``, an int that also lists the attribute columns it recorded).
 
     Accepts a long CSV (item_id, annotator_id, dimension, value, optional turn, attribute
     columns; see ``annotations.importing.labels``) or an EPITOME file (its levels become
@@ -210,7 +222,8 @@ def labels_import(*, project: Project, path_or_file: Any, fmt: str | None = None
     scope = (same_annotators_as or project).slug
     annotators = _imported_annotators(gathered.attributes, gathered.first_line, name, scope=scope)
     _project_attributes_record(project, gathered.attributes, annotators)
-    return _labels_store(project, gathered, annotators, name)
+    kept = sorted({key for attributes in gathered.attributes.values() for key in attributes})
+    return LabelsImported(_labels_store(project, gathered, annotators, name), kept)
 
 
 def _item_index(project: Project) -> dict[str, tuple[int, int]]:

@@ -108,3 +108,12 @@ def test_agreement_by_a_group_prints_each_group_in_the_text_output(researcher):
     us_block = text.split("country=US")[1].split("between")[0]
     assert "empathy" in us_block and "alpha=1.000" in us_block
     assert "between country groups: empathy" in text
+
+
+def test_import_labels_says_which_attribute_columns_it_kept(researcher, tmp_path):
+    _project(researcher, "first")
+    path = tmp_path / "a.csv"
+    path.write_text(_labels(A_ROWS).getvalue())
+    out = io.StringIO()
+    call_command("import_labels", "first", str(path), stdout=out)
+    assert out.getvalue().strip() == "imported 24 labels into first; annotator attributes kept for this project: country"

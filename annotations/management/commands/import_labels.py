@@ -35,4 +35,5 @@ class Command(BaseCommand):
             raise CommandError(f"no file {file}") from None
         except ImportFormatError as exc:
             raise CommandError(f"{exc} (nothing was imported)") from None
-        self.stdout.write(f"imported {count} labels into {slug}")
+        kept = ", ".join(getattr(count, "attributes", [])) or "none"
+        self.stdout.write(f"imported {count} labels into {slug}; annotator attributes kept for this project: {kept}")
