@@ -30,6 +30,11 @@ def _points(dimension: dict) -> list[dict]:
 def _widget(dimension: dict) -> dict:
     widget = {key: dimension.get(key) for key in ("name", "question", "help", "type", "min", "max", "step", "required")}
     widget["points"] = _points(dimension)
+    widget["short"] = str(dimension["name"]).replace("_", " ").capitalize()
+    # a number box or slider shows the spec's labelled points as text ("-1 Negative · 0 Neutral · 1 Positive")
+    labelled = sorted((dimension.get("labels") or {}).items(), key=lambda pair: float(pair[0]))
+    widget["scale_labels"] = ([{"value": value, "label": label} for value, label in labelled]
+                              if dimension["type"] in {"number", "slider"} else [])
     widget["min_label"] = (dimension.get("labels") or {}).get(_fmt(dimension["min"])) if dimension.get("min") is not None else ""
     widget["max_label"] = (dimension.get("labels") or {}).get(_fmt(dimension["max"])) if dimension.get("max") is not None else ""
     return widget
@@ -65,7 +70,8 @@ def item_view(*, dimensions: list[dict], item_data: dict, seed: int) -> dict:
             speakers.append(speaker)
         turns.append({"index": index, "speaker": speaker, "text": turn.get("text", ""),
                       "side": "right" if speakers.index(speaker) % 2 else "left",
-                      "widgets": [{**widget, "field": f"d__{widget['name']}__{index}"} for widget in per_turn]})
+                      "widgets": [{**widget, "field": f"d__{widget['name']}__{index}", "compact": True,
+                                   "turn_label": f"turn {index + 1} ({speaker})"} for widget in per_turn]})
     for widget in item_level:
         widget["field"] = f"d__{widget['name']}"
-    return {"widgets": item_level, "turns": turns}
+    return {"widgets": item_level, "turns": turns, "per_turn": per_turn}

@@ -18,10 +18,18 @@ from annotations.models import Assignment, Enrollment, Item
 from annotations.presenting import item_view
 from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow, loop_sql
-from annotations.services.routing import SubmitError, assignment_next, assignment_skip, label_submit
+from annotations.services.routing import (
+    SubmitError,
+    assignment_next,
+    assignment_skip,
+    label_submit,
+    stored_label,
+)
 from annotations.values import raw_values_from_form
+from annotations.views_errors import item_view_with_answers
 from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
 from webapp.surveys import survey_section_questions, survey_validate
+from webapp.views_surveys import SUPPORT_CHOICE, survey_questions_for_form
 
 Stage = Enrollment.Stage
 
@@ -32,6 +40,10 @@ def join(request, slug):
     project = project_get_open(slug=slug)
     identity = crowd_identity_from_request(request)
     user = request.user
+    if not _returning(request, project, identity) and not _work_left(project):
+        # said before consent: nobody reads, answers or waits for work that is not there
+        return render(request, "annotations/no_work.html",
+                      {"project": project, "crowd": project.spec.get("crowd") or {}, "identity": identity})
     reuse = user.is_authenticated and user.role == "annotator" and (
         identity is None or (user.crowd_platform == identity.platform and user.crowd_id == identity.worker_id))
     if user.is_authenticated and user.role != "annotator" and identity is None:
@@ -41,6 +53,21 @@ def join(request, slug):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     flow.enrollment_open(project=project, user=user, crowd=asdict(identity) if identity else {})
     return redirect("annotate", slug)
+
+
+def _returning(request, project, identity) -> bool:
+    """Whether this link belongs to someone already enrolled (they resume, whatever is left)."""
+    if identity is not None:
+        return Enrollment.objects.filter(project=project, annotator__crowd_platform=identity.platform,
+                                         annotator__crowd_id=identity.worker_id).exists()
+    user = request.user
+    return user.is_authenticated and Enrollment.objects.filter(project=project, annotator=user).exists()
+
+
+def _work_left(project) -> bool:
+    """A newcomer can get an item: some task item still needs annotators (reservations count as taken until
+    they expire, so a project whose last items are being labelled reads as full for that while)."""
+    return Item.objects.filter(project=project, role=Item.Role.TASK, is_full=False).exists()
 
 
 def _enrollment_or_403(request, slug) -> Enrollment:
@@ -57,7 +84,13 @@ def _enrollment_or_403(request, slug) -> Enrollment:
 ITEM = "annotations/_item.html"
 CHECKIN_QUESTION = {"name": "wellbeing", "question": "How are you feeling after reading these texts?",
                     "type": "choice", "required": False,
-                    "choices": ["Fine", "A little affected", "Quite affected", "I would like support resources"]}
+                    "choices": ["Fine", "A little affected", "Quite affected", SUPPORT_CHOICE]}
+
+
+def _final_questions(enrollment: Enrollment) -> list[dict]:
+    """The after-survey, and the wellbeing check-in for someone who read at least one item."""
+    questions = survey_section_questions(enrollment.project.spec["surveys"]["after"])
+    return questions + [CHECKIN_QUESTION] if enrollment.labels_done or enrollment.skipped else questions
 
 
 def _task_total(project) -> int:
@@ -89,23 +122,27 @@ def _widgets_html(project, widgets: list[dict]) -> str:
     return html
 
 
-def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict | None = None) -> dict:
+def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict | None = None,
+                  posted=None) -> dict:
+    """The item page's context. With `errors` (a rejected submit), the widgets carry the answers given in
+    `posted` and a plain-words error each, so they are drawn afresh rather than from the cache."""
     project = enrollment.project
     view = item_view(dimensions=project.dimensions, item_data=assignment.item.data, seed=assignment.id)
+    error_summary = item_view_with_answers(view, posted=posted, errors=errors) if errors else []
     quota = flow.limits(project.spec)["items_per_annotator"]
     goal = min(quota, _task_total(project)) if quota else _task_total(project)
     warn_after = flow.attention_policy(project.spec)["warn_after"]
     return {
         "project": project, "enrollment": enrollment, "assignment": assignment, "item": assignment.item,
-        "view": view, "widgets_html": _widgets_html(project, view["widgets"]),
-        "goal": goal, "errors": errors or {},
+        "view": view, "widgets_html": "" if errors else _widgets_html(project, view["widgets"]),
+        "goal": goal, "errors": errors or {}, "error_summary": error_summary,
         "content_note": project.spec.get("content_note") if (assignment.item.distressing or project.spec.get("content_note")) else "",
         "attention_warning": enrollment.attention_failures >= warn_after,
         "break_reminder": flow.break_reminder_due(enrollment),
     }
 
 
-def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, status: int = 200):
+def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, status: int = 200, posted=None):
     project = enrollment.project
     spec = project.spec
     context = {"project": project, "enrollment": enrollment, "errors": errors or {}}
@@ -121,10 +158,13 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
         return render(request, "annotations/annotate.html", {**context, **_item_context(enrollment, assignment)},
                       status=status)
     if stage == Stage.SURVEY:
-        context["questions"] = survey_section_questions(spec["surveys"]["before"])
+        context["questions"] = survey_questions_for_form(survey_section_questions(spec["surveys"]["before"]),
+                                                         posted=posted, errors=errors)
     if stage == Stage.FINAL:
-        context["questions"] = survey_section_questions(spec["surveys"]["after"]) + [CHECKIN_QUESTION]
-    context["crowd"] = spec.get("crowd") or {}
+        context["questions"] = survey_questions_for_form(_final_questions(enrollment), posted=posted, errors=errors)
+    if stage == Stage.DONE:
+        context["wants_support"] = (enrollment.survey_after or {}).get("wellbeing") == SUPPORT_CHOICE
+    context["crowd"] = flow.completion_offer(enrollment=enrollment)
     return render(request, "annotations/stages.html", context, status=status)
 
 
@@ -157,12 +197,12 @@ def annotate_survey(request, slug):
     if enrollment.stage == Stage.SURVEY:
         questions = survey_section_questions(spec["surveys"]["before"])
     elif enrollment.stage == Stage.FINAL:
-        questions = survey_section_questions(spec["surveys"]["after"]) + [CHECKIN_QUESTION]
+        questions = _final_questions(enrollment)
     else:
         return _to_stage(request, slug)
     answers, errors = survey_validate(questions, request.POST)
     if errors:
-        return _stage_page(request, enrollment, errors=errors, status=422)
+        return _stage_page(request, enrollment, errors=errors, status=422, posted=request.POST)
     flow.enrollment_survey_submit(enrollment=enrollment, answers=answers)
     return _to_stage(request, slug)
 
@@ -225,6 +265,11 @@ def annotate_submit(request, slug):
         raise PermissionDenied("open the project link to annotate")
     enrollment, assignment = _submit_context(request, slug)
     if enrollment.stage != Stage.ITEMS:
+        if (assignment is not None and request.POST.get("action", "submit") == "submit"
+                and stored_label(assignment=assignment) is None):
+            # never answer as if it were stored: the form on screen was not
+            return _stage_page(request, enrollment, status=409, errors={
+                "item": "Your last answer was not stored: the items part had already ended."})
         return _to_stage(request, slug)
     if assignment is None:
         raise PermissionDenied("that item is not yours")
@@ -238,14 +283,14 @@ def annotate_submit(request, slug):
             label_submit(assignment=assignment, raw_values=raw, seconds=_seconds(request), enrollment=enrollment)
             counters_fresh = True
     except SubmitError as exc:
-        context = _item_context(enrollment, assignment, exc.errors)
+        context = _item_context(enrollment, assignment, exc.errors, posted=request.POST)
         if request.htmx:
             return _item_fragment(request, context, status=422)
         return render(request, "annotations/annotate.html", context, status=422)
     # label_submit brought the counters up to date: the policies need another read only when one may stop
     if flow.enrollment_after_item(enrollment=enrollment, counters_fresh=counters_fresh) is not None:
         return _to_stage(request, slug)
-    next_assignment = assignment_next(enrollment=enrollment, resume=False)
+    next_assignment = assignment_next(enrollment=enrollment, resume=False, after=assignment)
     if next_assignment is None:
         flow.enrollment_items_finished(enrollment=enrollment)
         return _to_stage(request, slug)

@@ -12,7 +12,9 @@ from annotations import selectors
 from annotations.services import projects as project_services
 from annotations.services.importing import project_load_spec
 from annotations.spec import SpecError
+from annotations.views_spec_text import spec_editable_text
 from webapp.roles import researcher_required
+from webapp.yamlsafe import yaml_load_plain
 
 PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
@@ -75,13 +77,20 @@ def project_new(request):
 def project_edit(request, slug):
     project = selectors.project_get_for_user(user=request.user, slug=slug)
     if request.method == "POST":
-        submitted = yaml.safe_load(request.POST.get("spec", "")) if request.POST.get("spec") else None
+        try:
+            submitted = yaml_load_plain(request.POST.get("spec", "")) if request.POST.get("spec") else None
+        except yaml.YAMLError:
+            submitted = None  # loading the spec reports the syntax error with its line
         if isinstance(submitted, dict) and submitted.get("slug") not in (None, project.slug):
             return render(request, "annotations/project_edit.html",
                           {"project": project, "spec_text": request.POST["spec"], "presets": {},
                            "error": "slug: a project's slug cannot change here; load it as a new project"}, status=422)
-    return _spec_form(request, spec_text=yaml.safe_dump(project.spec, sort_keys=False, allow_unicode=True),
-                      project=project)
+    try:
+        spec_text = spec_editable_text(project.spec)
+    except SpecError as exc:
+        spec_text = yaml.safe_dump(project.spec, sort_keys=False, allow_unicode=True)
+        messages.warning(request, f"This spec may not save as it is: {exc}")
+    return _spec_form(request, spec_text=spec_text, project=project)
 
 
 @require_POST
@@ -89,7 +98,8 @@ def project_edit(request, slug):
 def project_share(request, slug):
     project = selectors.project_get_for_user(user=request.user, slug=slug)
     try:
-        project_services.project_share(project=project, username=request.POST.get("username", "").strip())
+        project_services.project_share(project=project, username=request.POST.get("username", "").strip(),
+                                       by=request.user)
         messages.success(request, "Shared.")
     except project_services.ShareError as exc:
         messages.error(request, str(exc))

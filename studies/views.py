@@ -18,11 +18,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from studies import selectors, services
-from studies.models import Participant, Study
+from studies.models import Pair, Participant, Study
 from studies.spec import SpecError, spec_parse
 from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
 from webapp.roles import researcher_required
 from webapp.surveys import DEMOGRAPHIC_QUESTIONS, attributes_from_answers, survey_questions, survey_validate
+from webapp.views_surveys import survey_questions_for_form
+from webapp.yamlsafe import yaml_load_plain
 
 KEY_TO_SIDE = {"1": "left", "2": "right", "0": "tie"}
 SESSION_KEY = "studies:{slug}"
@@ -39,6 +41,22 @@ def study_survey_questions(study) -> list[dict]:
     return [q for q in survey_questions(entries) if isinstance(q, dict)]
 
 
+def _returning(study, identity) -> bool:
+    return identity is not None and Participant.objects.filter(
+        study=study, user__crowd_platform=identity.platform, user__crowd_id=identity.worker_id).exists()
+
+
+def _pairs_left(study) -> bool:
+    """Some pair can still take a judgment (reserved ones count as taken until they expire)."""
+    return Pair.objects.filter(study=study, taken__lt=study.spec["judgments_per_pair"]).exists()
+
+
+def _full_context(study, identity, reason: str) -> dict:
+    recruitment = study.spec.get("recruitment") or {}
+    return {"study": study, "spec": study.spec, "full": reason, "identity": identity,
+            "no_work_code": (recruitment.get("prolific") or {}).get("no_work_code")}
+
+
 @require_GET
 def join(request, slug):
     """The recruitment link: identifies the crowd worker (or resumes the browser's session) and enrols them."""
@@ -47,24 +65,29 @@ def join(request, slug):
     session_key = SESSION_KEY.format(slug=slug)
     if identity is None and request.session.get(session_key):
         return redirect("studies:participate", token=request.session[session_key])
+    if not _returning(study, identity) and not _pairs_left(study):
+        # said at the link, before consent and survey, not after them
+        return render(request, PAGE, _full_context(study, identity, "every pair in this study has all the "
+                                                                     "judgments it needs"), status=200)
     user = crowd_user_get_or_create(identity=identity, role="participant")
     crowd = {} if identity is None else {"platform": identity.platform, "study_id": identity.study_id,
                                           "session_id": identity.session_id}
     try:
         participant = services.participant_enroll(study=study, user=user, crowd=crowd)
     except services.StudyFull as exc:
-        return render(request, PAGE, {"study": study, "full": str(exc)}, status=200)
+        return render(request, PAGE, _full_context(study, identity, str(exc)), status=200)
     request.session[session_key] = participant.token
     return redirect("studies:participate", token=participant.token)
 
 
-def _page(request, participant: Participant, *, errors: dict | None = None, slot=None, warned: bool = False):
+def _page(request, participant: Participant, *, errors: dict | None = None, slot=None, warned: bool = False,
+          posted=None):
     study = participant.study
     context = {"study": study, "participant": participant, "errors": errors or {}, "warned": warned,
                "criteria": study.spec["criteria"], "spec": study.spec,
                "judge_url": reverse("studies:participate_judge", kwargs={"token": participant.token})}
     if participant.stage == Participant.Stage.SURVEY:
-        context["questions"] = study_survey_questions(study)
+        context["questions"] = survey_questions_for_form(study_survey_questions(study), posted=posted, errors=errors)
     if participant.stage == Participant.Stage.JUDGING and not participant.total:
         context["preparing"] = True  # participant_start is reserving this participant's pairs right now
     elif participant.stage == Participant.Stage.JUDGING:
@@ -104,7 +127,7 @@ def participate_survey(request, token):
     participant = selectors.participant_get_by_token(token=token)
     answers, errors = survey_validate(study_survey_questions(participant.study), request.POST)
     if errors:
-        return render(request, PAGE, _page(request, participant, errors=errors), status=200)
+        return render(request, PAGE, _page(request, participant, errors=errors, posted=request.POST), status=422)
     services.participant_survey_submit(participant=participant, answers=answers,
                                        attributes=attributes_from_answers(answers))
     return _to_page(request, token)
@@ -224,7 +247,7 @@ def _spec_save(request, *, study: Study | None):
     """Parses the posted spec and loads it (create or update); the form again with the error (422) otherwise."""
     spec_text = request.POST.get("spec", "")
     try:
-        raw = yaml.safe_load(spec_text) if spec_text.strip() else None
+        raw = yaml_load_plain(spec_text) if spec_text.strip() else None
     except yaml.YAMLError:
         raw = None  # spec_parse reports the syntax error with its position
     slug = raw.get("slug") if isinstance(raw, dict) else None

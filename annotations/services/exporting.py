@@ -37,6 +37,7 @@ from django.db.models.expressions import RawSQL
 from annotations.agreement.load import project_annotator_attribute_table
 from annotations.importing.items import KIND_FIELDS
 from annotations.models import Label, Project
+from webapp.csvsafe import csv_cell_neutralised
 
 FORMATS = ("jsonl", "csv")
 AGGREGATES = ("none", "mean", "median", "majority", "distribution", "weighted")
@@ -356,5 +357,5 @@ def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+        return csv_cell_neutralised(json.dumps(value, ensure_ascii=False))
+    return csv_cell_neutralised(value)

@@ -27,18 +27,45 @@
     return index === -1 ? 0 : index;
   }
 
+  function sliderShow(range) {
+    range.name = range.dataset.name;
+    range.setAttribute("aria-valuetext", range.value);
+    const out = range.closest(".slider").querySelector("output");
+    if (out) out.textContent = range.value;
+  }
+
   function start() {
     const f = form();
     if (!f || f === started) return;
     started = f;
     f.dataset.started = String(performance.now());
+    // The number box answers a slider without JavaScript; with it, the slider does (and only once moved).
+    f.querySelectorAll(".slider-fallback").forEach((box) => box.remove());
+    f.querySelectorAll(".slider").forEach((wrap) => { wrap.hidden = false; });
     f.querySelectorAll("input[type=range]").forEach((range) => {
-      const out = range.parentElement.querySelector("output");
-      const show = () => { range.name = range.dataset.name; if (out) out.textContent = range.value; };
-      range.addEventListener("input", show);
-      range.addEventListener("change", show);
+      range.addEventListener("input", () => sliderShow(range));
+      range.addEventListener("change", () => sliderShow(range));
+      // a click on the midpoint of an untouched slider changes no value, yet it is an answer
+      range.addEventListener("click", () => sliderShow(range));
     });
     setActive(0, false);
+  }
+
+  function afterSwap() {
+    const swappedIn = form() !== started;
+    start();
+    if (!swappedIn) return;
+    const f = form();
+    const invalid = f.querySelector("fieldset.has-error");
+    const announcer = document.getElementById("announcer");
+    if (invalid) {
+      setActive(questions().indexOf(invalid), true);
+      return; // the error summary is an alert: it is announced as it arrives
+    }
+    const card = document.getElementById("item-card");
+    if (card) card.focus({ preventScroll: true });
+    const progress = f.querySelector("#progress-text");
+    if (announcer) announcer.textContent = "Next item. " + (progress ? progress.textContent : "");
   }
 
   function toggleNote() {
@@ -59,15 +86,21 @@
   }, true);
 
   document.addEventListener("keydown", (event) => {
-    if (!form() || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (!form()) return;
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); click("submit"); return; }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
     // A key can arrive between htmx swapping a new item in and its afterSwap event: set the item up
     // first, or the late set-up would send the next digits back to the first question.
     start();
     const target = event.target;
     const typing = target.matches("textarea, input[type=text], input[type=number]");
     if (typing) {
-      // Esc leaves the text box so the shortcuts work again; every other key is typing.
+      // Esc leaves the text box so the shortcuts work again; Enter submits (Shift+Enter is a new line in a
+      // text box; a number box submits on Enter by itself); every other key is typing.
       if (event.key === "Escape") { target.blur(); event.preventDefault(); }
+      if (event.key === "Enter" && !event.shiftKey && target.matches("textarea")) {
+        event.preventDefault(); click("submit");
+      }
       return;
     }
     const key = event.key;
@@ -82,9 +115,25 @@
       if (target.matches("input[type=range]")) return;
       event.preventDefault(); setActive(active + (key === "ArrowDown" ? 1 : -1), true); return;
     }
+    if (/^[-.]$/.test(key)) { // a number box's first character need not be a digit
+      const box = questions().length && questions()[active].querySelector("input[type=number]");
+      if (box) box.focus(); // focused during keydown, the box receives the character itself
+      return;
+    }
     if (/^[0-9]$/.test(key)) {
       const all = questions();
       if (!all.length) return;
+      const range = all[active].querySelector("input[type=range]");
+      if (range) { // 0-9 jump to 0-90 % of the scale, on its step; arrows then fine-tune
+        event.preventDefault();
+        const min = Number(range.min), max = Number(range.max), step = Number(range.step) || 1;
+        range.value = String(min + Math.round(((max - min) * Number(key)) / 10 / step) * step);
+        range.focus({ preventScroll: true });
+        range.dispatchEvent(new Event("input", { bubbles: true }));
+        return;
+      }
+      const box = all[active].querySelector("input[type=number]");
+      if (box) { box.focus(); return; } // focused during keydown, the box receives the digit itself
       const radio = all[active].querySelector(`.scale label[data-key="${key}"]`);
       if (radio) {
         event.preventDefault();
@@ -100,6 +149,11 @@
     const fieldset = event.target.closest && event.target.closest("fieldset.dimension");
     if (fieldset) setActive(questions().indexOf(fieldset), false);
   });
-  document.addEventListener("htmx:afterSwap", start);
+  // A rejected item (422) comes back with its answers and errors: show it instead of dropping it.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.xhr.status === 422) { event.detail.shouldSwap = true; event.detail.isError = false; }
+  });
+  // after settling: htmx keeps the old attributes of elements whose id is in both items until then
+  document.addEventListener("htmx:afterSettle", afterSwap);
   document.addEventListener("DOMContentLoaded", start);
 })();

@@ -1,0 +1,65 @@
+"""Page-side presentation of a rejected item: plain-words errors beside each question and the answers the
+annotator already gave, put back into the widgets (plain Python, no database)."""
+
+import re
+
+_TURN_KEY = re.compile(r"^(?P<name>[\w-]+)\[(?P<turn>\d+)\]$")
+
+
+def _fmt(number) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _field_of(error_key: str) -> str:
+    """`empathy` -> `d__empathy`; a per-turn `empathy[3]` -> `d__empathy__3` (the form's field names)."""
+    match = _TURN_KEY.match(error_key)
+    if match:
+        return f"d__{match['name']}__{match['turn']}"
+    return f"d__{error_key}"
+
+
+def plain_error(widget: dict, message: str, raw) -> str:
+    """One sentence a participant understands, without the spec's internal names."""
+    if message == "required":
+        if widget["type"] == "slider":
+            return "Please move the slider to give an answer (it is not set yet)."
+        if widget["type"] in {"number"}:
+            return "Please type a number here."
+        return "Please choose an answer."
+    if widget["type"] in {"slider", "number"}:
+        low, high, step = widget.get("min"), widget.get("max"), widget.get("step")
+        parts = []
+        if low is not None and high is not None:
+            parts.append(f"from {_fmt(low)} to {_fmt(high)}")
+        if step and widget["type"] == "number":
+            parts.append(f"in steps of {_fmt(step)}")
+        where = " ".join(parts)
+        return f"“{raw}” is not allowed here: please enter a number {where}.".replace("  ", " ").replace(" .", ".")
+    if widget["type"] == "text":
+        return f"This answer is too long ({message})."
+    return "Please choose one of the answers shown."
+
+
+def _all_widgets(view: dict) -> list[dict]:
+    widgets = list(view["widgets"])
+    for turn in view.get("turns", []):
+        widgets.extend(turn["widgets"])
+    return widgets
+
+
+def item_view_with_answers(view: dict, *, posted, errors: dict) -> list[dict]:
+    """Puts each posted answer back into its widget (`current`) and each error beside it (`error`); returns the
+    summary rows [{field, question, message}] in page order. `posted` is the POSTed form."""
+    by_field = {_field_of(key): message for key, message in errors.items()}
+    summary = []
+    for widget in _all_widgets(view):
+        raw = posted.get(widget["field"], "") if posted is not None else ""
+        widget["current"] = "" if raw is None else str(raw)
+        message = by_field.pop(widget["field"], None)
+        if message is not None:
+            widget["error"] = plain_error(widget, message, raw)
+            question = widget["question"] + (f" — {widget['turn_label']}" if widget.get("turn_label") else "")
+            summary.append({"field": widget["field"], "question": question, "message": widget["error"]})
+    for field, message in by_field.items():  # an error no widget shows (a stale form): still said, never lost
+        summary.append({"field": "", "question": field.removeprefix("d__"), "message": message})
+    return summary
