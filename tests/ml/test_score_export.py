@@ -56,9 +56,10 @@ def test_reward_model_scores_export_one_row_per_response_with_its_text_and_every
 def test_judge_scores_export_with_the_raw_answer_behind_each_score(researcher, judge_version, tiny_llama_path, tmp_path):
     project = make_project(owner=researcher, n_items=3)
     perspectives = ["resonation", "reception"]
-    job = _run(kind="scoring", model_version=judge_version, project=project, params={"perspectives": perspectives})
+    job = _run(kind="scoring", model_version=judge_version, project=project,
+               params={"perspectives": perspectives, "judge_mode": "parsed"})
     items = list(project.items.order_by("pk"))
-    judge = LLMJudgeScorer(tiny_llama_path, perspectives=tuple(perspectives), device="cpu")
+    judge = LLMJudgeScorer(tiny_llama_path, perspectives=tuple(perspectives), device="cpu", mode="parsed")
     direct = judge.score([i.data["response"] for i in items], [i.data["context"] for i in items])
     out = tmp_path / "judge.jsonl"
     scores_export(job=job, out=out)
