@@ -117,3 +117,29 @@ def test_import_labels_says_which_attribute_columns_it_kept(researcher, tmp_path
     out = io.StringIO()
     call_command("import_labels", "first", str(path), stdout=out)
     assert out.getvalue().strip() == "imported 24 labels into first; annotator attributes kept for this project: country"
+
+
+def test_api_import_names_the_same_annotators_only_of_a_project_the_researcher_may_see(
+        researcher, other_researcher):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.test import APIClient
+
+    a, b = _project(researcher, "first"), _project(researcher, "second")
+    _project(other_researcher, "theirs")
+    labels_import(project=a, path_or_file=_labels(A_ROWS))
+    client = APIClient()
+    client.force_authenticate(researcher)
+
+    def upload(source: str):
+        data = {"file": SimpleUploadedFile("b.csv", _labels([("n0", "us1", 2, "BR")]).getvalue().encode())}
+        if source:
+            data["same_annotators_as"] = source
+        return client.post("/api/projects/second/labels/", data, format="multipart")
+
+    assert upload("theirs").status_code == 403
+    assert not Label.objects.filter(project=b).exists()
+    response = upload("first")
+    assert response.status_code == 201 and response.json() == {"imported": 1, "attributes": ["country"]}
+    b_us1 = Label.objects.get(project=b).annotator
+    assert b_us1.crowd_id == "first/us1" and Label.objects.filter(project=a, annotator=b_us1).exists()
+    assert _by_country(a)["US"] == pytest.approx(1.0)
