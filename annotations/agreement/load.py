@@ -13,7 +13,8 @@ from __future__ import annotations
 import pandas as pd
 from django.contrib.auth import get_user_model
 
-from annotations.models import Exclusion, Item, Label, Project, ProjectAnnotator
+from annotations.models import Enrollment, Exclusion, Item, Label, Project, ProjectAnnotator
+from webapp.surveys import attributes_from_answers
 
 FRAME_COLUMNS = [
     "item", "unit", "turn", "annotator", "dimension", "value", "seconds", "role", "is_gold", "is_attention_check",
@@ -76,8 +77,9 @@ def project_label_frame(*, project: Project, include_excluded: bool = False, tas
 def project_annotator_attribute_table(*, project: Project) -> dict[int, tuple[str, dict]]:
     """user id -> (pseudonym, attributes in ``project``) for every annotator with a label there.
 
-    Attributes are the account's (demographic survey answers) overlaid with what imports into this
-    project recorded (``ProjectAnnotator``); another project's imports never show here."""
+    Attributes are the account's, overlaid with the answers to this project's own survey
+    (``Enrollment.survey_before``) and with what imports into this project recorded
+    (``ProjectAnnotator``): another project's survey or import never moves someone between groups here."""
     user_model = get_user_model()
     annotator_ids = Label.objects.filter(project=project).values("annotator_id").distinct()
     table = {
@@ -86,6 +88,11 @@ def project_annotator_attribute_table(*, project: Project) -> dict[int, tuple[st
             "id", "pseudonym", "attributes"
         )
     }
+    for annotator_id, answers in Enrollment.objects.filter(project=project).values_list(
+        "annotator_id", "survey_before"
+    ):
+        if annotator_id in table:
+            table[annotator_id][1].update(attributes_from_answers(answers or {}))
     for annotator_id, attributes in ProjectAnnotator.objects.filter(project=project).values_list(
         "annotator_id", "attributes"
     ):

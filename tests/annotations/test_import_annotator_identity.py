@@ -143,3 +143,25 @@ def test_api_import_names_the_same_annotators_only_of_a_project_the_researcher_m
     b_us1 = Label.objects.get(project=b).annotator
     assert b_us1.crowd_id == "first/us1" and Label.objects.filter(project=a, annotator=b_us1).exists()
     assert _by_country(a)["US"] == pytest.approx(1.0)
+
+
+def test_a_later_projects_survey_answer_does_not_move_an_annotator_between_groups_of_an_earlier_one(researcher):
+    from annotations.services import flow
+    from annotations.spec import spec_hash, spec_normalize
+    from tests.factories import ItemFactory, LabelFactory, ProjectFactory, UserFactory
+
+    def surveyed(slug):
+        spec = spec_normalize({"slug": slug, "title": slug, "kind": "narrative",
+                               "surveys": {"before": {"demographic": ["country"]}},
+                               "dimensions": [{"name": "empathy", "question": "?", "type": "likert", "min": 1,
+                                               "max": 4}]})
+        return ProjectFactory(owner=researcher, slug=slug, spec=spec, spec_hash=spec_hash(spec))
+
+    a, b = surveyed("survey-a"), surveyed("survey-b")
+    person = UserFactory(username="moves-abroad", role="annotator")
+    for project, country in ((a, "US"), (b, "BR")):
+        enrollment = flow.enrollment_open(project=project, user=person)
+        flow.enrollment_survey_submit(enrollment=enrollment, answers={"country": country})
+        LabelFactory(project=project, item=ItemFactory(project=project), annotator=person, values={"empathy": 2})
+    assert project_annotator_attributes(project=a)["country"].tolist() == ["US"]
+    assert project_annotator_attributes(project=b)["country"].tolist() == ["BR"]
