@@ -165,3 +165,34 @@ def test_a_later_projects_survey_answer_does_not_move_an_annotator_between_group
         LabelFactory(project=project, item=ItemFactory(project=project), annotator=person, values={"empathy": 2})
     assert project_annotator_attributes(project=a)["country"].tolist() == ["US"]
     assert project_annotator_attributes(project=b)["country"].tolist() == ["BR"]
+
+
+def test_migration_scopes_annotators_imported_before_ids_belonged_to_their_project(researcher):
+    import importlib
+
+    from django.apps import apps
+
+    from annotations.models import ProjectAnnotator
+    from tests.factories import ItemFactory, LabelFactory, UserFactory
+
+    migration = importlib.import_module("annotations.migrations.0005_scope_existing_imported_annotators")
+    a, b = _project(researcher, "first"), _project(researcher, "second")
+    only_a = UserFactory(username="old-1", role="annotator", crowd_platform="imported", crowd_id="w1",
+                         attributes={"country": "US"})
+    merged = UserFactory(username="old-2", role="annotator", crowd_platform="imported", crowd_id="w2",
+                         attributes={"country": "BR"})
+    LabelFactory(project=a, item=a.items.get(external_id="n0"), annotator=only_a, values={"empathy": 1})
+    for project in (a, b):
+        LabelFactory(project=project, item=ItemFactory(project=project), annotator=merged, values={"empathy": 2})
+
+    migration.scope_imported_annotators(apps, None)
+
+    only_a.refresh_from_db()
+    merged.refresh_from_db()
+    assert only_a.crowd_id == "first/w1" and merged.crowd_id == "w2"
+    records = {(r.project.slug, r.annotator.username): r.attributes for r in ProjectAnnotator.objects.all()}
+    assert records == {("first", "old-1"): {"country": "US"}, ("first", "old-2"): {"country": "BR"},
+                       ("second", "old-2"): {"country": "BR"}}
+    # a later import of w1 into its project finds the same person again
+    labels_import(project=a, path_or_file=_labels([("n1", "w1", 3, "US")]))
+    assert Label.objects.filter(project=a, annotator=only_a).count() == 2
