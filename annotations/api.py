@@ -91,11 +91,25 @@ class ItemImportView(FileImportView):
 
 
 class LabelImportView(FileImportView):
-    @extend_schema(request={"multipart/form-data": serializers.FileIn},
-                   responses={201: serializers.CountOut, 400: serializers.ErrorOut},
+    @extend_schema(request={"multipart/form-data": serializers.LabelFileIn},
+                   responses={201: serializers.LabelsImportedOut, 400: serializers.ErrorOut},
                    summary="Import labels collected elsewhere (long CSV: item_id, annotator_id, dimension, value, ...)")
     def post(self, request, slug):
-        return self.run_import(request, slug, importing.labels_import)
+        project = self.project(request, slug)
+        data = serializers.LabelFileIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        other = data.validated_data.get("same_annotators_as")
+        # naming another project links identities, so it must be one this researcher may see
+        source = selectors.project_get_for_user(user=request.user, slug=other) if other else None
+        with _spooled(data.validated_data["file"]) as path:
+            try:
+                imported = importing.labels_import(project=project, path_or_file=path,
+                                                   fmt=data.validated_data.get("format") or None,
+                                                   same_annotators_as=source)
+            except ImportFormatError as exc:
+                return _error(exc)
+        return Response({"imported": int(imported), "attributes": imported.attributes},
+                        status=status.HTTP_201_CREATED)
 
 
 class LabelExportView(ResearcherView):

@@ -192,3 +192,19 @@ class Exclusion(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["project", "annotator"], name="exclusion_lookup")]
+
+
+class ProjectAnnotator(models.Model):
+    """What one project knows of one annotator: the attributes an import gave them there.
+
+    Attributes belong to the project that recorded them, so importing into project B never moves an
+    annotator of project A to another group. Their effective attributes in a project are the account's
+    (demographic survey answers) overlaid with these."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotator_records")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_records")
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "annotator"], name="one_record_per_project_annotator")]

@@ -36,8 +36,19 @@ class FileIn(serializers.Serializer):
         return upload
 
 
+class LabelFileIn(FileIn):
+    same_annotators_as = serializers.SlugField(
+        required=False, allow_blank=True,
+        help_text="Slug of one of your projects whose annotators the file's ids are (default: this project's own).")
+
+
 class CountOut(serializers.Serializer):
     imported = serializers.IntegerField()
+
+
+class LabelsImportedOut(CountOut):
+    attributes = serializers.ListField(child=serializers.CharField(),
+                                       help_text="Annotator attribute columns recorded for this project")
 
 
 class ShareIn(serializers.Serializer):

@@ -7,7 +7,9 @@ postgres://postgres@127.0.0.1:5432/test), migrates it, then measures
 * ``export_s`` / ``export_peak_rss_mb``: ``labels_export`` of 1M labels to JSONL (--quick: 50k),
   run in a fresh child process so that its peak memory is the export's own (Django included),
   plus the rate in labels per second. Targets: import of 100k items < 60 s, export of 1M labels
-  < 60 s with < 300 MB peak.
+  < 60 s with < 300 MB peak;
+* ``majority_export_s`` / ``majority_peak_rss_mb``: the aggregated (``majority``) export of the same
+  labels, one row per item and dimension with the item's text, also in a fresh child process.
 
 Ends with one JSON line (``bench/_common.print_result``). ``--keep`` leaves the database behind.
 
@@ -123,7 +125,7 @@ def insert_labels(project, annotator_ids: list[int], total: int, per_item: int) 
     return written
 
 
-def export_child(out: str) -> None:
+def export_child(out: str, aggregate: str = "none") -> None:
     """Runs in a fresh process: one export, then its own figures as JSON on stdout."""
     from annotations.models import Project
     from annotations.services.exporting import labels_export
@@ -131,16 +133,16 @@ def export_child(out: str) -> None:
     project = Project.objects.get(slug="bench-export")
     baseline = peak_rss_mb()
     started = time.perf_counter()
-    manifest = labels_export(project=project, out=out, fmt="jsonl")
+    manifest = labels_export(project=project, out=out, fmt="jsonl", aggregate=aggregate)
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "rows": manifest["rows"], "baseline_rss_mb": baseline,
                       "peak_rss_mb": peak_rss_mb(), "bytes": os.path.getsize(out)}))
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--export-child":
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--export-child":
         django_setup(bench_database_url())
-        export_child(sys.argv[2])
+        export_child(*sys.argv[2:])
         return
     args = parse_args(__doc__.splitlines()[0], lambda p: p.add_argument("--keep", action="store_true"))
     n_items, n_labels = (10_000, 50_000) if args.quick else (100_000, 1_000_000)
@@ -168,6 +170,9 @@ def main() -> None:
         child = subprocess.run([sys.executable, __file__, "--export-child", str(out)], env=env, check=True,
                                capture_output=True, text=True)
         export = json.loads(child.stdout.strip().splitlines()[-1])
+        child = subprocess.run([sys.executable, __file__, "--export-child", str(out), "majority"], env=env,
+                               check=True, capture_output=True, text=True)
+        majority = json.loads(child.stdout.strip().splitlines()[-1])
     from django.db import connections
 
     connections.close_all()
@@ -185,6 +190,10 @@ def main() -> None:
         "export_mb": round(export["bytes"] / 2**20, 1),
         "export_baseline_rss_mb": round(export["baseline_rss_mb"], 1),
         "export_peak_rss_mb": round(export["peak_rss_mb"], 1),
+        "majority_rows": majority["rows"],
+        "majority_export_s": round(majority["seconds"], 2),
+        "majority_mb": round(majority["bytes"] / 2**20, 1),
+        "majority_peak_rss_mb": round(majority["peak_rss_mb"], 1),
     })
 
 

@@ -146,6 +146,7 @@ class Score(models.Model):
                              related_name="model_scores")
     dimension = models.CharField(max_length=60)
     value = models.FloatField(null=True, blank=True)
+    answer = models.TextField(blank=True, default="")  # an LLM judge's raw answer it was parsed from
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -6,7 +6,7 @@ holds the judgments of one item (one criterion × prompt × system pair) at a ti
 
 ``raw``: one line per judgment::
 
-    {"judgment_id", "participant" (pseudonym), "prompt_id", "criterion", "system_a", "system_b",
+    {"judgment_id", "participant" (pseudonym), "prompt_id", "prompt_metadata", "criterion", "system_a", "system_b",
      "shown_left" (system name), "left" ("a"|"b"; "" and null when not recorded), "choice" ("a"|"b"|"tie"), "chosen_system" (null for a tie),
      "strength", "seconds", "rationale", "source", "created_at", "attributes" (only with_attributes)}
 
@@ -16,7 +16,7 @@ holds the judgments of one item (one criterion × prompt × system pair) at a ti
      "chosen": [{"role": "assistant", "content"}], "rejected": [{"role": "assistant", "content"}],
      "prompt_text", "chosen_text", "rejected_text",           # the same as plain strings
      "weight",                                                # share of the item's participants who agreed
-     "criterion", "prompt_id", "chosen_system", "rejected_system",
+     "criterion", "prompt_id", "prompt_metadata", "chosen_system", "rejected_system",
      "votes_chosen", "votes_rejected", "ties", "participants"} # pseudonyms
 
 The winner of an item is the system more participants chose; ties are never turned into pairs
@@ -118,6 +118,7 @@ def preference_records(item: list[dict], *, seeker: str, per_judgment: bool) -> 
                 "weight": votes[chosen] / n,
                 "criterion": first["criterion"],
                 "prompt_id": first["prompt_id"],
+                "prompt_metadata": first.get("prompt_metadata") or {},
                 "chosen_system": chosen,
                 "rejected_system": rejected,
                 "votes_chosen": votes[chosen],
@@ -152,8 +153,9 @@ def _export_queryset(study: Study, filters: dict) -> QuerySet[Judgment]:
 
 def _raw_lines(judgments: QuerySet[Judgment], *, with_attributes: bool) -> Iterator[dict]:
     fields = [
-        "id", "participant__user__pseudonym", "prompt__external_id", "criterion", "system_a__name",
-        "system_b__name", "left", "choice", "strength", "seconds", "rationale", "source", "created_at",
+        "id", "participant__user__pseudonym", "prompt__external_id", "prompt__metadata", "criterion",
+        "system_a__name", "system_b__name", "left", "choice", "strength", "seconds", "rationale", "source",
+        "created_at",
     ]  # fmt: skip
     if with_attributes:
         fields += ["participant__user__attributes", "participant__survey"]
@@ -163,6 +165,7 @@ def _raw_lines(judgments: QuerySet[Judgment], *, with_attributes: bool) -> Itera
             "judgment_id": row["id"],
             "participant": row["participant__user__pseudonym"],
             "prompt_id": row["prompt__external_id"],
+            "prompt_metadata": row["prompt__metadata"] or {},
             "criterion": row["criterion"],
             "system_a": a,
             "system_b": b,
@@ -205,6 +208,7 @@ def _item_rows(judgments: QuerySet[Judgment]) -> Iterator[dict]:
             system_b_name=F("system_b__name"),
             prompt_external_id=F("prompt__external_id"),
             context=F("prompt__context"),
+            prompt_metadata=F("prompt__metadata"),
             pseudonym=F("participant__user__pseudonym"),
         )  # fmt: skip
     )

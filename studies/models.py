@@ -60,6 +60,7 @@ class Prompt(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="prompts")
     external_id = models.CharField(max_length=200)
     context = models.JSONField()  # [{speaker, text}], the last turn the seeker's
+    metadata = models.JSONField(default=dict, blank=True)  # e.g. the emotion label of an EmPO prompt; never shown
 
     class Meta:
         ordering = ["study", "id"]

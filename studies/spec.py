@@ -150,7 +150,16 @@ def _prompt(row: dict, path: str, *, seeker: str) -> dict:
     raw_id = row.get("id")
     if isinstance(raw_id, int) and not isinstance(raw_id, bool):
         raw_id = str(raw_id)
-    return {"id": _str(raw_id, f"{path}.id"), "context": context_parse(row.get("context"), f"{path}.context", seeker=seeker)}
+    prompt = {"id": _str(raw_id, f"{path}.id"),
+              "context": context_parse(row.get("context"), f"{path}.context", seeker=seeker)}
+    # every other key is the prompt's metadata (an EmPO prompt's emotion label), kept rather than dropped
+    metadata = row.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise SpecError(f"{path}.metadata", "must be a mapping")
+    metadata = {**{k: v for k, v in row.items() if k not in ("id", "context", "metadata")}, **metadata}
+    if metadata:
+        prompt["metadata"] = metadata
+    return prompt
 
 
 def _prompts(data: dict, base_dir: Path | None, seeker: str) -> list[dict]:

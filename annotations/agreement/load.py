@@ -11,8 +11,10 @@ Annotators with an active (unrevoked) Exclusion are left out unless asked for.
 from __future__ import annotations
 
 import pandas as pd
+from django.contrib.auth import get_user_model
 
-from annotations.models import Exclusion, Item, Label, Project
+from annotations.models import Enrollment, Exclusion, Item, Label, Project, ProjectAnnotator
+from webapp.surveys import attributes_from_answers
 
 FRAME_COLUMNS = [
     "item", "unit", "turn", "annotator", "dimension", "value", "seconds", "role", "is_gold", "is_attention_check",
@@ -72,14 +74,36 @@ def project_label_frame(*, project: Project, include_excluded: bool = False, tas
     return frame
 
 
+def project_annotator_attribute_table(*, project: Project) -> dict[int, tuple[str, dict]]:
+    """user id -> (pseudonym, attributes in ``project``) for every annotator with a label there.
+
+    Attributes are the account's, overlaid with the answers to this project's own survey
+    (``Enrollment.survey_before``) and with what imports into this project recorded
+    (``ProjectAnnotator``): another project's survey or import never moves someone between groups here."""
+    user_model = get_user_model()
+    annotator_ids = Label.objects.filter(project=project).values("annotator_id").distinct()
+    table = {
+        pk: (pseudonym, dict(attributes or {}))
+        for pk, pseudonym, attributes in user_model.objects.filter(id__in=annotator_ids).values_list(
+            "id", "pseudonym", "attributes"
+        )
+    }
+    for annotator_id, answers in Enrollment.objects.filter(project=project).values_list(
+        "annotator_id", "survey_before"
+    ):
+        if annotator_id in table:
+            table[annotator_id][1].update(attributes_from_answers(answers or {}))
+    for annotator_id, attributes in ProjectAnnotator.objects.filter(project=project).values_list(
+        "annotator_id", "attributes"
+    ):
+        if annotator_id in table:
+            table[annotator_id][1].update(attributes or {})
+    return table
+
+
 def project_annotator_attributes(*, project: Project) -> pd.DataFrame:
-    """Index: pseudonym of every annotator with a label in ``project``; columns: their attributes."""
-    rows = (
-        Label.objects.filter(project=project)
-        .values_list("annotator__pseudonym", "annotator__attributes")
-        .distinct()
-    )
-    records = {pseudonym: dict(attributes or {}) for pseudonym, attributes in rows.iterator()}
+    """Index: pseudonym of every annotator with a label in ``project``; columns: their attributes there."""
+    records = dict(project_annotator_attribute_table(project=project).values())
     return pd.DataFrame.from_dict(records, orient="index")
 
 

@@ -30,11 +30,11 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import IO, Any
 
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import CharField, F
 from django.db.models.expressions import RawSQL
 
+from annotations.agreement.load import project_annotator_attribute_table
 from annotations.importing.items import KIND_FIELDS
 from annotations.models import Label, Project
 from webapp.csvsafe import csv_cell_neutralised
@@ -91,9 +91,8 @@ def labels_export(*, project: Project, out: Any, fmt: str, aggregate: str = "non
 
 def _annotators(project: Project, allow_attributes: bool) -> tuple[dict[int, tuple], list[str]]:
     """user id -> (pseudonym, attribute values in column order); annotators are few next to labels."""
-    user_model = get_user_model()
-    annotator_ids = Label.objects.filter(project=project).values("annotator_id").distinct()
-    users = list(user_model.objects.filter(id__in=annotator_ids).values_list("id", "pseudonym", "attributes"))
+    users = [(uid, pseudonym, attrs) for uid, (pseudonym, attrs)
+             in project_annotator_attribute_table(project=project).items()]
     keys: list[str] = []
     if allow_attributes:
         present = {k for _, _, attrs in users for k in (attrs or {})}

@@ -18,11 +18,22 @@ from django.db.models.functions import Greatest, Least
 
 from annotations.importing import ImportFormatError, iter_items, iter_label_rows
 from annotations.importing.sources import source_name
-from annotations.models import Item, Label, Project
+from annotations.models import Item, Label, Project, ProjectAnnotator
 from annotations.spec import SpecError, dimension_value_clean, dimension_value_parse, spec_hash, spec_load
 
 BATCH_SIZE = 2000
 IMPORTED_PLATFORM = "imported"
+
+
+class LabelsImported(int):
+    """How many Label rows an import wrote (an int), with the attribute columns it recorded."""
+
+    attributes: list[str]
+
+    def __new__(cls, count: int, attributes: list[str]):
+        made = super().__new__(cls, count)
+        made.attributes = attributes
+        return made
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,17 +186,21 @@ def _truthy(value: Any) -> bool:
 
 @transaction.atomic
 def labels_import(*, project: Project, path_or_file: Any, fmt: str | None = None,
-                  dimension: str | None = None) -> int:
-    """Imports labels collected elsewhere, all or nothing; returns how many Label rows it wrote.
+                  dimension: str | None = None, same_annotators_as: Project | None = None) -> LabelsImported:
+    """Imports labels collected elsewhere, all or nothing; returns how many Label rows it wrote
+    (``LabelsImported``, an int that also lists the attribute columns it recorded).
 
     Accepts a long CSV (item_id, annotator_id, dimension, value, optional turn, attribute
     columns; see ``annotations.importing.labels``) or an EPITOME file (its levels become
     labels of annotator ``epitome``; ``dimension`` names the target when the file name does
-    not). One Label per (item, annotator) gathers every dimension; an annotator id new to the
-    platform becomes an imported annotator (crowd_platform ``imported``, crowd_id = the id)
-    whose attributes are the extra columns. A blank value is a missing label and stores
-    nothing. Labels already stored for the same (item, annotator) are merged; a dimension
-    stored with a different value is an error.
+    not). One Label per (item, annotator) gathers every dimension. Annotator ids belong to the
+    project: ``us1`` imported into two projects is two people, unless ``same_annotators_as``
+    names the project whose annotators these ids are (then ``us1`` is that project's ``us1``).
+    A new id becomes an imported annotator (crowd_platform ``imported``, crowd_id
+    ``<owning project slug>/<id>``). The extra columns are recorded as the annotator's
+    attributes in ``project`` only (``ProjectAnnotator``), never in another project. A blank
+    value is a missing label and stores nothing. Labels already stored for the same (item,
+    annotator) are merged; a dimension stored with a different value is an error.
     """
     name = source_name(path_or_file)
     dims = {d["name"]: d for d in project.spec.get("dimensions", [])}
@@ -204,8 +219,11 @@ def labels_import(*, project: Project, path_or_file: Any, fmt: str | None = None
             except ValueError as exc:
                 raise ImportFormatError(name, row["line"], "value", f"{dim['name']}: {exc}") from None
         gathered.add(row, item_id, dim["name"], value)
-    annotators = _imported_annotators(gathered.attributes, gathered.first_line, name)
-    return _labels_store(project, gathered, annotators, name)
+    scope = (same_annotators_as or project).slug
+    annotators = _imported_annotators(gathered.attributes, gathered.first_line, name, scope=scope)
+    _project_attributes_record(project, gathered.attributes, annotators)
+    kept = sorted({key for attributes in gathered.attributes.values() for key in attributes})
+    return LabelsImported(_labels_store(project, gathered, annotators, name), kept)
 
 
 def _item_index(project: Project) -> dict[str, tuple[int, int]]:
@@ -274,41 +292,57 @@ class _LabelGathering:
             self.values[key].setdefault(dimension, {})[str(row["turn"])] = value
 
 
-def _imported_annotators(attributes: dict[str, dict], first_line: dict[str, int], name: str) -> dict[str, int]:
-    """crowd id -> user id, creating imported annotators and merging their attributes."""
+def _imported_annotators(attributes: dict[str, dict], first_line: dict[str, int], name: str, *,
+                         scope: str) -> dict[str, int]:
+    """file's annotator id -> user id; the imported annotators of project ``scope``, created when new."""
     user_model = get_user_model()
     role = user_model.Role.ANNOTATOR
+    limit = 128 - len(scope) - 1
     for annotator_id, line in first_line.items():
-        if len(annotator_id) > 128:
-            raise ImportFormatError(name, line, "annotator_id", "is longer than 128 characters")
+        if len(annotator_id) > limit:
+            raise ImportFormatError(name, line, "annotator_id", f"is longer than {limit} characters")
+    crowd_ids = {annotator_id: f"{scope}/{annotator_id}" for annotator_id in attributes}
     found = {}
-    ids = list(attributes)
+    ids = list(crowd_ids.values())
     for start in range(0, len(ids), BATCH_SIZE):
         chunk = ids[start:start + BATCH_SIZE]
         for user in user_model.objects.filter(crowd_platform=IMPORTED_PLATFORM, role=role, crowd_id__in=chunk):
             found[user.crowd_id] = user
-    changed = []
-    for crowd_id, user in found.items():
-        merged = {**(user.attributes or {}), **attributes[crowd_id]}
-        if merged != user.attributes:
-            user.attributes = merged
-            changed.append(user)
-    user_model.objects.bulk_update(changed, ["attributes"], batch_size=BATCH_SIZE)
     new = [
         user_model(username=f"{IMPORTED_PLATFORM}-{role[0]}-{crowd_id}"[:150], role=role,
-                   crowd_platform=IMPORTED_PLATFORM, crowd_id=crowd_id, attributes=attributes[crowd_id])
+                   crowd_platform=IMPORTED_PLATFORM, crowd_id=crowd_id)
         for crowd_id in ids if crowd_id not in found
     ]
     for user in new:
         user.set_unusable_password()
     taken_names = set(user_model.objects.filter(username__in=[u.username for u in new]).values_list("username", flat=True))
+    line_of = {crowd_ids[annotator_id]: line for annotator_id, line in first_line.items()}
     for user in new:
         if user.username in taken_names:
-            raise ImportFormatError(name, first_line[user.crowd_id], "annotator_id",
+            raise ImportFormatError(name, line_of[user.crowd_id], "annotator_id",
                                     f"username {user.username!r} is taken by another account")
     user_model.objects.bulk_create(new, batch_size=BATCH_SIZE)
     # bulk_create returns primary keys on PostgreSQL and SQLite >= 3.35 alike
-    return {user.crowd_id: user.pk for user in [*found.values(), *new]}
+    by_crowd_id = {user.crowd_id: user.pk for user in [*found.values(), *new]}
+    return {annotator_id: by_crowd_id[crowd_id] for annotator_id, crowd_id in crowd_ids.items()}
+
+
+def _project_attributes_record(project: Project, attributes: dict[str, dict], annotators: dict[str, int]) -> None:
+    """Merges this file's attribute columns into each annotator's record for ``project`` alone."""
+    records = {r.annotator_id: r for r in ProjectAnnotator.objects.filter(
+        project=project, annotator_id__in=list(annotators.values()))}
+    new, changed = [], []
+    for annotator_id, user_id in annotators.items():
+        record = records.get(user_id)
+        if record is None:
+            new.append(ProjectAnnotator(project=project, annotator_id=user_id, attributes=attributes[annotator_id]))
+            continue
+        merged = {**record.attributes, **attributes[annotator_id]}
+        if merged != record.attributes:
+            record.attributes = merged
+            changed.append(record)
+    ProjectAnnotator.objects.bulk_create(new, batch_size=BATCH_SIZE)
+    ProjectAnnotator.objects.bulk_update(changed, ["attributes"], batch_size=BATCH_SIZE)
 
 
 def _labels_store(project: Project, gathered: _LabelGathering, annotators: dict[str, int], name: str) -> int:

@@ -184,10 +184,16 @@ def _run_scoring(job: Job, on_batch) -> dict:
         contexts = [row.context for row in todo]
         result = scorer.score([row.text for row in todo], None if all(c is None for c in contexts)
                               else [c or "" for c in contexts])
+        # a judge's raw answers come perspective-major: every text for the first perspective, then the next
+        raw = list(getattr(scorer, "last_answers", None) or [])
+        answers = None
+        if len(raw) == len(todo) * len(result.dimensions):
+            answers = [{name: raw[d * len(todo) + i] for d, name in enumerate(result.dimensions)}
+                       for i in range(len(todo))]
         scores_store(job=job, rows=[
             (row, {name: result.per_dimension[name][i] for name in result.dimensions}, result.reward[i])
             for i, row in enumerate(todo)
-        ])
+        ], answers=answers)
 
     _work(job, inputs, done_keys, on_batch, process)
     dimensions = list(options.get("dimensions") or options.get("perspectives"))
@@ -260,17 +266,20 @@ def _number(value: float) -> float | None:
 
 
 @transaction.atomic
-def scores_store(*, job: Job, rows: list[tuple[ScoringInput | PairInput, dict[str, float], float]]) -> int:
+def scores_store(*, job: Job, rows: list[tuple[ScoringInput | PairInput, dict[str, float], float]],
+                 answers: list[dict[str, str]] | None = None) -> int:
     """Upserts one batch of scores keyed by (job, input, dimension); ``reward`` is stored as a dimension.
-    NaN (no score) is stored as null."""
+    NaN (no score) is stored as null. ``answers`` (one {dimension: raw text} per row) are a judge's raw
+    answers, kept beside the scores parsed from them."""
     objects = []
-    for row, values, reward in rows:
+    for index, (row, values, reward) in enumerate(rows):
+        said = answers[index] if answers else {}
         for dimension, value in [*values.items(), (Score.REWARD, reward)]:
             objects.append(Score(job=job, model_version_id=job.model_version_id, input_key=row.key,
                                  response_id=row.response_id, item_id=row.item_id, dimension=dimension,
-                                 value=_number(value)))
+                                 value=_number(value), answer=said.get(dimension, "")))
     Score.objects.bulk_create(objects, update_conflicts=True, unique_fields=["job", "input_key", "dimension"],
-                              update_fields=["value"])
+                              update_fields=["value", "answer"])
     return len(objects)
 
 

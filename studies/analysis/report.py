@@ -45,6 +45,49 @@ def _bt_primary(by_criterion: dict, criteria: list[str]) -> dict:
     return by_criterion[criteria[0]]["systems"]
 
 
+def _flipped(record: dict) -> dict:
+    """The same comparison read from system_b's side: a and b swap, every win_rate_a* becomes 1 - it."""
+    out = dict(record)
+    out["system_a"], out["system_b"] = record["system_b"], record["system_a"]
+    out["wins_a"], out["wins_b"] = record["wins_b"], record["wins_a"]
+    for key, value in record.items():
+        if not key.startswith("win_rate_a") or value is None:
+            continue
+        if isinstance(value, list | tuple):
+            out[key] = [1.0 - value[1], 1.0 - value[0]] if len(value) == 2 and None not in value else value
+        else:
+            out[key] = 1.0 - value
+    return out
+
+
+def winner_first(comparisons: list[dict], leaders: dict | None = None) -> tuple[list[dict], dict]:
+    """Orders each pair so that the system that won more is named first ("perm vs baseline 0.700").
+
+    ``leaders`` maps (criterion, sorted pair) to the system to name first; pairs it does not know are
+    led by their own winner (alphabetical order on an even split). Returns the records and the leaders
+    used, so breakdowns of the same data keep the main table's order."""
+    leaders = dict(leaders or {})
+    out = []
+    for record in comparisons:
+        key = (record["criterion"], *sorted((record["system_a"], record["system_b"])))
+        if key not in leaders:
+            rate = record.get("win_rate_a")
+            leaders[key] = record["system_b"] if rate is not None and rate < 0.5 else record["system_a"]
+        out.append(record if leaders[key] == record["system_a"] else _flipped(record))
+    return out, leaders
+
+
+def _winners_first_everywhere(report: dict) -> dict:
+    report["comparisons"], leaders = winner_first(report["comparisons"])
+    kept = report["without_one_sided"]
+    kept["comparisons"], _ = winner_first(kept["comparisons"], leaders)
+    for breakdown in report["by_group"].values():
+        for group in (breakdown.get("groups") or {}).values():
+            if isinstance(group, dict) and "comparisons" in group:
+                group["comparisons"], _ = winner_first(group["comparisons"], leaders)
+    return report
+
+
 def study_report(
     frame: pd.DataFrame,
     participants: pd.DataFrame | None = None,
@@ -75,7 +118,7 @@ attributes × criteria × pairs. Deterministic for a given ``seed``.
     kept = canonical[~canonical["participant"].isin(one_sided)]
     bt_kept = _bt_by_criterion(kept, ordered, systems, **bt_kwargs) if one_sided else bt_all
 
-    return {
+    return _winners_first_everywhere({
         "criteria": ordered,
         "systems": systems,
         "counts": {
@@ -107,4 +150,4 @@ attributes × criteria × pairs. Deterministic for a given ``seed``.
         "group_correction": correction,
         "agreement": agreement_summary(canonical),
         "timing": timing_summary(canonical),
-    }
+    })

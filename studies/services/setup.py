@@ -76,10 +76,11 @@ def _sync_prompts(study: Study, prompts: list[dict]) -> None:
     new = []
     for row in prompts:
         prompt = existing.get(row["id"])
+        metadata = row.get("metadata") or {}
         if prompt is None:
-            new.append(Prompt(study=study, external_id=row["id"], context=row["context"]))
-        elif prompt.context != row["context"]:
-            Prompt.objects.filter(pk=prompt.pk).update(context=row["context"])
+            new.append(Prompt(study=study, external_id=row["id"], context=row["context"], metadata=metadata))
+        elif prompt.context != row["context"] or prompt.metadata != metadata:
+            Prompt.objects.filter(pk=prompt.pk).update(context=row["context"], metadata=metadata)
     Prompt.objects.bulk_create(new)
 
 

@@ -94,7 +94,7 @@ def test_excluding_an_annotator_changes_the_report_and_including_restores_it(res
 
     project = _project_with_labels(researcher, "excl", LIKERT, KRIPPENDORFF_CODERS_X_UNITS)
     before = _agreement_json(project.slug, "--bootstrap", "0")["dimensions"]["empathy"]
-    coder = get_user_model().objects.get(crowd_id="excl-coder3")
+    coder = get_user_model().objects.get(crowd_id__endswith="/excl-coder3")
     annotator_exclude(project=project, annotator=coder, reason="too fast", created_by=researcher)
     annotator_exclude(project=project, annotator=coder, reason="again", created_by=researcher)  # idempotent
     during = _agreement_json(project.slug, "--bootstrap", "0")
@@ -127,7 +127,7 @@ def test_api_exclude_include_and_queue(researcher, client):
     from django.contrib.auth import get_user_model
 
     project = _project_with_labels(researcher, "apiq", LIKERT, KRIPPENDORFF_CODERS_X_UNITS)
-    pseudonym = get_user_model().objects.get(crowd_id="apiq-coder0").pseudonym
+    pseudonym = get_user_model().objects.get(crowd_id__endswith="/apiq-coder0").pseudonym
     client.force_login(researcher)
     assert client.post(reverse("api_annotator_exclude", args=[project.slug, pseudonym]), {"reason": "gold"}).status_code == 200
     quality = client.get(reverse("api_annotator_quality", args=[project.slug])).json()["annotators"]

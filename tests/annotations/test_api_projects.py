@@ -92,7 +92,7 @@ def test_labels_collected_elsewhere_import_with_annotator_attributes(researcher)
     labels = SimpleUploadedFile("labels.csv", b"item_id,annotator_id,dimension,value,country\n"
                                               b"n1,w1,empathy,3,Kenya\nn1,w2,empathy,,Peru\n")
     response = client.post("/api/projects/api-demo/labels/", {"file": labels}, format="multipart")
-    assert response.status_code == 201 and response.json() == {"imported": 1}
+    assert response.status_code == 201 and response.json() == {"imported": 1, "attributes": ["country"]}
     bad = SimpleUploadedFile("labels.csv", b"item_id,annotator_id,dimension,value\nn1,w3,empathy,9\n")
     response = client.post("/api/projects/api-demo/labels/", {"file": bad}, format="multipart")
     assert response.status_code == 400 and "line 2" in response.json()["detail"]

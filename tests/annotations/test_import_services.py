@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from annotations.importing import ImportFormatError
-from annotations.models import Item, Label, Project
+from annotations.models import Item, Label, Project, ProjectAnnotator
 from annotations.services.importing import items_import, labels_import, project_load_spec
 from annotations.spec import SpecError
 
@@ -169,15 +169,17 @@ def test_long_label_csv_gathers_dimensions_per_item_and_annotator(stories):
     items_import(project=stories, path_or_file=DATA / "narratives.jsonl")
     assert labels_import(project=stories, path_or_file=DATA / "labels.csv") == 3
     users = get_user_model().objects.filter(crowd_platform="imported").order_by("crowd_id")
-    assert [(u.crowd_id, u.role, u.attributes) for u in users] == [
-        ("w-001", "annotator", {"country": "US", "gender": "woman"}),
-        ("w-002", "annotator", {"country": "IN", "gender": "man"}),
-    ]
+    # ids belong to the project they were imported into; attributes are recorded for that project
+    assert [(u.crowd_id, u.role) for u in users] == [("stories/w-001", "annotator"), ("stories/w-002", "annotator")]
+    assert {r.annotator.crowd_id: r.attributes for r in ProjectAnnotator.objects.filter(project=stories)} == {
+        "stories/w-001": {"country": "US", "gender": "woman"},
+        "stories/w-002": {"country": "IN", "gender": "man"},
+    }
     values = {(lab.item.external_id, lab.annotator.crowd_id): lab.values for lab in Label.objects.all()}
     assert values == {
-        ("n1", "w-001"): {"empathy": 3, "reasons": "It felt familiar"},
-        ("n1", "w-002"): {"empathy": 4},
-        ("n2", "w-002"): {"empathy": 2},
+        ("n1", "stories/w-001"): {"empathy": 3, "reasons": "It felt familiar"},
+        ("n1", "stories/w-002"): {"empathy": 4},
+        ("n2", "stories/w-002"): {"empathy": 2},
     }
     assert {lab.source for lab in Label.objects.all()} == {"import"}
     n1 = Item.objects.get(external_id="n1")
@@ -223,8 +225,8 @@ def test_per_turn_labels_are_stored_by_turn_index(researcher):
     items_import(project=project, path_or_file=DATA / "dialogues.jsonl")
     call_command("import_labels", "talks", str(DATA / "turn_labels.csv"), stdout=io.StringIO())
     values = {lab.annotator.crowd_id: lab.values for lab in Label.objects.filter(project=project)}
-    assert values == {"r1": {"empathy": {"0": 3.0, "1": 4.0, "2": 5.5}},
-                      "r2": {"empathy": {"0": 2.0}, "overall": 6}}
+    assert values == {"talks/r1": {"empathy": {"0": 3.0, "1": 4.0, "2": 5.5}},
+                      "talks/r2": {"empathy": {"0": 2.0}, "overall": 6}}
 
 
 def test_per_turn_label_beyond_the_dialogue_is_an_error(researcher, tmp_path):
@@ -245,7 +247,7 @@ def test_epitome_levels_import_as_labels_of_each_mechanism(researcher, tmp_path)
                             "9ltc8c,e79e4gx,post,reply,1,\n")
     labels_import(project=project, path_or_file=explorations)
     label = Label.objects.get(item__external_id="e79e4gx")
-    assert label.annotator.crowd_id == "epitome"
+    assert label.annotator.crowd_id == f"{project.slug}/epitome"
     assert label.values == {"emotional_reactions": 2, "explorations": 1}
 
 

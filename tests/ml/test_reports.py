@@ -143,8 +143,8 @@ def test_the_study_report_job_writes_the_figures_of_study_report_for(
     written = stored_json(name)
     assert written == same_as_json(study_report_for(judged_study, n_bootstrap=120, seed=3))
     [comparison] = written["comparisons"]
-    # 4 prompts: w0 and w1 chose tiny, w2 baseline (a pair is reported in the systems' name order)
-    assert [comparison[key] for key in ("system_a", "system_b", "wins_a", "wins_b")] == ["baseline", "tiny", 4, 8]
+    # 4 prompts: w0 and w1 chose tiny, w2 baseline (a pair is reported winner first)
+    assert [comparison[key] for key in ("system_a", "system_b", "wins_a", "wins_b")] == ["tiny", "baseline", 8, 4]
     assert job.result == {"file": "to-report-study-study-report.json", "report": "study", "judgments": 12,
                           "participants": 3, "n_bootstrap": 120, "seed": 3}
     assert stored_json(name + services.MANIFEST_SUFFIX)["study"] == "to-report-study"

@@ -67,16 +67,17 @@ def test_one_judgment_per_participant_gives_the_plain_wilson_interval():
 def test_overall_win_rate_interval_is_clustered_when_one_participant_judges_many_pairs():
     frame, _ = one_heavy_participant_study()
     [record] = study_report(frame, criteria=["overall"], n_bootstrap=0)["comparisons"]
-    # Judgment level: 30 base wins of 120, exact binomial p tiny, Wilson interval far from 0.5.
-    assert (record["wins_a"], record["wins_b"]) == (30, 90)
+    # Judgment level: 30 base wins of 120 (the report names the winner, perm, first), exact binomial
+    # p tiny, Wilson interval far from 0.5.
+    assert (record["system_a"], record["wins_a"], record["wins_b"]) == ("perm", 90, 30)
     assert record["p_value"] == pytest.approx(binomtest(30, 120).pvalue) and record["p_value"] < 1e-7
-    assert record["win_rate_a_ci"][1] < 0.35
+    assert record["win_rate_a_ci"][0] > 0.65
     canonical = judgments_canonical(frame)
     y = (canonical["choice"] == "a").to_numpy(float)
     assert record["design_effect"] == pytest.approx(gee_design_effect(y, canonical["participant"].to_numpy()))
     # Participant level: 31 people, only one of whom leans; the interval reaches 0.5.
     low, high = record["win_rate_a_ci_clustered"]
-    assert low < record["win_rate_a"] < high and high > 0.5
+    assert low < record["win_rate_a"] < high and low < 0.5
     assert record["participants"] == 31
 
 

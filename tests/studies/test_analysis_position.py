@@ -57,12 +57,12 @@ def test_report_recomputes_results_without_one_sided_participants():
         ("h2", "q2", "base", "perm", "b", "a", "overall", 9.0),
     ]
     report = study_report(pd.DataFrame(rows, columns=COLUMNS), n_bootstrap=0)
-    [everyone] = report["comparisons"]
-    assert (everyone["wins_a"], everyone["wins_b"]) == (3, 7)
+    [everyone] = report["comparisons"]  # the winner first: perm 7, base 3
+    assert (everyone["system_a"], everyone["wins_a"], everyone["wins_b"]) == ("perm", 7, 3)
     cleaned = report["without_one_sided"]
     assert cleaned["excluded_participants"] == ["lefty"]
-    [kept] = cleaned["comparisons"]
-    assert (kept["wins_a"], kept["wins_b"]) == (3, 1)
+    [kept] = cleaned["comparisons"]  # kept in the main table's order, so base's 3 wins read as perm's losses
+    assert (kept["system_a"], kept["wins_a"], kept["wins_b"]) == ("perm", 1, 3)
     assert cleaned["bradley_terry"]["base"]["strength"] > 0 > report["bradley_terry"]["base"]["strength"]
 
 

@@ -46,10 +46,24 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report, allow_nan=False))
             return
         for name, figures in report["dimensions"].items():
-            ci = figures["alpha_ci"]
-            alpha = figures["krippendorff_alpha"]
-            self.stdout.write(
-                f"{name:<24} {figures['level']:<9} alpha={'n/a' if alpha is None else f'{alpha:.3f}'}"
-                + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
-                + f"  items={figures['n_items']} annotators={figures['n_annotators']} labels={figures['n_labels']}"
-            )
+            self.stdout.write(_figures_line(name, figures))
+        for attribute, groups in report["groups"].items():
+            self.stdout.write(f"\nby {attribute}:")
+            for group, figures in groups.items():
+                self.stdout.write(f"  {attribute}={group}  annotators={figures['n_annotators']} "
+                                  f"labels={figures['n_labels']}")
+                for name, dimension in figures["dimensions"].items():
+                    self.stdout.write("    " + _figures_line(name, dimension))
+            for name, between in report["between_groups"].get(attribute, {}).items():
+                self.stdout.write(f"  between {attribute} groups: {name} {between['level']} "
+                                  f"alpha={_alpha_text(between['krippendorff_alpha'], between['alpha_ci'])}  "
+                                  f"groups={between['n_groups']} units={between['n_units']}")
+
+
+def _alpha_text(alpha, ci) -> str:
+    return ("n/a" if alpha is None else f"{alpha:.3f}") + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def _figures_line(name: str, figures: dict) -> str:
+    return (f"{name:<24} {figures['level']:<9} alpha={_alpha_text(figures['krippendorff_alpha'], figures['alpha_ci'])}"
+            f"  items={figures['n_items']} annotators={figures['n_annotators']} labels={figures['n_labels']}")

@@ -20,4 +20,6 @@ class Command(BaseCommand):
             study = study_load(spec=parsed, owner=acting_researcher(owner))
         except (SpecError, StudyError) as exc:
             raise CommandError(f"{spec}: {exc}") from exc
-        self.stdout.write(f"study {study.slug}: {len(parsed['prompts'])} prompts, {len(parsed['systems'])} systems")
+        kept = sorted({key for prompt in parsed["prompts"] for key in prompt.get("metadata", {})})
+        self.stdout.write(f"study {study.slug}: {len(parsed['prompts'])} prompts, {len(parsed['systems'])} systems; "
+                          f"prompt metadata kept: {', '.join(kept) or 'none'}")

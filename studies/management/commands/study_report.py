@@ -74,7 +74,7 @@ class Command(BaseCommand):
             f"{report['study']['slug']}: {counts['judgments']} judgments by {counts['participants']} participants "
             f"on {counts['prompts']} prompts"
         )
-        out.write("\ncriterion  pair  wins_a wins_b ties  win_rate_a [95% CI]  p")
+        out.write("\ncriterion  pair (winner first)  wins_a wins_b ties  win_rate_a [95% CI]  p")
         for c in report["comparisons"]:
             ci = c["win_rate_a_ci"] or [None, None]
             out.write(
