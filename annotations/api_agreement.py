@@ -20,7 +20,7 @@ from annotations.agreement.regrouped import project_agreement_report_regrouped
 from annotations.agreement.reliability import LEVELS
 from annotations.models import Item
 from annotations.services.quality import annotator_exclude, annotator_include, item_queue_more_labels
-from webapp.regroup import regroup_parse
+from webapp.api_fields import RegroupField
 from webapp.roles import IsResearcher
 
 
@@ -30,16 +30,7 @@ class AgreementQuery(serializers.Serializer):
     seed = serializers.IntegerField(default=0, min_value=0, max_value=2**32 - 1, help_text="random seed of the bootstrap")
     level = serializers.ChoiceField(choices=LEVELS, required=False, allow_null=True, default=None)
     kappa_weights = serializers.ChoiceField(choices=["linear", "quadratic"], default="quadratic")
-    regroup = serializers.CharField(
-        max_length=1000, required=False, allow_blank=True, default="",
-        help_text="relabel attributes first: 'age_band=45' (under 45 / 45 and over); 'country=UK|IE:British Isles'",
-    )
-
-    def validate_regroup(self, value: str) -> dict:
-        try:
-            return regroup_parse(value)
-        except ValueError as error:
-            raise serializers.ValidationError(str(error)) from None
+    regroup = RegroupField()
 
 
 class ExclusionInput(serializers.Serializer):

@@ -30,7 +30,7 @@ from studies.analysis.clustered import CORRECTIONS, DEFAULT_CORRECTION
 from studies.analysis.load import study_plan_for, study_report_for
 from studies.analysis.planning import DEFAULTS
 from studies.export import FORMATS, export_filters, export_lines
-from webapp.regroup import regroup_parse
+from webapp.api_fields import RegroupField
 from webapp.roles import IsResearcher
 
 
@@ -42,16 +42,7 @@ class ReportOptionsSerializer(serializers.Serializer):
         choices=sorted(CORRECTIONS), default=DEFAULT_CORRECTION,
         help_text="multiplicity correction of the participant-group tests: holm (default) or bh",
     )
-    regroup = serializers.CharField(
-        max_length=1000, required=False, allow_blank=True, default="",
-        help_text="relabel attributes first: 'age_band=45' (under 45 / 45 and over); 'country=UK|IE:British Isles'",
-    )
-
-    def validate_regroup(self, value: str) -> dict:
-        try:
-            return regroup_parse(value)
-        except ValueError as error:
-            raise serializers.ValidationError(str(error)) from None
+    regroup = RegroupField()
 
 
 class PlanQuerySerializer(serializers.Serializer):

@@ -1,0 +1,26 @@
+"""Serializer fields that several apps' APIs share."""
+
+from rest_framework import serializers
+
+from webapp.regroup import regroup_parse
+
+
+class RegroupField(serializers.CharField):
+    """The ``regroup`` query parameter of the reports, parsed into rules; a bad rule is a 400 naming it."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 1000)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("default", "")
+        kwargs.setdefault(
+            "help_text",
+            "relabel attributes first: 'age_band=45' (under 45 / 45 and over); 'country=UK|IE:British Isles'",
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> dict:
+        try:
+            return regroup_parse(super().to_internal_value(data))
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
