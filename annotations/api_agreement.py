@@ -15,8 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import selectors
-from annotations.agreement.load import project_annotator_quality
-from annotations.agreement.regrouped import project_agreement_report_regrouped
+from annotations.agreement.load import project_agreement_report, project_annotator_quality
 from annotations.agreement.reliability import LEVELS
 from annotations.models import Item
 from annotations.services.quality import annotator_exclude, annotator_include, item_queue_more_labels
@@ -56,7 +55,7 @@ class AgreementView(APIView):
         query.is_valid(raise_exception=True)
         options = query.validated_data
         try:
-            report = project_agreement_report_regrouped(
+            report = project_agreement_report(
                 project=project, by=options["by"], n_bootstrap=options["bootstrap"], seed=options["seed"],
                 level=options["level"], kappa_weights=options["kappa_weights"], regroup=options["regroup"],
             )

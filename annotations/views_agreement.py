@@ -15,11 +15,11 @@ from annotations import selectors
 from annotations.agreement.aggregate import aggregate_table
 from annotations.agreement.annotators import QUALITY_COLUMNS
 from annotations.agreement.load import (
+    project_agreement_report,
     project_annotator_quality,
     project_label_frame,
 )
 from annotations.agreement.plot import alpha_by_group_svg
-from annotations.agreement.regrouped import project_agreement_report_regrouped
 from annotations.models import Item
 from annotations.services.quality import annotator_exclude, annotator_include, item_queue_more_labels
 from webapp.regroup import regroup_parse
@@ -103,7 +103,7 @@ def agreement_page(request, slug):
         return render(request, "annotations/agreement/page.html#quality", quality)
     regroup_text = request.GET.get("regroup", "").strip()
     try:
-        report = project_agreement_report_regrouped(
+        report = project_agreement_report(
             project=project, by=[attribute] if attribute else [], n_bootstrap=PAGE_BOOTSTRAP,
             regroup=regroup_parse(regroup_text),
         )

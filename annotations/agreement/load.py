@@ -115,15 +115,18 @@ def project_agreement_report(
     seed: int = 0,
     level: str | None = None,
     kappa_weights: str = "quadratic",
+    regroup: dict[str, dict] | None = None,
 ) -> dict:
-    """The agreement report of ``project``'s task items, excluded annotators left out."""
+    """The agreement report of ``project``'s task items, excluded annotators left out. ``regroup`` rules
+    (:func:`webapp.regroup.regroup_parse`) relabel the annotator attributes first; raises ValueError naming
+    an attribute no annotator has."""
     from annotations.agreement.report import agreement_report
 
     frame = project_label_frame(project=project, tasks_only=True)
-    attributes = project_annotator_attributes(project=project) if by else None
+    attributes = project_annotator_attributes(project=project) if by or regroup else None
     report = agreement_report(
         frame, project.dimensions, attributes, by=by, n_bootstrap=n_bootstrap, seed=seed, level=level,
-        kappa_weights=kappa_weights,
+        kappa_weights=kappa_weights, regroup=regroup,
     )
     report["project"] = project.slug
     report["excluded_annotators"] = sorted(
