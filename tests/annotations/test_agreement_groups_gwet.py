@@ -6,6 +6,7 @@ on resampled reliability matrices, statsmodels' t interval of the annotator mean
 """
 
 import io
+import json
 
 import krippendorff
 import numpy as np
@@ -176,3 +177,21 @@ def test_agreement_page_shows_ac1_the_difference_test_and_mean_ratings(client, r
     assert "Gwet AC1" in html and "Does α differ between groups?" in html
     assert "North America − IN" in html and "Mean rating by country" in html
     assert client.get(f"/projects/{project.slug}/agreement/", {"regroup": "x"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_agreement_command_regroups_like_the_api(client, researcher):
+    from django.core.management import CommandError, call_command
+
+    project = _imported_project(researcher, slug="cmd-ages")
+    out = io.StringIO()
+    call_command("agreement", project.slug, "--json", "--by", "age_band", "--bootstrap", "0",
+                 "--regroup", "age_band=45", stdout=out)
+    groups = json.loads(out.getvalue())["groups"]["age_band"]
+    assert {k: v["n_annotators"] for k, v in groups.items()} == {"under 45": 3, "45 and over": 3}
+    text = io.StringIO()
+    call_command("agreement", project.slug, "--by", "age_band", "--bootstrap", "0", "--regroup", "age_band=45",
+                 stdout=text)
+    assert "age_band=under 45" in text.getvalue() and "age_band=45 and over" in text.getvalue()
+    with pytest.raises(CommandError, match="--regroup"):
+        call_command("agreement", project.slug, "--by", "age_band", "--regroup", "nonsense")

@@ -1,4 +1,4 @@
-"""manage.py agreement SLUG --json [--by ATTRIBUTE ...] [--bootstrap N] [--level LEVEL] [--background]"""
+"""manage.py agreement SLUG --json [--by ATTRIBUTE ...] [--regroup RULES] [--bootstrap N] [--level LEVEL] [--background]"""
 
 import json
 
@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from annotations.agreement.load import project_agreement_report
 from annotations.agreement.reliability import LEVELS
 from annotations.models import Project
+from webapp.regroup import regroup_parse
 
 
 class Command(BaseCommand):
@@ -20,6 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--level", choices=LEVELS, help="compute alpha at this level instead of the declared one")
         parser.add_argument("--kappa-weights", choices=["linear", "quadratic"], default="quadratic")
+        parser.add_argument("--regroup", default="",
+                            help="relabel annotator attributes first, e.g. 'age_band=45' or 'country=UK|IE:British Isles'")
         parser.add_argument("--background", action="store_true",
                             help="queue the report as a job on the default queue and print its page, instead of "
                                  "computing it here (download the JSON from the job page)")
@@ -31,17 +34,21 @@ class Command(BaseCommand):
         if options["bootstrap"] < 0:
             raise CommandError("--bootstrap must be >= 0")
         if options["background"]:
-            if options["level"] or options["kappa_weights"] != "quadratic":
-                raise CommandError("--background: a report job uses declared levels and quadratic weights")
+            if options["level"] or options["kappa_weights"] != "quadratic" or options["regroup"]:
+                raise CommandError("--background: a report job uses declared levels, quadratic weights and no regroup")
             from ml.management.commands._jobs import report_in_background
 
             report_in_background(self, created_by=None, project=project, n_bootstrap=options["bootstrap"],
                                  seed=options["seed"], by=options["by"])
             return
-        report = project_agreement_report(
-            project=project, by=options["by"], n_bootstrap=options["bootstrap"], seed=options["seed"],
-            level=options["level"], kappa_weights=options["kappa_weights"],
-        )
+        try:
+            report = project_agreement_report(
+                project=project, by=options["by"], n_bootstrap=options["bootstrap"], seed=options["seed"],
+                level=options["level"], kappa_weights=options["kappa_weights"],
+                regroup=regroup_parse(options["regroup"]),
+            )
+        except ValueError as error:
+            raise CommandError(f"--regroup: {error}") from None
         if options["json"]:
             self.stdout.write(json.dumps(report, allow_nan=False))
             return
