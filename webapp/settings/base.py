@@ -181,6 +181,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # Models load from local folders only.
 RESONANCE_MODEL_CACHE = Path(env_str("RESONANCE_MODEL_CACHE", str(Path.home() / ".cache" / "resonance" / "models")))
+# Model folders registered through the web must lie inside this store (a volume the workers see at the same path).
+RESONANCE_MODEL_STORE = Path(env_str("RESONANCE_MODEL_STORE", str(VAR_DIR / "models")))
 RESONANCE_DEVICE = env_str("RESONANCE_DEVICE", "auto")
 RESONANCE_RESERVATION_SECONDS = env_int("RESONANCE_RESERVATION_SECONDS", 30 * 60)
 # Uploads: an import file may be this large (refused with a 400 beyond). Files over FILE_UPLOAD_MAX_MEMORY_SIZE
