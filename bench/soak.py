@@ -23,6 +23,7 @@ import random
 import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import aiohttp
@@ -47,15 +48,15 @@ def _arguments(parser) -> None:
     parser.add_argument("--items", type=int, default=None, help="items in the project (overlap 3)")
 
 
-def project_seed(items: int) -> str:
+def project_seed(items: int, slug: str = "soak") -> str:
     from django.contrib.auth import get_user_model
 
     from annotations.models import Item, Project
     from annotations.spec import spec_hash, spec_normalize
 
-    owner = get_user_model().objects.create_user(username="soak-owner", role="researcher")
-    spec = spec_normalize(SPEC)
-    project = Project.objects.create(slug="soak", title="Soak", kind="narrative", spec=spec, spec_hash=spec_hash(spec),
+    owner, _ = get_user_model().objects.get_or_create(username="soak-owner", defaults={"role": "researcher"})
+    spec = spec_normalize({**SPEC, "slug": slug})
+    project = Project.objects.create(slug=slug, title="Soak", kind="narrative", spec=spec, spec_hash=spec_hash(spec),
                                      owner=owner, overlap=3)
     Item.objects.bulk_create([Item(project=project, external_id=f"n{i}", kind="narrative",
                                    data={"text": f"Narrative {i}: I finally asked for help."}, needed=3)
@@ -68,6 +69,7 @@ class Ledger:
         self.acknowledged: list[tuple[str, int]] = []  # (crowd id, assignment id) answered as stored
         self.latencies: list[float] = []
         self.server_errors = 0
+        self.statuses: Counter = Counter()
         self.turns = self.double_submits = self.replays = self.skips = self.abandoned = 0
 
 
@@ -76,17 +78,31 @@ async def _post(session, url: str, data: dict, ledger: Ledger):
     async with session.post(url, data=data, headers={"HX-Request": "true"}, allow_redirects=False) as response:
         text = await response.text()
     ledger.latencies.append(time.perf_counter() - started)
-    if response.status >= 500:
+    ledger.statuses[response.status] += 1
+    if response.status >= 500 and response.status != 503:  # 503: the database is away, nothing stored (faults.py)
         ledger.server_errors += 1
     return response.status, text
+
+
+async def _page(session, url: str, ledger: Ledger) -> str:
+    """GETs a page, waiting out a database outage (503) for up to 15 s."""
+    for _attempt in range(30):
+        async with session.get(url) as page:
+            text = await page.text()
+        ledger.statuses[page.status] += 1
+        if page.status >= 500 and page.status != 503:
+            ledger.server_errors += 1
+        if page.status != 503:
+            return text
+        await asyncio.sleep(0.5)
+    return text
 
 
 async def annotator(base: str, slug: str, index: int, until: float, ledger: Ledger, rng: random.Random) -> None:
     pid = f"soak-{index}"
     submit = f"{base}/annotate/{slug}/submit/"
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-        async with session.get(f"{base}/p/{slug}/?PROLIFIC_PID={pid}&STUDY_ID=soak&SESSION_ID=s{index}") as page:
-            text = await page.text()
+        text = await _page(session, f"{base}/p/{slug}/?PROLIFIC_PID={pid}&STUDY_ID=soak&SESSION_ID=s{index}", ledger)
         csrf = next((c.value for c in session.cookie_jar if c.key == "csrftoken"), "")
         answered: list[str] = []
         while time.monotonic() < until:
@@ -115,6 +131,8 @@ async def annotator(base: str, slug: str, index: int, until: float, ledger: Ledg
                 ledger.turns += 1
                 if status == 204:
                     return
+                if status == 503:
+                    text = await _page(session, f"{base}/annotate/{slug}/", ledger)
                 continue
             elif roll < 0.32 and answered:
                 ledger.replays += 1
@@ -127,9 +145,8 @@ async def annotator(base: str, slug: str, index: int, until: float, ledger: Ledg
                 answered.append(held)
             if status == 204:
                 return
-            if status in (409, 422):  # not stored (expired and taken by others): show the page again
-                async with session.get(f"{base}/annotate/{slug}/") as page:
-                    text = await page.text()
+            if status in (409, 422, 503):  # not stored (expired and taken, or the database away): reload
+                text = await _page(session, f"{base}/annotate/{slug}/", ledger)
 
 
 async def drive(base: str, slug: str, *, annotators: int, seconds: float) -> Ledger:

@@ -22,3 +22,5 @@ urlpatterns = [
     path("", include(("studies.urls", "studies"), namespace="studies")),
     path("", include(("ml.urls", "ml"), namespace="ml")),
 ]
+
+handler500 = "webapp.errors.server_error"

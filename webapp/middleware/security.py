@@ -6,10 +6,16 @@ inline script, so it alone may run one."""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 
+from django.db import InterfaceError, OperationalError
+
+from webapp.errors import database_unavailable
 from webapp.logs import request_id_var
+
+log = logging.getLogger(__name__)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -48,3 +54,20 @@ class RequestId:
             request_id_var.reset(token)
         response["X-Request-ID"] = request.id
         return response
+
+
+
+class DatabaseUnavailable:
+    """A view that finds the database unreachable answers 503 (webapp.errors covers the rest of the request)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        log.warning("database unavailable: %s", type(exception).__name__)
+        return database_unavailable(request)

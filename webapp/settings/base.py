@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "webapp.middleware.input.RefuseUnstorableInput",
     "webapp.middleware.limits.RateLimits",
+    "webapp.middleware.security.DatabaseUnavailable",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -84,7 +85,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # process, so production points CACHE_URL (or a redis:// broker) at Redis. Without one, each process has its own.
 CACHE_URL = env_str("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "webapp.cache.ForgivingRedisCache", "LOCATION": CACHE_URL,
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "resonance"}}
 

@@ -22,7 +22,8 @@ if not SECURE_HSTS_PRELOAD:
 SESSION_COOKIE_SECURE = True
 if not CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # rate limits, login lockouts and sessions must be shared by every web process
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL}}
+    CACHES = {"default": {"BACKEND": "webapp.cache.ForgivingRedisCache", "LOCATION": CELERY_BROKER_URL,
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}}}
     AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
