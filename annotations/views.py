@@ -27,7 +27,12 @@ from annotations.services.routing import (
 )
 from annotations.values import raw_values_from_form
 from annotations.views_errors import item_view_with_answers
-from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
+from webapp.crowd import (
+    crowd_browser_bind,
+    crowd_identity_from_request,
+    crowd_resume_code,
+    crowd_user_for_link,
+)
 from webapp.surveys import survey_section_questions, survey_validate
 from webapp.views_surveys import SUPPORT_CHOICE, survey_questions_for_form
 
@@ -39,20 +44,20 @@ def join(request, slug):
     """The recruitment link: creates or resumes the annotator (Prolific / MTurk parameters, or an open link)."""
     project = project_get_open(slug=slug)
     identity = crowd_identity_from_request(request)
-    user = request.user
     if not _returning(request, project, identity) and not _work_left(project):
         # said before consent: nobody reads, answers or waits for work that is not there
         return render(request, "annotations/no_work.html",
                       {"project": project, "crowd": project.spec.get("crowd") or {}, "identity": identity})
-    reuse = user.is_authenticated and user.role == "annotator" and (
-        identity is None or (user.crowd_platform == identity.platform and user.crowd_id == identity.worker_id))
-    if user.is_authenticated and user.role != "annotator" and identity is None:
-        raise PermissionDenied("you are signed in as a researcher: open this link in a private window to annotate")
-    if not reuse:
-        user = crowd_user_get_or_create(identity=identity, role="annotator")
+    # CrowdRefused (403, saying what to do) for someone else's identity or a browser signed in as someone else
+    user, _ = crowd_user_for_link(request=request, identity=identity, role="annotator", signs_in=True)
+    if user != request.user:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if identity is not None:
+        request.session["crowd_resume_code"] = crowd_resume_code(user=user)
     flow.enrollment_open(project=project, user=user, crowd=asdict(identity) if identity else {})
-    return redirect("annotate", slug)
+    response = redirect("annotate", slug)
+    crowd_browser_bind(request=request, response=response, user=user)
+    return response
 
 
 def _returning(request, project, identity) -> bool:

@@ -101,7 +101,8 @@ class ModelListView(APIView):
         data = RegisterInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            version = services.model_version_register(registered_by=request.user, **data.validated_data)
+            version = services.model_version_register(registered_by=request.user, by=request.user,
+                                                      **data.validated_data)
         except services.RegistryError as exc:
             field = str(exc).partition(": ")[0]
             raise ValidationError({field if field in data.fields else "non_field_errors": [str(exc)]}) from exc
@@ -122,7 +123,7 @@ class ModelPromoteView(APIView):
     @extend_schema(request=None, responses=ModelVersionSerializer, summary="Make it the active version of its kind")
     def post(self, request, pk):
         version = selectors.model_version_get_for_user(user=request.user, pk=pk)
-        return Response(ModelVersionSerializer(services.model_version_promote(version=version)).data)
+        return Response(ModelVersionSerializer(services.model_version_promote(version=version, by=request.user)).data)
 
 
 class JobListView(APIView):

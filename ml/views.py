@@ -38,6 +38,7 @@ def model_register(request):
             version = services.model_version_register(
                 name=data["name"], kind=data["kind"], path=data["path"], registered_by=request.user,
                 base=data["base"], parent=data["parent"], export=data["export"], activate=data["activate"],
+                by=request.user,
             )
         except services.RegistryError as exc:
             form.add_error(None, str(exc))
@@ -54,7 +55,7 @@ def model_register(request):
 @researcher_required
 def model_promote(request, pk: int):
     version = selectors.model_version_get_for_user(user=request.user, pk=pk)
-    services.model_version_promote(version=version)
+    services.model_version_promote(version=version, by=request.user)
     messages.success(request, f"{version.name} is now the active {version.kind}.")
     return redirect("ml:models")
 

@@ -20,7 +20,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from studies import selectors, services
 from studies.models import Pair, Participant, Study
 from studies.spec import SpecError, spec_parse
-from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
+from webapp.crowd import (
+    crowd_browser_bind,
+    crowd_identity_from_request,
+    crowd_resume_code,
+    crowd_user_for_link,
+)
 from webapp.roles import researcher_required
 from webapp.surveys import DEMOGRAPHIC_QUESTIONS, attributes_from_answers, survey_questions, survey_validate
 from webapp.views_surveys import survey_questions_for_form
@@ -69,7 +74,8 @@ def join(request, slug):
         # said at the link, before consent and survey, not after them
         return render(request, PAGE, _full_context(study, identity, "every pair in this study has all the "
                                                                      "judgments it needs"), status=200)
-    user = crowd_user_get_or_create(identity=identity, role="participant")
+    # CrowdRefused (403, saying what to do) when the identity was first used in another browser
+    user, _ = crowd_user_for_link(request=request, identity=identity, role="participant", signs_in=False)
     crowd = {} if identity is None else {"platform": identity.platform, "study_id": identity.study_id,
                                           "session_id": identity.session_id}
     try:
@@ -77,7 +83,11 @@ def join(request, slug):
     except services.StudyFull as exc:
         return render(request, PAGE, _full_context(study, identity, str(exc)), status=200)
     request.session[session_key] = participant.token
-    return redirect("studies:participate", token=participant.token)
+    if identity is not None:
+        request.session["crowd_resume_code"] = crowd_resume_code(user=user)
+    response = redirect("studies:participate", token=participant.token)
+    crowd_browser_bind(request=request, response=response, user=user)
+    return response
 
 
 def _page(request, participant: Participant, *, errors: dict | None = None, slot=None, warned: bool = False,

@@ -47,3 +47,13 @@ class IsParticipant(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.role == "participant")
+
+
+MODEL_MANAGERS = "model managers"
+MODEL_PERMISSIONS = ("ml.add_modelversion", "ml.change_modelversion")
+
+
+def can_manage_models(user) -> bool:
+    """Registering and promoting model versions is a role of its own: members of the "model managers" group (or
+    anyone given both model permissions), and administrators. Being a researcher is not enough."""
+    return bool(user and user.is_authenticated and (user.is_superuser or user.has_perms(MODEL_PERMISSIONS)))

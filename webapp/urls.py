@@ -5,9 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from webapp import views
+from webapp.health import healthz
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("me/", views.my_work, name="my_work"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -20,3 +22,5 @@ urlpatterns = [
     path("", include(("studies.urls", "studies"), namespace="studies")),
     path("", include(("ml.urls", "ml"), namespace="ml")),
 ]
+
+handler500 = "webapp.errors.server_error"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from ml.core.errors import ModelLoadError
 from ml.core.registry_checks import check_loadable
 from ml.models import ModelKind, ModelVersion
+from webapp.roles import can_manage_models
 
 
 class RegistryError(ValueError):
@@ -29,12 +32,23 @@ def model_version_register(
     training_settings: dict | None = None,
     metrics: dict | None = None,
     activate: bool = False,
+    by=None,
 ) -> ModelVersion:
     """Registers a new version after ``check_loadable(path, kind)`` (files only, no weights loaded).
 
     Raises ``RegistryError`` when the name is taken, the kind unknown, or the folder is not a
     loadable model of that kind (the message is the check's reason). ``activate`` promotes it.
+
+    ``by``: the person asking through the web (page or API). They must be a model manager (PermissionDenied
+    otherwise), and ``path`` must be a folder inside the model store (``RESONANCE_MODEL_STORE``, given relative
+    to it or absolute): errors then name paths relative to the store only. Commands and jobs on the hosts pass
+    no ``by``.
     """
+    if by is not None:
+        _require_model_manager(by)
+        path, shown = _in_model_store(path)
+    else:
+        shown = None
     name = name.strip()
     if not name:
         raise RegistryError("name: is required")
@@ -46,22 +60,44 @@ def model_version_register(
     try:
         check_loadable(folder, kind)
     except ModelLoadError as exc:
-        raise RegistryError(f"path: not a loadable {kind}: {exc}") from exc
+        reason = str(exc) if shown is None else str(exc).replace(str(folder), shown)
+        raise RegistryError(f"path: not a loadable {kind}: {reason}") from exc
     version = ModelVersion.objects.create(
         name=name, kind=kind, path=str(folder.resolve()), base=base, parent=parent, export=export,
         training_settings=training_settings or {}, metrics=metrics or {}, registered_by=registered_by,
     )
     if activate:
-        version = model_version_promote(version=version)
+        version = model_version_promote(version=version, by=by)
     return version
 
 
+def _require_model_manager(user) -> None:
+    if not can_manage_models(user):
+        raise PermissionDenied("registering and promoting models is for model managers; ask an administrator")
+
+
+def _in_model_store(path: str | Path) -> tuple[Path, str]:
+    """The folder inside the model store that ``path`` names, and how to show it (relative to the store).
+    RegistryError, naming no other path, when it points outside (links included)."""
+    store = Path(settings.RESONANCE_MODEL_STORE).expanduser().resolve()
+    given = Path(str(path).strip()).expanduser()
+    folder = (given if given.is_absolute() else store / given).resolve()
+    if folder != store and store not in folder.parents:
+        raise RegistryError("path: must be a folder inside the model store (give it relative to the store, "
+                            "e.g. 'reward-models/rm-3')")
+    shown = str(folder.relative_to(store)) or "."
+    return folder, f"model store/{shown}"
+
+
 @transaction.atomic
-def model_version_promote(*, version: ModelVersion) -> ModelVersion:
+def model_version_promote(*, version: ModelVersion, by=None) -> ModelVersion:
     """Makes ``version`` the active one of its kind (the others of that kind stop being active).
 
-    Locks every version of the kind, so two promotions at once end with exactly one active.
+    Locks every version of the kind, so two promotions at once end with exactly one active. ``by``: the person
+    asking through the web, who must be a model manager (PermissionDenied otherwise).
     """
+    if by is not None:
+        _require_model_manager(by)
     list(ModelVersion.objects.select_for_update().filter(kind=version.kind).values_list("pk", flat=True))
     ModelVersion.objects.filter(kind=version.kind, is_active=True).exclude(pk=version.pk).update(is_active=False)
     ModelVersion.objects.filter(pk=version.pk).update(is_active=True, promoted_at=timezone.now())

@@ -43,7 +43,7 @@ def test_every_demo_item_page_fits_a_phone_and_a_desktop(demo_slugs, new_page):
     for slug in demo_slugs:
         for width_name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
             page = new_page(viewport)
-            page.goto(f"/p/{slug}/?PROLIFIC_PID=look-{width_name}&STUDY_ID=s&SESSION_ID=x")
+            page.goto(f"/p/{slug}/?PROLIFIC_PID=look-{slug}-{width_name}&STUDY_ID=s&SESSION_ID=x")  # one person each
             _through_stages_to_items(page)
             if page.locator("details.content-note:not([open])").count():
                 page.keyboard.press("o")

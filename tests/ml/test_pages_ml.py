@@ -13,6 +13,7 @@ from ml.models import Job, ModelVersion
 from tests.celery_worker import point_publisher_at
 from tests.ml import test_jobs_support as support
 from tests.ml.test_jobs_support import make_project, make_study
+from webapp.management.commands.model_managers import model_managers_group
 
 generator_version = support.generator_version  # a fixture shared with the other ml test modules
 
@@ -65,8 +66,9 @@ def test_page_get_permissions(client, world, role, name, url, expected):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name, url, expected", [
+    # promoting is the model managers' role, not every researcher's (tests/ml/test_model_managers.py)
     ("promote", lambda w: reverse("ml:model_promote", args=[w["version"].pk]),
-     {"owner": 302, "other_researcher": 302, "annotator": 403, "participant": 403, "anonymous": 302}),
+     {"owner": 403, "other_researcher": 403, "annotator": 403, "participant": 403, "anonymous": 302}),
     ("cancel", lambda w: reverse("ml:job_cancel", args=[w["job"].pk]),
      {"owner": 302, "other_researcher": 403, "annotator": 403, "participant": 403, "anonymous": 302}),
     ("retry", lambda w: reverse("ml:job_retry", args=[w["job"].pk]),
@@ -90,7 +92,8 @@ API_OWNER = {"owner": 200, "other_researcher": 403, "annotator": 403, "participa
 @pytest.mark.parametrize("method, url, body, expected", [
     ("get", lambda w: reverse("ml:api_models"), None, API_LAB_WIDE),
     ("get", lambda w: reverse("ml:api_model_detail", args=[w["version"].pk]), None, API_LAB_WIDE),
-    ("post", lambda w: reverse("ml:api_model_promote", args=[w["version"].pk]), {}, API_LAB_WIDE),
+    ("post", lambda w: reverse("ml:api_model_promote", args=[w["version"].pk]), {},
+     {**API_LAB_WIDE, "owner": 403, "other_researcher": 403}),
     ("get", lambda w: reverse("ml:api_jobs"), None, API_LAB_WIDE),
     ("get", lambda w: reverse("ml:api_job_detail", args=[w["job"].pk]), None, API_OWNER),
     ("get", lambda w: reverse("ml:api_job_scores", args=[w["job"].pk]), None, API_OWNER),
@@ -99,7 +102,7 @@ API_OWNER = {"owner": 200, "other_researcher": 403, "annotator": 403, "participa
      lambda w: {"kind": "generation", "model_version": w["version"].pk, "study": w["study"].slug},
      {**API_OWNER, "owner": 201}),
     ("post", lambda w: reverse("ml:api_models"), {"name": "x", "kind": "generator", "path": "/nowhere"},
-     {**API_LAB_WIDE, "owner": 400, "other_researcher": 400}),
+     {**API_LAB_WIDE, "owner": 403, "other_researcher": 403}),  # registering is the model managers' role
 ])
 def test_api_permissions(world, role, method, url, body, expected):
     payload = body(world) if callable(body) else body
@@ -116,12 +119,15 @@ def test_api_job_list_shows_only_jobs_the_researcher_may_see(world):
     assert theirs == []
 
 
-def test_api_register_refuses_a_folder_that_is_not_a_model_with_the_reason(world, tmp_path):
+def test_api_register_refuses_a_folder_that_is_not_a_model_with_the_reason(world, tmp_path, settings):
+    settings.RESONANCE_MODEL_STORE = tmp_path
+    (tmp_path / "empty").mkdir()
+    model_managers_group().user_set.add(world["users"]["owner"])
     response = api_client(world["users"]["owner"]).post(
-        reverse("ml:api_models"), {"name": "empty", "kind": "generator", "path": str(tmp_path)}, format="json")
+        reverse("ml:api_models"), {"name": "empty", "kind": "generator", "path": "empty"}, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {"path": [f"path: not a loadable generator: {tmp_path} has no config.json"]}
+    assert response.json() == {"path": ["path: not a loadable generator: model store/empty has no config.json"]}
     assert not ModelVersion.objects.filter(name="empty").exists()
 
 
@@ -148,13 +154,16 @@ def test_models_page_lists_versions_and_links_from_the_top_nav(client, world):
     assert f'href="{reverse("ml:models")}"' in client.get(reverse("dashboard")).text
 
 
-def test_register_form_refuses_a_bad_folder_and_says_why(client, world, tmp_path):
+def test_register_form_refuses_a_bad_folder_and_says_why(client, world, tmp_path, settings):
+    settings.RESONANCE_MODEL_STORE = tmp_path
+    (tmp_path / "empty").mkdir()
+    model_managers_group().user_set.add(world["users"]["owner"])
     client.force_login(world["users"]["owner"])
 
-    response = client.post(reverse("ml:model_register"), {"name": "bad", "kind": "scorer", "path": str(tmp_path)})
+    response = client.post(reverse("ml:model_register"), {"name": "bad", "kind": "scorer", "path": "empty"})
 
     assert response.status_code == 422
-    assert f"{tmp_path} has no config.json" in response.text
+    assert "model store/empty has no config.json" in response.text and str(tmp_path) not in response.text
 
 
 def test_with_the_broker_down_launch_says_so_and_annotation_pages_still_work(

@@ -6,22 +6,42 @@ Counted by django-ratelimit in the shared cache (Redis in production), per addre
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django_ratelimit.core import is_ratelimited
 
+
+def address_key(group: str, request) -> str:
+    """The client's address (REMOTE_ADDR; behind a proxy, set it from the proxy's header in the WSGI server)."""
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def person_key(group: str, request) -> str:
+    """The signed-in user, or the API token (authentication by token happens later, in the view), or the address."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    authorization = request.headers.get("Authorization", "")
+    if authorization:
+        return "token:" + hashlib.sha256(authorization.encode("utf-8", "replace")).hexdigest()[:32]
+    return "address:" + address_key(group, request)
+
+
+IP, PERSON = "webapp.middleware.limits.address_key", "webapp.middleware.limits.person_key"
 # url name (with namespace) -> (limit name, key, methods counted)
 LIMITED = {
-    "login": ("login", "ip", ("POST",)),
-    "api-token": ("login", "ip", ("POST",)),
-    "join": ("join", "ip", ("GET", "POST")),
-    "studies:join": ("join", "ip", ("GET", "POST")),
-    "studies:participate_start": ("reserve", "ip", ("POST",)),
-    "annotate": ("annotate", "user_or_ip", ("GET",)),
-    "annotate_submit": ("annotate", "user_or_ip", ("POST",)),
-    "api_annotate_next": ("annotate", "user_or_ip", ("GET",)),
-    "api_annotate_submit": ("annotate", "user_or_ip", ("POST",)),
-    "api_annotate_skip": ("annotate", "user_or_ip", ("POST",)),
+    "login": ("login", IP, ("POST",)),
+    "api-token": ("login", IP, ("POST",)),
+    "join": ("join", IP, ("GET", "POST")),
+    "studies:join": ("join", IP, ("GET", "POST")),
+    "studies:participate_start": ("reserve", IP, ("POST",)),
+    "annotate": ("annotate", PERSON, ("GET",)),
+    "annotate_submit": ("annotate", PERSON, ("POST",)),
+    "api_annotate_next": ("annotate", PERSON, ("GET",)),
+    "api_annotate_submit": ("annotate", PERSON, ("POST",)),
+    "api_annotate_skip": ("annotate", PERSON, ("POST",)),
 }
 
 

@@ -33,7 +33,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "webapp.middleware.security.RequestId",
     "django.middleware.security.SecurityMiddleware",
+    "webapp.middleware.security.SecurityHeaders",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -44,6 +46,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "webapp.middleware.input.RefuseUnstorableInput",
     "webapp.middleware.limits.RateLimits",
+    "webapp.middleware.security.DatabaseUnavailable",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -82,7 +85,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # process, so production points CACHE_URL (or a redis:// broker) at Redis. Without one, each process has its own.
 CACHE_URL = env_str("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "webapp.cache.ForgivingRedisCache", "LOCATION": CACHE_URL,
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "resonance"}}
 
@@ -181,6 +185,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # Models load from local folders only.
 RESONANCE_MODEL_CACHE = Path(env_str("RESONANCE_MODEL_CACHE", str(Path.home() / ".cache" / "resonance" / "models")))
+# Model folders registered through the web must lie inside this store (a volume the workers see at the same path).
+RESONANCE_MODEL_STORE = Path(env_str("RESONANCE_MODEL_STORE", str(VAR_DIR / "models")))
 RESONANCE_DEVICE = env_str("RESONANCE_DEVICE", "auto")
 RESONANCE_RESERVATION_SECONDS = env_int("RESONANCE_RESERVATION_SECONDS", 30 * 60)
 # Uploads: an import file may be this large (refused with a 400 beyond). Files over FILE_UPLOAD_MAX_MEMORY_SIZE
@@ -188,10 +194,16 @@ RESONANCE_RESERVATION_SECONDS = env_int("RESONANCE_RESERVATION_SECONDS", 30 * 60
 RESONANCE_MAX_UPLOAD_BYTES = env_int("RESONANCE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# LOG_FORMAT=json (the production default): one JSON object a line with the request id; text otherwise.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "webapp.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "webapp.logs.JsonFormatter"},
+                   "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": "json" if LOG_FORMAT == "json" else "text"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
 SPECTACULAR_SETTINGS.update({

@@ -1,8 +1,8 @@
 """Production: PostgreSQL and Redis from the environment; refuses to start with the dev secret."""
 
 from webapp.settings.base import *  # noqa: F403
-from webapp.settings.base import CACHE_URL, CELERY_BROKER_URL, SECRET_KEY
-from webapp.settings.env import ConfigError, env_bool, env_int, env_list
+from webapp.settings.base import CACHE_URL, CELERY_BROKER_URL, LOGGING, SECRET_KEY, SPECTACULAR_SETTINGS
+from webapp.settings.env import ConfigError, env_bool, env_int, env_list, env_str
 
 if SECRET_KEY.startswith("dev-only"):
     raise ConfigError("SECRET_KEY must be set in production")
@@ -12,6 +12,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # Preloading is a promise to browsers that is slow to take back: the operator opts in once HTTPS is settled.
@@ -21,7 +22,8 @@ if not SECURE_HSTS_PRELOAD:
 SESSION_COOKIE_SECURE = True
 if not CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # rate limits, login lockouts and sessions must be shared by every web process
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL}}
+    CACHES = {"default": {"BACKEND": "webapp.cache.ForgivingRedisCache", "LOCATION": CELERY_BROKER_URL,
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}}}
     AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -30,3 +32,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Logs as JSON lines with the request id unless LOG_FORMAT says otherwise.
+if env_str("LOG_FORMAT", "json") == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+# The API schema and its docs page are for signed-in users in production.
+SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"]}
+# A missing `collectstatic` must not turn every page into a 500: unhashed names are served from the apps instead
+# (WhiteNoise finders), with a warning in the log.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "webapp.storage.ForgivingManifestStorage"}}
