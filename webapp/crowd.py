@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 MAX_ID_LENGTH = 128
@@ -121,13 +122,19 @@ def crowd_user_for_link(*, request, identity: CrowdIdentity | None, role: str, s
             f"{'a new ' + role if identity is None else 'another person'}. Nothing was changed: sign out first, or "
             "open the link in a private window.")
     existing, created = _crowd_user(identity, role)
-    if created:
-        return existing, True
-    if existing.pk in _bound_ids(request) or _resume_matches(request, existing):
-        return existing, False
+    if _browser_claim(existing) or existing.pk in _bound_ids(request) or _resume_matches(request, existing):
+        return existing, created
     raise CrowdRefused(
         "This participant ID has already been used in another browser. To continue here, open the link again with "
         "&resume=<your resume code> added (the code was shown on the pages, e.g. ABCD-1234).")
+
+
+def _browser_claim(user) -> bool:
+    """Whether this browser is the first to take `user`'s crowd identity (one conditional UPDATE, so of two
+    browsers racing for it exactly one wins)."""
+    claimed = type(user).objects.filter(pk=user.pk, crowd_browser_claimed_at__isnull=True).update(
+        crowd_browser_claimed_at=timezone.now())
+    return claimed == 1
 
 
 def crowd_browser_bind(*, request, response, user) -> None:

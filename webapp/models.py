@@ -28,6 +28,9 @@ class User(AbstractUser):
     attributes = models.JSONField(default=dict, blank=True)
     crowd_platform = models.CharField(max_length=16, choices=Platform.choices, default="", blank=True)
     crowd_id = models.CharField(max_length=128, blank=True, default="")
+    # when a browser first took this crowd identity (webapp.crowd): until then the next browser to open the link
+    # takes it, so identities made before binding existed, or by an import, are never locked out
+    crowd_browser_claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -71,3 +71,18 @@ def test_an_annotation_link_binds_the_identity_to_the_first_browser(project):
     assert Client().get("/p/demo/", {"PROLIFIC_PID": "ann1"}).status_code == 403
     first.post("/accounts/logout/")  # the page logout (the test client's logout() drops every cookie)
     assert first.get("/p/demo/", {"PROLIFIC_PID": "ann1"}).status_code == 302  # still this browser's
+
+
+def test_an_identity_made_before_binding_is_taken_by_the_first_browser_that_opens_the_link(study):
+    from webapp.crowd import CrowdIdentity, crowd_user_get_or_create
+
+    # an account from before browsers were bound (or from an import): no browser has claimed it yet
+    earlier = crowd_user_get_or_create(identity=CrowdIdentity("prolific", "returning"), role="participant")
+    assert earlier.crowd_browser_claimed_at is None
+    opened = Client().get("/s/bound/", {"PROLIFIC_PID": "returning"})
+    assert opened.status_code == 302
+    assert Participant.objects.get(study=study).user_id == earlier.pk
+    earlier.refresh_from_db()
+    assert earlier.crowd_browser_claimed_at is not None
+    # from then on it is that browser's, as for any identity
+    assert Client().get("/s/bound/", {"PROLIFIC_PID": "returning"}).status_code == 403
