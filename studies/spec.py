@@ -279,6 +279,12 @@ def _attention(raw: Any, seeker: str) -> dict:
     return {"every": every, "warn_after": warn_after, "end_after": end_after, "items": items}
 
 
+def redirect_url_usable(url: str) -> bool:
+    """Whether ``url`` can go into a Location header: no spaces, line breaks or control characters. Specs are
+    refused otherwise; a study stored before that rule keeps its URL, and the pages skip the redirect."""
+    return not any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url)
+
+
 def _recruitment(raw: Any) -> dict:
     data = _mapping(raw, "recruitment")
     platform = data.get("platform", "open")
@@ -287,7 +293,7 @@ def _recruitment(raw: Any) -> dict:
     redirect = _str(data.get("redirect_url"), "recruitment.redirect_url", required=False)
     if redirect and not redirect.startswith(("https://", "http://")):
         raise SpecError("recruitment.redirect_url", "must be an http(s) address")
-    if redirect and any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in redirect):
+    if redirect and not redirect_url_usable(redirect):
         raise SpecError("recruitment.redirect_url", "must not contain spaces, line breaks or control characters")
     return {
         "platform": platform,

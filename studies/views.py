@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from studies import selectors, services
 from studies.models import Pair, Participant, Study
-from studies.spec import SpecError, spec_parse
+from studies.spec import SpecError, redirect_url_usable, spec_parse
 from webapp.crowd import (
     crowd_browser_bind,
     crowd_identity_from_request,
@@ -186,7 +186,7 @@ def participate_judge(request, token):
         return redirect("studies:participate", token=token)
     if outcome.next_slot is None:
         redirect_url = participant.study.spec["recruitment"]["redirect_url"]
-        if participant.stage == Participant.Stage.COMPLETED and redirect_url:
+        if participant.stage == Participant.Stage.COMPLETED and redirect_url and redirect_url_usable(redirect_url):
             response = HttpResponse(status=204)
             response["HX-Redirect"] = redirect_url
             return response

@@ -131,6 +131,19 @@ def test_participant_flow_by_htmx_stores_every_pair_and_ends_with_the_redirect(c
     assert b"CODE-1" in page.content
 
 
+def test_a_study_stored_with_a_line_break_in_its_redirect_still_completes_and_shows_the_code(client, make_study):
+    study = make_study(pairs_per_participant=2,
+                       recruitment={"completion_code": "CODE-2", "redirect_url": "https://example.org/done"})
+    # stored before specs refused it: the spec is written directly, as an old row would be
+    study.spec["recruitment"]["redirect_url"] = "https://example.org/done\r\nSet-Cookie: x=1"
+    study.save(update_fields=["spec"])
+    token, _ = _walk_participant_pages(client, study)
+    participant = Participant.objects.get(token=token)
+    assert participant.stage == "completed"
+    assert Judgment.objects.filter(participant=participant).count() == 2
+    assert b"CODE-2" in client.get(reverse("studies:participate", args=[token])).content
+
+
 def test_reloading_the_page_shows_the_same_pair_and_the_join_link_resumes(client, make_study):
     study = make_study()
     first = client.get(reverse("studies:join", args=[study.slug]))
