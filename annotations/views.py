@@ -164,7 +164,11 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
 
 @require_GET
 def annotate(request, slug):
-    return _stage_page(request, _enrollment_or_403(request, slug))
+    response = _stage_page(request, _enrollment_or_403(request, slug))
+    # Back (or a restored tab) must ask again and show where the annotator really is, never an old item whose
+    # answers look editable: submitted answers are final, and the page says so.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _to_stage(request, slug):
