@@ -12,6 +12,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from annotations.models import Assignment, Enrollment, Item
@@ -136,7 +137,8 @@ def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict |
     }
 
 
-def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, status: int = 200, posted=None):
+def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, status: int = 200, posted=None,
+                early: bool = False):
     project = enrollment.project
     spec = project.spec
     context = {"project": project, "enrollment": enrollment, "errors": errors or {}}
@@ -144,6 +146,9 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
     if stage == Stage.ITEMS:
         if enrollment.break_until is not None:
             context["break_until"] = enrollment.break_until
+            context["break_minutes"] = flow.limits(spec)["break_minutes"]
+            context["break_left"] = max(0, int((enrollment.break_until - timezone.now()).total_seconds() + 59) // 60)
+            context["early"] = early
             return render(request, "annotations/stages.html", context, status=status)
         assignment = assignment_next(enrollment=enrollment)
         if assignment is None:
@@ -214,7 +219,8 @@ def annotate_instructions(request, slug):
 @require_POST
 def annotate_break(request, slug):
     enrollment = _enrollment_or_403(request, slug)
-    flow.enrollment_new_session(enrollment=enrollment)
+    if not flow.enrollment_new_session(enrollment=enrollment):
+        return _stage_page(request, enrollment, status=409, early=True)
     return _to_stage(request, slug)
 
 
