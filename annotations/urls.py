@@ -10,6 +10,7 @@ urlpatterns = [
     path("annotate/<slug:slug>/instructions/", views.annotate_instructions, name="annotate_instructions"),
     path("annotate/<slug:slug>/break/", views.annotate_break, name="annotate_break"),
     path("annotate/<slug:slug>/submit/", views.annotate_submit, name="annotate_submit"),
+    path("annotate/<slug:slug>/finish/", views.annotate_finish, name="annotate_finish"),
     path("projects/new/", views_projects.project_new, name="project_new"),
     path("projects/<slug:slug>/", views_projects.project_detail, name="project_detail"),
     path("projects/<slug:slug>/progress/", views_projects.project_progress, name="project_progress"),

@@ -217,6 +217,15 @@ def annotate_instructions(request, slug):
 
 
 @require_POST
+def annotate_finish(request, slug):
+    """"Finish now": the items stage ends here, on to the final questions and the completion page. The item on
+    screen is left unanswered (its reservation expires and it goes back to the pool)."""
+    enrollment = _enrollment_or_403(request, slug)
+    flow.enrollment_items_finished(enrollment=enrollment)
+    return _to_stage(request, slug)
+
+
+@require_POST
 def annotate_break(request, slug):
     enrollment = _enrollment_or_403(request, slug)
     if not flow.enrollment_new_session(enrollment=enrollment):
