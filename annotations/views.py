@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from annotations.models import Assignment, Enrollment, Item
+from annotations.models import Assignment, Enrollment, Item, Label
 from annotations.presenting import item_view
 from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow, loop_sql
@@ -86,6 +86,27 @@ def _final_questions(enrollment: Enrollment) -> list[dict]:
     """The after-survey, and the wellbeing check-in for someone who read at least one item."""
     questions = survey_section_questions(enrollment.project.spec["surveys"]["after"])
     return questions + [CHECKIN_QUESTION] if enrollment.labels_done or enrollment.skipped else questions
+
+
+SECONDS_PER_QUESTION = 12  # a first guess until the project has its own times
+
+
+def _time_estimate(project) -> str:
+    """"About N minutes for K items": from the project's median time per item once it has a few labels, else from
+    the number of questions per item."""
+    quota = flow.limits(project.spec)["items_per_annotator"]
+    items = min(quota, _task_total(project)) if quota else _task_total(project)
+    if not items:
+        return ""
+    times = sorted(Label.objects.filter(project=project, seconds__gt=0).order_by("-id")
+                   .values_list("seconds", flat=True)[:200])
+    if len(times) >= 5:
+        per_item = times[len(times) // 2]
+    else:
+        per_item = SECONDS_PER_QUESTION * max(1, len(project.dimensions))
+    minutes = max(1, round(items * per_item / 60))
+    return (f"This takes about {minutes} minute{'s' if minutes != 1 else ''} for {items} item{'s' if items != 1 else ''}"
+            " (you may stop at any time).")
 
 
 def _task_total(project) -> int:
@@ -163,6 +184,8 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
         context["questions"] = survey_questions_for_form(_final_questions(enrollment), posted=posted, errors=errors)
     if stage == Stage.DONE:
         context["wants_support"] = (enrollment.survey_after or {}).get("wellbeing") == SUPPORT_CHOICE
+    if stage in {Stage.CONSENT, Stage.INSTRUCTIONS}:
+        context["estimate"] = _time_estimate(project)
     context["crowd"] = spec.get("crowd") or {}
     return render(request, "annotations/stages.html", context, status=status)
 
