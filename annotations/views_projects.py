@@ -34,6 +34,7 @@ def project_detail(request, slug):
         "annotators": selectors.annotator_table(project=project),
         "distributions": selectors.rating_distributions(project=project),
         "join_url": join_url,
+        "collaborators": project.collaborators.order_by("username"),
         "agreement_url": reverse("agreement_page", args=[project.slug]),
         "prolific_url": join_url + PROLIFIC_QUERY,
     })
@@ -42,8 +43,11 @@ def project_detail(request, slug):
 @require_GET
 @researcher_required
 def project_progress(request, slug):
-    """The progress panel alone, polled by htmx."""
+    """The progress panel alone, or with `?part=annotators` the annotator table, polled by htmx."""
     project = selectors.project_get_for_user(user=request.user, slug=slug)
+    if request.GET.get("part") == "annotators":
+        return render(request, "annotations/project_detail.html#annotators",
+                      {"project": project, "annotators": selectors.annotator_table(project=project)})
     return render(request, "annotations/project_detail.html#progress",
                   {"project": project, "progress": selectors.project_progress(project=project)})
 
