@@ -16,6 +16,7 @@ urlpatterns = [
     path("projects/<slug:slug>/progress/", views_projects.project_progress, name="project_progress"),
     path("projects/<slug:slug>/edit/", views_projects.project_edit, name="project_edit"),
     path("projects/<slug:slug>/share/", views_projects.project_share, name="project_share"),
+    path("projects/<slug:slug>/crowd-ids.csv", views_projects.project_crowd_ids, name="project_crowd_ids"),
     path("api/", include("annotations.api_urls")),
 ]
 

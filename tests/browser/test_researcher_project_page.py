@@ -1,8 +1,10 @@
 """The researcher's project page keeps its annotator table live while people work, lists who has access once
-shared, and the agreement page fits a 1,280 px window (wide tables scroll inside their box)."""
+shared, gives the pseudonym → Prolific id list for approving submissions, and the agreement page fits a 1,280 px window (wide tables scroll inside their box)."""
 
+import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -51,6 +53,12 @@ def test_project_page_updates_annotators_lists_access_and_agreement_fits_the_win
     annotator = new_page(DESKTOP)
     walk_to_first_item(annotator, slug=project.slug, worker="live-one")
     expect(table.locator("tbody tr", has_text="Items")).to_have_count(1, timeout=12_000)  # no reload needed
+
+    with researcher.expect_download() as download:
+        researcher.get_by_role("link", name="Download pseudonym → Prolific / MTurk id list (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert [(row["platform"], row["worker_id"], row["study_id"]) for row in rows] == [("prolific", "live-one", "study1")]
+    assert rows[0]["pseudonym"] and rows[0]["pseudonym"] != "live-one"
 
     researcher.fill("#share-username", "helper")
     researcher.get_by_role("button", name="Share").click()
