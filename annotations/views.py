@@ -109,6 +109,22 @@ def _time_estimate(project) -> str:
             " (you may stop at any time).")
 
 
+def _reachable_goal(enrollment: Enrollment, assignment: Assignment, quota: int | None) -> int:
+    """The "of N" of the progress line: what this annotator can still reach, not the project's size, so the
+    total is never one they cannot get to (items filled by others meanwhile drop out). Counted at most every
+    15 seconds per enrollment: the loop renders an item per request."""
+    key = f"reachable-goal:{enrollment.id}"
+    reachable = cache.get(key)
+    if reachable is None:
+        open_items = (Item.objects.filter(project_id=enrollment.project.id, role=Item.Role.TASK, is_full=False)
+                      .exclude(assignments__annotator_id=enrollment.annotator_id).count())
+        current = 1 if assignment.item.role == Item.Role.TASK else 0
+        reachable = enrollment.labels_done + current + open_items
+        cache.set(key, reachable, 15)
+    reachable = max(reachable, enrollment.labels_done + (1 if assignment.item.role == Item.Role.TASK else 0))
+    return min(int(quota), reachable) if quota else reachable
+
+
 def _task_total(project) -> int:
     key = f"project-task-total:{project.id}"
     total = cache.get(key)
@@ -146,7 +162,7 @@ def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict |
     view = item_view(dimensions=project.dimensions, item_data=assignment.item.data, seed=assignment.id)
     error_summary = item_view_with_answers(view, posted=posted, errors=errors) if errors else []
     quota = flow.limits(project.spec)["items_per_annotator"]
-    goal = min(quota, _task_total(project)) if quota else _task_total(project)
+    goal = _reachable_goal(enrollment, assignment, quota)
     warn_after = flow.attention_policy(project.spec)["warn_after"]
     return {
         "project": project, "enrollment": enrollment, "assignment": assignment, "item": assignment.item,
