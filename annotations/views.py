@@ -24,7 +24,7 @@ from annotations.values import raw_values_from_form
 from annotations.views_errors import item_view_with_answers
 from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
 from webapp.surveys import survey_section_questions, survey_validate
-from webapp.views_surveys import SUPPORT_CHOICE, survey_questions_for_form
+from webapp.views_surveys import SUPPORT_CHOICE, survey_questions_for_form, survey_self_described
 
 Stage = Enrollment.Stage
 
@@ -245,6 +245,7 @@ def annotate_survey(request, slug):
     answers, errors = survey_validate(questions, request.POST)
     if errors:
         return _stage_page(request, enrollment, errors=errors, status=422, posted=request.POST)
+    answers = survey_self_described(questions, posted=request.POST, answers=answers)
     flow.enrollment_survey_submit(enrollment=enrollment, answers=answers)
     return _to_stage(request, slug)
 
