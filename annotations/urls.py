@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from annotations import api_agreement, api_annotate, views, views_agreement, views_projects
+from annotations import api_agreement, api_annotate, views, views_agreement, views_import, views_projects
 
 urlpatterns = [
     path("p/<slug:slug>/", views.join, name="join"),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("projects/<slug:slug>/progress/", views_projects.project_progress, name="project_progress"),
     path("projects/<slug:slug>/edit/", views_projects.project_edit, name="project_edit"),
     path("projects/<slug:slug>/share/", views_projects.project_share, name="project_share"),
+    path("projects/<slug:slug>/import/", views_import.project_import, name="project_import"),
     path("projects/<slug:slug>/crowd-ids.csv", views_projects.project_crowd_ids, name="project_crowd_ids"),
     path("api/", include("annotations.api_urls")),
 ]

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["project_detail", "project_progress", "project_edit", "project_crowd_ids"]
+PAGES = ["project_detail", "project_progress", "project_edit", "project_crowd_ids", "project_import"]
 API = ["api-project", "api-project-progress", "api-project-export"]
 ROLES = ["owner", "collaborator", "other_researcher", "annotator", "participant", "anonymous"]
 ALLOWED = {"owner", "collaborator"}
