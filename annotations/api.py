@@ -2,6 +2,8 @@
 
 Every view calls the same service as the page and the management command; none writes by itself."""
 
+import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -101,7 +103,8 @@ class LabelExportView(ResearcherView):
         parameters=[OpenApiParameter("format", enum=["jsonl", "csv"], default="jsonl"),
                     OpenApiParameter("aggregate", enum=["none", "mean", "median", "majority", "distribution", "weighted"],
                                      default="none")],
-        responses={(200, "application/octet-stream"): bytes}, summary="Export labels (one row per label)")
+        responses={(200, "application/x-ndjson"): bytes, (200, "text/csv"): bytes, 400: serializers.ErrorOut},
+        summary="Export labels (one row per label)")
     def get(self, request, slug):
         project = self.project(request, slug)
         fmt = request.query_params.get("format", "jsonl")
@@ -117,7 +120,9 @@ class LabelExportView(ResearcherView):
             return _error(exc)
         stream = open(handle.name, "rb")  # noqa: SIM115 (FileResponse closes it)
         Path(handle.name).unlink()  # the open handle keeps the data readable until the response is sent
-        return FileResponse(stream, as_attachment=True, filename=f"{project.slug}-labels.{fmt}")
+        content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson; charset=utf-8"
+        return FileResponse(stream, as_attachment=True, filename=f"{project.slug}-labels.{fmt}",
+                            content_type=content_type)
 
 
 class ProjectShareView(ResearcherView):
@@ -128,7 +133,7 @@ class ProjectShareView(ResearcherView):
         data = serializers.ShareIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            projects.project_share(project=project, username=data.validated_data["username"])
+            projects.project_share(project=project, username=data.validated_data["username"], by=request.user)
         except projects.ShareError as exc:
             return _error(exc)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -141,13 +146,15 @@ class _spooled:
         self.upload = upload
 
     def __enter__(self) -> str:
-        suffix = Path(self.upload.name or "upload").suffix
-        handle = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)  # noqa: SIM115
-        with handle:
+        # under the upload's own name (in a private directory), so import errors name the file the researcher sent
+        self.folder = Path(tempfile.mkdtemp(prefix="import-"))
+        stem = re.sub(r"[^A-Za-z0-9._ -]", "_", Path(self.upload.name or "upload").name).lstrip(".") or "upload"
+        path = self.folder / stem[-200:]
+        with open(path, "wb") as handle:
             for chunk in self.upload.chunks():
                 handle.write(chunk)
-        self.path = handle.name
+        self.path = str(path)
         return self.path
 
     def __exit__(self, *exc) -> None:
-        Path(self.path).unlink(missing_ok=True)
+        shutil.rmtree(self.folder, ignore_errors=True)

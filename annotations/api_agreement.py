@@ -15,19 +15,31 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import selectors
-from annotations.agreement.load import project_agreement_report, project_annotator_quality
+from annotations.agreement.load import project_annotator_quality
+from annotations.agreement.regrouped import project_agreement_report_regrouped
 from annotations.agreement.reliability import LEVELS
 from annotations.models import Item
 from annotations.services.quality import annotator_exclude, annotator_include, item_queue_more_labels
+from webapp.regroup import regroup_parse
 from webapp.roles import IsResearcher
 
 
 class AgreementQuery(serializers.Serializer):
     by = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
     bootstrap = serializers.IntegerField(min_value=0, max_value=10_000, default=1000)
-    seed = serializers.IntegerField(default=0)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=2**32 - 1, help_text="random seed of the bootstrap")
     level = serializers.ChoiceField(choices=LEVELS, required=False, allow_null=True, default=None)
     kappa_weights = serializers.ChoiceField(choices=["linear", "quadratic"], default="quadratic")
+    regroup = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default="",
+        help_text="relabel attributes first: 'age_band=45' (under 45 / 45 and over); 'country=UK|IE:British Isles'",
+    )
+
+    def validate_regroup(self, value: str) -> dict:
+        try:
+            return regroup_parse(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
 
 
 class ExclusionInput(serializers.Serializer):
@@ -52,10 +64,13 @@ class AgreementView(APIView):
         query = AgreementQuery(data={**request.query_params.dict(), "by": request.query_params.getlist("by")})
         query.is_valid(raise_exception=True)
         options = query.validated_data
-        report = project_agreement_report(
-            project=project, by=options["by"], n_bootstrap=options["bootstrap"], seed=options["seed"],
-            level=options["level"], kappa_weights=options["kappa_weights"],
-        )
+        try:
+            report = project_agreement_report_regrouped(
+                project=project, by=options["by"], n_bootstrap=options["bootstrap"], seed=options["seed"],
+                level=options["level"], kappa_weights=options["kappa_weights"], regroup=options["regroup"],
+            )
+        except ValueError as error:
+            raise serializers.ValidationError({"regroup": [str(error)]}) from None
         return Response(report)
 
 

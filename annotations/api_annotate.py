@@ -21,7 +21,13 @@ from annotations.models import Assignment, Enrollment, Item
 from annotations.presenting import item_view
 from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow
-from annotations.services.routing import SubmitError, assignment_next, assignment_skip, label_submit
+from annotations.services.routing import (
+    SubmitError,
+    assignment_next,
+    assignment_skip,
+    label_submit,
+    stored_label,
+)
 from webapp.roles import IsAnnotator
 
 _SALT = "annotations.api_annotate.assignment"
@@ -78,7 +84,8 @@ def _goal(enrollment: Enrollment) -> int:
     return min(int(quota), total) if quota else total
 
 
-def _turn(enrollment: Enrollment, *, resume: bool, stop: str | None = None) -> dict:
+def _turn(enrollment: Enrollment, *, resume: bool, stop: str | None = None,
+          after: Assignment | None = None) -> dict:
     """What the annotator faces now: the next reserved item, or why there is none (stage, break, quota...)."""
     payload: dict = {"stage": enrollment.stage, "stop": stop, "assignment": None, "item": None,
                      "break_until": enrollment.break_until, "done": enrollment.labels_done, "goal": _goal(enrollment)}
@@ -86,10 +93,13 @@ def _turn(enrollment: Enrollment, *, resume: bool, stop: str | None = None) -> d
         return payload
     if enrollment.break_until is not None:
         return {**payload, "stop": "break"}
-    assignment = assignment_next(enrollment=enrollment, resume=resume)
+    assignment = assignment_next(enrollment=enrollment, resume=resume, after=after)
     if assignment is None:
         flow.enrollment_items_finished(enrollment=enrollment)
-        return {**payload, "stage": enrollment.stage, "stop": "finished"}
+        if enrollment.stage == Enrollment.Stage.ITEMS:  # a reservation landed meanwhile: show it
+            assignment = assignment_next(enrollment=enrollment, resume=True)
+        if assignment is None:
+            return {**payload, "stage": enrollment.stage, "stop": "finished"}
     item = assignment.item
     spec = enrollment.project.spec
     view = item_view(dimensions=enrollment.project.dimensions, item_data=item.data, seed=assignment.id)
@@ -102,9 +112,12 @@ def _turn(enrollment: Enrollment, *, resume: bool, stop: str | None = None) -> d
     return payload
 
 
-def _after_item(enrollment: Enrollment) -> dict:
+def _after_item(enrollment: Enrollment, after: Assignment) -> dict:
+    """The turn after `after` was submitted or skipped; a replay of that request gets the same turn back."""
+    if enrollment.stage != Enrollment.Stage.ITEMS:
+        return _turn(enrollment, resume=False)
     stop = flow.enrollment_after_item(enrollment=enrollment)
-    return _turn(enrollment, resume=False, stop=stop)
+    return _turn(enrollment, resume=False, stop=stop, after=after)
 
 
 class ItemOutput(serializers.Serializer):
@@ -183,16 +196,27 @@ class SubmitView(APIView):
         summary="Store your answers and get the next item",
         description=f"Idempotent per assignment: a retry returns the label stored first. {_PERMISSIONS}")
     def post(self, request, slug):
-        enrollment = _enrollment_in_items(request, slug)
+        enrollment = _enrollment(request, slug)
         incoming = SubmitInput(data=request.data)
         incoming.is_valid(raise_exception=True)
+        if enrollment.stage != Enrollment.Stage.ITEMS:
+            # a retry of the submit that ended the items stage gets its answer again; anything else was not stored
+            try:
+                assignment = _assignment_from_token(incoming.validated_data["assignment"], enrollment)
+                stored = stored_label(assignment=assignment)
+            except (ValidationError, NotFound):
+                stored = None
+            if stored is None:
+                raise ValidationError({"assignment": [
+                    f"not stored: items are not open to you now (your stage: {enrollment.stage})"]})
+            return Response(SubmitOutput({"label": stored, "next": _after_item(enrollment, assignment)}).data)
         assignment = _assignment_from_token(incoming.validated_data["assignment"], enrollment)
         try:
             label = label_submit(assignment=assignment, raw_values=incoming.validated_data["values"],
                                  seconds=incoming.validated_data["seconds"])
         except SubmitError as exc:
             raise ValidationError(_submit_errors(exc.errors)) from exc
-        return Response(SubmitOutput({"label": label, "next": _after_item(enrollment)}).data)
+        return Response(SubmitOutput({"label": label, "next": _after_item(enrollment, assignment)}).data)
 
 
 class SkipView(APIView):
@@ -209,7 +233,7 @@ class SkipView(APIView):
         assignment = _assignment_from_token(incoming.validated_data["assignment"], enrollment)
         skipped = assignment_skip(assignment=assignment, distressing=incoming.validated_data["distressing"],
                                   seconds=incoming.validated_data["seconds"])
-        return Response(SkipOutput({"skipped": skipped, "next": _after_item(enrollment)}).data)
+        return Response(SkipOutput({"skipped": skipped, "next": _after_item(enrollment, assignment)}).data)
 
 
 urlpatterns = [

@@ -131,6 +131,9 @@ class Assignment(models.Model):
     expires_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     seconds = models.FloatField(null=True, blank=True)
+    # the assignment whose submit or skip reserved this one: a replayed submit finds its answer here instead of
+    # reserving again (unique, so two concurrent copies of one submit cannot both reserve)
+    follows = models.OneToOneField("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="followed_by")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="one_assignment_per_item_annotator")]

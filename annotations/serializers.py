@@ -1,5 +1,6 @@
 """Input and output shapes of the researcher API. Serializers validate and shape; they never write."""
 
+from django.conf import settings
 from rest_framework import serializers
 
 from annotations.models import Project
@@ -23,9 +24,16 @@ class ProjectSpecIn(serializers.Serializer):
 
 
 class FileIn(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(help_text="at most RESONANCE_MAX_UPLOAD_BYTES (50 MiB unless configured)")
     format = serializers.CharField(required=False, allow_blank=True,
                                    help_text="Import format; detected from the file name and header when left out.")
+
+    def validate_file(self, upload):
+        limit = settings.RESONANCE_MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise serializers.ValidationError(
+                f"{upload.name} is {upload.size / 2**20:.1f} MiB; an import file may be at most {limit / 2**20:.1f} MiB")
+        return upload
 
 
 class CountOut(serializers.Serializer):

@@ -17,7 +17,7 @@ Normalised shape (all keys always present)::
     attention_checks: {rate, policy: {warn_after, end_after}, items: [{id, data, expect}]}
     gold: {rate, min_accuracy, answers: {item_id: {dimension: value}}}
     limits: {items_per_annotator, session_items, session_minutes, break_every_minutes}
-    crowd: {completion_code, redirect_url, no_work_code (shown to a newcomer when no work is left)}
+    crowd: {completion_code, redirect_url, no_work_code (shown to a newcomer when no work is left), min_labels}
     export: {allow_attributes}
 
 Per-turn dimension values (dialogues) are stored as ``{dimension: {"<turn index>": value}}``.
@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from annotations.importing.items import ITEM_KINDS, ItemDataError, item_data_from_mapping
+from webapp.yamlsafe import yaml_load_plain
 
 DIMENSION_TYPES = ("likert", "slider", "choice", "levels", "number", "text")
 MEASUREMENT_LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -76,7 +77,7 @@ class SpecError(ValueError):
 def spec_parse_text(text: str) -> dict:
     """Parses YAML or JSON text (JSON is valid YAML) into a raw mapping; no validation."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml_load_plain(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
@@ -441,12 +442,14 @@ def _limits(raw: Any) -> dict:
 
 def _crowd(raw: Any) -> dict:
     r = _Reader(raw or {}, "crowd")
-    r.allow_keys("completion_code", "redirect_url", "no_work_code")
+    r.allow_keys("completion_code", "redirect_url", "no_work_code", "min_labels")
     url = r.string("redirect_url", default=None)
-    if url is not None and not re.match(r"^https?://\S+$", url):
-        raise SpecError("crowd.redirect_url", f"{url!r} is not an http(s) URL")
+    if url is not None and not re.match(r"^https?://[^\s\x00-\x1f\x7f]+$", url):
+        raise SpecError("crowd.redirect_url", f"{url!r} is not an http(s) URL (no spaces or control characters)")
+    # labels an annotator must have stored to be given the completion code (0: the code is given to everyone)
     return {"completion_code": r.string("completion_code", default=None), "redirect_url": url,
-            "no_work_code": r.string("no_work_code", default=None)}
+            "no_work_code": r.string("no_work_code", default=None),
+            "min_labels": r.integer("min_labels", default=1, minimum=0)}
 
 
 # ---------------------------------------------------------------------------------------------

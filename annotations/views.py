@@ -19,7 +19,13 @@ from annotations.models import Assignment, Enrollment, Item, Label
 from annotations.presenting import item_view
 from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow, loop_sql
-from annotations.services.routing import SubmitError, assignment_next, assignment_skip, label_submit
+from annotations.services.routing import (
+    SubmitError,
+    assignment_next,
+    assignment_skip,
+    label_submit,
+    stored_label,
+)
 from annotations.values import raw_values_from_form
 from annotations.views_errors import item_view_with_answers
 from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
@@ -202,7 +208,7 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
         context["wants_support"] = (enrollment.survey_after or {}).get("wellbeing") == SUPPORT_CHOICE
     if stage in {Stage.CONSENT, Stage.INSTRUCTIONS}:
         context["estimate"] = _time_estimate(project)
-    context["crowd"] = spec.get("crowd") or {}
+    context["crowd"] = flow.completion_offer(enrollment=enrollment)
     return render(request, "annotations/stages.html", context, status=status)
 
 
@@ -318,6 +324,11 @@ def annotate_submit(request, slug):
         raise PermissionDenied("open the project link to annotate")
     enrollment, assignment = _submit_context(request, slug)
     if enrollment.stage != Stage.ITEMS:
+        if (assignment is not None and request.POST.get("action", "submit") == "submit"
+                and stored_label(assignment=assignment) is None):
+            # never answer as if it were stored: the form on screen was not
+            return _stage_page(request, enrollment, status=409, errors={
+                "item": "Your last answer was not stored: the items part had already ended."})
         return _to_stage(request, slug)
     if assignment is None:
         raise PermissionDenied("that item is not yours")
@@ -338,7 +349,7 @@ def annotate_submit(request, slug):
     # label_submit brought the counters up to date: the policies need another read only when one may stop
     if flow.enrollment_after_item(enrollment=enrollment, counters_fresh=counters_fresh) is not None:
         return _to_stage(request, slug)
-    next_assignment = assignment_next(enrollment=enrollment, resume=False)
+    next_assignment = assignment_next(enrollment=enrollment, resume=False, after=assignment)
     if next_assignment is None:
         flow.enrollment_items_finished(enrollment=enrollment)
         return _to_stage(request, slug)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.safestring import mark_safe
@@ -14,13 +15,14 @@ from annotations import selectors
 from annotations.agreement.aggregate import aggregate_table
 from annotations.agreement.annotators import QUALITY_COLUMNS
 from annotations.agreement.load import (
-    project_agreement_report,
     project_annotator_quality,
     project_label_frame,
 )
 from annotations.agreement.plot import alpha_by_group_svg
+from annotations.agreement.regrouped import project_agreement_report_regrouped
 from annotations.models import Item
 from annotations.services.quality import annotator_exclude, annotator_include, item_queue_more_labels
+from webapp.regroup import regroup_parse
 from webapp.roles import researcher_required
 
 PAGE_BOOTSTRAP = 500  # enough for a stable 95% interval on a page that must stay quick
@@ -65,6 +67,22 @@ def _table_rows(report: dict, attribute: str | None) -> tuple[list[dict], list[d
     return dimensions, groups, between
 
 
+def _difference_rows(report: dict, attribute: str | None) -> list[dict]:
+    if not attribute:
+        return []
+    return [{"dimension": name, **record}
+            for name, records in report["alpha_differences"].get(attribute, {}).items() for record in records]
+
+
+def _mean_rows(report: dict, attribute: str | None) -> list[dict]:
+    """Mean rating per group and numeric dimension, for rating projects."""
+    if not attribute:
+        return []
+    return [{"group": value, "dimension": name, **figures}
+            for value, entry in sorted(report["groups"].get(attribute, {}).items())
+            for name, figures in entry["mean_ratings"].items()]
+
+
 @require_GET
 @researcher_required
 def agreement_page(request, slug):
@@ -83,13 +101,23 @@ def agreement_page(request, slug):
     if request.headers.get("HX-Request") and request.GET.get("fragment") == "quality":
         # Re-sorting the quality table needs none of the report (its bootstrap is the slow part).
         return render(request, "annotations/agreement/page.html#quality", quality)
-    report = project_agreement_report(project=project, by=[attribute] if attribute else [], n_bootstrap=PAGE_BOOTSTRAP)
+    regroup_text = request.GET.get("regroup", "").strip()
+    try:
+        report = project_agreement_report_regrouped(
+            project=project, by=[attribute] if attribute else [], n_bootstrap=PAGE_BOOTSTRAP,
+            regroup=regroup_parse(regroup_text),
+        )
+    except ValueError as error:
+        return HttpResponseBadRequest(f"regroup: {error}")
     dimension_rows, group_rows, between = _table_rows(report, attribute)
     context = {
         **quality,
         "dimension_rows": dimension_rows,
         "group_rows": group_rows,
         "between": between,
+        "differences": _difference_rows(report, attribute),
+        "mean_rows": _mean_rows(report, attribute),
+        "regroup": regroup_text,
         "report": report,
         "attributes": ["country", "culture", "gender", "age_band", "native_language", "education"],
         "plot": mark_safe(alpha_by_group_svg(report, attribute)),  # built from numbers and escaped text only

@@ -17,6 +17,7 @@ from annotations.services.importing import project_load_spec
 from annotations.spec import SpecError
 from annotations.views_spec_text import spec_editable_text
 from webapp.roles import researcher_required
+from webapp.yamlsafe import yaml_load_plain
 
 PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
@@ -83,7 +84,10 @@ def project_new(request):
 def project_edit(request, slug):
     project = selectors.project_get_for_user(user=request.user, slug=slug)
     if request.method == "POST":
-        submitted = yaml.safe_load(request.POST.get("spec", "")) if request.POST.get("spec") else None
+        try:
+            submitted = yaml_load_plain(request.POST.get("spec", "")) if request.POST.get("spec") else None
+        except yaml.YAMLError:
+            submitted = None  # loading the spec reports the syntax error with its line
         if isinstance(submitted, dict) and submitted.get("slug") not in (None, project.slug):
             return render(request, "annotations/project_edit.html",
                           {"project": project, "spec_text": request.POST["spec"], "presets": {},
@@ -123,7 +127,8 @@ def project_crowd_ids(request, slug):
 def project_share(request, slug):
     project = selectors.project_get_for_user(user=request.user, slug=slug)
     try:
-        project_services.project_share(project=project, username=request.POST.get("username", "").strip())
+        project_services.project_share(project=project, username=request.POST.get("username", "").strip(),
+                                       by=request.user)
         messages.success(request, "Shared.")
     except project_services.ShareError as exc:
         messages.error(request, str(exc))

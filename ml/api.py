@@ -189,3 +189,13 @@ class JobScoresView(APIView):
     def get(self, request, pk):
         job = selectors.job_get_for_user(user=request.user, pk=pk)
         return Response(ScoreTableSerializer(selectors.job_score_table(job=job)).data)
+
+
+class JobHumanAgreementView(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses={200: dict},
+                   summary="The model's agreement with the project's annotators per dimension, beside theirs")
+    def get(self, request, pk):
+        job = selectors.job_get_for_user(user=request.user, pk=pk)
+        return Response({"dimensions": selectors.job_human_agreement(job=job)})

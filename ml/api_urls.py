@@ -13,4 +13,5 @@ urlpatterns = [
     path("jobs/<int:pk>/cancel/", api.JobCancelView.as_view(), name="api_job_cancel"),
     path("jobs/<int:pk>/retry/", api.JobRetryView.as_view(), name="api_job_retry"),
     path("jobs/<int:pk>/scores/", api.JobScoresView.as_view(), name="api_job_scores"),
+    path("jobs/<int:pk>/human-agreement/", api.JobHumanAgreementView.as_view(), name="api_job_human_agreement"),
 ]

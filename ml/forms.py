@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from ml.core.scores import COMBINE_RULES
+from ml.core.scores import COMBINE_RULES, PERM_DIMENSIONS
 from ml.models import Job, ModelKind, ModelVersion
 
 
@@ -30,6 +30,24 @@ class LaunchForm(forms.Form):
     temperature = forms.FloatField(min_value=0, max_value=5, initial=0.7, required=False)
     seed = forms.IntegerField(min_value=0, initial=0, required=False)
     combine = forms.ChoiceField(choices=[(rule, rule) for rule in COMBINE_RULES], initial="mean", required=False)
+    judge_mode = forms.ChoiceField(
+        choices=[("expected", "expected score from the judge's probabilities over 1–5"),
+                 ("parsed", "parse the judge's generated answer")],
+        initial="expected", required=False, help_text="judge models only")
+    rubrics = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), required=False,
+        help_text="judge: one 'perspective: rubric' per line, replacing that perspective's built-in rubric")
+
+    def clean_rubrics(self) -> dict:
+        rubrics = {}
+        for number, line in enumerate((self.cleaned_data.get("rubrics") or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, sep, text = line.partition(":")
+            if not sep or not name.strip() or not text.strip():
+                raise forms.ValidationError(f"line {number}: write 'perspective: rubric'")
+            rubrics[name.strip()] = text.strip()
+        return rubrics
 
     def params(self) -> dict:
         data = self.cleaned_data
@@ -37,4 +55,12 @@ class LaunchForm(forms.Form):
             names = ("batch_size", "max_new_tokens", "temperature", "seed")
         else:
             names = ("batch_size", "combine")
-        return {name: data[name] for name in names if data.get(name) not in (None, "")}
+        params = {name: data[name] for name in names if data.get(name) not in (None, "")}
+        if data["kind"] == Job.Kind.SCORING and data["model_version"].kind == ModelKind.JUDGE:
+            if data.get("judge_mode"):
+                params["judge_mode"] = data["judge_mode"]
+            if data.get("rubrics"):
+                params["rubrics"] = data["rubrics"]
+                # a rubric for a perspective beyond the four PERM ones adds it to the job
+                params["perspectives"] = list(dict.fromkeys([*PERM_DIMENSIONS, *data["rubrics"]]))
+        return params

@@ -52,6 +52,7 @@ class Job(models.Model):
         SCORING = "scoring", "Scoring"
         EXPORT = "export", "Label export"
         REPORT = "report", "Statistical report"
+        TRAIN = "train", "Training"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -117,5 +117,30 @@ def job_similarity_vs_annotators(*, job: Job) -> list[dict]:
     return rows
 
 
+def job_human_agreement(*, job: Job) -> dict[str, dict]:
+    """For a reward-model or judge scoring job on a project with human labels: per dimension the
+    model and the project share, the model's agreement with the humans beside the humans' own
+    (see :mod:`annotations.agreement.versus_model`), with the items of largest disagreement.
+    Read live from the labels (excluded annotators left out); ``{}`` for other jobs."""
+    if job.kind != Job.Kind.SCORING or not job.project_id or job.model_version is None:
+        return {}
+    if job.model_version.kind not in ("judge", "scorer"):
+        return {}
+    import pandas as pd
+
+    from annotations.agreement.load import project_label_frame
+    from annotations.agreement.versus_model import model_human_agreement
+
+    scores = pd.DataFrame.from_records(
+        list(Score.objects.filter(job=job, item__isnull=False).exclude(dimension=Score.REWARD)
+             .values_list("item__external_id", "dimension", "value")),
+        columns=["item", "dimension", "value"],
+    )
+    frame = project_label_frame(project=job.project, tasks_only=True)
+    if scores.empty or not len(frame):
+        return {}
+    return model_human_agreement(frame, job.project.dimensions, scores)
+
+
 def job_generations(*, job: Job, limit: int = 20) -> list[GeneratedText]:
     return list(GeneratedText.objects.filter(job=job).select_related("prompt", "item").order_by("id")[:limit])

@@ -51,6 +51,12 @@ def gpu_score(self, job_id: int) -> str:
     return _run(self, job_id)
 
 
+@shared_task(bind=True, name="ml.tasks.gpu_train", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def gpu_train(self, job_id: int) -> str:
+    """Trains a new model version from a training job's frozen snapshot, in a child process."""
+    return _run(self, job_id)
+
+
 @shared_task(bind=True, name="ml.tasks.export_labels", acks_late=True, reject_on_worker_lost=True,
              ignore_result=True)
 def export_labels(self, job_id: int) -> str:

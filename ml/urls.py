@@ -2,11 +2,12 @@
 
 from django.urls import include, path
 
-from ml import views
+from ml import views, views_training
 
 urlpatterns = [
     path("models/", views.model_list, name="models"),
     path("models/register/", views.model_register, name="model_register"),
+    path("models/<int:pk>/", views_training.model_version_detail, name="model_detail"),
     path("models/<int:pk>/promote/", views.model_promote, name="model_promote"),
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/new/", views.job_new, name="job_new"),

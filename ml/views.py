@@ -108,6 +108,7 @@ def job_detail(request, pk: int):
         return response
     context.update({"scores": selectors.job_score_table(job=job) if job.kind == "scoring" else None,
                     "versus_annotators": selectors.job_similarity_vs_annotators(job=job) if job.is_finished else [],
+                    "human_agreement": selectors.job_human_agreement(job=job) if job.is_finished else {},
                     "generations": selectors.job_generations(job=job) if job.kind == "generation" else []})
     return render(request, "ml/job_detail.html", context)
 

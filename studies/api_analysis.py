@@ -3,7 +3,11 @@
 ``urlpatterns`` are relative to the API mount ``/api/studies/`` (``studies.api_urls`` includes them):
 
 * ``GET <slug>/report/``: the report of :mod:`studies.analysis.report` (``comparisons``,
-  ``bradley_terry``, ``position_bias`` and more); ``?bootstrap=`` resamples (0–5000, default 1000).
+  ``bradley_terry``, ``position_bias`` and more); ``?bootstrap=`` resamples (0–5000, default 1000);
+  ``?correction=holm|bh`` adjusts the participant-group tests (Holm by default);
+  ``?regroup=age_band=45`` relabels participant attributes first (see :mod:`webapp.regroup`).
+* ``GET <slug>/plan/?win_rate=0.6&icc=0.1``: participants needed (see :mod:`studies.analysis.planning`);
+  the report takes the same parameters for its ``planning`` section.
 * ``GET <slug>/export/?kind=raw|dpo``: the JSON Lines export of :mod:`studies.export`, streamed;
   the spec hash and the filters travel in ``X-Spec-Hash`` and ``X-Export-Filters`` headers.
   (``kind``, not ``format``: DRF reads a ``format`` query parameter as the renderer to use.)
@@ -22,15 +26,45 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from studies import selectors
-from studies.analysis.load import study_report_for
+from studies.analysis.clustered import CORRECTIONS, DEFAULT_CORRECTION
+from studies.analysis.load import study_plan_for, study_report_for
+from studies.analysis.planning import DEFAULTS
 from studies.export import FORMATS, export_filters, export_lines
+from webapp.regroup import regroup_parse
 from webapp.roles import IsResearcher
 
 
-class ReportQuerySerializer(serializers.Serializer):
+class ReportOptionsSerializer(serializers.Serializer):
     bootstrap = serializers.IntegerField(min_value=0, max_value=5000, default=1000)
-    seed = serializers.IntegerField(default=0)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=2**32 - 1, help_text="random seed of the bootstrap")
     include_ended = serializers.BooleanField(default=False)
+    correction = serializers.ChoiceField(
+        choices=sorted(CORRECTIONS), default=DEFAULT_CORRECTION,
+        help_text="multiplicity correction of the participant-group tests: holm (default) or bh",
+    )
+    regroup = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default="",
+        help_text="relabel attributes first: 'age_band=45' (under 45 / 45 and over); 'country=UK|IE:British Isles'",
+    )
+
+    def validate_regroup(self, value: str) -> dict:
+        try:
+            return regroup_parse(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+class PlanQuerySerializer(serializers.Serializer):
+    win_rate = serializers.FloatField(min_value=0.501, max_value=0.999, default=DEFAULTS["win_rate"],
+                                      help_text="the win rate to detect (the better system's share)")
+    icc = serializers.FloatField(min_value=0.0, max_value=1.0, default=DEFAULTS["icc"],
+                                 help_text="assumed correlation of one participant's judgments")
+    alpha = serializers.FloatField(min_value=0.0001, max_value=0.5, default=DEFAULTS["alpha"])
+    power = serializers.FloatField(min_value=0.5, max_value=0.999, default=DEFAULTS["power"])
+
+
+class ReportQuerySerializer(ReportOptionsSerializer, PlanQuerySerializer):
+    """The report's options and the planning target its ``planning`` section checks."""
 
 
 class ExportQuerySerializer(serializers.Serializer):
@@ -53,6 +87,11 @@ class ComparisonSerializer(serializers.Serializer):
     ties = serializers.IntegerField()
     win_rate_a = serializers.FloatField(allow_null=True)
     win_rate_a_ci = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    win_rate_a_ci_clustered = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True,
+        help_text="interval with the participant as the unit (Wilson at the effective n)",
+    )
+    design_effect = serializers.FloatField(allow_null=True)
     p_value = serializers.FloatField(allow_null=True)
 
 
@@ -84,10 +123,30 @@ class StudyReportView(APIView):
     def get(self, request, slug: str):
         study = selectors.study_get_for_user(user=request.user, slug=slug)
         query = _query(ReportQuerySerializer, request)
-        report = study_report_for(
-            study, include_ended=query["include_ended"], n_bootstrap=query["bootstrap"], seed=query["seed"]
-        )
+        try:
+            report = study_report_for(
+                study,
+                include_ended=query["include_ended"],
+                n_bootstrap=query["bootstrap"],
+                seed=query["seed"],
+                correction=query["correction"],
+                regroup=query["regroup"],
+                planning={name: query[name] for name in DEFAULTS},
+            )
+        except ValueError as error:
+            raise serializers.ValidationError({"regroup": [str(error)]}) from None
         return Response(report)
+
+
+class StudyPlanView(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(parameters=[PlanQuerySerializer], responses={200: dict},
+                   summary="Participants a study needs for a win rate (power with the design effect)")
+    def get(self, request, slug: str):
+        study = selectors.study_get_for_user(user=request.user, slug=slug)
+        query = _query(PlanQuerySerializer, request)
+        return Response(study_plan_for(study, **query))
 
 
 class StudyExportView(APIView):
@@ -129,4 +188,5 @@ def export_response(study, *, format: str, filters: dict) -> StreamingHttpRespon
 urlpatterns = [
     path("<slug:slug>/report/", StudyReportView.as_view(), name="api_study_report"),
     path("<slug:slug>/export/", StudyExportView.as_view(), name="api_study_export"),
+    path("<slug:slug>/plan/", StudyPlanView.as_view(), name="api_study_plan"),
 ]

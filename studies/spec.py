@@ -39,6 +39,8 @@ from typing import Any
 
 import yaml
 
+from webapp.yamlsafe import yaml_load_plain
+
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
 SYSTEM_KINDS = ("model", "imported")
 RATIONALE = ("none", "optional", "required")
@@ -62,7 +64,7 @@ def _load(source: str | dict) -> dict:
     if isinstance(source, dict):
         return source
     try:
-        data = yaml.safe_load(source)  # YAML is a superset of JSON, so one loader reads both
+        data = yaml_load_plain(source)  # YAML is a superset of JSON, so one loader reads both
     except yaml.YAMLError as exc:
         raise SpecError("", f"not valid YAML or JSON: {exc}") from exc
     if not isinstance(data, dict):
@@ -276,6 +278,8 @@ def _recruitment(raw: Any) -> dict:
     redirect = _str(data.get("redirect_url"), "recruitment.redirect_url", required=False)
     if redirect and not redirect.startswith(("https://", "http://")):
         raise SpecError("recruitment.redirect_url", "must be an http(s) address")
+    if redirect and any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in redirect):
+        raise SpecError("recruitment.redirect_url", "must not contain spaces, line breaks or control characters")
     return {
         "platform": platform,
         "quota": _int(data.get("quota"), "recruitment.quota", minimum=0, default=0),

@@ -24,6 +24,7 @@ from webapp.crowd import crowd_identity_from_request, crowd_user_get_or_create
 from webapp.roles import researcher_required
 from webapp.surveys import DEMOGRAPHIC_QUESTIONS, attributes_from_answers, survey_questions, survey_validate
 from webapp.views_surveys import survey_questions_for_form, survey_self_described
+from webapp.yamlsafe import yaml_load_plain
 
 KEY_TO_SIDE = {"1": "left", "2": "right", "0": "tie"}
 SESSION_KEY = "studies:{slug}"
@@ -248,7 +249,7 @@ def _spec_save(request, *, study: Study | None):
     """Parses the posted spec and loads it (create or update); the form again with the error (422) otherwise."""
     spec_text = request.POST.get("spec", "")
     try:
-        raw = yaml.safe_load(spec_text) if spec_text.strip() else None
+        raw = yaml_load_plain(spec_text) if spec_text.strip() else None
     except yaml.YAMLError:
         raw = None  # spec_parse reports the syntax error with its position
     slug = raw.get("slug") if isinstance(raw, dict) else None

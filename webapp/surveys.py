@@ -4,6 +4,8 @@ A question is a dict: {name, question, type: choice|text|number|likert, choices?
 The string "demographic" inside a survey list expands to DEMOGRAPHIC_QUESTIONS.
 """
 
+import math
+
 PREFER_NOT = "Prefer not to say"
 
 DEMOGRAPHIC_QUESTIONS: list[dict] = [
@@ -63,6 +65,8 @@ def survey_validate(questions: list[dict], data) -> tuple[dict, dict]:
             try:
                 value = float(raw)
             except ValueError:
+                value = math.nan
+            if not math.isfinite(value):  # "nan" and "inf" parse as floats but are no answer (nor valid JSON)
                 errors[name] = "Please enter a number."
                 continue
             low, high = question.get("min"), question.get("max")

@@ -54,8 +54,11 @@ def _dimension_table(coded: pd.DataFrame, dimension: dict, weights: dict | None)
     winners = counts[counts["count"] == top]
     tied = winners.groupby("unit")["code"].agg(list)
     table["tied_values"] = tied.map(lambda codes: [dims.decode(c, dimension) for c in codes] if len(codes) > 1 else [])
-    majority = tied.map(lambda codes: dims.decode(codes[0], dimension) if len(codes) == 1 else None).astype(object)
-    table["majority"] = majority.where(majority.notna(), None)
+    # object columns throughout: a float column would turn a choice's 1 (or a likert 3) into 1.0
+    table["majority"] = _objects(
+        {unit: dims.decode(codes[0], dimension) if len(codes) == 1 else None for unit, codes in tied.items()},
+        table.index,
+    )
     table["majority_share"] = winners.groupby("unit")["count"].first() / table["n_labels"]
     shares = counts.assign(share=counts["count"] / counts.groupby("unit")["count"].transform("sum"))
     table["distribution"] = shares.groupby("unit").apply(
@@ -74,7 +77,8 @@ def _dimension_table(coded: pd.DataFrame, dimension: dict, weights: dict | None)
         weighted_sum = pd.Series(w * coded["code"].to_numpy()).groupby(coded["unit"].to_numpy()).sum()
         weight_total = pd.Series(w).groupby(coded["unit"].to_numpy()).sum()
         # a unit whose annotators all have zero weight falls back to the plain mean
-        table["weighted"] = (weighted_sum / weight_total.replace(0.0, np.nan)).fillna(table["mean"])
+        weighted = (weighted_sum / weight_total.replace(0.0, np.nan)).fillna(table["mean"])
+        table["weighted"] = _objects({unit: float(value) for unit, value in weighted.items()}, table.index)
         table["weighted_distribution"] = None
     else:
         for column in ("mean", "median", "std"):
@@ -82,12 +86,18 @@ def _dimension_table(coded: pd.DataFrame, dimension: dict, weights: dict | None)
         table["disagreement"] = 1.0 - table["majority_share"]
         model = dawid_skene(Ratings.from_frame(coded, value="code"))
         posterior = pd.DataFrame(model.posterior, index=model.units, columns=model.classes)
-        table["weighted"] = model.unit_labels().map(lambda c: dims.decode(c, dimension))
+        table["weighted"] = _objects(
+            {unit: dims.decode(code, dimension) for unit, code in model.unit_labels().items()}, table.index
+        )
         table["weighted_distribution"] = [
             {str(dims.decode(c, dimension)): float(p) for c, p in row.items()} for _, row in posterior.iterrows()
         ]
     table["dimension"] = dimension["name"]
     return table.reset_index()
+
+
+def _objects(by_unit: dict, index: pd.Index) -> pd.Series:
+    return pd.Series([by_unit.get(unit) for unit in index], index=index, dtype=object)
 
 
 def aggregate_table(frame: pd.DataFrame, dimension_specs: list[dict], weights: dict | None = None) -> pd.DataFrame:

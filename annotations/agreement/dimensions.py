@@ -37,11 +37,26 @@ def _choice_values(dimension: dict) -> list:
     return [choice["value"] if isinstance(choice, dict) else choice for choice in dimension.get("choices") or []]
 
 
+def _choice_key(value, numeric: bool):
+    """One key per choice whatever type carried it: a numeric choice 1 matches 1, 1.0 and "1"."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if not numeric:
+        return str(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def encode(values: pd.Series, dimension: dict) -> np.ndarray:
     """Numbers for ``values`` of ``dimension`` (NaN where a value is not on the scale)."""
     if dimension.get("type") == "choice":
-        position = {str(value): index for index, value in enumerate(_choice_values(dimension))}
-        return values.astype(str).map(position).to_numpy(dtype=np.float64, na_value=np.nan)
+        declared = _choice_values(dimension)
+        numeric = bool(declared) and not any(isinstance(value, str) for value in declared)
+        position = {_choice_key(value, numeric): index for index, value in enumerate(declared)}
+        codes = [position.get(_choice_key(value, numeric), np.nan) for value in values]
+        return np.asarray(codes, dtype=np.float64)
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
 
 

@@ -64,7 +64,12 @@ def project_label_frame(*, project: Project, include_excluded: bool = False, tas
                 out["is_gold"].append(role == Item.Role.GOLD)
                 out["is_attention_check"].append(role == Item.Role.ATTENTION)
                 out["expected"].append(expected.get(str(turn)) if isinstance(expected, dict) else expected)
-    return pd.DataFrame(out, columns=FRAME_COLUMNS)
+    frame = pd.DataFrame(out, columns=FRAME_COLUMNS)
+    # one object column keeps each dimension's own type: a float slider beside an int choice
+    # would otherwise turn the choice's 1 into 1.0
+    frame["value"] = pd.Series(out["value"], dtype=object)
+    frame["expected"] = pd.Series(out["expected"], dtype=object)
+    return frame
 
 
 def project_annotator_attributes(*, project: Project) -> pd.DataFrame:

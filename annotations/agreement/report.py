@@ -10,11 +10,22 @@ Output (JSON-ready; a figure that does not apply to the dimension's type is None
     {"dimensions": {NAME: {"level", "krippendorff_alpha", "alpha_ci", "fleiss_kappa",
                            "cohen_kappa_mean", "icc", "pearson_mean", "spearman_mean",
                            "loo_pearson_mean", "n_items", "n_units", "n_annotators", "n_labels",
-                           "per_turn", "kappa_weights"}},
-     "groups": {ATTRIBUTE: {VALUE: {"n_annotators", "n_labels", "dimensions": {...}}}},
+                           "per_turn", "kappa_weights", "gwet_ac1", "gwet_ac2"}},
+     "groups": {ATTRIBUTE: {VALUE: {"n_annotators", "n_labels", "dimensions": {...},
+                                    "mean_ratings": {NAME: {"mean", "ci", "n_annotators"}}}}},
      "between_groups": {ATTRIBUTE: {NAME: {"level", "krippendorff_alpha", "alpha_ci",
                                            "n_units", "n_groups"}}},
-     "settings": {"bootstrap", "seed", "level", "kappa_weights"}}
+     "alpha_differences": {ATTRIBUTE: {NAME: [{"first", "second", "alpha_first",
+                                               "alpha_second", "difference", "ci",
+                                               "excludes_zero"}]}},
+     "settings": {"bootstrap", "seed", "level", "kappa_weights", "regroup"}}
+
+Gwet's AC1 (unweighted) and AC2 (weighted with ``kappa_weights``, for ordered scales) sit
+beside kappa for categorical dimensions. ``alpha_differences`` tests whether alpha differs
+between each two groups of an attribute (:mod:`annotations.agreement.difference`: items
+resampled, both groups weighed by the same draw). ``mean_ratings`` (numeric dimensions) is
+the mean of the group's annotator means with a t interval over annotators, each annotator one
+observation. ``regroup`` (see :mod:`webapp.regroup`) relabels attributes before grouping.
 
 Between groups: each group's labels of a unit are summarised into one value (the mean, or
 for nominal dimensions the mode, a tied mode counting as missing) and alpha is computed with
@@ -27,14 +38,18 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from annotations.agreement import dimensions as dims
 from annotations.agreement.bootstrap import alpha_replicates, percentile_interval
 from annotations.agreement.correlation import leave_one_out, mean_defined, pairwise_correlations
+from annotations.agreement.difference import alpha_difference
+from annotations.agreement.gwet import category_weights, gwet_ac
 from annotations.agreement.icc import icc
 from annotations.agreement.kappa import cohen_kappa_mean, fleiss_kappa
 from annotations.agreement.matrix import Ratings
 from annotations.agreement.reliability import LEVELS, alpha_terms, alpha_weighted
+from webapp.regroup import regroup_apply
 
 MISSING_GROUP = "(not given)"
 
@@ -116,10 +131,18 @@ def dimension_figures(
         "n_annotators": len(ratings.annotators),
         "n_labels": ratings.n_labels,
         "per_turn": bool(dimension.get("per_turn")),
+        "gwet_ac1": None,
+        "gwet_ac2": None,
     }
     if ratings.n_labels == 0:
         return figures
     if categorical:
+        scale = dims.categories(dimension, ratings.value)
+        figures["gwet_ac1"] = _finite(gwet_ac(ratings, categories=scale)["coefficient"])
+        if weights:
+            figures["gwet_ac2"] = _finite(
+                gwet_ac(ratings, categories=scale, weights=category_weights(scale, weights))["coefficient"]
+            )
         figures["fleiss_kappa"] = _finite(fleiss_kappa(ratings))
         figures["cohen_kappa_mean"] = _finite(
             cohen_kappa_mean(ratings, weights=weights, categories=dims.categories(dimension, ratings.value))
@@ -131,6 +154,19 @@ def dimension_figures(
         figures["spearman_mean"] = mean_defined(pairs["spearman"])
         figures["loo_pearson_mean"] = mean_defined(leave_one_out(ratings)["loo_pearson"])
     return figures
+
+
+def mean_rating(ratings: Ratings, *, confidence: float = 0.95) -> dict:
+    """Mean of the annotators' mean ratings, with a t interval over annotators (None with fewer than two)."""
+    if ratings.n_labels == 0:
+        return {"mean": None, "ci": None, "n_annotators": 0}
+    per_annotator = np.bincount(ratings.annotator, weights=ratings.value) / np.bincount(ratings.annotator)
+    mean = float(per_annotator.mean())
+    ci = None
+    if per_annotator.size >= 2:
+        half = stats.t.ppf((1 + confidence) / 2, per_annotator.size - 1) * stats.sem(per_annotator)
+        ci = [mean - float(half), mean + float(half)] if np.isfinite(half) else None
+    return {"mean": mean, "ci": ci, "n_annotators": int(per_annotator.size)}
 
 
 def _group_labels(attributes: pd.DataFrame | None, attribute: str, annotators: pd.Index) -> pd.Series:
@@ -173,8 +209,17 @@ def agreement_report(
     seed: int = 0,
     level: str | dict | None = None,
     kappa_weights: str = "quadratic",
+    regroup: dict[str, dict] | None = None,
 ) -> dict:
-    """The full report described in the module docstring."""
+    """The full report described in the module docstring.
+
+    ``regroup`` rules (:func:`webapp.regroup.regroup_parse`) relabel attributes before the
+    groups are formed; a rule for an attribute absent from ``attributes`` raises ValueError.
+    """
+    if regroup:
+        if attributes is None:
+            raise ValueError(f"{next(iter(regroup))}: no such attribute")
+        attributes = regroup_apply(attributes, regroup)
     ratings = ratings_by_dimension(frame, dimension_specs)
     specs = {d["name"]: d for d in dimension_specs}
     options = {"n_bootstrap": n_bootstrap, "seed": seed, "kappa_weights": kappa_weights}
@@ -185,7 +230,11 @@ def agreement_report(
         },
         "groups": {},
         "between_groups": {},
-        "settings": {"bootstrap": n_bootstrap, "seed": seed, "level": level, "kappa_weights": kappa_weights},
+        "alpha_differences": {},
+        "settings": {
+            "bootstrap": n_bootstrap, "seed": seed, "level": level, "kappa_weights": kappa_weights,
+            "regroup": regroup or {},
+        },
     }
     all_annotators = pd.Index(pd.unique(frame["annotator"])) if len(frame) else pd.Index([])
     for attribute in by:
@@ -197,12 +246,16 @@ def agreement_report(
                 "n_annotators": len(members),
                 "n_labels": int(frame["annotator"].isin(members).sum()),
                 "dimensions": {},
+                "mean_ratings": {},
             }
             for name, r in ratings.items():
                 positions = np.flatnonzero(r.annotators.isin(members))
+                group_ratings = r.only_annotators(positions)
                 per_value[value]["dimensions"][name] = dimension_figures(
-                    r.only_annotators(positions), specs[name], level=_level_for(specs[name], level), **options
+                    group_ratings, specs[name], level=_level_for(specs[name], level), **options
                 )
+                if dims.is_numeric(specs[name]):
+                    per_value[value]["mean_ratings"][name] = mean_rating(group_ratings)
         report["groups"][attribute] = per_value
         between = {}
         for name, r in ratings.items():
@@ -217,4 +270,8 @@ def agreement_report(
                 "n_groups": len(group_ratings.annotators),
             }
         report["between_groups"][attribute] = between
+        report["alpha_differences"][attribute] = {
+            name: alpha_difference(r, groups, level=_level_for(specs[name], level), n_bootstrap=n_bootstrap, seed=seed)
+            for name, r in ratings.items()
+        }
     return report

@@ -25,6 +25,7 @@ from annotations.importing.sources import (
     csv_rows,
     pick_column,
 )
+from webapp.unstorable import json_problem
 
 _RESERVED = ("id", "kind", "metadata", "gold", "attention_check")
 
@@ -59,6 +60,9 @@ def parse_jsonl(lines: Iterator[str], name: str, kind: str | None) -> Iterator[d
             raise ImportFormatError(name, number, None, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(obj, dict):
             raise ImportFormatError(name, number, None, "each line must be a JSON object")
+        problem = json_problem(obj)
+        if problem is not None:
+            raise ImportFormatError(name, number, None, f"{problem}, which cannot be stored")
         yield _item_from_mapping(obj, name, number, kind)
 
 

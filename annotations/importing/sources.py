@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import itertools
 import os
 from collections.abc import Iterator
@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import IO, Any
 
 from annotations.importing.errors import ImportFormatError
+from webapp.unstorable import text_problem
 
 # Stories and posts exceed csv's default 128 KiB cell limit now and then.
 csv.field_size_limit(2**31 - 1)
@@ -33,32 +34,42 @@ def source_name(path_or_file: Any) -> str:
 
 @contextmanager
 def open_lines(path_or_file: Any) -> Iterator[Iterator[str]]:
-    """Yields an iterator of text lines (newlines kept), decoding UTF-8 with or without BOM."""
+    """Yields an iterator of text lines (newlines kept), decoding UTF-8 with or without BOM line by line, so a bad
+    byte or a NUL character is reported on its own line."""
+    name = source_name(path_or_file)
     if isinstance(path_or_file, str | os.PathLike):
-        with open(path_or_file, encoding="utf-8-sig", newline="") as handle:
-            yield _decoded(handle, source_name(path_or_file))
+        with open(path_or_file, "rb") as handle:
+            yield _decoded(handle, name)
         return
     handle: IO = path_or_file
     if hasattr(handle, "seek") and getattr(handle, "seekable", lambda: False)():
         handle.seek(0)
     probe = handle.read(0)
-    if isinstance(probe, bytes):
-        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    yield _decoded(handle, name) if isinstance(probe, bytes) else _checked(handle, name)
+
+
+def _decoded(handle: IO[bytes], name: str) -> Iterator[str]:
+    for number, raw in enumerate(handle, start=1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
         try:
-            yield _decoded(text, source_name(path_or_file))
-        finally:
-            text.detach()  # the caller owns the underlying file
-    else:
-        yield _decoded(handle, source_name(path_or_file))
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError(name, number, None,
+                                    f"not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the line)") from None
+        yield _stored_text(text, name, number)
 
 
-def _decoded(handle: IO[str], name: str) -> Iterator[str]:
-    line = 0
-    try:
-        for line, text in enumerate(handle, start=1):  # noqa: B007 - line is read in except
-            yield text
-    except UnicodeDecodeError as exc:
-        raise ImportFormatError(name, line + 1, None, f"not UTF-8 text ({exc.reason})") from None
+def _checked(handle: IO[str], name: str) -> Iterator[str]:
+    for number, text in enumerate(handle, start=1):
+        yield _stored_text(text, name, number)
+
+
+def _stored_text(text: str, name: str, number: int) -> str:
+    problem = text_problem(text)
+    if problem is not None:
+        raise ImportFormatError(name, number, None, f"the line {problem}, which cannot be stored")
+    return text
 
 
 def peek_header(lines: Iterator[str]) -> tuple[str, Iterator[str]]:
@@ -111,11 +122,14 @@ def csv_rows(
 
     ``required`` columns missing from the header are an error even when no row follows.
     """
-    reader = csv.reader(lines)
+    # strict: a quote left open is an error at the record it opened, not a cell that swallows the rows below it
+    reader = csv.reader(lines, strict=True)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise ImportFormatError(name, 1, None, "the file is empty") from None
+    except csv.Error as exc:
+        raise ImportFormatError(name, 1, None, f"bad CSV header ({exc})") from None
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
         raise ImportFormatError(name, 1, dup, "column appears twice in the header")
@@ -129,7 +143,8 @@ def csv_rows(
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ImportFormatError(name, start, None, f"bad CSV ({exc})") from None
+            hint = "; a quoted cell opened on this line is never closed" if "end of data" in str(exc) else ""
+            raise ImportFormatError(name, start, None, f"bad CSV ({exc}{hint})") from None
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         if len(row) != len(header):

@@ -37,6 +37,7 @@ from django.db.models.expressions import RawSQL
 
 from annotations.importing.items import KIND_FIELDS
 from annotations.models import Label, Project
+from webapp.csvsafe import csv_cell_neutralised
 
 FORMATS = ("jsonl", "csv")
 AGGREGATES = ("none", "mean", "median", "majority", "distribution", "weighted")
@@ -258,24 +259,45 @@ def _typed(dim: dict, value: Any) -> Any:
 
 
 def _aggregate_rows(project: Project, method: str) -> tuple[list[str], Iterator[dict], dict]:
-    """Hook into ``annotations.agreement.aggregate.aggregate_rows`` (another module owns the method)."""
-    try:
-        from annotations.agreement.aggregate import aggregate_rows
-    except ImportError as exc:  # pragma: no cover - present in this tree, kept for partial installs
-        raise ValueError(f"aggregation {method!r} is not available ({exc})") from None
+    """Rows of ``annotations.agreement.aggregate.aggregate_rows`` with the item's own fields beside each,
+    so an aggregated file trains without a join: text | text_a, text_b | context, response | turns (and
+    ``turn_text`` for a per-turn unit), then ``item_metadata``."""
     import pandas as pd
 
+    from annotations.agreement.aggregate import aggregate_rows
+
     dims = [d for d in project.spec.get("dimensions", []) if d["type"] != "text"]
-    frame = pd.DataFrame(_long_label_values(project, dims), columns=["item", "unit", "turn", "dimension",
-                                                                     "annotator", "value"])
+    columns = ["item", "unit", "turn", "dimension", "annotator", "value"]
+    values = list(_long_label_values(project, dims))
+    frame = pd.DataFrame(values, columns=columns)
+    # an object column keeps each dimension's type (an int choice beside a float slider stays int)
+    frame["value"] = pd.Series([row[5] for row in values], dtype=object)
     counts = {"labels": int(frame[["item", "annotator"]].drop_duplicates().shape[0]) if len(frame) else 0,
               "annotators": int(frame["annotator"].nunique()), "items": int(frame["item"].nunique())}
-    rows = [_json_safe(row) for row in aggregate_rows(frame, method, dimensions=dims)] if len(frame) else []
-    columns = list(rows[0]) if rows else ["item", "unit", "turn", "dimension", "method", "value", "n_labels"]
-    if method != "none":
-        for row in rows:
-            row["project"] = project.slug
-        columns = ["project", *columns] if rows else columns
+    item_fields = list(KIND_FIELDS[project.kind])
+    items = {
+        external_id: _item_fields(item_fields, data, metadata)
+        for external_id, data, metadata in project.items.filter(
+            external_id__in=set(frame["item"])
+        ).values_list("external_id", "data", "metadata").iterator(chunk_size=CHUNK_SIZE)
+    } if len(frame) else {}
+    rows = []
+    for row in aggregate_rows(frame, method, dimensions=dims) if len(frame) else ():
+        row = _json_safe(row)
+        fields = items[row["item"]]
+        extra = {}
+        if project.kind == "dialogue":
+            turn = row.get("turn")
+            turns = fields["turns"]
+            extra["turn_text"] = turns[turn]["text"] if turn is not None and 0 <= turn < len(turns) else None
+        head = {"project": project.slug} if method != "none" else {}
+        rows.append({**head, "item": row["item"], "unit": row["unit"], "turn": row["turn"], **fields, **extra,
+                     **{k: v for k, v in row.items() if k not in ("item", "unit", "turn")}})
+    if rows:
+        columns = list(rows[0])
+    else:
+        columns = ["project", "item", "unit", "turn", *item_fields, "item_metadata", "dimension", "method",
+                   "value", "n_labels"]
     return columns, iter(rows), counts
 
 
@@ -336,5 +358,5 @@ def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+        return csv_cell_neutralised(json.dumps(value, ensure_ascii=False))
+    return csv_cell_neutralised(value)

@@ -7,7 +7,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from annotations.models import Enrollment, Project
+from annotations.models import Assignment, Enrollment, Project
+from annotations.services.routing import assignments_release
 from webapp.surveys import attributes_from_answers
 
 Stage = Enrollment.Stage
@@ -53,6 +54,20 @@ def limits(spec: dict) -> dict:
     }
 
 
+def completion_offer(*, enrollment: Enrollment) -> dict:
+    """What the crowd section of the pages shows: the researcher's rule (`min_labels`, labels needed for the
+    completion code; 1 unless the spec says otherwise) and, once the enrollment is done and meets it, the
+    completion code and redirect. `withheld` is true when the rule kept them back."""
+    crowd = enrollment.project.spec.get("crowd") or {}
+    minimum = 1 if crowd.get("min_labels") is None else int(crowd["min_labels"])
+    offered = bool(crowd.get("completion_code") or crowd.get("redirect_url"))
+    earned = enrollment.labels_done >= minimum
+    return {"min_labels": minimum if offered else 0, "withheld": offered and not earned,
+            "completion_code": crowd.get("completion_code") if earned else None,
+            "redirect_url": crowd.get("redirect_url") if earned else None,
+            "no_work_code": crowd.get("no_work_code")}
+
+
 def attention_policy(spec: dict) -> dict:
     policy = (spec.get("attention_checks") or {}).get("policy") or {}
     return {"warn_after": policy.get("warn_after", 1), "end_after": policy.get("end_after", 3)}
@@ -91,23 +106,32 @@ def enrollment_open(*, project: Project, user, crowd: dict | None = None) -> Enr
 
 
 def _advance(enrollment: Enrollment, **changes) -> Enrollment:
+    """Moves to the next stage, writing only the fields it changes: the loop's counters (`skipped`, `labels_done`)
+    are kept by conditional updates, which a whole-row save from a stale copy would undo."""
     enrollment.stage = _stage_after(enrollment.project.spec, enrollment.stage)
+    fields = {"stage", *changes}
     if enrollment.stage == Stage.ITEMS:
         enrollment.session_started_at = timezone.now()
         enrollment.session_done = 0
+        fields |= {"session_started_at", "session_done"}
     if enrollment.stage == Stage.DONE:
         enrollment.completed_at = timezone.now()
+        fields.add("completed_at")
     for key, value in changes.items():
         setattr(enrollment, key, value)
-    enrollment.save()
+    enrollment.save(update_fields=sorted(fields))
     return enrollment
 
 
 def _end(enrollment: Enrollment, reason: str) -> Enrollment:
+    """Ends the enrollment early; the items it held go back to the pool."""
     enrollment.stage = Stage.ENDED
     enrollment.ended_reason = reason
     enrollment.completed_at = timezone.now()
-    enrollment.save(update_fields=["stage", "ended_reason", "completed_at"])
+    with transaction.atomic():
+        held = _held(enrollment)
+        enrollment.save(update_fields=["stage", "ended_reason", "completed_at"])
+        assignments_release(assignments=held + _held(enrollment))
     return enrollment
 
 
@@ -141,12 +165,53 @@ def enrollment_instructions_done(*, enrollment: Enrollment) -> Enrollment:
     return _advance(enrollment)
 
 
-def enrollment_items_finished(*, enrollment: Enrollment) -> Enrollment:
-    """No item left for this annotator, or their quota is reached: on to the final survey."""
+class _StillHolding(Exception):
+    """The annotator holds a live reservation: the move to the final stage rolls back."""
+
+
+def enrollment_items_finished(*, enrollment: Enrollment, release: bool = False) -> Enrollment:
+    """No item left for this annotator, or their quota is reached: on to the final survey.
+
+    Nobody moves on while holding a reservation: the enrollment row is updated (so a reservation in flight, which
+    share-locks it at the items stage, either lands before and is seen here, or finds the stage moved on), then
+    the annotator's live reservations are looked at. With `release` (the quota is reached) they go back to
+    the pool; without, the move is called off and the enrollment stays at the items stage, so the caller shows the
+    held item again."""
     if enrollment.stage != Stage.ITEMS:
         return enrollment
-    with transaction.atomic():
-        return _advance(enrollment)
+    following = _stage_after(enrollment.project.spec, Stage.ITEMS)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # assignments before the enrollment, the order a label's store locks them in
+            _held(enrollment)
+            moved = Enrollment.objects.filter(id=enrollment.id, stage=Stage.ITEMS).update(
+                stage=following, completed_at=now if following == Stage.DONE else None)
+            if moved:
+                _reservations_settle(enrollment, release=release)
+    except _StillHolding:
+        return enrollment
+    if not moved:
+        enrollment.refresh_from_db(fields=["stage", "completed_at"])
+        return enrollment
+    enrollment.stage = following
+    if following == Stage.DONE:
+        enrollment.completed_at = now
+    return enrollment
+
+
+def _held(enrollment: Enrollment) -> list[Assignment]:
+    return list(Assignment.objects.select_for_update().filter(
+        project_id=enrollment.project_id, annotator_id=enrollment.annotator_id, status=Assignment.Status.RESERVED))
+
+
+def _reservations_settle(enrollment: Enrollment, *, release: bool) -> None:
+    held = _held(enrollment)
+    if not held:
+        return
+    if not release and any(assignment.expires_at > timezone.now() for assignment in held):
+        raise _StillHolding()
+    assignments_release(assignments=held)
 
 
 def enrollment_after_item(*, enrollment: Enrollment, counters_fresh: bool = False) -> str | None:
@@ -165,7 +230,7 @@ def enrollment_after_item(*, enrollment: Enrollment, counters_fresh: bool = Fals
         return "attention"
     quota = limits(spec)["items_per_annotator"]
     if quota and enrollment.labels_done >= int(quota):
-        enrollment_items_finished(enrollment=enrollment)
+        enrollment_items_finished(enrollment=enrollment, release=True)
         return "quota"
     if session_over(enrollment):
         if enrollment.break_until is None:

@@ -153,15 +153,20 @@ def _reserve_statement(bound: str) -> str:
     shown = ", ".join(_columns("t", _ITEM_FIELDS))
     return (
         # the walk ORM path's _pool_candidate takes: the partial index item_open_pool from a random offset
-        f"WITH candidate AS (SELECT i.id FROM {_table(Item)} i "
-        f"WHERE i.project_id = %s AND i.role = 'task' AND NOT i.is_full AND i.shuffle_key {bound} %s "
+        # the enrollment row is share-locked at the items stage first: a move to the final stage updates that row,
+        # so it waits for this reservation (and then releases it) or this one waits and finds the stage moved on
+        f"WITH enrolled AS (SELECT e.id FROM {_table(Enrollment)} e WHERE e.project_id = %s AND e.annotator_id = %s "
+        f"AND e.stage = %s FOR SHARE), "
+        f"candidate AS (SELECT i.id FROM {_table(Item)} i "
+        f"WHERE EXISTS (SELECT 1 FROM enrolled) "
+        f"AND i.project_id = %s AND i.role = 'task' AND NOT i.is_full AND i.shuffle_key {bound} %s "
         f"AND NOT EXISTS (SELECT 1 FROM {_table(Assignment)} a WHERE a.item_id = i.id AND a.annotator_id = %s) "
         f"ORDER BY i.shuffle_key LIMIT 1 FOR UPDATE OF i SKIP LOCKED), "
         # the slot is taken with the same condition as _take_slot, so `taken` never passes `needed`
         f"took AS (UPDATE {_table(Item)} i SET taken = i.taken + 1, is_full = i.taken + 1 >= i.needed "
         f"FROM candidate c WHERE i.id = c.id AND i.taken < i.needed RETURNING i.*), "
         f"reserved AS (INSERT INTO {_table(Assignment)} (project_id, item_id, annotator_id, status, reserved_at, "
-        f"expires_at) SELECT %s, id, %s, %s, %s, %s FROM took RETURNING id, item_id) "
+        f"expires_at, follows_id) SELECT %s, id, %s, %s, %s, %s, %s FROM took RETURNING id, item_id) "
         f"SELECT (SELECT count(*) FROM candidate), r.id, {shown} "
         f"FROM (SELECT 1) one LEFT JOIN (reserved r JOIN took t ON t.id = r.item_id) ON true"
     )
@@ -172,14 +177,15 @@ class SlotMissed(Exception):
 
 
 def task_reserve_postgres(*, project: Project, annotator_id: int, offset: int, wrap: bool, now: datetime,
-                          expires_at: datetime) -> Assignment | None:
+                          expires_at: datetime, follows_id: int | None = None) -> Assignment | None:
     """Reserves for ``annotator_id`` the first open task item of ``project`` they never had, walking the shuffled
     order from ``offset`` up (``wrap``: below ``offset``), and takes one of its slots: all or nothing, one
     statement. Returns the assignment with ``item`` (its row after the take) and ``project`` set; None when no such
     item is free in that stretch. Raises SlotMissed (nothing written) when the candidate had no slot left, and
-    lets IntegrityError through (nothing written) when the annotator already held it."""
-    params = [project.id, offset, annotator_id, project.id, annotator_id, Assignment.Status.RESERVED, now,
-              expires_at]
+    lets IntegrityError through (nothing written) when the annotator already held it, or when ``follows_id``
+    already led to a reservation. Finds nothing (None) unless the annotator's enrollment is at the items stage."""
+    params = [project.id, annotator_id, Enrollment.Stage.ITEMS, project.id, offset, annotator_id, project.id,
+              annotator_id, Assignment.Status.RESERVED, now, expires_at, follows_id]
     with connection.cursor() as cursor:
         cursor.execute(_reserve_statement("<" if wrap else ">="), params)
         found, assignment_id, *shown = cursor.fetchone()
@@ -191,7 +197,7 @@ def task_reserve_postgres(*, project: Project, annotator_id: int, offset: int, w
     item.project = project
     row = {"id": assignment_id, "project_id": project.id, "item_id": item.id, "annotator_id": annotator_id,
            "status": Assignment.Status.RESERVED, "reserved_at": now, "expires_at": expires_at, "finished_at": None,
-           "seconds": None}
+           "seconds": None, "follows_id": follows_id}
     assignment = _instance(Assignment, _ASSIGNMENT_FIELDS, [row[field.attname] for field in _ASSIGNMENT_FIELDS])
     assignment.project, assignment.item = project, item
     return assignment

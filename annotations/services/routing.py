@@ -38,6 +38,11 @@ _last_reclaim: dict[int, float] = {}
 RECLAIM_EVERY_SECONDS = 15.0
 
 
+def fast_path() -> bool:
+    """Whether the loop's one-statement writes (loop_sql, PostgreSQL only) serve the common turn."""
+    return connection.vendor == "postgresql"
+
+
 def reservation_seconds() -> int:
     return settings.RESONANCE_RESERVATION_SECONDS
 
@@ -63,6 +68,19 @@ def reservations_reclaim(*, project_id: int, force: bool = False) -> int:
                 _release_slot(item_id)
                 reclaimed += 1
     return reclaimed
+
+
+def assignments_release(*, assignments: list[Assignment]) -> int:
+    """Returns these reservations to the pool (expired, their task slots freed). Those already finished are left
+    alone; returns how many were released. Call inside a transaction."""
+    released = 0
+    for assignment in assignments:
+        if Assignment.objects.filter(id=assignment.id, status=Assignment.Status.RESERVED).update(
+                status=Assignment.Status.EXPIRED, finished_at=timezone.now()):
+            released += 1
+            if Item.objects.filter(id=assignment.item_id, role=Item.Role.TASK).exists():
+                _release_slot(assignment.item_id)
+    return released
 
 
 def _release_slot(item_id: int) -> None:
@@ -118,12 +136,25 @@ def _control_candidate(project_id: int, annotator_id: int) -> int | None:
     )
 
 
-def _reserve(enrollment: Enrollment, item_id: int) -> Assignment:
+class _NotInItems(Exception):
+    """The enrollment left the items stage: the reservation attempt rolls back."""
+
+
+def _require_items_stage(enrollment: Enrollment) -> None:
+    """Locks the enrollment row while it is at the items stage, so a move to the final stage
+    (flow.enrollment_items_finished, which updates this row first) cannot pass a reservation in flight.
+    Call inside the reservation's transaction."""
+    if not Enrollment.objects.select_for_update().filter(id=enrollment.id, stage=Enrollment.Stage.ITEMS).exists():
+        raise _NotInItems()
+
+
+def _reserve(enrollment: Enrollment, item_id: int, follows: Assignment | None) -> Assignment:
     return Assignment.objects.create(
         project_id=enrollment.project_id,
         item_id=item_id,
         annotator_id=enrollment.annotator_id,
         expires_at=timezone.now() + timedelta(seconds=reservation_seconds()),
+        follows=follows,
     )
 
 
@@ -138,14 +169,44 @@ def assignment_live(*, enrollment: Enrollment) -> Assignment | None:
     )
 
 
-def assignment_next(*, enrollment: Enrollment, resume: bool = True) -> Assignment | None:
-    """Reserves the annotator's next item, or returns the one they already hold. None when nothing is left for them.
+def assignment_next(*, enrollment: Enrollment, resume: bool = True,
+                    after: Assignment | None = None) -> Assignment | None:
+    """Reserves the annotator's next item, or returns the one they already hold. None when nothing is left for them
+    and they hold nothing.
 
-    Call with the enrollment at stage `items`; limits (items per annotator) are checked by the caller."""
+    `after`: the assignment just submitted or skipped. The reservation it leads to is recorded on it (unique), so a
+    replay of that submit (a retry, a double click, a resent form) returns the same next item and reserves nothing
+    new, even when both copies run at once. Call with the enrollment at stage `items` (a reservation is refused
+    otherwise); limits (items per annotator) are checked by the caller."""
     if resume:
         live = assignment_live(enrollment=enrollment)
         if live is not None:
             return live
+    # The first submit reserves with `follows` set at no extra cost; a replay collides on it (nothing written) and
+    # then finds the answer the first one got.
+    assignment = _assignment_reserve(enrollment, after)
+    if assignment is None and after is not None:
+        follower = _follower(after)
+        if follower is not None:
+            if _is_live(follower):
+                return follower
+            # the item it led to is finished: show what is held, else reserve afresh
+            assignment = assignment_live(enrollment=enrollment) or _assignment_reserve(enrollment, None)
+    if assignment is None and not resume:
+        # never report "nothing left" to someone who still holds an item
+        assignment = assignment_live(enrollment=enrollment)
+    return assignment
+
+
+def _follower(after: Assignment) -> Assignment | None:
+    return Assignment.objects.select_related("item").filter(follows_id=after.id).first()
+
+
+def _is_live(assignment: Assignment) -> bool:
+    return assignment.status == Assignment.Status.RESERVED and assignment.expires_at > timezone.now()
+
+
+def _assignment_reserve(enrollment: Enrollment, after: Assignment | None) -> Assignment | None:
     project_id, annotator_id = enrollment.project_id, enrollment.annotator_id
     reservations_reclaim(project_id=project_id)
     spec = enrollment.project.spec
@@ -154,31 +215,40 @@ def assignment_next(*, enrollment: Enrollment, resume: bool = True) -> Assignmen
         if control_id is not None:
             try:
                 with transaction.atomic():
-                    assignment = _reserve(enrollment, control_id)
+                    _require_items_stage(enrollment)
+                    assignment = _reserve(enrollment, control_id, after)
                 Enrollment.objects.filter(id=enrollment.id).update(since_control=0)
                 enrollment.since_control = 0
                 return assignment
+            except _NotInItems:
+                return None
             except IntegrityError:
-                pass
-    if connection.vendor == "postgresql":
-        return _task_reserve_fast(enrollment)
-    return _task_reserve_orm(enrollment)
+                if after is not None and Assignment.objects.filter(follows_id=after.id).exists():
+                    return None
+    if fast_path():
+        return _task_reserve_fast(enrollment, after)
+    return _task_reserve_orm(enrollment, after)
 
 
-def _task_reserve_orm(enrollment: Enrollment) -> Assignment | None:
+def _task_reserve_orm(enrollment: Enrollment, after: Assignment | None = None) -> Assignment | None:
     """Reserves an open task item the annotator never had: a few tries, each its own transaction."""
     project_id, annotator_id = enrollment.project_id, enrollment.annotator_id
     for _attempt in range(4):
         try:
             with transaction.atomic():
+                _require_items_stage(enrollment)
                 item = _pool_candidate(project_id, annotator_id)
                 if item is None:
                     return None
                 if not _take_slot(item.id):
                     continue
                 # No savepoint: if the reservation collides, the whole attempt (slot included) rolls back.
-                assignment = _reserve(enrollment, item.id)
+                assignment = _reserve(enrollment, item.id, after)
+        except _NotInItems:
+            return None
         except IntegrityError:
+            if after is not None and Assignment.objects.filter(follows_id=after.id).exists():
+                return None
             continue
         item.taken += 1
         item.is_full = item.taken >= item.needed
@@ -193,7 +263,7 @@ def _alone_or_savepoint():
     return transaction.atomic() if connection.in_atomic_block else nullcontext()
 
 
-def _task_reserve_fast(enrollment: Enrollment) -> Assignment | None:
+def _task_reserve_fast(enrollment: Enrollment, after: Assignment | None = None) -> Assignment | None:
     """assignment_next's task-item reservation on PostgreSQL: the same walk and the same tries as the ORM loop,
     one statement per pass."""
     now = timezone.now()
@@ -205,11 +275,15 @@ def _task_reserve_fast(enrollment: Enrollment) -> Assignment | None:
                 with _alone_or_savepoint():
                     assignment = loop_sql.task_reserve_postgres(
                         project=enrollment.project, annotator_id=enrollment.annotator_id, offset=offset, wrap=wrap,
-                        now=now, expires_at=expires_at)
+                        now=now, expires_at=expires_at, follows_id=after.id if after is not None else None)
                 if assignment is not None:
                     return assignment
             return None
-        except (loop_sql.SlotMissed, IntegrityError):
+        except loop_sql.SlotMissed:
+            continue
+        except IntegrityError:
+            if after is not None and Assignment.objects.filter(follows_id=after.id).exists():
+                return None
             continue
     return None
 
@@ -229,8 +303,13 @@ def _finish(assignment: Assignment, status: str, seconds: float | None) -> str |
     return None
 
 
-def _stored_label(assignment: Assignment) -> Label | None:
+def stored_label(*, assignment: Assignment) -> Label | None:
+    """The label stored for this assignment's item by its annotator, if any."""
     return Label.objects.filter(item_id=assignment.item_id, annotator_id=assignment.annotator_id).first()
+
+
+def _stored_label(assignment: Assignment) -> Label | None:
+    return stored_label(assignment=assignment)
 
 
 def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | None,
@@ -250,7 +329,7 @@ def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | N
             return stored
         raise SubmitError(errors)
     seconds = None if seconds is None else max(0.0, min(float(seconds), 24 * 3600.0))
-    if connection.vendor == "postgresql" and item.role == Item.Role.TASK:
+    if fast_path() and item.role == Item.Role.TASK:
         now = timezone.now()
         stored = loop_sql.label_store_postgres(assignment=assignment, values=values, seconds=seconds, now=now)
         if stored is not None:

@@ -3,6 +3,15 @@
 The perspectives follow the multi-perspective view of empathy (PERM): the supporter's
 resonation and expression, the seeker's reception, and a bystander's view of the overall
 quality. The rubric wording is ours; researchers can pass their own.
+
+Two ways to read a score (``mode``):
+
+* ``expected`` (what jobs use): one forward pass per prompt, and the expected score under the
+  model's next-token distribution restricted to the scale's tokens "1".."5",
+  ``sum_k k * p(k) / sum_k p(k)``. Continuous, never unparseable, and far more informative
+  from a small model, whose greedy answer is often the same digit for everything.
+* ``parsed``: greedy generation, then :func:`parse_judge_score` on the text (NaN when the
+  answer holds no score on the scale).
 """
 
 from __future__ import annotations
@@ -14,10 +23,12 @@ from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
+from ml.core.errors import Cancelled
 from ml.core.generation import Generator, ProgressCallback
 from ml.core.scores import PERM_DIMENSIONS, ScoreResult, combine_columns
 
 SCALE_LOW, SCALE_HIGH = 1, 5
+MODES = ("expected", "parsed")
 
 RUBRICS: dict[str, str] = {
     "resonation": (
@@ -35,10 +46,35 @@ RUBRICS: dict[str, str] = {
         "1 = worse or unheard; 2 = barely helped; 3 = somewhat supported; 4 = supported and understood; "
         "5 = truly comforted and cared for."
     ),
+    # Named after the five bystander sub-dimensions of the PERM preset
+    # (annotations/presets/multi_perspective_empathy.yaml), each also a perspective of its own below.
     "bystander": (
-        "Judge as a neutral BYSTANDER the overall quality of the reply: is its content useful, is it "
-        "logically organised and clear, is it concise, is it objective and fair, is what it says accurate? "
-        "1 = poor on most of these; 2 = weak; 3 = acceptable; 4 = good; 5 = excellent on all of them."
+        "Judge as a neutral BYSTANDER the overall quality of the reply on five aspects: content effectiveness "
+        "(is the content useful), logical clarity (clear and well structured), communication efficiency "
+        "(says what it needs to without padding), objectivity (balanced and free of judgement), and accuracy "
+        "(is any information it gives accurate). "
+        "1 = poor on most of the five; 2 = weak on several; 3 = acceptable on all; 4 = good on all; "
+        "5 = excellent on all five."
+    ),
+    "content_effectiveness": (
+        "Judge as a neutral BYSTANDER the CONTENT EFFECTIVENESS of the reply: how useful is what it says for "
+        "the seeker's problem? 1 = useless; 2 = little use; 3 = of some use; 4 = useful; 5 = very useful."
+    ),
+    "logical_clarity": (
+        "Judge as a neutral BYSTANDER the LOGICAL CLARITY of the reply: is it clear and well structured? "
+        "1 = confused; 2 = hard to follow; 3 = followable; 4 = clear; 5 = very clear and well ordered."
+    ),
+    "communication_efficiency": (
+        "Judge as a neutral BYSTANDER the COMMUNICATION EFFICIENCY of the reply: does it say what it needs to "
+        "without padding? 1 = rambling; 2 = wordy; 3 = acceptable; 4 = concise; 5 = concise and complete."
+    ),
+    "objectivity": (
+        "Judge as a neutral BYSTANDER the OBJECTIVITY of the reply: is it balanced and free of judgement? "
+        "1 = judgemental; 2 = one-sided; 3 = mostly fair; 4 = balanced; 5 = balanced and respectful throughout."
+    ),
+    "accuracy": (
+        "Judge as a neutral BYSTANDER the ACCURACY of the reply: is any information in it accurate? "
+        "1 = misleading; 2 = partly wrong; 3 = mostly right; 4 = accurate; 5 = accurate and careful."
     ),
 }
 
@@ -88,9 +124,11 @@ class LLMJudgeScorer:
     """Rates texts with a chat LLM, one prompt per (text, perspective), greedy decoding.
 
     ``generator`` is a model folder or an already loaded ``Generator`` (e.g. from the model
-    cache). ``perspectives`` name the dimensions; each needs a rubric, from ``rubrics`` or the
-    built-in ``RUBRICS``. Unparseable answers are NaN in ``per_dimension``, are left out of
-    the reward, and are counted in ``ScoreResult.unparseable``.
+    cache). ``perspectives`` name the dimensions; each needs a rubric, from ``rubrics`` (a
+    mapping, or name–rubric pairs so that the model cache can key on them) or the built-in
+    ``RUBRICS``. ``mode`` is ``parsed`` or ``expected`` (module docstring). Unparseable answers
+    are NaN in ``per_dimension``, are left out of the reward, and are counted in
+    ``ScoreResult.unparseable``.
     """
 
     def __init__(
@@ -100,14 +138,18 @@ class LLMJudgeScorer:
         combine: str = "mean",
         weights: Sequence[float] | Mapping[str, float] | None = None,
         *,
-        rubrics: Mapping[str, str] | None = None,
+        rubrics: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
         device: str | torch.device | None = None,
         batch_size: int = 16,
         max_new_tokens: int = 8,
+        mode: str = "parsed",
     ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self.mode = mode
         self.generator = generator if isinstance(generator, Generator) else Generator(generator, device=device)
         self.dimensions = tuple(perspectives)
-        known = {**RUBRICS, **(rubrics or {})}
+        known = {**RUBRICS, **dict(rubrics or {})}
         missing = [name for name in self.dimensions if name not in known]
         if missing:
             raise ValueError(f"no rubric for perspective(s) {', '.join(missing)}")
@@ -133,6 +175,10 @@ class LLMJudgeScorer:
             for name in self.dimensions
             for i, text in enumerate(texts)
         ]
+        if self.mode == "expected":
+            values = self.expected_scores(prompts, on_batch=on_batch)
+            self.last_answers = [f"{value:.3f}" for value in values]
+            return self.score_values(values, len(texts))
         answers = [
             result.text
             for result in self.generator.generate(
@@ -151,8 +197,48 @@ class LLMJudgeScorer:
         into a ``ScoreResult``."""
         if len(answers) != count * len(self.dimensions):
             raise ValueError(f"{len(answers)} answers for {count} texts x {len(self.dimensions)} perspectives")
-        values = [parse(answer) for answer in answers]
+        return self.score_values([parse(answer) for answer in answers], count)
+
+    def score_values(self, values: Sequence[float], count: int) -> ScoreResult:
+        """Perspective-major scores (NaN: none) as a ``ScoreResult``."""
         per_dimension = {name: values[d * count : (d + 1) * count] for d, name in enumerate(self.dimensions)}
         reward = combine_columns(per_dimension, self.combine_rule, self.weights)
         unparseable = sum(1 for value in values if math.isnan(value))
         return ScoreResult(per_dimension=per_dimension, reward=reward, unparseable=unparseable, dimensions=self.dimensions)
+
+    def scale_token_ids(self) -> list[int]:
+        """The token of each scale point "1".."5"; ValueError when a digit is not one token."""
+        ids = []
+        for point in range(SCALE_LOW, SCALE_HIGH + 1):
+            encoded = self.generator.tokenizer.encode(str(point), add_special_tokens=False)
+            if len(encoded) != 1:
+                raise ValueError(f"the judge's tokenizer splits {point!r} into {len(encoded)} tokens")
+            ids.append(encoded[0])
+        return ids
+
+    @torch.inference_mode()
+    def scale_probabilities(self, prompts: Sequence, *, on_batch: ProgressCallback | None = None) -> torch.Tensor:
+        """``(prompts, 5)``: the next-token probabilities of "1".."5" after each prompt, renormalised over them."""
+        tokens = torch.tensor(self.scale_token_ids())
+        generator = self.generator
+        encoded = [generator.encode(prompt) for prompt in prompts]
+        out = torch.empty((len(prompts), tokens.numel()), dtype=torch.float64)
+        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            padded = generator.tokenizer.pad({"input_ids": [encoded[i] for i in batch]}, return_tensors="pt")
+            mask = padded["attention_mask"].to(generator.device)
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            logits = generator.model(
+                input_ids=padded["input_ids"].to(generator.device), attention_mask=mask, position_ids=positions
+            ).logits[:, -1, :]
+            chosen = logits.float().log_softmax(-1)[:, tokens.to(logits.device)].double()
+            out[batch] = chosen.softmax(-1).cpu()
+            if on_batch is not None and on_batch(min(start + len(batch), len(order)), len(order)) is False:
+                raise Cancelled(f"judging stopped after {start + len(batch)} of {len(order)} prompts")
+        return out
+
+    def expected_scores(self, prompts: Sequence, *, on_batch: ProgressCallback | None = None) -> list[float]:
+        """The expected scale point after each prompt (see the module docstring)."""
+        points = torch.arange(SCALE_LOW, SCALE_HIGH + 1, dtype=torch.float64)
+        return (self.scale_probabilities(prompts, on_batch=on_batch) @ points).tolist()

@@ -40,6 +40,9 @@ def check_loadable(path: str | os.PathLike[str], kind: str) -> None:
     if not folder.is_dir():
         raise ModelLoadError(f"{folder} is a file; a model is a folder with config.json, weights and a tokenizer")
 
+    if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
+        _check_adapter(folder, kind)
+        return
     model_folder = _transformer_folder(folder) if kind == "similarity" else folder
     config = _read_json(model_folder / "config.json", what="config.json")
     if not isinstance(config, dict) or not config.get("model_type"):
@@ -57,6 +60,21 @@ def check_loadable(path: str | os.PathLike[str], kind: str) -> None:
             f"{model_folder} has no chat template, and the judge prompts the model with chat messages; "
             "register an instruction-tuned model"
         )
+
+
+def _check_adapter(folder: Path, kind: str) -> None:
+    """A LoRA adapter (peft) loads as its base plus the adapter: the base must be a loadable ``kind``
+    and the adapter's weights present; transformers' ``from_pretrained`` then loads both."""
+    adapter = _read_json(folder / "adapter_config.json", what="adapter_config.json")
+    base = adapter.get("base_model_name_or_path") if isinstance(adapter, dict) else None
+    if not base or not Path(base).is_dir():
+        raise ModelLoadError(f"{folder} is a LoRA adapter whose base {base!r} is not a folder on this host")
+    if not any((folder / name).is_file() for name in ("adapter_model.safetensors", "adapter_model.bin")):
+        raise ModelLoadError(f"{folder} is a LoRA adapter without adapter weights")
+    try:
+        check_loadable(base, kind)
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"{folder} is a LoRA adapter over {base}, which is not usable: {exc}") from exc
 
 
 def _read_json(file: Path, *, what: str) -> object:

@@ -107,3 +107,79 @@ def combine_columns(
         return []
     rows = zip(*columns, strict=True)
     return [combine(row, rule, weights, names=names) for row in rows]
+
+
+# A judge whose scores barely move says nothing about the texts, whatever its mean.
+MIN_SPREAD = 0.05  # standard deviation on the 1–5 scale
+MAX_UNPARSEABLE_SHARE = 0.10
+
+
+def score_health(
+    per_dimension: Mapping[str, Sequence[float | None]],
+    *,
+    answers: int | None = None,
+    unparseable: int = 0,
+    min_spread: float = MIN_SPREAD,
+    max_unparseable_share: float = MAX_UNPARSEABLE_SHARE,
+) -> dict:
+    """Whether a scoring run's scores are usable: ``{"degenerate", "warnings", "unparseable_share",
+    "by_dimension": {name: {"n", "std", "distinct"}}}``.
+
+    A dimension is degenerate when two or more scores have a (population) standard deviation
+    below ``min_spread``, as when a judge answers "1" to everything; the run is degenerate too
+    when more than ``max_unparseable_share`` of ``answers`` (default: every score slot) held no
+    score. ``None`` and NaN are missing scores.
+    """
+    warnings: list[str] = []
+    by_dimension = {}
+    slots = 0
+    for name, values in per_dimension.items():
+        kept = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+        slots += len(values)
+        std = _population_std(kept) if kept else None
+        by_dimension[name] = {"n": len(kept), "std": std, "distinct": len(set(kept))}
+        if len(kept) >= 2 and std is not None and std < min_spread:
+            warnings.append(
+                f"{name}: every score is about {kept[0]:g} (standard deviation {std:.3f}); "
+                "the scores do not tell the texts apart"
+            )
+    total = answers if answers is not None else slots
+    share = unparseable / total if total else 0.0
+    if share > max_unparseable_share:
+        warnings.append(f"{share:.0%} of the judge's answers held no score (above {max_unparseable_share:.0%})")
+    return {"degenerate": bool(warnings), "warnings": warnings, "unparseable_share": share, "by_dimension": by_dimension}
+
+
+def _population_std(values: Sequence[float]) -> float:
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+
+
+JUDGE_MODES = ("expected", "parsed")
+MAX_RUBRIC_CHARS = 4000
+
+
+def judge_param_clean(name: str, value):
+    """A judge job's ``judge_mode`` or ``rubrics`` parameter, checked; ValueError names ``params.<name>``.
+
+    ``rubrics`` maps perspective names to rubric texts (each non-empty, at most
+    :data:`MAX_RUBRIC_CHARS` characters); they replace the built-in rubric of that perspective.
+    """
+    if name == "judge_mode":
+        if value not in JUDGE_MODES:
+            raise ValueError(f"params.judge_mode: must be one of {', '.join(JUDGE_MODES)}")
+        return value
+    if name == "rubrics":
+        if not isinstance(value, Mapping) or not value:
+            raise ValueError("params.rubrics: must map perspective names to rubric texts")
+        clean = {}
+        for perspective, text in value.items():
+            if not isinstance(perspective, str) or not perspective.strip() or perspective.strip() == "reward":
+                raise ValueError("params.rubrics: perspective names must be non-empty and not 'reward'")
+            if not isinstance(text, str) or not text.strip() or len(text) > MAX_RUBRIC_CHARS:
+                raise ValueError(
+                    f"params.rubrics.{perspective}: must be a non-empty text of at most {MAX_RUBRIC_CHARS} characters"
+                )
+            clean[perspective.strip()] = text.strip()
+        return clean
+    raise ValueError(f"params.{name}: is not a judge parameter")

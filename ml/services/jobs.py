@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ml.core.scores import COMBINE_RULES, PERM_DIMENSIONS
+from ml.core.scores import COMBINE_RULES, PERM_DIMENSIONS, judge_param_clean
 from ml.models import Job, ModelKind, ModelVersion
 from ml.services.inputs import (
     DEFAULT_SYSTEM_PROMPT,
@@ -28,6 +28,7 @@ TASK_FOR_KIND = {
     Job.Kind.SCORING: "ml.tasks.gpu_score",
     Job.Kind.EXPORT: "ml.tasks.export_labels",  # the default queue
     Job.Kind.REPORT: "ml.tasks.build_report",  # the default queue
+    Job.Kind.TRAIN: "ml.tasks.gpu_train",
 }
 MODEL_KINDS_FOR_JOB = {Job.Kind.GENERATION: (ModelKind.GENERATOR,),
                        Job.Kind.SCORING: (ModelKind.SCORER, ModelKind.JUDGE, ModelKind.SIMILARITY)}
@@ -53,7 +54,8 @@ def params_clean(*, kind: str, raw: dict | None) -> dict:
 
     generation: max_new_tokens, temperature (0 = greedy), top_p, seed, batch_size, system_prompt.
     scoring: batch_size, combine (mean, weighted, geometric, harmonic), weights {dimension: w},
-    dimensions (reward model outputs, in order) or perspectives (judge), default the four PERM ones.
+    dimensions (reward model outputs, in order) or perspectives (judge), default the four PERM ones;
+    for a judge, judge_mode (expected, the default, or parsed) and rubrics {perspective: text}.
     """
     raw = dict(raw or {})
     if kind == Job.Kind.GENERATION:
@@ -61,7 +63,7 @@ def params_clean(*, kind: str, raw: dict | None) -> dict:
         allowed = set(GENERATION_DEFAULTS)
     else:
         clean = {**SCORING_DEFAULTS, "dimensions": list(PERM_DIMENSIONS)}
-        allowed = {"batch_size", "combine", "weights", "dimensions", "perspectives"}
+        allowed = {"batch_size", "combine", "weights", "dimensions", "perspectives", "judge_mode", "rubrics"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise JobError(f"params.{unknown[0]}: is not a parameter of a {kind} job (known: {', '.join(sorted(allowed))})")
@@ -80,12 +82,20 @@ def params_clean(*, kind: str, raw: dict | None) -> dict:
             if "reward" in value or len(set(value)) != len(value):
                 raise JobError(f"params.{name}: names must be distinct and not 'reward'")
             clean["dimensions"] = [v.strip() for v in value]
+        elif name in {"judge_mode", "rubrics"}:
+            try:
+                clean[name] = judge_param_clean(name, value)
+            except ValueError as exc:
+                raise JobError(str(exc)) from None
         elif name == "weights":
             if not isinstance(value, dict) or not all(isinstance(w, int | float) and w >= 0 for w in value.values()):
                 raise JobError("params.weights: must map dimension names to non-negative numbers")
             clean[name] = {str(k): float(w) for k, w in value.items()}
     if clean.get("combine") == "weighted" and not clean.get("weights"):
         raise JobError("params.weights: the weighted combination needs weights")
+    stray = sorted(set(clean.get("rubrics") or {}) - set(clean.get("dimensions") or ()))
+    if stray:
+        raise JobError(f"params.rubrics.{stray[0]}: is not one of the job's perspectives")
     return clean
 
 

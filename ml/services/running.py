@@ -17,6 +17,7 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from ml.core.errors import Cancelled, DeviceUnavailable, ModelLoadError
 from ml.core.registry_checks import check_loadable
+from ml.core.scores import score_health
 from ml.models import GeneratedText, Job, Score
 from ml.services.exports import export_file, run_export
 from ml.services.inputs import (
@@ -159,8 +160,10 @@ def _scorer_options(job: Job) -> tuple[str, dict]:
     weights = params.get("weights")
     aligned = tuple(float(weights.get(name, 0.0)) for name in dimensions) if weights else None
     if job.model_version.kind == "judge":
+        rubrics = params.get("rubrics") or {}
         return "judge", {"perspectives": dimensions, "combine": params["combine"], "weights": aligned,
-                         "batch_size": params["batch_size"]}
+                         "batch_size": params["batch_size"], "mode": params.get("judge_mode", "expected"),
+                         "rubrics": tuple(sorted(rubrics.items())) or None}
     return "scorer", {"dimensions": dimensions, "combine_rule": params["combine"], "weights": aligned,
                       "batch_size": params["batch_size"]}
 
@@ -187,9 +190,19 @@ def _run_scoring(job: Job, on_batch) -> dict:
         ])
 
     _work(job, inputs, done_keys, on_batch, process)
+    dimensions = list(options.get("dimensions") or options.get("perspectives"))
     missing = Score.objects.filter(job=job, value__isnull=True).exclude(dimension=Score.REWARD).count()
-    return {"scored": len(inputs), "dimensions": list(options.get("dimensions") or options.get("perspectives")),
-            "unparseable": missing}
+    health = score_health(_stored_scores(job, dimensions), unparseable=missing)
+    return {"scored": len(inputs), "dimensions": dimensions, "unparseable": missing,
+            "mode": options.get("mode", "regression"), "health": health}
+
+
+def _stored_scores(job: Job, dimensions: list[str]) -> dict[str, list[float | None]]:
+    """Every stored score of the job per dimension (None: the judge gave none), for the health check."""
+    columns: dict[str, list[float | None]] = {name: [] for name in dimensions}
+    for dimension, value in Score.objects.filter(job=job, dimension__in=dimensions).values_list("dimension", "value"):
+        columns[dimension].append(value)
+    return columns
 
 
 def similarity_scale(project) -> tuple[float, float]:
@@ -261,8 +274,14 @@ def scores_store(*, job: Job, rows: list[tuple[ScoringInput | PairInput, dict[st
     return len(objects)
 
 
+def _run_training(job: Job, on_batch) -> dict:
+    from ml.services.training_run import run_training  # training's own module (see issue 12)
+
+    return run_training(job, on_batch)
+
+
 RUNNERS = {Job.Kind.GENERATION: _run_generation, Job.Kind.SCORING: _run_scoring, Job.Kind.EXPORT: run_export,
-           Job.Kind.REPORT: run_report}
+           Job.Kind.REPORT: run_report, Job.Kind.TRAIN: _run_training}
 # The file each kind of job leaves for download (``ml.services.files``), as a name in the default storage.
 FILES = {Job.Kind.EXPORT: export_file, Job.Kind.REPORT: report_file}
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import pandas as pd
 from django.db.models import Count, F, Q, QuerySet
 
+from studies.analysis.clustered import DEFAULT_CORRECTION
 from studies.analysis.frame import JUDGMENT_COLUMNS, judgments_frame_empty
+from studies.analysis.planning import plan_reached, study_plan
 from studies.analysis.report import study_report
 from studies.models import Judgment, Participant, Study
+from webapp.regroup import regroup_apply
 from webapp.surveys import ATTRIBUTE_NAMES, survey_questions
 
 # Free-text answers other than these make one group per person, which says nothing about groups.
@@ -109,11 +112,36 @@ def study_frames(study: Study, *, include_ended: bool = False) -> tuple[pd.DataF
     return judgments_frame(study_judgments(study, include_ended=include_ended)), participants_frame(study)
 
 
+def study_plan_for(study: Study, **options) -> dict:
+    """The participants ``study`` needs (see :func:`studies.analysis.planning.study_plan`), from its spec."""
+    return study_plan(
+        pairs_per_participant=int(study.spec.get("pairs_per_participant") or 1),
+        n_systems=len(study.spec.get("systems") or []),
+        **options,
+    )
+
+
 def study_report_for(
-    study: Study, *, include_ended: bool = False, n_bootstrap: int = 1000, seed: int = 0
+    study: Study,
+    *,
+    include_ended: bool = False,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    correction: str = DEFAULT_CORRECTION,
+    regroup: dict[str, dict] | None = None,
+    planning: dict | None = None,
 ) -> dict:
-    """The full report of a study as stored now (see :mod:`studies.analysis.report`), with its spec hash."""
+    """The full report of a study as stored now (see :mod:`studies.analysis.report`), with its spec hash.
+
+    ``correction`` ("holm" or "bh") adjusts the participant-group tests for multiplicity;
+    ``regroup`` rules (:func:`webapp.regroup.regroup_parse`) relabel participant attributes
+    first (raises ValueError naming an attribute the study does not have). ``planning``
+    (:func:`studies.analysis.planning.planning_options_clean`'s output; defaults when None) sets
+    the target the report's ``planning`` section checks the study against.
+    """
     judgments, participants = study_frames(study, include_ended=include_ended)
+    if regroup:
+        participants = regroup_apply(participants, regroup)
     report = study_report(
         judgments,
         participants,
@@ -124,7 +152,17 @@ def study_report_for(
         ],
         n_bootstrap=n_bootstrap,
         seed=seed,
+        correction=correction,
     )
+    plan = study_plan_for(study, **(planning or {}))
+    primary = report["criteria"][0] if report["criteria"] else None
+    report["planning"] = {"plan": plan, **plan_reached(plan, report["comparisons"], criterion=primary)}
     report["study"] = {"slug": study.slug, "title": study.title, "spec_hash": study.spec_hash}
-    report["filters"] = {"include_ended": include_ended, "n_bootstrap": n_bootstrap, "seed": seed}
+    report["filters"] = {
+        "include_ended": include_ended,
+        "n_bootstrap": n_bootstrap,
+        "seed": seed,
+        "correction": correction,
+        "regroup": regroup or {},
+    }
     return report

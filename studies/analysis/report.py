@@ -19,6 +19,7 @@ import pandas as pd
 
 from studies.analysis.agreement import agreement_summary, timing_summary
 from studies.analysis.bradley_terry import DEFAULT_ALPHA, bradley_terry
+from studies.analysis.clustered import DEFAULT_CORRECTION
 from studies.analysis.frame import criteria_ordered, judgments_canonical, systems_of
 from studies.analysis.groups import results_by_group
 from studies.analysis.pairwise import comparisons_table
@@ -54,12 +55,14 @@ def study_report(
     alpha: float = DEFAULT_ALPHA,
     seed: int = 0,
     min_judgments_one_sided: int = DEFAULT_MIN_JUDGMENTS_ONE_SIDED,
+    correction: str = DEFAULT_CORRECTION,
 ) -> dict:
     """Analyses a judgments frame (see :mod:`studies.analysis.frame`) into the report dict.
 
     ``criteria`` orders the criteria and names the primary one first (the study spec's order);
     ``group_attributes`` limits the participant attributes reported (default: all columns of
-    ``participants``). Deterministic for a given ``seed``.
+    ``participants``); ``correction`` ("holm" or "bh") adjusts the group tests' p-values across
+attributes × criteria × pairs. Deterministic for a given ``seed``.
     """
     canonical = judgments_canonical(frame)
     ordered = criteria_ordered(canonical, criteria)
@@ -92,7 +95,16 @@ def study_report(
             "bradley_terry": _bt_primary(bt_kept, ordered),
             "bradley_terry_by_criterion": bt_kept,
         },
-        "by_group": results_by_group(canonical, participants, attributes=group_attributes, criteria=ordered),
+        "by_group": results_by_group(
+            canonical,
+            participants,
+            attributes=group_attributes,
+            criteria=ordered,
+            correction=correction,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+        ),
+        "group_correction": correction,
         "agreement": agreement_summary(canonical),
         "timing": timing_summary(canonical),
     }

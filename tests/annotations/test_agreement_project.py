@@ -148,7 +148,7 @@ def test_agreement_page_shows_table_plot_quality_and_disagreement(researcher, ot
     assert 'data-testid="agreement-table"' in html and "0.815" in html
     assert "<svg" in html and "<circle" in html
     assert 'data-testid="quality-table"' in html and 'data-testid="disagreement-table"' in html
-    with patch("annotations.views_agreement.project_agreement_report", side_effect=AssertionError("not needed")):
+    with patch("annotations.views_agreement.project_agreement_report_regrouped", side_effect=AssertionError("not needed")):
         # Re-sorting the table does not recompute the report.
         fragment = client.get(url + "?fragment=quality&sort=median_seconds", HTTP_HX_REQUEST="true").content.decode()
     assert fragment.lstrip().startswith('<section id="quality">') and "median_seconds ▲" in fragment

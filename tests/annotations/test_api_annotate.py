@@ -81,8 +81,17 @@ def test_next_reserves_an_item_and_shows_only_its_display_fields(project, enroll
     assert body["assignment"] and str(assignment.id) != body["assignment"]
     assert body["item"]["data"] == Item.objects.get(id=assignment.item_id).data
     assert [widget["field"] for widget in body["item"]["widgets"]] == ["d__empathy"]
-    text = str(body)
-    assert "secret-system" not in text and "gold" not in text and "labels" not in text and "role" not in text
+    assert "secret-system" not in str(body) and "someone-else" not in str(body)
+    assert not {"gold", "labels", "values", "role", "metadata"} & _keys(body)
+
+
+def _keys(value) -> set[str]:
+    """Every dictionary key at any depth of a JSON body."""
+    if isinstance(value, dict):
+        return set(value) | {key for child in value.values() for key in _keys(child)}
+    if isinstance(value, list):
+        return {key for child in value for key in _keys(child)}
+    return set()
 
 
 def test_next_again_returns_the_item_already_held(held, monkeypatch):

@@ -83,7 +83,8 @@ def test_fast_reservation_passes_over_full_items_and_items_the_annotator_had():
     assert _fast_reserve(enrollment, 0).item.external_id == "n2"
     assert _fast_reserve(enrollment, 0).item.external_id == "n3"
     assert _fast_reserve(enrollment, 0) is None and _fast_reserve(enrollment, 0, wrap=True) is None
-    assert assignment_next(enrollment=enrollment, resume=False) is None
+    # nothing new, but "nothing left" is never said to someone who holds an item
+    assert assignment_next(enrollment=enrollment, resume=False).item.external_id in {"n2", "n3"}
 
 
 @postgres_only
@@ -240,4 +241,4 @@ def test_a_usual_submit_through_the_page_takes_four_statements(client, monkeypat
     assert response.status_code == 200 and ASSIGNMENT_RE.search(response.content.decode())
     statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
     # the user (session auth), the context, the store, the next reservation
-    assert len(statements) == 4, statements
+    assert len(statements) == 4, "\n".join(s[:150] for s in statements)

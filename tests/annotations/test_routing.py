@@ -98,8 +98,10 @@ def test_failing_attention_checks_ends_the_enrollment(researcher):
     stops = []
     for _ in range(3):
         assignment = assignment_next(enrollment=enrollment)
+        if assignment is None:  # an ended enrollment is given nothing more
+            break
         label_submit(assignment=assignment, raw_values={"empathy": 5}, seconds=1.0)
         stops.append(flow.enrollment_after_item(enrollment=enrollment))
-    assert stops[-1] == "attention"
+    assert stops[-1] == "attention" and not Assignment.objects.filter(status="reserved").exists()
     enrollment.refresh_from_db()
     assert enrollment.stage == "ended" and enrollment.attention_failures == 1

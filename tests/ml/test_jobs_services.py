@@ -116,7 +116,7 @@ def test_reward_model_scores_each_response_per_dimension_as_the_scorer_does(rese
 def test_judge_answers_without_a_score_are_stored_empty_and_counted(researcher, judge_version, tiny_llama_path):
     project = make_project(owner=researcher, n_items=3)
     job = launch(kind="scoring", model_version=judge_version, project=project,
-                 params={"perspectives": ["resonation", "reception"]})
+                 params={"perspectives": ["resonation", "reception"], "judge_mode": "parsed"})
 
     finished = services.job_run(job_id=job.pk, worker=WORKER)
 

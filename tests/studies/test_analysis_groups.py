@@ -37,11 +37,14 @@ def test_groups_get_their_own_counts_and_missing_answers_their_own_group():
     assert missing["ties"] == 1
 
 
-def test_two_group_difference_uses_fisher_exact_published_tea_tasting_value():
+def test_two_group_difference_keeps_fisher_exact_beside_the_participant_test_published_tea_tasting_value():
     canonical, participants = tea_tasting_frame()
     [difference] = results_by_group(canonical, participants)["country"]["differences"]
     # The tie-only group has no decisive judgment and drops out of the 2 x 2 table.
-    assert difference["test"] == "fisher_exact" and difference["groups"] == 2
+    assert difference["judgment_level_test"] == "fisher_exact" and difference["groups"] == 2
+    assert difference["judgment_level_p_value"] == pytest.approx(34 / 70, abs=1e-9)
+    # One judgment per participant: the exact participant permutation test gives the same 34/70.
+    assert difference["test"] == "participant_permutation_chi2"
     assert difference["p_value"] == pytest.approx(34 / 70, abs=1e-9)
 
 

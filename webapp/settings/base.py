@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -41,6 +42,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "webapp.middleware.input.RefuseUnstorableInput",
+    "webapp.middleware.limits.RateLimits",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -70,8 +74,37 @@ TEMPLATES = [
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///var/resonance.sqlite3"), base_dir=BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Sessions are signed cookies: no database round trip per annotator request.
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Sessions live on the server (the cache in front of the database), so logging out ends them for good; a signed
+# cookie would stay valid for its whole age after logout.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# The shared cache: rate-limit counters, failed-login counts and cached sessions must be seen by every web
+# process, so production points CACHE_URL (or a redis:// broker) at Redis. Without one, each process has its own.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "resonance"}}
+
+# Failed logins (page and /api/token/): after AXES_FAILURE_LIMIT failures for one username from one address,
+# that pair is locked out for AXES_COOLOFF_TIME (django-axes, counting in the shared cache, else the database).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = ("axes.handlers.cache.AxesCacheHandler" if CACHES["default"]["BACKEND"].endswith("RedisCache")
+                else "axes.handlers.database.AxesDatabaseHandler")  # a per-process cache would not count across
+AXES_FAILURE_LIMIT = env_int("RESONANCE_LOGIN_FAILURES", 10)
+AXES_COOLOFF_TIME = env_int("RESONANCE_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_PROXY_COUNT = env_int("RESONANCE_PROXY_COUNT", 0)
+
+# Requests per address (or per user) per endpoint, django-ratelimit on the shared cache (webapp/middleware/limits).
+RATELIMIT_ENABLE = env_bool("RESONANCE_RATE_LIMITS", True)
+RESONANCE_RATE_LIMITS = {
+    "login": "20/m",  # login page POST and /api/token/, per address
+    "join": "30/m",  # opening a crowd link (creates an account), per address
+    "reserve": "10/m",  # a participant starting a study (reserves the plan's pairs), per address
+    "annotate": "240/m",  # the annotation loop (each turn reserves the next item), per user
+}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
@@ -102,6 +135,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "webapp.middleware.input.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
@@ -145,6 +183,10 @@ CELERY_BEAT_SCHEDULE = {
 RESONANCE_MODEL_CACHE = Path(env_str("RESONANCE_MODEL_CACHE", str(Path.home() / ".cache" / "resonance" / "models")))
 RESONANCE_DEVICE = env_str("RESONANCE_DEVICE", "auto")
 RESONANCE_RESERVATION_SECONDS = env_int("RESONANCE_RESERVATION_SECONDS", 30 * 60)
+# Uploads: an import file may be this large (refused with a 400 beyond). Files over FILE_UPLOAD_MAX_MEMORY_SIZE
+# are spooled to disk.
+RESONANCE_MAX_UPLOAD_BYTES = env_int("RESONANCE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 LOGGING = {
     "version": 1,

@@ -1,9 +1,11 @@
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from studies.analysis.clustered import CORRECTIONS, DEFAULT_CORRECTION
 from studies.analysis.load import study_report_for
 from studies.management.commands._owner import study_by_slug
+from webapp.regroup import regroup_parse
 
 
 def _fmt(value, digits=3) -> str:
@@ -27,6 +29,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
+            "--correction", choices=sorted(CORRECTIONS), default=DEFAULT_CORRECTION,
+            help="multiplicity correction of the participant-group tests (default holm)",
+        )
+        parser.add_argument(
+            "--regroup", default="",
+            help="relabel participant attributes first, e.g. 'age_band=45' or 'country=UK|IE:British Isles'",
+        )
+        parser.add_argument(
             "--include-ended", action="store_true", help="keep participants ended by the attention checks"
         )
         parser.add_argument(
@@ -44,7 +54,14 @@ class Command(BaseCommand):
             report_in_background(self, created_by=None, study=study, n_bootstrap=bootstrap, seed=seed,
                                  include_ended=include_ended)
             return
-        report = study_report_for(study, include_ended=include_ended, n_bootstrap=bootstrap, seed=seed)
+        try:
+            report = study_report_for(
+                study, include_ended=include_ended, n_bootstrap=bootstrap, seed=seed,
+                correction=options.get("correction", DEFAULT_CORRECTION),
+                regroup=regroup_parse(options.get("regroup", "")),
+            )
+        except ValueError as error:
+            raise CommandError(f"--regroup: {error}") from None
         if as_json:
             self.stdout.write(_dumps(report))
             return

@@ -1,0 +1,186 @@
+"""Training jobs: launch (check the request, freeze the export snapshot, queue) and the training
+defaults. The run itself and the registration of its version are in ``ml.services.training_run``.
+
+The snapshot is written when the job is launched, into the model store
+(``RESONANCE_MODEL_STORE``, default ``MEDIA_ROOT/models``): a label export for a project
+(JSONL, one row per label), a study's ``dpo`` and ``raw`` preference exports for a study. Its
+SHA-256 is the manifest hash recorded on the job and on the version, so labels added after
+the launch change nothing in the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from ml.core.training.config import RECIPES, defaults_for
+from ml.models import Job, ModelKind, ModelVersion
+from ml.services.jobs import JobError
+
+PROJECT_RECIPES = {"reward-model": ("narrative", "pair", "response", "dialogue"), "bi-encoder": ("pair",),
+                   "sft": ("response",)}
+STUDY_RECIPES = ("dpo", "preference-rm")
+BASE_KINDS = {"reward-model": (ModelKind.SCORER, ModelKind.SIMILARITY), "bi-encoder": (ModelKind.SIMILARITY,),
+              "sft": (ModelKind.GENERATOR,), "dpo": (ModelKind.GENERATOR,),
+              "preference-rm": (ModelKind.SCORER, ModelKind.SIMILARITY)}
+# The base a recipe starts from when none is named: a version of this name, else the active one of the kind.
+DEFAULT_BASES = {"reward-model": "all-minilm-l6-v2-scorer-base", "preference-rm": "all-minilm-l6-v2-scorer-base"}
+MIN_UNITS = 5  # fewer items (prompts) cannot fill train, validation and held-out
+
+
+def model_store() -> Path:
+    return Path(getattr(settings, "RESONANCE_MODEL_STORE", None) or Path(settings.MEDIA_ROOT) / "models")
+
+
+def run_folder(job: Job) -> Path:
+    """The job's folder in the store; the launch time is in the name, as ids restart with a new database."""
+    return model_store() / "runs" / f"job-{job.pk}-{job.created_at:%Y%m%dT%H%M%S%f}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _base_for(recipe: str, base: ModelVersion | None) -> ModelVersion:
+    kinds = BASE_KINDS[recipe]
+    if base is None:
+        base = ModelVersion.objects.filter(name=DEFAULT_BASES.get(recipe, "")).first() or \
+            ModelVersion.objects.filter(kind=kinds[0], is_active=True).first()
+        if base is None:
+            raise JobError(f"base: no base model for {recipe}; name one (a {' or '.join(kinds)}) or run "
+                           "register_defaults")
+    if base.kind not in kinds:
+        raise JobError(f"base: {base.name} is a {base.kind}; {recipe} trains from a {' or '.join(kinds)}")
+    folder = Path(base.path)
+    if (folder / "adapter_config.json").is_file():
+        raise JobError(f"base: {base.name} is a LoRA adapter; train from a full model (its base: {base.base})")
+    if not (folder / "config.json").is_file():
+        raise JobError(f"base: {base.name} cannot be used: {folder} has no config.json")
+    return base
+
+
+def _overrides_clean(recipe: str, overrides: dict | None) -> dict:
+    known = defaults_for(recipe, "cpu")
+    for key in overrides or {}:
+        if key not in known:
+            raise JobError(f"params.{key}: is not a setting of {recipe} (known: {', '.join(sorted(known))})")
+    return dict(overrides or {})
+
+
+def _lora_targets_check(base: ModelVersion, targets) -> None:
+    """Builds the base's module tree without weights and names targets it lacks."""
+    from accelerate import init_empty_weights
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from ml.core.training.common import lora_target_check
+    from ml.core.training.data import TrainingDataError
+
+    if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+        raise JobError("params.lora_target_modules: must be a list of module names")
+    with init_empty_weights():
+        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(base.path))
+    try:
+        lora_target_check(model, targets)
+    except TrainingDataError as exc:
+        raise JobError(f"params.{exc}") from None
+
+
+def _project_snapshot(project, recipe: str, folder: Path) -> dict:
+    from annotations.services.exporting import labels_export
+
+    if project.kind not in PROJECT_RECIPES[recipe]:
+        raise JobError(f"recipe: {recipe} needs a project of kind {' or '.join(PROJECT_RECIPES[recipe])}; "
+                       f"{project.slug} is a {project.kind} project")
+    numeric = [d for d in project.spec.get("dimensions", [])
+               if d.get("type") in ("likert", "levels", "slider", "number") and not d.get("per_turn")]
+    if not numeric:
+        raise JobError(f"recipe: {recipe} needs a numeric per-item dimension; {project.slug} has none")
+    labelled = project.items.filter(labels__isnull=False).distinct().count()
+    if labelled < MIN_UNITS:
+        raise JobError(f"snapshot: {project.slug} has {labelled} labelled items; training needs at least {MIN_UNITS}")
+    path = folder / "labels.jsonl"
+    manifest = labels_export(project=project, out=str(path), fmt="jsonl")
+    return {"source": str(path), "manifest": {k: manifest[k] for k in ("project", "spec_hash", "rows", "labels",
+                                                                       "items", "exported_at")},
+            "sha256": _sha256(path), "dimensions": project.spec.get("dimensions", [])}
+
+
+def _study_snapshot(study, folder: Path) -> dict:
+    from studies.export import export_filters, export_write
+
+    filters = export_filters(study)
+    dpo, raw = folder / "preferences.jsonl", folder / "judgments.jsonl"
+    manifest = export_write(study, path=dpo, format="dpo", filters=filters)
+    if manifest["counts"]["records"] == 0:
+        raise JobError(f"snapshot: study {study.slug} has no preferences (no judgments, or only ties)")
+    prompts = len({json.loads(line)["prompt_id"] for line in dpo.read_text(encoding="utf-8").splitlines()})
+    if prompts < MIN_UNITS:
+        raise JobError(f"snapshot: study {study.slug} has preferences on {prompts} prompts; training needs at "
+                       f"least {MIN_UNITS}")
+    export_write(study, path=raw, format="raw", filters=filters)
+    return {"source": str(dpo), "raw_source": str(raw), "manifest": {"study": study.slug,
+            "spec_hash": manifest["spec_hash"], "counts": manifest["counts"], "filters": filters},
+            "sha256": manifest["sha256"], "dimensions": []}
+
+
+@transaction.atomic
+def train_job_launch(*, recipe: str, created_by, project=None, study=None, base: ModelVersion | None = None,
+                     holdout_group: tuple[str, str] | None = None, overrides: dict | None = None) -> Job:
+    """Checks the request, freezes the export snapshot and queues a training job; ``JobError``
+    naming the field when the request cannot train (nothing is queued then). The caller has
+    checked that ``created_by`` may see the project or study."""
+    if recipe not in RECIPES:
+        raise JobError(f"recipe: must be one of {', '.join(RECIPES)}")
+    if (project is None) == (study is None):
+        raise JobError("target: give either an annotation project or a study")
+    if study is not None and recipe not in STUDY_RECIPES:
+        raise JobError(f"recipe: {recipe} trains from an annotation project's labels, not a study")
+    if project is not None and recipe in STUDY_RECIPES:
+        raise JobError(f"recipe: {recipe} trains from a study's preferences, not a project's labels")
+    if holdout_group is not None and recipe not in ("reward-model", "bi-encoder"):
+        raise JobError(f"holdout_group: {recipe} cannot hold out an annotator group")
+    base = _base_for(recipe, base)
+    clean = _overrides_clean(recipe, overrides)
+    if clean.get("lora_target_modules"):
+        _lora_targets_check(base, clean["lora_target_modules"])
+    job = Job.objects.create(kind=Job.Kind.TRAIN, model_version=base, project=project, study=study,
+                             created_by=created_by, params={"recipe": recipe, "overrides": clean})
+    folder = run_folder(job) / "snapshot"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        snapshot = _snapshot(project, study, recipe, folder, holdout_group)
+    except JobError:
+        shutil.rmtree(run_folder(job), ignore_errors=True)  # the job row goes with the transaction
+        raise
+    job.params = {**job.params, "snapshot": snapshot,
+                  "holdout_group": list(holdout_group) if holdout_group is not None else None}
+    job.save(update_fields=["params"])
+    transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def _snapshot(project, study, recipe: str, folder: Path, holdout_group) -> dict:
+    snapshot = _project_snapshot(project, recipe, folder) if project is not None else _study_snapshot(study, folder)
+    if holdout_group is not None:
+        attribute, value = holdout_group
+        if not any(json.loads(line).get(f"annotator_{attribute}") == value
+                   for line in Path(snapshot["source"]).read_text(encoding="utf-8").splitlines()):
+            raise JobError(f"holdout_group: no label in the snapshot is from an annotator with {attribute}={value} "
+                           "(and export.allow_attributes must be on)")
+    return snapshot
+
+
+def _enqueue(job_id: int) -> None:
+    from ml.services.jobs import job_enqueue
+
+    job_enqueue(job_id=job_id)
+

@@ -1,0 +1,208 @@
+"""Work is never lost or locked by the loop: replays reserve nothing, nobody moves on while holding an item, no
+answer is acknowledged without being stored, counters keep every update, and the completion code follows the
+researcher's rule. Each runs on both implementations of the hot writes (one-statement SQL, PostgreSQL only, and the
+ORM path)."""
+
+import re
+import threading
+
+import pytest
+from django.db import connection, connections
+from django.urls import include, path
+from rest_framework.test import APIClient
+
+from annotations import api_annotate
+from annotations.models import Assignment, Enrollment, Item, Label
+from annotations.services import flow, routing
+from annotations.services.routing import assignment_next, assignment_skip, label_submit
+from tests.factories import ItemFactory, ProjectFactory, UserFactory
+
+urlpatterns = [path("", include("webapp.urls")), *api_annotate.urlpatterns]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+ASSIGNMENT_RE = re.compile(r'name="assignment" value="(\d+)"')
+
+
+@pytest.fixture(params=["sql", "orm"])
+def loop_path(request, monkeypatch):
+    """Runs the test on the one-statement writes (PostgreSQL) and on the ORM writes."""
+    if request.param == "sql" and connection.vendor != "postgresql":
+        pytest.skip("the one-statement path is PostgreSQL's")
+    if request.param == "orm":
+        monkeypatch.setattr(routing, "fast_path", lambda: False)
+    return request.param
+
+
+def _project(items: int, *, slug: str = "lost", overlap: int = 1, crowd: dict | None = None):
+    project = ProjectFactory(slug=slug, overlap=overlap)
+    if crowd is not None:
+        project.spec["crowd"] = crowd
+        project.save()
+    ItemFactory.create_batch(items, project=project)
+    return project
+
+
+def _annotator(project, name: str = "ann"):
+    user = UserFactory(username=name, role="annotator")
+    flow.enrollment_open(project=project, user=user)
+    Enrollment.objects.filter(project=project, annotator=user).update(stage=Enrollment.Stage.ITEMS)
+    return user
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def _reserved(project) -> int:
+    return Assignment.objects.filter(project=project, status=Assignment.Status.RESERVED).count()
+
+
+def test_replayed_api_submit_returns_the_same_next_item_and_reserves_nothing(loop_path):
+    project = _project(10)
+    client = _api(_annotator(project))
+    first = client.get(f"/api/annotate/{project.slug}/next/").json()["assignment"]
+    body = {"assignment": first, "values": {"empathy": 3}}
+    answer = client.post(f"/api/annotate/{project.slug}/submit/", body, format="json").json()
+    following = answer["next"]["assignment"]
+    for _ in range(12):
+        replay = client.post(f"/api/annotate/{project.slug}/submit/", body, format="json")
+        assert replay.status_code == 200 and replay.json()["next"]["assignment"] == following
+    assert Label.objects.filter(project=project).count() == 1 and _reserved(project) == 1
+    newcomer = _api(_annotator(project, "newcomer")).get(f"/api/annotate/{project.slug}/next/").json()
+    assert newcomer["stage"] == "items" and newcomer["assignment"] is not None
+
+
+def test_replayed_page_submit_shows_the_same_next_item_and_reserves_nothing(client, loop_path):
+    project = _project(10)
+    client.force_login(_annotator(project))
+    held = ASSIGNMENT_RE.search(client.get(f"/annotate/{project.slug}/").content.decode()).group(1)
+    form = {"assignment": held, "d__empathy": "3", "action": "submit"}
+    shown = set()
+    for _ in range(5):
+        response = client.post(f"/annotate/{project.slug}/submit/", form, headers={"HX-Request": "true"})
+        shown.add(ASSIGNMENT_RE.search(response.content.decode()).group(1))
+    assert len(shown) == 1 and shown != {held} and _reserved(project) == 1
+
+
+def test_replayed_skip_reserves_nothing(loop_path):
+    project = _project(6)
+    enrollment = Enrollment.objects.get(annotator=_annotator(project))
+    held = assignment_next(enrollment=enrollment)
+    assignment_skip(assignment=held, distressing=False)
+    following = {assignment_next(enrollment=enrollment, resume=False, after=held).id for _ in range(4)}
+    assert len(following) == 1 and _reserved(project) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="threads need a database server (the test SQLite is "
+                    "in memory)")
+@pytest.mark.django_db(transaction=True)
+def test_two_copies_of_one_submit_at_once_reserve_one_next_item(loop_path):
+    project = _project(20)
+    enrollment = Enrollment.objects.get(annotator=_annotator(project))
+    held = assignment_next(enrollment=enrollment)
+    label_submit(assignment=held, raw_values={"empathy": 2}, seconds=1.0)
+    barrier, answers = threading.Barrier(4), []
+
+    def replay():
+        try:
+            mine = Enrollment.objects.select_related("project").get(pk=enrollment.pk)
+            barrier.wait()
+            answers.append(assignment_next(enrollment=mine, resume=False, after=held).id)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=replay) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 4 and len(set(answers)) == 1 and _reserved(project) == 1
+
+
+def test_nobody_moves_to_the_final_stage_while_holding_an_item(loop_path):
+    project = _project(3)
+    enrollment = Enrollment.objects.get(annotator=_annotator(project))
+    held = assignment_next(enrollment=enrollment)
+    flow.enrollment_items_finished(enrollment=enrollment)
+    assert Enrollment.objects.get(pk=enrollment.pk).stage == "items"
+    # with nothing new to give, the loop still hands back the held item instead of "finished"
+    for other in Item.objects.filter(project=project).exclude(pk=held.item_id):
+        Item.objects.filter(pk=other.pk).update(taken=1, is_full=True)
+    assert assignment_next(enrollment=enrollment, resume=False).id == held.id
+
+
+def test_reaching_the_quota_gives_held_items_back_to_the_pool(loop_path):
+    project = _project(4)
+    project.spec["limits"] = {"items_per_annotator": 1}
+    project.save()
+    enrollment = Enrollment.objects.select_related("project").get(annotator=_annotator(project))
+    first = assignment_next(enrollment=enrollment)
+    label_submit(assignment=first, raw_values={"empathy": 4}, seconds=1.0)
+    extra = assignment_next(enrollment=enrollment, resume=False)  # e.g. reserved by a second tab
+    assert flow.enrollment_after_item(enrollment=enrollment) == "quota"
+    assert Enrollment.objects.get(pk=enrollment.pk).stage == "final" and _reserved(project) == 0
+    assert Item.objects.get(pk=extra.item_id).taken == 0
+
+
+def test_a_page_submit_after_the_items_ended_says_it_was_not_stored(client, loop_path):
+    project = _project(3)
+    user = _annotator(project)
+    client.force_login(user)
+    held = ASSIGNMENT_RE.search(client.get(f"/annotate/{project.slug}/").content.decode()).group(1)
+    Enrollment.objects.filter(annotator=user).update(stage=Enrollment.Stage.FINAL)
+    response = client.post(f"/annotate/{project.slug}/submit/", {"assignment": held, "d__empathy": "3",
+                                                                 "action": "submit"})
+    assert response.status_code == 409 and "not stored" in response.content.decode()
+    assert not Label.objects.exists()
+
+
+def test_an_api_submit_after_the_items_ended_says_it_was_not_stored_but_a_replay_gets_its_answer(loop_path):
+    project = _project(1)
+    client = _api(_annotator(project))
+    token = client.get(f"/api/annotate/{project.slug}/next/").json()["assignment"]
+    body = {"assignment": token, "values": {"empathy": 3}}
+    first = client.post(f"/api/annotate/{project.slug}/submit/", body, format="json").json()
+    assert first["next"]["stage"] == "final"
+    replay = client.post(f"/api/annotate/{project.slug}/submit/", body, format="json")
+    assert replay.status_code == 200 and replay.json()["label"]["values"] == {"empathy": 3}
+    assert replay.json()["next"]["stage"] == "final"
+    stale = client.post(f"/api/annotate/{project.slug}/submit/", {"assignment": "x", "values": {}}, format="json")
+    assert stale.status_code == 400 and "not stored" in stale.json()["assignment"][0]
+
+
+def test_skipping_the_only_item_counts_the_skip(client, loop_path):
+    project = _project(1)
+    user = _annotator(project)
+    client.force_login(user)
+    held = ASSIGNMENT_RE.search(client.get(f"/annotate/{project.slug}/").content.decode()).group(1)
+    client.post(f"/annotate/{project.slug}/submit/", {"assignment": held, "action": "skip"})
+    enrollment = Enrollment.objects.get(annotator=user)
+    assert enrollment.stage == "final" and enrollment.skipped == 1
+
+
+def _finish_by_skipping(client, project, user):
+    client.force_login(user)
+    held = ASSIGNMENT_RE.search(client.get(f"/annotate/{project.slug}/").content.decode()).group(1)
+    client.post(f"/annotate/{project.slug}/submit/", {"assignment": held, "action": "skip"})
+    Enrollment.objects.filter(annotator=user).update(stage=Enrollment.Stage.DONE)
+    return client.get(f"/annotate/{project.slug}/").content.decode()
+
+
+def test_no_completion_code_for_a_session_without_labels_unless_the_researcher_allows_it(client, loop_path):
+    strict = _project(1, slug="strict", crowd={"completion_code": "C0DE", "redirect_url": None, "min_labels": 1})
+    page = _finish_by_skipping(client, strict, _annotator(strict, "skipper"))
+    assert "C0DE" not in page and "at least 1 labelled item" in page
+    lenient = _project(1, slug="lenient", crowd={"completion_code": "C0DE", "redirect_url": None, "min_labels": 0})
+    assert "C0DE" in _finish_by_skipping(client, lenient, _annotator(lenient, "skipper2"))
+
+
+def test_the_instructions_state_how_many_labels_the_code_needs(client):
+    project = _project(3, slug="stated", crowd={"completion_code": "C0DE", "redirect_url": None, "min_labels": 2})
+    user = _annotator(project)
+    Enrollment.objects.filter(annotator=user).update(stage=Enrollment.Stage.INSTRUCTIONS)
+    project.spec["instructions"] = "Read each narrative."
+    project.save()
+    client.force_login(user)
+    page = client.get(f"/annotate/{project.slug}/").content.decode()
+    assert "after at least 2 labelled items" in page

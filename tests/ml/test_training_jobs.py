@@ -1,0 +1,152 @@
+"""Training jobs through the commands and the job runner: the export is frozen at launch, the run
+happens in a child process, the new version is registered inactive with its lineage and metrics,
+the existing scoring and generation jobs use it, and bad input is refused at launch."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from ml.models import GeneratedText, Job, ModelVersion, Score
+from ml.services import job_cancel, job_launch, job_run, model_version_register
+from tests.factories import LabelFactory, UserFactory
+from tests.ml.training_support import export_file, learnable_items, likert, project_with_labels
+from tests.studies.conftest import make_study  # noqa: F401  (fixture)
+from tests.studies.test_export_preferences import ALPHA, BETA, import_judgments, prompt
+
+pytestmark = pytest.mark.django_db
+FAST = ["--set", "max_steps=4", "--set", "batch_size=4", "--set", "save_steps=2", "--set", "logging_steps=1"]
+
+
+@pytest.fixture
+def store(settings, tmp_path):
+    settings.RESONANCE_MODEL_STORE = str(tmp_path / "store")
+    settings.RESONANCE_DEVICE = "cpu"
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def scorer_base(tiny_regressor_path):
+    return model_version_register(name="tiny-scorer", kind="scorer", path=tiny_regressor_path, base="tiny")
+
+
+@pytest.fixture
+def generator_base(tiny_llama_path):
+    return model_version_register(name="tiny-llama", kind="generator", path=tiny_llama_path, base="tiny")
+
+
+@pytest.fixture
+def narrative_project():
+    return project_with_labels(kind="narrative", dimensions=[likert("empathy")],
+                               items=learnable_items("narrative", 20), countries=["A", "A", "B"])
+
+
+def _launched(capsys) -> Job:
+    assert "queued (train" in capsys.readouterr().out
+    return Job.objects.get(kind=Job.Kind.TRAIN)
+
+
+def test_train_command_registers_an_inactive_version_that_a_scoring_job_then_uses(
+        store, scorer_base, narrative_project, capsys):
+    call_command("train", narrative_project.slug, "--recipe", "reward-model", "--base", "tiny-scorer", *FAST)
+    job = _launched(capsys)
+    snapshot = job.params["snapshot"]
+    assert snapshot["manifest"]["labels"] == 60 and len(snapshot["sha256"]) == 64
+    LabelFactory(item=narrative_project.items.first(), project=narrative_project,
+                 annotator=UserFactory(username="late"), values={"empathy": 1})  # after launch: not in the run
+    job = job_run(job_id=job.pk, worker="test-worker")
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    version = ModelVersion.objects.get(pk=job.result["version_id"])
+    assert not version.is_active and version.parent == scorer_base and version.kind == "scorer"
+    assert version.export == f"sha256:{snapshot['sha256']}"
+    settings = version.training_settings
+    assert settings["snapshot"]["manifest"]["labels"] == 60 and settings["recipe"] == "reward-model"
+    assert sum(settings["split"]["sizes"].values()) == 20 and settings["hyperparameters"]["max_steps"] == 4
+    assert settings["record"]["seed"] == 0 and settings["record"]["versions"]["trl"]
+    assert [p["step"] for p in job.result["curve"] if p.get("loss") is not None] == [1, 2, 3, 4]
+    assert version.metrics["heldout"]["empathy"]["spearman"] is not None or version.metrics["heldout"]["empathy"]["n"]
+    assert "empathy" in version.metrics["parent"]
+
+    scoring = job_launch(kind="scoring", model_version=version, created_by=None, project=narrative_project,
+                         params={"dimensions": ["empathy"]})
+    assert job_run(job_id=scoring.pk, worker="test-worker").status == Job.Status.SUCCEEDED
+    assert Score.objects.filter(job=scoring, dimension="empathy").count() == 20
+
+    call_command("lineage", version.name, "--json")
+    line = json.loads(capsys.readouterr().out)
+    assert [entry["name"] for entry in line] == [version.name, "tiny-scorer"]
+    assert line[0]["trained_on"].startswith(f"reward-model on {narrative_project.slug}")
+    call_command("promote", version.name)
+    version.refresh_from_db()
+    assert version.is_active
+
+
+def test_dpo_version_is_a_lora_adapter_that_a_generation_job_loads_over_its_base(
+        store, generator_base, make_study, capsys):  # noqa: F811
+    study = make_study(n_prompts=8)
+    import_judgments(study, [(f"w{k}", prompt(i), ALPHA, BETA, "ab"[(i + k) % 3 == 0], "a", "overall")
+                             for i in range(8) for k in range(3)])
+    call_command("train", study.slug, "--recipe", "dpo", "--base", "tiny-llama", *FAST, "--set", "max_length=64")
+    job = job_run(job_id=_launched(capsys).pk, worker="test-worker")
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    version = ModelVersion.objects.get(pk=job.result["version_id"])
+    assert version.kind == "generator" and version.training_settings["adapter"] is True
+    assert version.training_settings["study"] == study.slug
+    assert version.metrics["heldout"]["pair_accuracy"]["n"] == version.training_settings["split"]["sizes"]["heldout"]
+    project = project_with_labels(kind="response", dimensions=[likert("empathy")],
+                                  items=learnable_items("response", 3))
+    generation = job_launch(kind="generation", model_version=version, created_by=None, project=project,
+                            params={"max_new_tokens": 4, "temperature": 0})
+    assert job_run(job_id=generation.pk, worker="test-worker").status == Job.Status.SUCCEEDED
+    assert GeneratedText.objects.filter(job=generation).count() == 3
+
+
+def test_a_cancelled_training_job_registers_nothing(store, scorer_base, narrative_project, capsys):
+    call_command("train", narrative_project.slug, "--recipe", "reward-model", "--base", "tiny-scorer", *FAST)
+    job = job_cancel(job=_launched(capsys))
+    assert job_run(job_id=job.pk, worker="test-worker") is None
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED and ModelVersion.objects.count() == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--recipe", "bi-encoder", "--base", "tiny-scorer"], "base: tiny-scorer is a scorer; bi-encoder trains from"),
+    (["--recipe", "sft", "--base", "tiny-llama"], "recipe: sft needs a project of kind response"),
+    (["--recipe", "reward-model", "--base", "tiny-llama"], "base: tiny-llama is a generator"),
+    (["--recipe", "reward-model", "--base", "tiny-scorer", "--holdout-group", "country=Z"],
+     "holdout_group: no label in the snapshot is from an annotator with country=Z"),
+    (["--recipe", "reward-model", "--base", "tiny-scorer", "--set", "learning_rat=1"], "params.learning_rat"),
+])
+def test_bad_training_requests_are_refused_at_launch_naming_the_field(store, scorer_base, generator_base,
+                                                                      narrative_project, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("train", narrative_project.slug, *args)
+    assert not Job.objects.exists()
+
+
+def test_a_project_with_too_few_labelled_items_is_refused_as_a_small_snapshot(store, scorer_base):
+    project = project_with_labels(kind="narrative", dimensions=[likert("empathy")],
+                                  items=learnable_items("narrative", 3))
+    with pytest.raises(CommandError, match="snapshot: .* has 3 labelled items; training needs at least 5"):
+        call_command("train", project.slug, "--recipe", "reward-model", "--base", "tiny-scorer")
+
+
+def test_a_study_without_preferences_is_refused(store, generator_base, make_study):  # noqa: F811
+    study = make_study(n_prompts=6)
+    with pytest.raises(CommandError, match="snapshot: study .* has no preferences"):
+        call_command("train", study.slug, "--recipe", "dpo", "--base", "tiny-llama")
+    assert not Job.objects.exists()
+
+
+def test_lora_target_modules_missing_from_the_base_are_refused_at_launch(store, generator_base, make_study):  # noqa: F811
+    study = make_study(n_prompts=6)
+    with pytest.raises(CommandError, match="params.lora_target_modules: wqkv not in the model"):
+        call_command("train", study.slug, "--recipe", "dpo", "--base", "tiny-llama",
+                     "--set", 'lora_target_modules=["q_proj", "wqkv"]')
+
+
+def test_export_file_helper_is_the_platforms_label_export(narrative_project, tmp_path):
+    rows = [json.loads(line) for line in export_file(narrative_project, tmp_path).read_text().splitlines()]
+    assert {"item_id", "annotator", "annotator_country", "empathy"} <= set(rows[0])

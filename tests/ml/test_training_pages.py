@@ -1,0 +1,49 @@
+"""The version page of a trained model, reached from the models list: lineage, what it was trained
+on, metrics beside its parent's, the loss curve and the held-out items of largest disagreement."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from ml.models import Job, ModelVersion
+from ml.services import job_run, model_version_register
+from tests.factories import UserFactory
+from tests.ml.training_support import learnable_items, likert, project_with_labels
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def trained(settings, tmp_path, tiny_regressor_path):
+    settings.RESONANCE_MODEL_STORE = str(tmp_path / "store")
+    settings.RESONANCE_DEVICE = "cpu"
+    model_version_register(name="tiny-scorer", kind="scorer", path=tiny_regressor_path)
+    project = project_with_labels(kind="narrative", dimensions=[likert("empathy")],
+                                  items=learnable_items("narrative", 20))
+    call_command("train", project.slug, "--recipe", "reward-model", "--base", "tiny-scorer",
+                 "--set", "max_steps=4", "--set", "batch_size=4", "--set", "logging_steps=1")
+    job = job_run(job_id=Job.objects.get(kind="train").pk, worker="test")
+    return ModelVersion.objects.get(pk=job.result["version_id"])
+
+
+def test_researcher_reads_lineage_metrics_curve_and_disagreements_on_the_version_page(client, trained):
+    client.force_login(UserFactory(username="res", role="researcher"))
+    listing = client.get(reverse("ml:models")).content.decode()
+    url = reverse("ml:model_detail", args=[trained.pk])
+    assert url in listing
+    page = client.get(url).content.decode()
+    assert 'data-testid="lineage"' in page and "tiny-scorer" in page and trained.name in page
+    assert trained.training_settings["snapshot"]["sha256"] in page
+    assert "Spearman ρ" in page and "α with the model as a rater" in page and 'data-testid="loss-curve"' in page
+    heldout = trained.training_settings["split"]["parts"]["heldout"]
+    assert 'data-testid="disagreements"' in page and any(item in page for item in heldout)
+    assert page.count("<tr><td>") >= 4  # the curve's values and the disagreement rows
+
+
+@pytest.mark.parametrize(("role", "status"), [("annotator", 403), ("participant", 403), (None, 302)])
+def test_version_page_is_for_researchers_only(client, trained, role, status):
+    if role:
+        client.force_login(UserFactory(username=f"u-{role}", role=role))
+    assert client.get(reverse("ml:model_detail", args=[trained.pk])).status_code == status

@@ -1,0 +1,51 @@
+"""A training job on a real Celery worker: SIGKILL of the worker mid-run, then a restart, resumes
+from the last checkpoint and registers exactly one version; cancel on the worker registers none."""
+
+from __future__ import annotations
+
+import pytest
+
+from ml import services
+from ml.models import Job, ModelVersion
+from ml.services.training import train_job_launch
+from tests import celery_worker as worker_fixtures
+from tests.factories import UserFactory
+from tests.ml.test_jobs_support import wait_for
+from tests.ml.training_support import learnable_items, likert, project_with_labels
+
+celery_worker = worker_fixtures.celery_worker
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker, pytest.mark.slow]
+LONG = {"max_steps": 400, "batch_size": 4, "save_steps": 20, "logging_steps": 1}
+
+
+@pytest.fixture
+def launch(transactional_db, tiny_regressor_path):
+    owner = UserFactory(username="ml-owner", role="researcher")
+    base = services.model_version_register(name="tiny-scorer", kind="scorer", path=tiny_regressor_path)
+    project = project_with_labels(kind="narrative", dimensions=[likert("empathy")],
+                                  items=learnable_items("narrative", 20))
+    return lambda: train_job_launch(recipe="reward-model", created_by=owner, project=project, base=base,
+                                    overrides=LONG)
+
+
+def test_worker_killed_mid_training_resumes_from_the_checkpoint_and_registers_one_version(celery_worker, launch):
+    job = launch()
+    wait_for(job, until=lambda job: job.done >= 50, timeout=180)
+    celery_worker.kill()
+    celery_worker.start()
+    job = wait_for(job, timeout=300)
+    assert job.status == Job.Status.SUCCEEDED, f"{job.error}\n{celery_worker.log[-3000:]}"
+    assert job.attempts == 2 and job.done == job.total == 400
+    resumed = job.result["resumed_from"]
+    assert resumed is not None and int(resumed.rsplit("-", 1)[1]) >= 40
+    assert ModelVersion.objects.filter(parent__name="tiny-scorer").count() == 1
+
+
+def test_cancel_on_the_worker_stops_the_run_and_registers_nothing(celery_worker, launch):
+    job = launch()
+    wait_for(job, until=lambda job: job.done >= 5, timeout=180)
+    services.job_cancel(job=job)
+    job = wait_for(job, timeout=120)
+    assert job.status == Job.Status.CANCELLED and job.done < 400
+    assert not ModelVersion.objects.filter(parent__name="tiny-scorer").exists()
