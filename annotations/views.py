@@ -265,9 +265,9 @@ def annotate_instructions(request, slug):
 @require_POST
 def annotate_finish(request, slug):
     """"Finish now": the items stage ends here, on to the final questions and the completion page. The item on
-    screen is left unanswered (its reservation expires and it goes back to the pool)."""
+    screen is left unanswered and goes back to the pool at once."""
     enrollment = _enrollment_or_403(request, slug)
-    flow.enrollment_items_finished(enrollment=enrollment)
+    flow.enrollment_items_finished(enrollment=enrollment, release=True)
     return _to_stage(request, slug)
 
 
