@@ -435,7 +435,7 @@ def _answers(raw: Any, dims: dict[str, dict], path: str, *, required: bool) -> d
 
 def _limits(raw: Any) -> dict:
     r = _Reader(raw or {}, "limits")
-    keys = ("items_per_annotator", "session_items", "session_minutes", "break_every_minutes")
+    keys = ("items_per_annotator", "session_items", "session_minutes", "break_every_minutes", "break_minutes")
     r.allow_keys(*keys)
     return {key: r.integer(key, default=None, minimum=1) for key in keys}
 

@@ -1,6 +1,14 @@
 from django.urls import include, path
 
-from annotations import api_agreement, api_annotate, views, views_agreement, views_projects
+from annotations import (
+                         api_agreement,
+                         api_annotate,
+                         views,
+                         views_agreement,
+                         views_import,
+                         views_items,
+                         views_projects,
+)
 
 urlpatterns = [
     path("p/<slug:slug>/", views.join, name="join"),
@@ -10,11 +18,16 @@ urlpatterns = [
     path("annotate/<slug:slug>/instructions/", views.annotate_instructions, name="annotate_instructions"),
     path("annotate/<slug:slug>/break/", views.annotate_break, name="annotate_break"),
     path("annotate/<slug:slug>/submit/", views.annotate_submit, name="annotate_submit"),
+    path("annotate/<slug:slug>/finish/", views.annotate_finish, name="annotate_finish"),
     path("projects/new/", views_projects.project_new, name="project_new"),
     path("projects/<slug:slug>/", views_projects.project_detail, name="project_detail"),
     path("projects/<slug:slug>/progress/", views_projects.project_progress, name="project_progress"),
     path("projects/<slug:slug>/edit/", views_projects.project_edit, name="project_edit"),
     path("projects/<slug:slug>/share/", views_projects.project_share, name="project_share"),
+    path("projects/<slug:slug>/import/", views_import.project_import, name="project_import"),
+    path("projects/<slug:slug>/items/", views_items.project_items, name="project_items"),
+    path("projects/<slug:slug>/items/<int:item_id>/", views_items.project_item_preview, name="project_item_preview"),
+    path("projects/<slug:slug>/crowd-ids.csv", views_projects.project_crowd_ids, name="project_crowd_ids"),
     path("api/", include("annotations.api_urls")),
 ]
 

@@ -12,9 +12,10 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from annotations.models import Assignment, Enrollment, Item
+from annotations.models import Assignment, Enrollment, Item, Label
 from annotations.presenting import item_view
 from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow, loop_sql
@@ -34,7 +35,7 @@ from webapp.crowd import (
     crowd_user_for_link,
 )
 from webapp.surveys import survey_section_questions, survey_validate
-from webapp.views_surveys import SUPPORT_CHOICE, survey_questions_for_form
+from webapp.views_surveys import SUPPORT_CHOICE, survey_questions_for_form, survey_self_described
 
 Stage = Enrollment.Stage
 
@@ -98,6 +99,43 @@ def _final_questions(enrollment: Enrollment) -> list[dict]:
     return questions + [CHECKIN_QUESTION] if enrollment.labels_done or enrollment.skipped else questions
 
 
+SECONDS_PER_QUESTION = 12  # a first guess until the project has its own times
+
+
+def _time_estimate(project) -> str:
+    """"About N minutes for K items": from the project's median time per item once it has a few labels, else from
+    the number of questions per item."""
+    quota = flow.limits(project.spec)["items_per_annotator"]
+    items = min(quota, _task_total(project)) if quota else _task_total(project)
+    if not items:
+        return ""
+    times = sorted(Label.objects.filter(project=project, seconds__gt=0).order_by("-id")
+                   .values_list("seconds", flat=True)[:200])
+    if len(times) >= 5:
+        per_item = times[len(times) // 2]
+    else:
+        per_item = SECONDS_PER_QUESTION * max(1, len(project.dimensions))
+    minutes = max(1, round(items * per_item / 60))
+    return (f"This takes about {minutes} minute{'s' if minutes != 1 else ''} for {items} item{'s' if items != 1 else ''}"
+            " (you may stop at any time).")
+
+
+def _reachable_goal(enrollment: Enrollment, assignment: Assignment, quota: int | None) -> int:
+    """The "of N" of the progress line: what this annotator can still reach, not the project's size, so the
+    total is never one they cannot get to (items filled by others meanwhile drop out). Counted at most every
+    15 seconds per enrollment: the loop renders an item per request."""
+    key = f"reachable-goal:{enrollment.id}"
+    reachable = cache.get(key)
+    if reachable is None:
+        open_items = (Item.objects.filter(project_id=enrollment.project.id, role=Item.Role.TASK, is_full=False)
+                      .exclude(assignments__annotator_id=enrollment.annotator_id).count())
+        current = 1 if assignment.item.role == Item.Role.TASK else 0
+        reachable = enrollment.labels_done + current + open_items
+        cache.set(key, reachable, 15)
+    reachable = max(reachable, enrollment.labels_done + (1 if assignment.item.role == Item.Role.TASK else 0))
+    return min(int(quota), reachable) if quota else reachable
+
+
 def _task_total(project) -> int:
     key = f"project-task-total:{project.id}"
     total = cache.get(key)
@@ -135,7 +173,7 @@ def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict |
     view = item_view(dimensions=project.dimensions, item_data=assignment.item.data, seed=assignment.id)
     error_summary = item_view_with_answers(view, posted=posted, errors=errors) if errors else []
     quota = flow.limits(project.spec)["items_per_annotator"]
-    goal = min(quota, _task_total(project)) if quota else _task_total(project)
+    goal = _reachable_goal(enrollment, assignment, quota)
     warn_after = flow.attention_policy(project.spec)["warn_after"]
     return {
         "project": project, "enrollment": enrollment, "assignment": assignment, "item": assignment.item,
@@ -147,7 +185,8 @@ def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict |
     }
 
 
-def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, status: int = 200, posted=None):
+def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, status: int = 200, posted=None,
+                early: bool = False):
     project = enrollment.project
     spec = project.spec
     context = {"project": project, "enrollment": enrollment, "errors": errors or {}}
@@ -155,6 +194,9 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
     if stage == Stage.ITEMS:
         if enrollment.break_until is not None:
             context["break_until"] = enrollment.break_until
+            context["break_minutes"] = flow.limits(spec)["break_minutes"]
+            context["break_left"] = max(0, int((enrollment.break_until - timezone.now()).total_seconds() + 59) // 60)
+            context["early"] = early
             return render(request, "annotations/stages.html", context, status=status)
         assignment = assignment_next(enrollment=enrollment)
         if assignment is None:
@@ -169,13 +211,19 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
         context["questions"] = survey_questions_for_form(_final_questions(enrollment), posted=posted, errors=errors)
     if stage == Stage.DONE:
         context["wants_support"] = (enrollment.survey_after or {}).get("wellbeing") == SUPPORT_CHOICE
+    if stage in {Stage.CONSENT, Stage.INSTRUCTIONS}:
+        context["estimate"] = _time_estimate(project)
     context["crowd"] = flow.completion_offer(enrollment=enrollment)
     return render(request, "annotations/stages.html", context, status=status)
 
 
 @require_GET
 def annotate(request, slug):
-    return _stage_page(request, _enrollment_or_403(request, slug))
+    response = _stage_page(request, _enrollment_or_403(request, slug))
+    # Back (or a restored tab) must ask again and show where the annotator really is, never an old item whose
+    # answers look editable: submitted answers are final, and the page says so.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _to_stage(request, slug):
@@ -208,6 +256,7 @@ def annotate_survey(request, slug):
     answers, errors = survey_validate(questions, request.POST)
     if errors:
         return _stage_page(request, enrollment, errors=errors, status=422, posted=request.POST)
+    answers = survey_self_described(questions, posted=request.POST, answers=answers)
     flow.enrollment_survey_submit(enrollment=enrollment, answers=answers)
     return _to_stage(request, slug)
 
@@ -219,9 +268,19 @@ def annotate_instructions(request, slug):
 
 
 @require_POST
+def annotate_finish(request, slug):
+    """"Finish now": the items stage ends here, on to the final questions and the completion page. The item on
+    screen is left unanswered and goes back to the pool at once."""
+    enrollment = _enrollment_or_403(request, slug)
+    flow.enrollment_items_finished(enrollment=enrollment, release=True)
+    return _to_stage(request, slug)
+
+
+@require_POST
 def annotate_break(request, slug):
     enrollment = _enrollment_or_403(request, slug)
-    flow.enrollment_new_session(enrollment=enrollment)
+    if not flow.enrollment_new_session(enrollment=enrollment):
+        return _stage_page(request, enrollment, status=409, early=True)
     return _to_stage(request, slug)
 
 

@@ -1,14 +1,17 @@
 """Researcher pages for annotation projects: overview with live progress, spec editor, sharing."""
 
+import csv
 from pathlib import Path
 
 import yaml
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations import selectors
+from annotations.models import Enrollment
 from annotations.services import projects as project_services
 from annotations.services.importing import project_load_spec
 from annotations.spec import SpecError
@@ -35,6 +38,7 @@ def project_detail(request, slug):
         "annotators": selectors.annotator_table(project=project),
         "distributions": selectors.rating_distributions(project=project),
         "join_url": join_url,
+        "collaborators": project.collaborators.order_by("username"),
         "agreement_url": reverse("agreement_page", args=[project.slug]),
         "prolific_url": join_url + PROLIFIC_QUERY,
     })
@@ -43,8 +47,11 @@ def project_detail(request, slug):
 @require_GET
 @researcher_required
 def project_progress(request, slug):
-    """The progress panel alone, polled by htmx."""
+    """The progress panel alone, or with `?part=annotators` the annotator table, polled by htmx."""
     project = selectors.project_get_for_user(user=request.user, slug=slug)
+    if request.GET.get("part") == "annotators":
+        return render(request, "annotations/project_detail.html#annotators",
+                      {"project": project, "annotators": selectors.annotator_table(project=project)})
     return render(request, "annotations/project_detail.html#progress",
                   {"project": project, "progress": selectors.project_progress(project=project)})
 
@@ -91,6 +98,28 @@ def project_edit(request, slug):
         spec_text = yaml.safe_dump(project.spec, sort_keys=False, allow_unicode=True)
         messages.warning(request, f"This spec may not save as it is: {exc}")
     return _spec_form(request, spec_text=spec_text, project=project)
+
+
+@require_GET
+@researcher_required
+def project_crowd_ids(request, slug):
+    """CSV of pseudonym → platform worker id (and Prolific study/session), stage and labels, for approving or
+    rejecting submissions on Prolific or MTurk. Only for those who may see the project; labels exports keep the
+    pseudonym alone."""
+    project = selectors.project_get_for_user(user=request.user, slug=slug)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{project.slug}-crowd-ids.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["pseudonym", "platform", "worker_id", "study_id", "session_id", "stage", "labels", "skipped",
+                     "completed_at", "saw_completion_code"])
+    for enrollment in (Enrollment.objects.filter(project=project).select_related("annotator").order_by("id")):
+        crowd = enrollment.crowd or {}
+        writer.writerow([enrollment.annotator.pseudonym, crowd.get("platform") or enrollment.annotator.crowd_platform or "account",
+                         crowd.get("worker_id", ""), crowd.get("study_id", ""), crowd.get("session_id", ""),
+                         enrollment.stage, enrollment.labels_done, enrollment.skipped,
+                         enrollment.completed_at.isoformat() if enrollment.completed_at else "",
+                         "yes" if enrollment.stage == Enrollment.Stage.DONE else "no"])
+    return response
 
 
 @require_POST

@@ -28,7 +28,7 @@ from webapp.crowd import (
 )
 from webapp.roles import researcher_required
 from webapp.surveys import DEMOGRAPHIC_QUESTIONS, attributes_from_answers, survey_questions, survey_validate
-from webapp.views_surveys import survey_questions_for_form
+from webapp.views_surveys import survey_questions_for_form, survey_self_described
 from webapp.yamlsafe import yaml_load_plain
 
 KEY_TO_SIDE = {"1": "left", "2": "right", "0": "tie"}
@@ -135,7 +135,9 @@ def participate_consent(request, token):
 @require_POST
 def participate_survey(request, token):
     participant = selectors.participant_get_by_token(token=token)
-    answers, errors = survey_validate(study_survey_questions(participant.study), request.POST)
+    questions = study_survey_questions(participant.study)
+    answers, errors = survey_validate(questions, request.POST)
+    answers = survey_self_described(questions, posted=request.POST, answers=answers)
     if errors:
         return render(request, PAGE, _page(request, participant, errors=errors, posted=request.POST), status=422)
     services.participant_survey_submit(participant=participant, answers=answers,

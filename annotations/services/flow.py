@@ -50,6 +50,7 @@ def limits(spec: dict) -> dict:
         "session_items": raw.get("session_items"),
         "session_minutes": raw.get("session_minutes"),
         "break_every_minutes": raw.get("break_every_minutes"),
+        "break_minutes": raw.get("break_minutes") or BREAK_MINUTES,
     }
 
 
@@ -233,7 +234,7 @@ def enrollment_after_item(*, enrollment: Enrollment, counters_fresh: bool = Fals
         return "quota"
     if session_over(enrollment):
         if enrollment.break_until is None:
-            enrollment.break_until = timezone.now() + timedelta(minutes=BREAK_MINUTES)
+            enrollment.break_until = timezone.now() + timedelta(minutes=int(limits(spec)["break_minutes"]))
             enrollment.save(update_fields=["break_until"])
         return "break"
     return None

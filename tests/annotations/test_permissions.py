@@ -7,7 +7,8 @@ from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["project_detail", "project_progress", "project_edit"]
+PAGES = ["project_detail", "project_progress", "project_edit", "project_crowd_ids", "project_import",
+         "project_items"]
 API = ["api-project", "api-project-progress", "api-project-export"]
 ROLES = ["owner", "collaborator", "other_researcher", "annotator", "participant", "anonymous"]
 ALLOWED = {"owner", "collaborator"}

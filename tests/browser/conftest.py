@@ -15,7 +15,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-SCREENSHOT_DIR = Path(os.environ.get("RESONANCE_SCREENSHOT_DIR", "/tmp"))
+SCREENSHOT_DIR = Path(os.environ.get("RESONANCE_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "var/screenshots"))
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,7 @@ def page(new_page):
 def screenshot(page, name: str) -> Path:
     """Saves what the screen shows as <SCREENSHOT_DIR>/resonance-<name>.png and the whole page as
     resonance-<name>-full.png (where sticky bars show mid-page: that is the capture, not the layout)."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"resonance-{name}.png"
     page.screenshot(path=str(path))
     page.screenshot(path=str(SCREENSHOT_DIR / f"resonance-{name}-full.png"), full_page=True)

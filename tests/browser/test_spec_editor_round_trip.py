@@ -35,3 +35,18 @@ def test_every_demo_project_and_study_saves_unchanged_from_the_spec_editor(new_p
         page.locator("form button[type=submit]").first.click()
         expect(page.locator(".error[role=alert]")).to_have_count(0)
         assert Study.objects.get(pk=study.pk).spec == before
+
+
+def test_researcher_creates_a_project_from_every_preset_in_the_editor(new_page):
+    from annotations.views_projects import PRESETS_DIR
+
+    UserFactory(username="maker", role="researcher")
+    page = new_page(DESKTOP)
+    log_in(page, username="maker", password="pw-12345678")
+    presets = sorted(path.stem for path in PRESETS_DIR.glob("*.yaml"))
+    assert len(presets) == 5
+    for name in presets:
+        page.goto(f"/projects/new/?preset={name}")
+        page.get_by_role("button", name="Save project").click()
+        expect(page.get_by_role("status")).to_contain_text("Saved project")
+    assert Project.objects.filter(owner__username="maker").count() == len(presets)

@@ -1,4 +1,5 @@
 """Surveys keep every answer after a mistake, name the mistake beside its question with the focus on it; a
+"Self-described" gender keeps the words typed beside it; a
 request for support at the check-in is stored and answered with support resources on the last page."""
 
 import pytest
@@ -41,7 +42,8 @@ def test_survey_keeps_answers_after_a_mistake_and_support_request_is_stored_and_
     expect(page.locator("#q_country")).to_have_value("Portugal")
     expect(page.locator("#q_native_language")).to_have_value("Portuguese")
     check_page(page, "survey-error-phone")
-    page.select_option("#q_gender", "Woman")
+    page.select_option("#q_gender", "Self-described")
+    page.fill("#q_gender_self", "Genderfluid")
     page.get_by_role("button", name="Continue").click()
 
     page.get_by_role("button", name="Start").click()
@@ -64,4 +66,5 @@ def test_survey_keeps_answers_after_a_mistake_and_support_request_is_stored_and_
     check_page(page, "done-support-phone")
     enrollment = Enrollment.objects.get(project=project)
     assert enrollment.survey_after == {"clarity": 4, "wellbeing": "I would like support resources"}
-    assert enrollment.annotator.attributes["gender"] == "Woman"
+    assert enrollment.annotator.attributes["gender"] == "Self-described"
+    assert enrollment.survey_before["gender_self_described"] == "Genderfluid"

@@ -156,4 +156,6 @@
   // after settling: htmx keeps the old attributes of elements whose id is in both items until then
   document.addEventListener("htmx:afterSettle", afterSwap);
   document.addEventListener("DOMContentLoaded", start);
+  // a page restored from the back-forward cache shows an item already answered: fetch the current one
+  window.addEventListener("pageshow", (event) => { if (event.persisted) window.location.reload(); });
 })();

@@ -1,7 +1,7 @@
 // Keyboard for the judging page. 1 = left reply, 2 = right reply, 0 = about the same, each answering the first
 // unanswered question. Once every question has a choice, the focus moves to whatever is still needed (a
 // "how much better" list, a required reason); when nothing is, the form submits itself. Ctrl+Enter (or Enter in
-// a reason box) submits from anywhere in the form; the browser still checks the required fields first.
+// a reason box) submits from anywhere on the page, or says what still needs an answer and moves there.
 (function () {
   function criteria(form) { return Array.from(form.querySelectorAll("fieldset.criterion")); }
   function unanswered(form) {
@@ -18,11 +18,27 @@
     }
     return null;
   }
+  // Says, where a screen reader hears it too, what still needs an answer before the form can go on.
+  function tell(form, text) {
+    var box = form.querySelector(".judge-feedback");
+    if (box) box.textContent = text;
+  }
   function advance(form) {
     var next = unanswered(form)[0];
-    if (next) { next.scrollIntoView({block: "nearest"}); return; }
+    if (next) {
+      next.scrollIntoView({block: "nearest"});
+      var first = next.querySelector("input[type=radio]");
+      if (first) first.focus();
+      tell(form, "Please answer first: " + next.querySelector("legend").textContent.trim());
+      return;
+    }
     var needed = stillNeeded(form);
-    if (needed) { needed.scrollIntoView({block: "center"}); needed.focus(); return; }
+    if (needed) {
+      needed.scrollIntoView({block: "center"}); needed.focus();
+      tell(form, needed.tagName === "SELECT" ? "Please say how much better the reply is." : "Please write a short reason.");
+      return;
+    }
+    tell(form, "");
     form.requestSubmit();
   }
   document.addEventListener("keydown", function (event) {
@@ -31,8 +47,8 @@
     var target = event.target;
     var typing = target && (target.tagName === "TEXTAREA" || target.tagName === "SELECT" ||
                             (target.tagName === "INPUT" && target.type === "text"));
-    if (event.key === "Enter" && form.contains(target) &&
-        (event.ctrlKey || event.metaKey || (target.tagName === "TEXTAREA" && !event.shiftKey) || target.tagName === "SELECT")) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey || (form.contains(target) &&
+        ((target.tagName === "TEXTAREA" && !event.shiftKey) || target.tagName === "SELECT")))) {
       event.preventDefault();
       advance(form);
       return;

@@ -1,0 +1,46 @@
+"""The researcher's import page: upload a file of items into a project, with upload progress, the same checks
+and the same error messages (file, line, field) as `manage.py import_items`."""
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from annotations import selectors
+from annotations.importing.errors import ImportFormatError
+from annotations.importing.sources import ITEM_FORMATS
+from annotations.services.importing import items_import
+from webapp.roles import researcher_required
+
+PAGE = "annotations/project_import.html"
+
+
+@require_http_methods(["GET", "POST"])
+@researcher_required
+def project_import(request, slug):
+    project = selectors.project_get_for_user(user=request.user, slug=slug)
+    context = {"project": project, "formats": ITEM_FORMATS, "error": "", "chosen": request.POST.get("format", "")}
+    if request.method == "GET":
+        return render(request, PAGE, context)
+    upload = request.FILES.get("file")
+    fmt = request.POST.get("format") or None
+    if upload is None:
+        context["error"] = "Choose a file to import."
+    elif fmt is not None and fmt not in ITEM_FORMATS:
+        context["error"] = f"format: {fmt!r} is not one of {', '.join(ITEM_FORMATS)}"
+    else:
+        try:
+            count = items_import(project=project, path_or_file=upload, fmt=fmt)
+        except ImportFormatError as exc:
+            context["error"] = str(exc)
+        else:
+            messages.success(request, f"Imported {count} item{'s' if count != 1 else ''} from {upload.name}.")
+            url = reverse("project_detail", args=[project.slug])
+            if request.htmx:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = url
+                return response
+            return redirect(url)
+    template = f"{PAGE}#result" if request.htmx else PAGE
+    return render(request, template, context, status=422)
