@@ -113,6 +113,16 @@ def _group_parts(parts: dict, group: dict) -> dict:
             "heldout": keep(parts["heldout"], True)}
 
 
+def _peak_memory_mb(device: str) -> float:
+    import resource
+
+    import torch
+
+    if device == "cuda":
+        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _recipe(name: str):
     from ml.core.training import bi_encoder, generator, preference_rm, reward_model
 
@@ -147,6 +157,8 @@ def train(request: TrainRequest, *, on_progress: Callable[[Progress], None] | No
     result = _recipe(request.recipe)(ctx, parts)
     record.finish()
     record.steps, record.resumed_from = result.steps, result.resumed_from
+    record.train_seconds = next((e["train_runtime"] for e in result.log_history if "train_runtime" in e), None)
+    record.peak_memory_mb = _peak_memory_mb(device)
     record.loss_curve = [{k: v for k, v in entry.items() if k in ("step", "loss") or k.startswith("eval_")}
                          for entry in result.log_history if "loss" in entry or any(k.startswith("eval_") for k in entry)]
     outcome = TrainOutcome(model_dir=result.model_dir, kind=result.kind, adapter=result.adapter,
