@@ -19,10 +19,11 @@ pytestmark = pytest.mark.django_db
 def trained(settings, tmp_path, tiny_regressor_path):
     settings.RESONANCE_MODEL_STORE = str(tmp_path / "store")
     settings.RESONANCE_DEVICE = "cpu"
+    UserFactory(username="res", role="researcher")
     model_version_register(name="tiny-scorer", kind="scorer", path=tiny_regressor_path)
     project = project_with_labels(kind="narrative", dimensions=[likert("empathy")],
                                   items=learnable_items("narrative", 20))
-    call_command("train", project.slug, "--recipe", "reward-model", "--base", "tiny-scorer",
+    call_command("train", project.slug, "--recipe", "reward-model", "--base", "tiny-scorer", "--user", "res",
                  "--set", "max_steps=4", "--set", "batch_size=4", "--set", "logging_steps=1")
     job = job_run(job_id=Job.objects.get(kind="train").pk, worker="test")
     return ModelVersion.objects.get(pk=job.result["version_id"])
@@ -40,6 +41,14 @@ def test_researcher_reads_lineage_metrics_curve_and_disagreements_on_the_version
     heldout = trained.training_settings["split"]["parts"]["heldout"]
     assert 'data-testid="disagreements"' in page and any(item in page for item in heldout)
     assert page.count("<tr><td>") >= 4  # the curve's values and the disagreement rows
+
+
+def test_the_training_job_page_shows_the_loss_by_step_and_links_the_new_version(client, trained):
+    client.force_login(UserFactory(username="res", role="researcher"))
+    job = Job.objects.get(kind="train")
+    page = client.get(reverse("ml:job_detail", args=[job.pk])).content.decode()
+    assert 'data-testid="train-loss"' in page and "4 of 4 done" in page
+    assert reverse("ml:model_detail", args=[trained.pk]) in page
 
 
 @pytest.mark.parametrize(("role", "status"), [("annotator", 403), ("participant", 403), (None, 302)])
