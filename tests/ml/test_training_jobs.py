@@ -150,3 +150,26 @@ def test_lora_target_modules_missing_from_the_base_are_refused_at_launch(store, 
 def test_export_file_helper_is_the_platforms_label_export(narrative_project, tmp_path):
     rows = [json.loads(line) for line in export_file(narrative_project, tmp_path).read_text().splitlines()]
     assert {"item_id", "annotator", "annotator_country", "empathy"} <= set(rows[0])
+
+
+def test_compare_in_study_pits_the_new_generator_against_its_parent_on_heldout_prompts_and_opens_when_done(
+        store, generator_base, make_study, researcher, capsys):  # noqa: F811
+    study = make_study(n_prompts=8)
+    import_judgments(study, [(f"w{k}", prompt(i), ALPHA, BETA, "ab"[(i + k) % 3 == 0], "a", "overall")
+                             for i in range(8) for k in range(3)])
+    call_command("train", study.slug, "--recipe", "dpo", "--base", "tiny-llama", *FAST, "--set", "max_length=64")
+    version = ModelVersion.objects.get(pk=job_run(job_id=_launched(capsys).pk, worker="w").result["version_id"])
+    call_command("compare_in_study", version.name, "--user", researcher.username)
+    assert "held-out prompts" in capsys.readouterr().out
+    comparison = version.training_settings["split"]["parts"]["heldout"]
+    jobs = list(Job.objects.filter(kind=Job.Kind.GENERATION).order_by("pk"))
+    assert [j.model_version for j in jobs] == [version, generator_base]
+    created = jobs[0].study
+    assert sorted(created.prompts.values_list("external_id", flat=True)) == sorted(comparison)
+    assert not created.is_open
+    job_run(job_id=jobs[0].pk, worker="w")
+    created.refresh_from_db()
+    assert not created.is_open  # one of two systems has its responses
+    job_run(job_id=jobs[1].pk, worker="w")
+    created.refresh_from_db()
+    assert created.is_open and created.responses.count() == 2 * len(comparison)
