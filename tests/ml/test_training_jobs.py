@@ -173,3 +173,23 @@ def test_compare_in_study_pits_the_new_generator_against_its_parent_on_heldout_p
     job_run(job_id=jobs[1].pk, worker="w")
     created.refresh_from_db()
     assert created.is_open and created.responses.count() == 2 * len(comparison)
+
+
+def test_reannotate_reopens_the_items_of_largest_disagreement_and_records_the_round(
+        store, scorer_base, narrative_project, capsys):
+    from annotations.models import Item
+
+    call_command("train", narrative_project.slug, "--recipe", "reward-model", "--base", "tiny-scorer", *FAST)
+    version = ModelVersion.objects.get(pk=job_run(job_id=_launched(capsys).pk, worker="w").result["version_id"])
+    metrics = version.metrics
+    gaps = sorted(((abs(v - metrics["heldout_means"]["empathy"][i]), i)
+                   for i, v in metrics["predictions"]["empathy"].items()), reverse=True)
+    call_command("reannotate", version.name, "--top", "2", "--labels", "2")
+    assert "2 items back in the queue for 2 more labels" in capsys.readouterr().out
+    reopened = Item.objects.filter(project=narrative_project, metadata__has_key="reannotation_rounds")
+    assert sorted(reopened.values_list("external_id", flat=True)) == sorted(i for _, i in gaps[:2])
+    for item in reopened:
+        assert item.needed == 5 and not item.is_full  # 3 labels were needed before
+        assert item.metadata["reannotation_rounds"] == [{"version": version.name, "labels": 2, "needed_before": 3}]
+    exported = [json.loads(line) for line in export_file(narrative_project, store).read_text().splitlines()]
+    assert any("reannotation_rounds" in row["item_metadata"] for row in exported)
