@@ -56,3 +56,32 @@ def test_version_page_is_for_researchers_only(client, trained, role, status):
     if role:
         client.force_login(UserFactory(username=f"u-{role}", role=role))
     assert client.get(reverse("ml:model_detail", args=[trained.pk])).status_code == status
+
+
+def test_training_is_launched_through_the_api_and_bad_input_names_the_field(settings, tmp_path, tiny_regressor_path):
+    from rest_framework.test import APIClient
+
+    settings.RESONANCE_MODEL_STORE = str(tmp_path / "store")
+    owner = UserFactory(username="res", role="researcher")
+    base = model_version_register(name="tiny-scorer", kind="scorer", path=tiny_regressor_path)
+    project = project_with_labels(kind="narrative", dimensions=[likert("empathy")],
+                                  items=learnable_items("narrative", 20))
+    project.owner = owner
+    project.save(update_fields=["owner"])
+    api = APIClient()
+    api.force_authenticate(owner)
+    url = reverse("ml:api_train")
+    refused = api.post(url, {"recipe": "bi-encoder", "project": project.slug, "base": base.pk}, format="json")
+    assert refused.status_code == 400 and "base" in refused.json()
+    assert not Job.objects.exists()
+    made = api.post(url, {"recipe": "reward-model", "project": project.slug, "base": base.pk,
+                          "params": {"max_steps": 2}}, format="json")
+    assert made.status_code == 201, made.content
+    job = Job.objects.get(pk=made.json()["id"])
+    assert job.kind == "train" and job.params["overrides"] == {"max_steps": 2}
+    assert job.params["snapshot"]["manifest"]["labels"] == 60
+    lineage = api.get(reverse("ml:api_model_lineage", args=[base.pk])).json()
+    assert lineage[0]["name"] == "tiny-scorer" and lineage[0]["trained_on"] == ""
+    annotator = APIClient()
+    annotator.force_authenticate(UserFactory(username="ann", role="annotator"))
+    assert annotator.post(url, {"recipe": "reward-model", "project": project.slug}, format="json").status_code == 403
