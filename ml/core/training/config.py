@@ -6,8 +6,6 @@ import platform
 import time
 from dataclasses import dataclass, field
 
-import torch
-
 RECIPES = ("reward-model", "bi-encoder", "sft", "dpo", "preference-rm")
 
 _COMMON = {"seed": 0, "epochs": 3.0, "max_steps": -1, "batch_size": 16, "learning_rate": 5e-5,
@@ -37,8 +35,10 @@ def defaults_for(recipe: str, device: str) -> dict:
     if recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}")
     out = {**_COMMON, **_PER_RECIPE[recipe], **_PER_DEVICE.get(device, _PER_DEVICE["cpu"])}
-    if device == "cuda" and not torch.cuda.is_bf16_supported():
-        out["bf16"] = False
+    if device == "cuda":
+        import torch
+
+        out["bf16"] = bool(torch.cuda.is_bf16_supported())
     if recipe in ("sft", "dpo") and device == "cuda":
         out["gradient_checkpointing"] = True
     return out
@@ -61,6 +61,7 @@ def library_versions() -> dict[str, str]:
     import datasets
     import peft
     import sentence_transformers
+    import torch
     import transformers
     import trl
 
