@@ -9,7 +9,9 @@ existing one is returned as it is. A cancelled run registers nothing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from pathlib import Path
 
 from django.db import transaction
 
@@ -88,6 +90,19 @@ def run_training(job: Job, on_batch) -> dict:
             "resumed_from": outcome["record"]["resumed_from"]}
 
 
+def artifact_checksum(*, folder: Path) -> dict:
+    """SHA-256 over the model folder's files (names and contents, in name order), and its size,
+    so a copy on another host can be checked against the version."""
+    digest, size = hashlib.sha256(), 0
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
+    return {"sha256": digest.hexdigest(), "bytes": size}
+
+
 @transaction.atomic
 def trained_version_register(*, job: Job, outcome: dict) -> ModelVersion:
     """Registers the run's model as a new, inactive version; idempotent per job."""
@@ -102,6 +117,7 @@ def trained_version_register(*, job: Job, outcome: dict) -> ModelVersion:
                              "manifest": snapshot["manifest"]},
                 "holdout_group": job.params.get("holdout_group"), "split": outcome["split"],
                 "hyperparameters": outcome["record"]["hyperparameters"], "record": outcome["record"]}
+    settings["artifact"] = artifact_checksum(folder=Path(outcome["model_dir"]))
     metrics = {"heldout": outcome["metrics"], "parent": outcome["parent_metrics"],
                "predictions": outcome["details"].get("predictions", {}),
                "heldout_means": outcome["details"].get("heldout_means", {})}

@@ -5,6 +5,7 @@ the existing scoring and generation jobs use it, and bad input is refused at lau
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -65,6 +66,8 @@ def test_train_command_registers_an_inactive_version_that_a_scoring_job_then_use
     assert settings["snapshot"]["manifest"]["labels"] == 60 and settings["recipe"] == "reward-model"
     assert sum(settings["split"]["sizes"].values()) == 20 and settings["hyperparameters"]["max_steps"] == 4
     assert settings["record"]["seed"] == 0 and settings["record"]["versions"]["trl"]
+    from ml.services.training_run import artifact_checksum
+    assert settings["artifact"] == artifact_checksum(folder=Path(version.path)) and settings["artifact"]["bytes"] > 0
     assert [p["step"] for p in job.result["curve"] if p.get("loss") is not None] == [1, 2, 3, 4]
     assert version.metrics["heldout"]["empathy"]["spearman"] is not None or version.metrics["heldout"]["empathy"]["n"]
     assert "empathy" in version.metrics["parent"]
