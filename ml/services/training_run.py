@@ -46,7 +46,17 @@ def _request(job: Job) -> dict:
             "source": snapshot["source"], "raw_source": snapshot.get("raw_source"),
             "dimensions": snapshot.get("dimensions") or [], "overrides": params.get("overrides") or {},
             "device": _device(), "holdout_group": tuple(params["holdout_group"]) if params.get("holdout_group")
-            else None, "fixed_heldout": fixed}
+            else None, "fixed_heldout": fixed, "scorer": _active_scorer(params["recipe"])}
+
+
+def _active_scorer(recipe: str) -> dict | None:
+    """The active reward model, which scores a generator's held-out replies (new and parent alike)."""
+    if recipe not in ("sft", "dpo"):
+        return None
+    scorer = ModelVersion.objects.filter(kind="scorer", is_active=True).first()
+    if scorer is None:
+        return None
+    return {"path": scorer.path, "name": scorer.name}
 
 
 def _base_path(version: ModelVersion) -> str:

@@ -87,7 +87,10 @@ def test_train_command_registers_an_inactive_version_that_a_scoring_job_then_use
 
 
 def test_dpo_version_is_a_lora_adapter_that_a_generation_job_loads_over_its_base(
-        store, generator_base, make_study, capsys):  # noqa: F811
+        store, generator_base, scorer_base, make_study, capsys):  # noqa: F811
+    from ml.services import model_version_promote
+
+    model_version_promote(version=scorer_base)  # the active scorer rates held-out replies of new and parent
     study = make_study(n_prompts=8)
     import_judgments(study, [(f"w{k}", prompt(i), ALPHA, BETA, "ab"[(i + k) % 3 == 0], "a", "overall")
                              for i in range(8) for k in range(3)])
@@ -98,6 +101,8 @@ def test_dpo_version_is_a_lora_adapter_that_a_generation_job_loads_over_its_base
     assert version.kind == "generator" and version.training_settings["adapter"] is True
     assert version.training_settings["study"] == study.slug
     assert version.metrics["heldout"]["pair_accuracy"]["n"] == version.training_settings["split"]["sizes"]["heldout"]
+    rewards = version.metrics["heldout"]["scorer_reward"], version.metrics["parent"]["scorer_reward"]
+    assert all(r["scorer"] == "tiny-scorer" and r["n"] >= 1 and r["mean"] is not None for r in rewards)
     project = project_with_labels(kind="response", dimensions=[likert("empathy")],
                                   items=learnable_items("response", 3))
     generation = job_launch(kind="generation", model_version=version, created_by=None, project=project,

@@ -18,6 +18,7 @@ class RunContext:
     device: str
     callback: ProgressCallback
     dimensions: list[dict] = field(default_factory=list)
+    scorer: dict | None = None         # {"path", "dimensions"}: the active reward model, for generators
 
     @property
     def checkpoints(self) -> Path:

@@ -37,6 +37,7 @@ class TrainRequest:
     device: str | None = None
     holdout_group: tuple[str, str] | None = None   # (attribute, value)
     fixed_heldout: list[str] | None = None         # an earlier version's held-out units
+    scorer: dict | None = None                     # {"path", "dimensions"}: scores generators' held-out replies
 
 
 @dataclass
@@ -153,6 +154,7 @@ def train(request: TrainRequest, *, on_progress: Callable[[Progress], None] | No
     record = RunRecord(recipe=request.recipe, base=request.base, device=device, hyperparameters=params,
                        seed=int(params["seed"]))
     ctx = RunContext(base=request.base, out=out, params=params, device=device, dimensions=request.dimensions,
+                     scorer=request.scorer,
                      callback=ProgressCallback(on_progress=on_progress, should_cancel=should_cancel))
     result = _recipe(request.recipe)(ctx, parts)
     record.finish()
