@@ -116,6 +116,7 @@ def main() -> None:
         p.add_argument("--device", default="cpu", help="cpu, cuda, ..."),
         p.add_argument("--threads", type=int, default=os.cpu_count()),
         p.add_argument("--repeats", type=int, default=None),
+        p.add_argument("--recipes", default="", help="comma-separated subset, e.g. reward-model,sft"),
     ))
     set_threads(args.threads)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -142,6 +143,8 @@ def main() -> None:
             ("preference-rm", encoder, prefs, {"batch_size": 8, "max_length": short}, False),
             ("dpo", generator, prefs, {"batch_size": 2, "max_length": short if quick else 192}, False),
         ]
+        wanted = [r.strip() for r in args.recipes.split(",") if r.strip()]
+        plans = [plan for plan in plans if not wanted or plan[0] in wanted]
         for number, (recipe, base, source, overrides, compare) in enumerate(plans):
             runs: dict[str, list[dict]] = {"random": [], "group_by_length": []}
             for repeat in range(repeats):
