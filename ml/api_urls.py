@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from ml import api
+from ml import api, api_training
 
 urlpatterns = [
     path("models/", api.ModelListView.as_view(), name="api_models"),
     path("models/<int:pk>/", api.ModelDetailView.as_view(), name="api_model_detail"),
     path("models/<int:pk>/promote/", api.ModelPromoteView.as_view(), name="api_model_promote"),
+    path("models/<int:pk>/lineage/", api_training.LineageView.as_view(), name="api_model_lineage"),
+    path("train/", api_training.TrainLaunchView.as_view(), name="api_train"),
     path("jobs/", api.JobListView.as_view(), name="api_jobs"),
     path("jobs/<int:pk>/", api.JobDetailView.as_view(), name="api_job_detail"),
     path("jobs/<int:pk>/cancel/", api.JobCancelView.as_view(), name="api_job_cancel"),

@@ -26,6 +26,9 @@ def _metric_rows(new: dict, old: dict) -> list[dict]:
                 ("accuracy (95% Wilson)", values.get("accuracy"), parent.get("accuracy")),
                 ("interval low", values.get("low"), parent.get("low")),
                 ("interval high", values.get("high"), parent.get("high"))], "n": values.get("n")})
+        elif name == "scorer_reward":
+            rows.append({"name": f"reward by {values.get('scorer')} on held-out prompts", "n": values.get("n"),
+                         "cells": [("mean reward", values.get("mean"), parent.get("mean"))]})
         elif isinstance(values, dict):
             rows.append({"name": name, "n": values.get("n"), "cells": [
                 (label, values.get(key), parent.get(key)) for key, label in METRIC_COLUMNS if key in values]})

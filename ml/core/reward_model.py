@@ -86,10 +86,16 @@ class RewardModelScorer:
         if quantize and self.device.type != "cpu":
             raise ValueError("int8 dynamic quantization runs on CPU only; use quantize=False on an accelerator")
         try:
+            from transformers import AutoConfig
+
+            # A model trained on soft labels (ml.core.training) has one logit per scale point and
+            # dimension; its score is the expectation over the points.
+            self.soft_labels = getattr(AutoConfig.from_pretrained(self.path), "resonance_soft_labels", None)
+            width = sum(len(points) for points in self.soft_labels.values()) if self.soft_labels else len(self.dimensions)
             self.tokenizer = AutoTokenizer.from_pretrained(self.path)
             model = AutoModelForSequenceClassification.from_pretrained(
                 self.path,
-                num_labels=len(self.dimensions),
+                num_labels=width,
                 problem_type="regression",
                 dtype=default_dtype(self.device),
             )
@@ -103,7 +109,8 @@ class RewardModelScorer:
         if quantize:
             self.quantization_plan = quantize_linear_layers(model, self._calibration_batches())
         self.model = model.to(self.device)
-        self.output_columns = self._output_columns(model.config.id2label)
+        self.output_columns = (self._output_columns(dict(enumerate(self.soft_labels))) if self.soft_labels
+                               else self._output_columns(model.config.id2label))
 
     def _calibration_batches(self) -> list[dict[str, torch.Tensor]]:
         """Model inputs for measuring activation ranges before quantization: one generic text
@@ -148,8 +155,19 @@ class RewardModelScorer:
         # Context first, response second, as the model sees a dialogue; truncate the longer one.
         return dict(self.tokenizer(context, text, truncation="longest_first", max_length=self.max_length))
 
+    def _expectations(self, logits: torch.Tensor) -> torch.Tensor:
+        """Expected value on each dimension's scale, in the order the model was trained with."""
+        columns, start = [], 0
+        for points in self.soft_labels.values():
+            values = torch.tensor(points, dtype=logits.dtype)
+            columns.append((torch.softmax(logits[:, start : start + len(values)], dim=-1) * values).sum(-1))
+            start += len(values)
+        return torch.stack(columns, dim=1)
+
     @torch.inference_mode()
     def _forward(self, batch: Sequence[dict[str, list[int]]]) -> list[list[float]]:
         padded = self.tokenizer.pad(list(batch), return_tensors="pt").to(self.device)
         logits = self.model(**padded).logits.float().cpu()
+        if self.soft_labels:
+            logits = self._expectations(logits)
         return [[value if math.isfinite(value) else math.nan for value in row] for row in logits.tolist()]

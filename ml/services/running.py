@@ -74,7 +74,12 @@ def job_run(*, job_id: int, worker: str) -> Job | None:
     except Exception as exc:  # noqa: BLE001 - an unexpected crash still ends the job, with its reason
         log.exception("job %s crashed", job_id)
         return job_finish(job_id=job_id, status=Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
-    return job_finish(job_id=job_id, status=Job.Status.SUCCEEDED, result=result)
+    job = job_finish(job_id=job_id, status=Job.Status.SUCCEEDED, result=result)
+    if job is not None and job.kind == Job.Kind.GENERATION and job.study_id:
+        from ml.services.comparison import comparison_open_if_ready  # training's own module (see issue 12)
+
+        comparison_open_if_ready(study_id=job.study_id)
+    return job
 
 
 def load_model(kind: str, path: str, **options):

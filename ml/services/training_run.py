@@ -9,7 +9,9 @@ existing one is returned as it is. A cancelled run registers nothing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from pathlib import Path
 
 from django.db import transaction
 
@@ -44,7 +46,17 @@ def _request(job: Job) -> dict:
             "source": snapshot["source"], "raw_source": snapshot.get("raw_source"),
             "dimensions": snapshot.get("dimensions") or [], "overrides": params.get("overrides") or {},
             "device": _device(), "holdout_group": tuple(params["holdout_group"]) if params.get("holdout_group")
-            else None, "fixed_heldout": fixed}
+            else None, "fixed_heldout": fixed, "scorer": _active_scorer(params["recipe"])}
+
+
+def _active_scorer(recipe: str) -> dict | None:
+    """The active reward model, which scores a generator's held-out replies (new and parent alike)."""
+    if recipe not in ("sft", "dpo"):
+        return None
+    scorer = ModelVersion.objects.filter(kind="scorer", is_active=True).first()
+    if scorer is None:
+        return None
+    return {"path": scorer.path, "name": scorer.name}
 
 
 def _base_path(version: ModelVersion) -> str:
@@ -88,6 +100,19 @@ def run_training(job: Job, on_batch) -> dict:
             "resumed_from": outcome["record"]["resumed_from"]}
 
 
+def artifact_checksum(*, folder: Path) -> dict:
+    """SHA-256 over the model folder's files (names and contents, in name order), and its size,
+    so a copy on another host can be checked against the version."""
+    digest, size = hashlib.sha256(), 0
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
+    return {"sha256": digest.hexdigest(), "bytes": size}
+
+
 @transaction.atomic
 def trained_version_register(*, job: Job, outcome: dict) -> ModelVersion:
     """Registers the run's model as a new, inactive version; idempotent per job."""
@@ -102,6 +127,7 @@ def trained_version_register(*, job: Job, outcome: dict) -> ModelVersion:
                              "manifest": snapshot["manifest"]},
                 "holdout_group": job.params.get("holdout_group"), "split": outcome["split"],
                 "hyperparameters": outcome["record"]["hyperparameters"], "record": outcome["record"]}
+    settings["artifact"] = artifact_checksum(folder=Path(outcome["model_dir"]))
     metrics = {"heldout": outcome["metrics"], "parent": outcome["parent_metrics"],
                "predictions": outcome["details"].get("predictions", {}),
                "heldout_means": outcome["details"].get("heldout_means", {})}

@@ -53,6 +53,8 @@ def test_reward_model_from_soft_labels_predicts_a_distribution_per_dimension(tmp
     assert config.resonance_soft_labels == {"empathy": [1.0, 2.0, 3.0, 4.0, 5.0]}
     assert config.num_labels == 5
     assert outcome.metrics["empathy"]["mse"] is not None
+    scores = RewardModelScorer(outcome.model_dir, dimensions=("empathy",), device="cpu").score(["I am sorry"])
+    assert 1.0 <= scores.per_dimension["empathy"][0] <= 5.0  # the expectation over the scale points
 
 
 def test_reward_model_beats_its_untrained_parent_on_heldout_spearman(tmp_path, tiny_regressor_path):

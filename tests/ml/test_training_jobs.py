@@ -5,6 +5,7 @@ the existing scoring and generation jobs use it, and bad input is refused at lau
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -65,6 +66,8 @@ def test_train_command_registers_an_inactive_version_that_a_scoring_job_then_use
     assert settings["snapshot"]["manifest"]["labels"] == 60 and settings["recipe"] == "reward-model"
     assert sum(settings["split"]["sizes"].values()) == 20 and settings["hyperparameters"]["max_steps"] == 4
     assert settings["record"]["seed"] == 0 and settings["record"]["versions"]["trl"]
+    from ml.services.training_run import artifact_checksum
+    assert settings["artifact"] == artifact_checksum(folder=Path(version.path)) and settings["artifact"]["bytes"] > 0
     assert [p["step"] for p in job.result["curve"] if p.get("loss") is not None] == [1, 2, 3, 4]
     assert version.metrics["heldout"]["empathy"]["spearman"] is not None or version.metrics["heldout"]["empathy"]["n"]
     assert "empathy" in version.metrics["parent"]
@@ -84,7 +87,10 @@ def test_train_command_registers_an_inactive_version_that_a_scoring_job_then_use
 
 
 def test_dpo_version_is_a_lora_adapter_that_a_generation_job_loads_over_its_base(
-        store, generator_base, make_study, capsys):  # noqa: F811
+        store, generator_base, scorer_base, make_study, capsys):  # noqa: F811
+    from ml.services import model_version_promote
+
+    model_version_promote(version=scorer_base)  # the active scorer rates held-out replies of new and parent
     study = make_study(n_prompts=8)
     import_judgments(study, [(f"w{k}", prompt(i), ALPHA, BETA, "ab"[(i + k) % 3 == 0], "a", "overall")
                              for i in range(8) for k in range(3)])
@@ -95,6 +101,8 @@ def test_dpo_version_is_a_lora_adapter_that_a_generation_job_loads_over_its_base
     assert version.kind == "generator" and version.training_settings["adapter"] is True
     assert version.training_settings["study"] == study.slug
     assert version.metrics["heldout"]["pair_accuracy"]["n"] == version.training_settings["split"]["sizes"]["heldout"]
+    rewards = version.metrics["heldout"]["scorer_reward"], version.metrics["parent"]["scorer_reward"]
+    assert all(r["scorer"] == "tiny-scorer" and r["n"] >= 1 and r["mean"] is not None for r in rewards)
     project = project_with_labels(kind="response", dimensions=[likert("empathy")],
                                   items=learnable_items("response", 3))
     generation = job_launch(kind="generation", model_version=version, created_by=None, project=project,
@@ -150,3 +158,46 @@ def test_lora_target_modules_missing_from_the_base_are_refused_at_launch(store, 
 def test_export_file_helper_is_the_platforms_label_export(narrative_project, tmp_path):
     rows = [json.loads(line) for line in export_file(narrative_project, tmp_path).read_text().splitlines()]
     assert {"item_id", "annotator", "annotator_country", "empathy"} <= set(rows[0])
+
+
+def test_compare_in_study_pits_the_new_generator_against_its_parent_on_heldout_prompts_and_opens_when_done(
+        store, generator_base, make_study, researcher, capsys):  # noqa: F811
+    study = make_study(n_prompts=8)
+    import_judgments(study, [(f"w{k}", prompt(i), ALPHA, BETA, "ab"[(i + k) % 3 == 0], "a", "overall")
+                             for i in range(8) for k in range(3)])
+    call_command("train", study.slug, "--recipe", "dpo", "--base", "tiny-llama", *FAST, "--set", "max_length=64")
+    version = ModelVersion.objects.get(pk=job_run(job_id=_launched(capsys).pk, worker="w").result["version_id"])
+    call_command("compare_in_study", version.name, "--user", researcher.username)
+    assert "held-out prompts" in capsys.readouterr().out
+    comparison = version.training_settings["split"]["parts"]["heldout"]
+    jobs = list(Job.objects.filter(kind=Job.Kind.GENERATION).order_by("pk"))
+    assert [j.model_version for j in jobs] == [version, generator_base]
+    created = jobs[0].study
+    assert sorted(created.prompts.values_list("external_id", flat=True)) == sorted(comparison)
+    assert not created.is_open
+    job_run(job_id=jobs[0].pk, worker="w")
+    created.refresh_from_db()
+    assert not created.is_open  # one of two systems has its responses
+    job_run(job_id=jobs[1].pk, worker="w")
+    created.refresh_from_db()
+    assert created.is_open and created.responses.count() == 2 * len(comparison)
+
+
+def test_reannotate_reopens_the_items_of_largest_disagreement_and_records_the_round(
+        store, scorer_base, narrative_project, capsys):
+    from annotations.models import Item
+
+    call_command("train", narrative_project.slug, "--recipe", "reward-model", "--base", "tiny-scorer", *FAST)
+    version = ModelVersion.objects.get(pk=job_run(job_id=_launched(capsys).pk, worker="w").result["version_id"])
+    metrics = version.metrics
+    gaps = sorted(((abs(v - metrics["heldout_means"]["empathy"][i]), i)
+                   for i, v in metrics["predictions"]["empathy"].items()), reverse=True)
+    call_command("reannotate", version.name, "--top", "2", "--labels", "2")
+    assert "2 items back in the queue for 2 more labels" in capsys.readouterr().out
+    reopened = Item.objects.filter(project=narrative_project, metadata__has_key="reannotation_rounds")
+    assert sorted(reopened.values_list("external_id", flat=True)) == sorted(i for _, i in gaps[:2])
+    for item in reopened:
+        assert item.needed == 5 and not item.is_full  # 3 labels were needed before
+        assert item.metadata["reannotation_rounds"] == [{"version": version.name, "labels": 2, "needed_before": 3}]
+    exported = [json.loads(line) for line in export_file(narrative_project, store).read_text().splitlines()]
+    assert any("reannotation_rounds" in row["item_metadata"] for row in exported)

@@ -19,10 +19,11 @@ pytestmark = pytest.mark.django_db
 def trained(settings, tmp_path, tiny_regressor_path):
     settings.RESONANCE_MODEL_STORE = str(tmp_path / "store")
     settings.RESONANCE_DEVICE = "cpu"
+    UserFactory(username="res", role="researcher")
     model_version_register(name="tiny-scorer", kind="scorer", path=tiny_regressor_path)
     project = project_with_labels(kind="narrative", dimensions=[likert("empathy")],
                                   items=learnable_items("narrative", 20))
-    call_command("train", project.slug, "--recipe", "reward-model", "--base", "tiny-scorer",
+    call_command("train", project.slug, "--recipe", "reward-model", "--base", "tiny-scorer", "--user", "res",
                  "--set", "max_steps=4", "--set", "batch_size=4", "--set", "logging_steps=1")
     job = job_run(job_id=Job.objects.get(kind="train").pk, worker="test")
     return ModelVersion.objects.get(pk=job.result["version_id"])
@@ -42,8 +43,45 @@ def test_researcher_reads_lineage_metrics_curve_and_disagreements_on_the_version
     assert page.count("<tr><td>") >= 4  # the curve's values and the disagreement rows
 
 
+def test_the_training_job_page_shows_the_loss_by_step_and_links_the_new_version(client, trained):
+    client.force_login(UserFactory(username="res", role="researcher"))
+    job = Job.objects.get(kind="train")
+    page = client.get(reverse("ml:job_detail", args=[job.pk])).content.decode()
+    assert 'data-testid="train-loss"' in page and "4 of 4 done" in page
+    assert reverse("ml:model_detail", args=[trained.pk]) in page
+
+
 @pytest.mark.parametrize(("role", "status"), [("annotator", 403), ("participant", 403), (None, 302)])
 def test_version_page_is_for_researchers_only(client, trained, role, status):
     if role:
         client.force_login(UserFactory(username=f"u-{role}", role=role))
     assert client.get(reverse("ml:model_detail", args=[trained.pk])).status_code == status
+
+
+def test_training_is_launched_through_the_api_and_bad_input_names_the_field(settings, tmp_path, tiny_regressor_path):
+    from rest_framework.test import APIClient
+
+    settings.RESONANCE_MODEL_STORE = str(tmp_path / "store")
+    owner = UserFactory(username="res", role="researcher")
+    base = model_version_register(name="tiny-scorer", kind="scorer", path=tiny_regressor_path)
+    project = project_with_labels(kind="narrative", dimensions=[likert("empathy")],
+                                  items=learnable_items("narrative", 20))
+    project.owner = owner
+    project.save(update_fields=["owner"])
+    api = APIClient()
+    api.force_authenticate(owner)
+    url = reverse("ml:api_train")
+    refused = api.post(url, {"recipe": "bi-encoder", "project": project.slug, "base": base.pk}, format="json")
+    assert refused.status_code == 400 and "base" in refused.json()
+    assert not Job.objects.exists()
+    made = api.post(url, {"recipe": "reward-model", "project": project.slug, "base": base.pk,
+                          "params": {"max_steps": 2}}, format="json")
+    assert made.status_code == 201, made.content
+    job = Job.objects.get(pk=made.json()["id"])
+    assert job.kind == "train" and job.params["overrides"] == {"max_steps": 2}
+    assert job.params["snapshot"]["manifest"]["labels"] == 60
+    lineage = api.get(reverse("ml:api_model_lineage", args=[base.pk])).json()
+    assert lineage[0]["name"] == "tiny-scorer" and lineage[0]["trained_on"] == ""
+    annotator = APIClient()
+    annotator.force_authenticate(UserFactory(username="ann", role="annotator"))
+    assert annotator.post(url, {"recipe": "reward-model", "project": project.slug}, format="json").status_code == 403

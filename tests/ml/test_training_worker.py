@@ -49,3 +49,19 @@ def test_cancel_on_the_worker_stops_the_run_and_registers_nothing(celery_worker,
     job = wait_for(job, timeout=120)
     assert job.status == Job.Status.CANCELLED and job.done < 400
     assert not ModelVersion.objects.filter(parent__name="tiny-scorer").exists()
+
+
+def test_train_command_waits_on_the_worker_and_prints_the_new_version_with_its_parents_metrics(
+        celery_worker, launch, capsys):
+    import json
+
+    from django.core.management import call_command
+
+    job = launch()  # makes the base, the project and its owner; this first job is cancelled at once
+    services.job_cancel(job=job)
+    call_command("train", job.project.slug, "--recipe", "reward-model", "--base", "tiny-scorer", "--wait", "--json",
+                 "--set", "max_steps=4", "--set", "batch_size=4", "--timeout", "240")
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1].split("\r")[-1])
+    version = ModelVersion.objects.get(name=printed["version"])
+    assert printed["parent"] == "tiny-scorer" and not version.is_active
+    assert printed["metrics"] == version.metrics["heldout"] and "empathy" in printed["parent_metrics"]

@@ -18,6 +18,7 @@ class RunContext:
     device: str
     callback: ProgressCallback
     dimensions: list[dict] = field(default_factory=list)
+    scorer: dict | None = None         # {"path", "dimensions"}: the active reward model, for generators
 
     @property
     def checkpoints(self) -> Path:
@@ -54,13 +55,16 @@ def trainer_arguments(ctx: RunContext, *, has_eval: bool, **extra) -> dict:
         "eval_strategy": "steps" if has_eval and eval_steps else "no", "eval_steps": eval_steps or None,
         "seed": int(p["seed"]), "data_seed": int(p["seed"]), "bf16": bool(p["bf16"]),
         **({"gradient_checkpointing": True} if p["gradient_checkpointing"] else {}), "use_cpu": ctx.device == "cpu",
-        "report_to": [], "disable_tqdm": True, **extra,
+        "report_to": [], "disable_tqdm": True, "train_sampling_strategy": p["sampling"], **extra,
     }
 
 
 def run_trainer(trainer, ctx: RunContext) -> tuple[int, str | None, list[dict]]:
     """Trains, resuming from the newest checkpoint of an earlier, interrupted attempt."""
+    from transformers.trainer_callback import PrinterCallback
+
     resume = last_checkpoint(ctx.checkpoints)
+    trainer.remove_callback(PrinterCallback)  # progress goes to the callback, not to stdout
     trainer.add_callback(ctx.callback)
     trainer.train(resume_from_checkpoint=resume)
     return trainer.state.global_step, resume, list(trainer.state.log_history)

@@ -6,14 +6,12 @@ import platform
 import time
 from dataclasses import dataclass, field
 
-import torch
-
 RECIPES = ("reward-model", "bi-encoder", "sft", "dpo", "preference-rm")
 
 _COMMON = {"seed": 0, "epochs": 3.0, "max_steps": -1, "batch_size": 16, "learning_rate": 5e-5,
            "weight_decay": 0.01, "max_length": 256, "save_steps": 50,
            "save_total_limit": 2, "logging_steps": 5, "eval_steps": 0, "validation": 0.1, "heldout": 0.2,
-           "min_units": 1}
+           "min_units": 1, "sampling": "random"}   # or "group_by_length" (less padding per batch)
 
 _PER_RECIPE: dict[str, dict] = {
     "reward-model": {"learning_rate": 5e-5, "targets": "mean"},            # or "distribution" (soft labels)
@@ -37,8 +35,10 @@ def defaults_for(recipe: str, device: str) -> dict:
     if recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}")
     out = {**_COMMON, **_PER_RECIPE[recipe], **_PER_DEVICE.get(device, _PER_DEVICE["cpu"])}
-    if device == "cuda" and not torch.cuda.is_bf16_supported():
-        out["bf16"] = False
+    if device == "cuda":
+        import torch
+
+        out["bf16"] = bool(torch.cuda.is_bf16_supported())
     if recipe in ("sft", "dpo") and device == "cuda":
         out["gradient_checkpointing"] = True
     return out
@@ -61,6 +61,7 @@ def library_versions() -> dict[str, str]:
     import datasets
     import peft
     import sentence_transformers
+    import torch
     import transformers
     import trl
 
@@ -83,6 +84,8 @@ class RunRecord:
     wall_seconds: float | None = None
     resumed_from: str | None = None
     steps: int = 0
+    train_seconds: float | None = None    # inside trainer.train only (no loading, evaluation or saving)
+    peak_memory_mb: float | None = None   # accelerator peak on CUDA, else the process's peak RSS
     loss_curve: list[dict] = field(default_factory=list)
 
     def finish(self) -> None:
@@ -92,4 +95,5 @@ class RunRecord:
         return {"recipe": self.recipe, "base": self.base, "device": self.device, "seed": self.seed,
                 "hyperparameters": self.hyperparameters, "versions": self.versions,
                 "wall_seconds": self.wall_seconds, "resumed_from": self.resumed_from, "steps": self.steps,
+                "train_seconds": self.train_seconds, "peak_memory_mb": self.peak_memory_mb,
                 "loss_curve": self.loss_curve}

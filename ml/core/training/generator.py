@@ -107,11 +107,44 @@ def generator_pair_metrics(model, tokenizer, pairs: list[PreferencePair]) -> dic
     return {"pair_accuracy": pair_accuracy(margins)}
 
 
-def _compare(trainer, heldout_dataset, pairs) -> tuple[dict, dict]:
+@torch.inference_mode()
+def _replies(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int = 32) -> list[str]:
+    out = []
+    for messages in prompts:
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        ids = tokenizer(text, add_special_tokens=False, return_tensors="pt").to(model.device)
+        generated = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False,
+                                   pad_token_id=tokenizer.pad_token_id)
+        out.append(tokenizer.decode(generated[0, ids["input_ids"].shape[1]:], skip_special_tokens=True))
+    return out
+
+
+def scorer_mean_reward(scorer: dict, model, tokenizer, prompts: list[list[dict]]) -> dict:
+    """The active scorer's mean reward over greedy replies to the held-out prompts."""
+    from transformers import AutoConfig
+
+    from ml.core.reward_model import RewardModelScorer
+
+    config = AutoConfig.from_pretrained(scorer["path"])
+    dimensions = getattr(config, "resonance_dimensions", None) or [config.id2label[i] for i in range(config.num_labels)]
+    replies = _replies(model, tokenizer, prompts)
+    contexts = ["\n".join(m["content"] for m in messages) for messages in prompts]
+    result = RewardModelScorer(scorer["path"], dimensions=tuple(dimensions), device="cpu").score(replies, contexts)
+    rewards = [r for r in result.reward if r == r]
+    return {"n": len(prompts), "mean": sum(rewards) / len(rewards) if rewards else None,
+            "scorer": scorer.get("name") or scorer["path"]}
+
+
+def _compare(trainer, heldout_dataset, pairs, *, scorer: dict | None = None,
+             prompts: list[list[dict]] | None = None) -> tuple[dict, dict]:
     """Metrics of the trained adapter and of the parent (adapters off) on the same held-out data."""
     model, tokenizer = trainer.model, trainer.processing_class
     model.eval()
     new, old = {}, {}
+    if scorer and prompts:
+        new["scorer_reward"] = scorer_mean_reward(scorer, model, tokenizer, prompts)
+        with model.disable_adapter():
+            old["scorer_reward"] = scorer_mean_reward(scorer, model, tokenizer, prompts)
     if heldout_dataset is not None:
         new["eval_loss"] = float(trainer.evaluate(heldout_dataset)["eval_loss"])
         with model.disable_adapter():
@@ -146,8 +179,10 @@ def train_sft(ctx: RunContext, parts: dict[str, list[LabelItem]]) -> RecipeResul
                          peft_config=_lora(ctx, model))
     steps, resumed, history = run_trainer(trainer, ctx)
     heldout = dataset(chosen["heldout"])
+    prompts = list({str(i.fields.get("context")): prompt_messages(i.fields.get("context"))
+                    for i in parts["heldout"]}.values())
     new, old = _compare(trainer, trainer._prepare_dataset(heldout, tokenizer, args, False, None, "heldout")
-                        if heldout is not None else None, [])
+                        if heldout is not None else None, [], scorer=ctx.scorer, prompts=prompts)
     trainer.save_model(str(ctx.model_dir))
     tokenizer.save_pretrained(ctx.model_dir)
     return RecipeResult(model_dir=ctx.model_dir, kind="generator", adapter=True, metrics=new, parent_metrics=old,
@@ -175,7 +210,8 @@ def train_dpo(ctx: RunContext, parts: dict[str, list[PreferencePair]]) -> Recipe
                          eval_dataset=dataset(kept["validation"]), processing_class=tokenizer,
                          peft_config=_lora(ctx, model))
     steps, resumed, history = run_trainer(trainer, ctx)
-    new, old = _compare(trainer, None, parts["heldout"])
+    prompts = list({x.prompt_id: x.prompt for x in parts["heldout"]}.values())
+    new, old = _compare(trainer, None, parts["heldout"], scorer=ctx.scorer, prompts=prompts)
     trainer.save_model(str(ctx.model_dir))
     tokenizer.save_pretrained(ctx.model_dir)
     return RecipeResult(model_dir=ctx.model_dir, kind="generator", adapter=True, metrics=new, parent_metrics=old,

@@ -37,6 +37,7 @@ class TrainRequest:
     device: str | None = None
     holdout_group: tuple[str, str] | None = None   # (attribute, value)
     fixed_heldout: list[str] | None = None         # an earlier version's held-out units
+    scorer: dict | None = None                     # {"path", "dimensions"}: scores generators' held-out replies
 
 
 @dataclass
@@ -113,6 +114,16 @@ def _group_parts(parts: dict, group: dict) -> dict:
             "heldout": keep(parts["heldout"], True)}
 
 
+def _peak_memory_mb(device: str) -> float:
+    import resource
+
+    import torch
+
+    if device == "cuda":
+        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _recipe(name: str):
     from ml.core.training import bi_encoder, generator, preference_rm, reward_model
 
@@ -143,10 +154,13 @@ def train(request: TrainRequest, *, on_progress: Callable[[Progress], None] | No
     record = RunRecord(recipe=request.recipe, base=request.base, device=device, hyperparameters=params,
                        seed=int(params["seed"]))
     ctx = RunContext(base=request.base, out=out, params=params, device=device, dimensions=request.dimensions,
+                     scorer=request.scorer,
                      callback=ProgressCallback(on_progress=on_progress, should_cancel=should_cancel))
     result = _recipe(request.recipe)(ctx, parts)
     record.finish()
     record.steps, record.resumed_from = result.steps, result.resumed_from
+    record.train_seconds = next((e["train_runtime"] for e in result.log_history if "train_runtime" in e), None)
+    record.peak_memory_mb = _peak_memory_mb(device)
     record.loss_curve = [{k: v for k, v in entry.items() if k in ("step", "loss") or k.startswith("eval_")}
                          for entry in result.log_history if "loss" in entry or any(k.startswith("eval_") for k in entry)]
     outcome = TrainOutcome(model_dir=result.model_dir, kind=result.kind, adapter=result.adapter,

@@ -1,0 +1,67 @@
+"""REST API for training: launch a training job (POST /api/ml/train/) and read a version's lineage
+(GET /api/ml/models/{id}/lineage/). Writes go through ``ml.services.training``."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.selectors import project_get_for_user
+from ml import selectors
+from ml.api import JobSerializer
+from ml.core.training.config import RECIPES
+from ml.models import ModelVersion
+from ml.selectors_training import version_lineage
+from ml.services.jobs import JobError
+from ml.services.training import train_job_launch
+from studies.selectors import study_get_for_user
+from webapp.roles import IsResearcher
+
+
+class TrainInSerializer(serializers.Serializer):
+    recipe = serializers.ChoiceField(choices=RECIPES)
+    project = serializers.SlugField(required=False, help_text="reward-model, bi-encoder, sft: a project you can see")
+    study = serializers.SlugField(required=False, help_text="dpo, preference-rm: a study you can see")
+    base = serializers.PrimaryKeyRelatedField(queryset=ModelVersion.objects.all(), required=False, allow_null=True,
+                                              help_text="the version to start from (default per recipe)")
+    holdout_group = serializers.RegexField(r"^[\w-]+=.+$", required=False,
+                                           help_text="ATTR=VALUE: test on this annotator group's labels only")
+    params = serializers.DictField(required=False, default=dict, help_text="hyperparameter overrides")
+
+    def validate(self, attrs):
+        if bool(attrs.get("study")) == bool(attrs.get("project")):
+            raise ValidationError("give either study or project")
+        return attrs
+
+
+class TrainLaunchView(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(request=TrainInSerializer, responses={201: JobSerializer},
+                   summary="Launch a training job: the export is frozen now, the run goes to the gpu queue")
+    def post(self, request):
+        data = TrainInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        study = study_get_for_user(user=request.user, slug=values["study"]) if values.get("study") else None
+        project = project_get_for_user(user=request.user, slug=values["project"]) if values.get("project") else None
+        group = tuple(values["holdout_group"].split("=", 1)) if values.get("holdout_group") else None
+        try:
+            job = train_job_launch(recipe=values["recipe"], created_by=request.user, project=project, study=study,
+                                   base=values.get("base"), holdout_group=group, overrides=values["params"])
+        except JobError as exc:
+            field = str(exc).partition(": ")[0].split(".")[0]
+            raise ValidationError({field if field in data.fields else "non_field_errors": [str(exc)]}) from exc
+        job.refresh_from_db()
+        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+class LineageView(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses={200: dict}, summary="A version's line: itself, then each parent, with metrics")
+    def get(self, request, pk):
+        return Response(version_lineage(version=selectors.model_version_get_for_user(user=request.user, pk=pk)))
