@@ -117,3 +117,19 @@ def test_an_unreachable_database_anywhere_in_a_request_is_a_503_not_a_500(rf):
         raise ValueError("a bug")
     except ValueError:
         assert server_error(request).status_code == 500
+
+
+def test_no_template_has_an_inline_script_the_content_security_policy_would_block():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
+    handlers = re.compile(r"\son[a-z]+=\"", re.I)
+    offenders = [
+        str(path.relative_to(root))
+        for app in ("annotations", "studies", "webapp", "ml")
+        for path in (root / app).rglob("templates/**/*.html")
+        if inline.search(path.read_text()) or handlers.search(path.read_text())
+    ]
+    assert offenders == [], f"inline scripts or on* handlers (move them to a static file): {offenders}"
