@@ -18,11 +18,19 @@ class RegisterForm(forms.Form):
     activate = forms.BooleanField(required=False, label="Make it the active version of its kind")
 
 
+class VersionChoiceField(forms.ModelChoiceField):
+    """Each version named with its kind, so a generator is not picked for scoring by mistake."""
+
+    def label_from_instance(self, obj: ModelVersion) -> str:
+        return f"{obj.name} ({obj.get_kind_display().lower()}{', active' if obj.is_active else ''})"
+
+
 class LaunchForm(forms.Form):
     """A generation or scoring job on the study or project named in the URL."""
 
-    kind = forms.ChoiceField(choices=Job.Kind.choices)
-    model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.all())  # the service checks the kind
+    # exports, reports and training are launched from their own pages and commands, not from this form
+    kind = forms.ChoiceField(choices=[(kind.value, kind.label) for kind in (Job.Kind.GENERATION, Job.Kind.SCORING)])
+    model_version = VersionChoiceField(queryset=ModelVersion.objects.order_by("kind", "name"))  # the service checks the kind
     system = forms.CharField(max_length=100, required=False,
                              help_text="generation: the system to fill; scoring: only this system (empty: all)")
     batch_size = forms.IntegerField(min_value=1, max_value=1024, initial=32)

@@ -188,3 +188,20 @@ def test_with_the_broker_down_launch_says_so_and_annotation_pages_still_work(
     assert "the job queue is not reachable:" in detail.text
     assert project_page.status_code == 200
     assert join_page.status_code == 200
+
+
+def test_launch_form_offers_only_generation_and_scoring_and_says_a_refusal_once(client, world):
+    client.force_login(world["users"]["owner"])
+    url = reverse("ml:job_new") + f"?study={world['study'].slug}"
+    page = client.get(url).text
+    assert 'value="generation"' in page and 'value="scoring"' in page
+    for other in ("export", "report", "train"):
+        assert f'value="{other}"' not in page
+    assert f"{world['version'].name} (generator" in page
+    # a generator cannot score: the service refuses, and the page says so once
+    response = client.post(reverse("ml:job_new"), {
+        "study": world["study"].slug, "kind": "scoring", "model_version": world["version"].pk, "batch_size": 4,
+        "combine": "mean"})
+    assert response.status_code == 422
+    refusal = f"{world['version'].name} is a generator; a scoring job needs a"
+    assert response.text.count(refusal) == 1, response.text
