@@ -140,16 +140,22 @@ def _answer(page, question: dict, index: int, item_no: int, keyboard: bool) -> N
         page.keyboard.type(text)
 
 
-def _item(page, item_no: int, keyboard: bool, walk: Walk) -> None:
-    form = page.locator("#item-form")
-    expect(form).not_to_have_attribute("data-started", "")
-    assignment = int(form.locator("input[name=assignment]").get_attribute("value"))
+def open_content_note(page, *, keyboard: bool = False) -> None:
+    """Opens a distressing item's fold (its text, and a dialogue's per-turn boxes, are inside), as a person
+    who chooses to read on would: `o` on the keyboard, or the summary by pointer."""
     note = page.locator("details.content-note")
     if note.count() and note.get_attribute("open") is None:
         if keyboard:
             page.keyboard.press("o")
         else:
             note.locator("summary").click()
+
+
+def _item(page, item_no: int, keyboard: bool, walk: Walk) -> None:
+    form = page.locator("#item-form")
+    expect(form).not_to_have_attribute("data-started", "")
+    assignment = int(form.locator("input[name=assignment]").get_attribute("value"))
+    open_content_note(page, keyboard=keyboard)
     questions = _questions(page)
     for index, question in enumerate(questions):
         if keyboard and question["type"] == "text" and index:

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from annotations.models import Label
 from annotations.services.importing import items_import, project_load_spec
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.browser.journeys import check_page, walk_to_first_item
+from tests.browser.journeys import check_page, open_content_note, walk_to_first_item
 from tests.factories import UserFactory
 from webapp.demo.loading import DEMO_DIR, ITEMS_BY_KIND, PRESETS_DIR, demo_spec_text
 
@@ -68,6 +68,7 @@ def test_number_off_the_step_is_explained_in_plain_words_and_answers_kept(new_pa
     project = _preset_project("turn_level_conversation")
     page = new_page(DESKTOP)
     walk_to_first_item(page, slug=project.slug, worker="err-number")
+    open_content_note(page)  # the first item served may be a distressing one, its turns folded
     boxes = page.locator("#item-form input[type=number]")
     for index in range(boxes.count()):
         box = boxes.nth(index)
