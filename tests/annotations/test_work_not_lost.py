@@ -15,6 +15,7 @@ from annotations import api_annotate
 from annotations.models import Assignment, Enrollment, Item, Label
 from annotations.services import flow, routing
 from annotations.services.routing import assignment_next, assignment_skip, label_submit
+from tests.conftest import require_postgres
 from tests.factories import ItemFactory, ProjectFactory, UserFactory
 
 urlpatterns = [path("", include("webapp.urls")), *api_annotate.urlpatterns]
@@ -26,7 +27,7 @@ ASSIGNMENT_RE = re.compile(r'name="assignment" value="(\d+)"')
 def loop_path(request, monkeypatch):
     """Runs the test on the one-statement writes (PostgreSQL) and on the ORM writes."""
     if request.param == "sql" and connection.vendor != "postgresql":
-        pytest.skip("the one-statement path is PostgreSQL's")
+        require_postgres("the one-statement path is PostgreSQL's")
     if request.param == "orm":
         monkeypatch.setattr(routing, "fast_path", lambda: False)
     return request.param
