@@ -13,10 +13,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.selectors import project_get_for_user
 from ml import selectors, services
 from ml.models import Job, ModelKind, ModelVersion
-from studies.selectors import study_get_for_user
 from webapp.roles import IsResearcher
 
 
@@ -139,8 +137,8 @@ class JobListView(APIView):
         data = LaunchInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        study = study_get_for_user(user=request.user, slug=values["study"]) if values.get("study") else None
-        project = project_get_for_user(user=request.user, slug=values["project"]) if values.get("project") else None
+        study, project = selectors.job_target_for_user(user=request.user, study=values.get("study"),
+                                                       project=values.get("project"))
         try:
             job = services.job_launch(kind=values["kind"], model_version=values["model_version"],
                                       created_by=request.user, study=study, project=project,

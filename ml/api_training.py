@@ -9,7 +9,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.selectors import project_get_for_user
 from ml import selectors
 from ml.api import JobSerializer
 from ml.core.training.config import RECIPES
@@ -17,7 +16,6 @@ from ml.models import ModelVersion
 from ml.selectors_training import version_lineage
 from ml.services.jobs import JobError
 from ml.services.training import train_job_launch
-from studies.selectors import study_get_for_user
 from webapp.roles import IsResearcher
 
 
@@ -46,8 +44,8 @@ class TrainLaunchView(APIView):
         data = TrainInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        study = study_get_for_user(user=request.user, slug=values["study"]) if values.get("study") else None
-        project = project_get_for_user(user=request.user, slug=values["project"]) if values.get("project") else None
+        study, project = selectors.job_target_for_user(user=request.user, study=values.get("study"),
+                                                       project=values.get("project"))
         group = tuple(values["holdout_group"].split("=", 1)) if values.get("holdout_group") else None
         try:
             job = train_job_launch(recipe=values["recipe"], created_by=request.user, project=project, study=study,

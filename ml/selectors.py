@@ -11,9 +11,9 @@ from statistics import mean
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from annotations.selectors import projects_for_user
+from annotations.selectors import project_get_for_user, projects_for_user
 from ml.models import GeneratedText, Job, ModelVersion, Score
-from studies.selectors import studies_for_user
+from studies.selectors import studies_for_user, study_get_for_user
 
 
 def _is_researcher(user) -> bool:
@@ -144,3 +144,10 @@ def job_human_agreement(*, job: Job) -> dict[str, dict]:
 
 def job_generations(*, job: Job, limit: int = 20) -> list[GeneratedText]:
     return list(GeneratedText.objects.filter(job=job).select_related("prompt", "item").order_by("id")[:limit])
+
+
+def job_target_for_user(*, user, study: str | None, project: str | None) -> tuple:
+    """(study, project) a job launch names by slug, each checked for ``user`` (PermissionDenied / Http404 as
+    their own selectors answer); None where not named."""
+    return (study_get_for_user(user=user, slug=study) if study else None,
+            project_get_for_user(user=user, slug=project) if project else None)

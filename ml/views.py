@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotations.selectors import project_get_for_user
 from ml import selectors, services
 from ml.forms import LaunchForm, RegisterForm
-from studies.selectors import study_get_for_user
 from webapp.roles import researcher_required
 
 
@@ -68,11 +67,10 @@ def job_list(request):
 
 def _target(request, source):
     """The study or project named by ``?study=`` / ``?project=`` (or the form's hidden fields)."""
-    if source.get("study"):
-        return study_get_for_user(user=request.user, slug=source["study"]), None
-    if source.get("project"):
-        return None, project_get_for_user(user=request.user, slug=source["project"])
-    raise PermissionDenied("name a study or a project to run a job on")
+    if not source.get("study") and not source.get("project"):
+        raise PermissionDenied("name a study or a project to run a job on")
+    study = source.get("study")
+    return selectors.job_target_for_user(user=request.user, study=study, project=None if study else source.get("project"))
 
 
 @require_http_methods(["GET", "POST"])
