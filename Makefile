@@ -7,7 +7,7 @@ SHELL := bash
 .SHELLFLAGS := -o pipefail -ec
 QUIET := { grep -v "^WARNING: Location" || true; }
 
-.PHONY: setup run test lint lock models clean-broker
+.PHONY: setup run test lint lock models clean-broker axe
 
 $(STAMP): pyproject.toml requirements-dev.lock requirements-models.lock
 	test -x $(PY) || python3 -m venv .venv
@@ -34,6 +34,7 @@ run: setup
 AXE := .cache/npm/node_modules/axe-core/axe.min.js
 $(AXE):
 	npm install --prefix .cache/npm --no-save --no-audit --no-fund axe-core@4.10.2
+axe: $(AXE)
 
 test: $(STAMP) $(AXE)
 	$(PY) -m ml.defaults

@@ -86,3 +86,22 @@ def test_number_off_the_step_is_explained_in_plain_words_and_answers_kept(new_pa
     page.keyboard.press("Enter")
     expect(page.locator("#progress-text")).to_contain_text("1 done")
     assert Label.objects.get(project=project).values["empathy"]["1"] == 3.5
+
+
+def test_an_error_inside_a_distressing_items_fold_keeps_the_fold_open_and_focuses_the_question(new_page):
+    project = _preset_project("turn_level_conversation")
+    project.items.update(distressing=True)  # every item folded: the case the random first item only sometimes hit
+    page = new_page(PHONE)
+    walk_to_first_item(page, slug=project.slug, worker="err-fold")
+    open_content_note(page, keyboard=True)
+    boxes = page.locator("#item-form input[type=number]")
+    for index in range(boxes.count()):
+        box = boxes.nth(index)
+        box.fill("4" if box.get_attribute("max") == "7" else "0.5")
+    wrong = page.locator('[data-dimension="d__empathy__1"]')
+    wrong.locator("input").fill("3.7")
+    page.get_by_role("button", name="Submit").click()
+
+    expect(page.locator("details.content-note")).to_have_attribute("open", "")
+    expect(wrong.locator("input")).to_be_focused()
+    expect(wrong.locator("input")).to_have_value("3.7")

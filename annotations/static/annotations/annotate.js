@@ -59,6 +59,9 @@
     const invalid = f.querySelector("fieldset.has-error");
     const announcer = document.getElementById("announcer");
     if (invalid) {
+      // a question in error is shown even inside a folded content note: the person already opened it to answer
+      const note = invalid.closest("details");
+      if (note) note.open = true;
       setActive(questions().indexOf(invalid), true);
       return; // the error summary is an alert: it is announced as it arrives
     }
