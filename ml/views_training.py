@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ml import selectors
+from ml.agreement_plot import agreement_plot
 from ml.selectors_training import version_disagreements, version_lineage
 from webapp.roles import researcher_required
 
@@ -61,6 +62,7 @@ def model_version_detail(request, pk: int):
         "version": version, "settings": settings,
         "target": ("Project", settings["project"]) if "project" in settings else ("Study", settings.get("study", "")), "lineage": version_lineage(version=version),
         "metric_rows": _metric_rows(metrics.get("heldout"), metrics.get("parent")),
+        "agreement_plot": agreement_plot(metrics.get("heldout"), metrics.get("parent")),
         "curve": curve, "curve_points": _curve_points(curve),
         "disagreements": version_disagreements(version=version, top=10),
     })

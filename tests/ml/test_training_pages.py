@@ -41,6 +41,8 @@ def test_researcher_reads_lineage_metrics_curve_and_disagreements_on_the_version
     heldout = trained.training_settings["split"]["parts"]["heldout"]
     assert 'data-testid="disagreements"' in page and any(item in page for item in heldout)
     assert page.count("<tr><td>") >= 4  # the curve's values and the disagreement rows
+    assert 'data-testid="agreement-plot"' in page and page.count('class="humans"') == 2  # one per panel
+    assert 'aria-label="Krippendorff&#x27;s α. empathy: humans ' in page
 
 
 def test_the_training_job_page_shows_the_loss_by_step_and_links_the_new_version(client, trained):
