@@ -20,6 +20,7 @@ from annotations.agreement.load import (
     project_label_frame,
 )
 from annotations.agreement.plot import alpha_by_group_svg
+from annotations.agreement.rounds import reannotation_rounds_compared
 from annotations.models import Item
 from annotations.services.quality import annotator_exclude, annotator_include, item_queue_more_labels
 from webapp.regroup import regroup_parse
@@ -123,6 +124,7 @@ def agreement_page(request, slug):
         "plot": mark_safe(alpha_by_group_svg(report, attribute)),  # built from numbers and escaped text only
         "distributions": selectors.rating_distributions(project=project),
         "disagreements": _disagreement_rows(project),
+        "rounds": reannotation_rounds_compared(project=project),
     }
     return render(request, "annotations/agreement/page.html", context)
 

@@ -28,8 +28,10 @@ def excluded_annotator_ids(*, project: Project) -> set[int]:
     )
 
 
-def project_label_frame(*, project: Project, include_excluded: bool = False, tasks_only: bool = False) -> pd.DataFrame:
-    """All label values of ``project`` as one long frame (see module docstring)."""
+def project_label_frame(*, project: Project, include_excluded: bool = False, tasks_only: bool = False,
+                        item_ids: list[int] | None = None, labelled_before=None) -> pd.DataFrame:
+    """All label values of ``project`` as one long frame (see module docstring); only those of ``item_ids`` (item
+    primary keys) and only labels stored before the datetime ``labelled_before`` when given."""
     excluded = set() if include_excluded else excluded_annotator_ids(project=project)
     items = {
         pk: (external_id, role, gold or {})
@@ -40,6 +42,10 @@ def project_label_frame(*, project: Project, include_excluded: bool = False, tas
     labels = Label.objects.filter(project=project)
     if tasks_only:
         labels = labels.filter(item__role=Item.Role.TASK)
+    if item_ids is not None:
+        labels = labels.filter(item_id__in=item_ids)
+    if labelled_before is not None:
+        labels = labels.filter(created_at__lt=labelled_before)
     rows = labels.values_list("item_id", "annotator__pseudonym", "annotator_id", "values", "seconds")
     out: dict[str, list] = {column: [] for column in FRAME_COLUMNS}
     for item_id, pseudonym, annotator_id, values, seconds in rows.iterator(chunk_size=5000):

@@ -81,7 +81,9 @@ def ratings_by_dimension(frame: pd.DataFrame, dimension_specs: list[dict]) -> di
     return out
 
 
-def _level_for(dimension: dict, level: str | dict | None) -> str:
+def level_for(dimension: dict, level: str | dict | None) -> str:
+    """The measurement level of ``dimension``: the one asked for (one for all, or by dimension name), else the
+    spec's, else nominal for a choice and interval for the rest."""
     chosen = level.get(dimension["name"]) if isinstance(level, dict) else level
     chosen = chosen or dimension.get("level") or ("nominal" if dimension.get("type") == "choice" else "interval")
     if chosen not in LEVELS:
@@ -225,7 +227,7 @@ def agreement_report(
     options = {"n_bootstrap": n_bootstrap, "seed": seed, "kappa_weights": kappa_weights}
     report = {
         "dimensions": {
-            name: dimension_figures(r, specs[name], level=_level_for(specs[name], level), **options)
+            name: dimension_figures(r, specs[name], level=level_for(specs[name], level), **options)
             for name, r in ratings.items()
         },
         "groups": {},
@@ -252,14 +254,14 @@ def agreement_report(
                 positions = np.flatnonzero(r.annotators.isin(members))
                 group_ratings = r.only_annotators(positions)
                 per_value[value]["dimensions"][name] = dimension_figures(
-                    group_ratings, specs[name], level=_level_for(specs[name], level), **options
+                    group_ratings, specs[name], level=level_for(specs[name], level), **options
                 )
                 if dims.is_numeric(specs[name]):
                     per_value[value]["mean_ratings"][name] = mean_rating(group_ratings)
         report["groups"][attribute] = per_value
         between = {}
         for name, r in ratings.items():
-            dim_level = _level_for(specs[name], level)
+            dim_level = level_for(specs[name], level)
             group_ratings = between_groups_ratings(r, groups, dim_level)
             point, interval = _alpha_with_interval(group_ratings, dim_level, n_bootstrap, seed)
             between[name] = {
@@ -271,7 +273,7 @@ def agreement_report(
             }
         report["between_groups"][attribute] = between
         report["alpha_differences"][attribute] = {
-            name: alpha_difference(r, groups, level=_level_for(specs[name], level), n_bootstrap=n_bootstrap, seed=seed)
+            name: alpha_difference(r, groups, level=level_for(specs[name], level), n_bootstrap=n_bootstrap, seed=seed)
             for name, r in ratings.items()
         }
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from ml.models import ModelVersion
 from ml.selectors_training import version_disagreements
@@ -14,8 +15,9 @@ from ml.services.jobs import JobError
 @transaction.atomic
 def items_reannotate(*, version: ModelVersion, top: int, labels: int = 3) -> list[str]:
     """Reopens the ``top`` items of largest disagreement for ``labels`` more labels each; returns
-    their ids. Each item's metadata gains ``reannotation_rounds`` [{version, labels, needed_before}],
-    which the label export carries in ``item_metadata``."""
+    their ids. Each item's metadata gains ``reannotation_rounds`` [{version, labels, needed_before, at}], which
+    the label export carries in ``item_metadata`` and the agreement page compares (labels before ``at``
+    against all labels now)."""
     from annotations.models import Item, Project
 
     settings = version.training_settings or {}
@@ -28,9 +30,10 @@ def items_reannotate(*, version: ModelVersion, top: int, labels: int = 3) -> lis
     if not chosen:
         raise JobError(f"name: {version.name} has no held-out items with both model and human values")
     items = list(Item.objects.select_for_update().filter(project=project, external_id__in=chosen))
+    sent_at = timezone.now().isoformat()
     for item in items:
         rounds = list((item.metadata or {}).get("reannotation_rounds", []))
-        rounds.append({"version": version.name, "labels": labels, "needed_before": item.needed})
+        rounds.append({"version": version.name, "labels": labels, "needed_before": item.needed, "at": sent_at})
         item.metadata = {**(item.metadata or {}), "reannotation_rounds": rounds}
         item.save(update_fields=["metadata"])
     Item.objects.filter(pk__in=[i.pk for i in items]).update(needed=F("needed") + labels, is_full=False)

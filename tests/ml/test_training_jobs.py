@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from ml.models import GeneratedText, Job, ModelVersion, Score
 from ml.services import job_cancel, job_launch, job_run, model_version_register
@@ -198,6 +200,9 @@ def test_reannotate_reopens_the_items_of_largest_disagreement_and_records_the_ro
     assert sorted(reopened.values_list("external_id", flat=True)) == sorted(i for _, i in gaps[:2])
     for item in reopened:
         assert item.needed == 5 and not item.is_full  # 3 labels were needed before
-        assert item.metadata["reannotation_rounds"] == [{"version": version.name, "labels": 2, "needed_before": 3}]
+        (sent,) = item.metadata["reannotation_rounds"]
+        assert {key: sent[key] for key in ("version", "labels", "needed_before")} == {
+            "version": version.name, "labels": 2, "needed_before": 3}
+        assert parse_datetime(sent["at"]) <= timezone.now()
     exported = [json.loads(line) for line in export_file(narrative_project, store).read_text().splitlines()]
     assert any("reannotation_rounds" in row["item_metadata"] for row in exported)
