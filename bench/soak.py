@@ -1,7 +1,7 @@
 """Soak of the annotation loop on the real stack (gunicorn + PostgreSQL, loopback only): nothing lost or leaked.
 
-    python bench/soak.py            # 100 annotators for 120 s
-    python bench/soak.py --quick    # 20 annotators for 20 s (under a minute in all)
+    python bench/soak.py            # 100 annotators and 100 participants for 120 s
+    python bench/soak.py --quick    # 20 annotators and 20 participants for 20 s (under a minute in all)
 
 Each simulated annotator joins through its own Prolific-style link (own cookie jar) and works the htmx loop with
 misbehaviour mixed in: double submits (two POSTs of one form at once), replays of an answered form, skips,
@@ -11,9 +11,11 @@ lost (acknowledged answers with no label), duplicated (two labels for one item a
 (items with more labels than they need, or `taken` past `needed`), stale_counters (item labels_count, taken,
 enrollment labels_done and skipped that disagree with the rows), leaked_reservations (reservations held by
 enrollments past the items stage, or more than one live reservation per annotator), server_errors.
-The last line printed is one JSON object with every figure and the p95 latency of a turn.
+At the same time participants judge pairs of a blinded study on the same server (bench/soak_study.py: consent,
+start, double submits, replays, leaving mid-plan); their audit's counts, prefixed `study_`, must be 0 as well.
+The last line printed is one JSON object with every figure and the p95 latency of a turn (annotators) and of a
+request (participants).
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust); uses a throwaway database `resonance_bench_<pid>`.
-Participants (the study loop) are not driven yet.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import parse_args, percentile, print_result  # noqa: E402
 from _server import bench_database_create, bench_database_drop, django_setup, gunicorn_server, migrate  # noqa: E402
+from soak_study import StudyLedger, participant, study_audit, study_seed  # noqa: E402
 
 RESERVATION_S = 6
 ASSIGNMENT_RE = re.compile(r'name="assignment" value="(\d+)"')
@@ -44,6 +47,7 @@ SPEC = {
 
 def _arguments(parser) -> None:
     parser.add_argument("--annotators", type=int, default=None)
+    parser.add_argument("--participants", type=int, default=None, help="study participants at the same time")
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--items", type=int, default=None, help="items in the project (overlap 3)")
 
@@ -149,11 +153,15 @@ async def annotator(base: str, slug: str, index: int, until: float, ledger: Ledg
                 text = await _page(session, f"{base}/annotate/{slug}/", ledger)
 
 
-async def drive(base: str, slug: str, *, annotators: int, seconds: float) -> Ledger:
+async def drive(base: str, slug: str, *, annotators: int, seconds: float, participants: int = 0,
+                study_ledger: StudyLedger | None = None) -> Ledger:
+    """Runs the annotators (and, with `participants`, the study's participants into `study_ledger`) at once."""
     ledger = Ledger()
     until = time.monotonic() + seconds
-    await asyncio.gather(*(annotator(base, slug, index, until, ledger, random.Random(index))
-                           for index in range(annotators)))
+    crowd = [annotator(base, slug, index, until, ledger, random.Random(index)) for index in range(annotators)]
+    crowd += [participant(base, index, until, study_ledger, random.Random(10_000 + index))
+              for index in range(participants)]
+    await asyncio.gather(*crowd)
     return ledger
 
 
@@ -199,20 +207,26 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0], _arguments)
     annotators = args.annotators or (20 if args.quick else 100)
     seconds = args.seconds or (20.0 if args.quick else 120.0)
+    participants = args.participants if args.participants is not None else (20 if args.quick else 100)
     items = args.items or (150 if args.quick else 1500)
     database_url = bench_database_create()
     try:
         migrate(database_url=database_url)
         django_setup(database_url=database_url)
         slug = project_seed(items)
+        study_slug = study_seed(participants=participants) if participants else None
+        study_ledger = StudyLedger()
         from django.db import connections
 
         connections.close_all()
         extra = {"RESONANCE_RESERVATION_SECONDS": str(RESERVATION_S)}
         with gunicorn_server(database_url=database_url, workers=3, worker_class="gthread", threads=4,
                              extra_env=extra) as server:
-            ledger = asyncio.run(drive(server.base_url, slug, annotators=annotators, seconds=seconds))
+            ledger = asyncio.run(drive(server.base_url, slug, annotators=annotators, seconds=seconds,
+                                       participants=participants, study_ledger=study_ledger))
         figures = audit(slug, ledger)
+        if study_slug:
+            figures.update({f"study_{name}": value for name, value in study_audit(study_slug, study_ledger).items()})
         connections.close_all()
     finally:
         bench_database_drop()
@@ -222,9 +236,17 @@ def main() -> None:
         "replays": ledger.replays, "skips": ledger.skips, "abandoned": ledger.abandoned,
         "server_errors": ledger.server_errors,
         "p95_ms": round(percentile(ledger.latencies, 95) * 1000, 1) if ledger.latencies else None,
+        "participants": participants, "study_judgments": study_ledger.judgments,
+        "study_acknowledged": len(set(study_ledger.acknowledged)), "study_double_submits": study_ledger.double_submits,
+        "study_replays": study_ledger.replays, "study_left": study_ledger.left, "study_finished": study_ledger.finished,
+        "study_server_errors": study_ledger.server_errors,
+        "study_p95_ms": round(percentile(study_ledger.latencies, 95) * 1000, 1) if study_ledger.latencies else None,
     })
     must_be_zero = ("lost", "duplicated", "over_assigned", "stale_item_counters", "stale_enrollment_counters",
                     "leaked_reservations", "annotators_holding_two", "server_errors")
+    if participants:
+        must_be_zero += ("study_lost", "study_duplicated", "study_over_assigned", "study_stale_pair_counters",
+                         "study_leaked_reservations", "study_participants_stuck", "study_server_errors")
     figures["ok"] = all(figures[name] == 0 for name in must_be_zero)
     print_result("soak", figures)
 
