@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ml.core.first_token_head import last_layer_computes_first_token_only
-from ml.core.quantization import (
+from ml.core.accel.first_token_head import last_layer_computes_first_token_only
+from ml.core.accel.quantization import (
     SharedInputProduct,
     SharedInputSlice,
     SmoothedInt8Linear,
     quantize_linear_layers,
     smoothing_factors,
 )
-from ml.core.quantization_plan import plan_quantization
+from ml.core.accel.quantization_plan import plan_quantization
 
 
 def activations_with_outliers(tokens: int = 64, width: int = 96) -> torch.Tensor:
