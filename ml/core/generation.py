@@ -113,8 +113,8 @@ class Generator:
         Prompts are sorted by token length so each batch pads little; a batch that runs out of
         GPU memory is split in half and retried. Each row stops at its own stop token (on the
         accelerated path it leaves the batch then, so finished rows cost nothing). Sampled outputs are reproducible
-        for the same prompts, ``seed``, ``batch_size`` and device (the global torch RNG is not
-        touched). ``on_batch(done, total)`` is called after every batch with the number of
+        for the same prompts, ``seed``, ``batch_size`` and device (the accelerated path leaves the
+        global torch RNG alone; ``model.generate`` samples from it, seeded from ``seed``). ``on_batch(done, total)`` is called after every batch with the number of
         prompts finished; returning ``False`` stops the work and raises ``Cancelled``.
         """
         encoded = [self.encode(prompt) for prompt in prompts]
