@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
 import torch
 from scipy.stats import spearmanr
@@ -52,12 +55,27 @@ def test_accelerated_greedy_tokens_equal_model_generates_exactly(plain_generator
     assert len({result.token_ids for result in plain}) > 1  # different answers, so the order is checked too
 
 
-def test_both_paths_stop_each_row_at_its_stop_token(plain_generator, tiny_generator):
-    plain = plain_generator.generate(PROMPTS, max_new_tokens=40, temperature=0, batch_size=len(PROMPTS))
-    accelerated = tiny_generator.generate(PROMPTS, max_new_tokens=40, temperature=0, batch_size=len(PROMPTS))
+def test_both_paths_end_each_row_at_its_own_stop_token(plain_generator, tiny_llama_path, tmp_path):
+    # A token from the middle of the first answer becomes a stop token: rows of one batch then
+    # stop at different steps, and model.generate pads the early ones, which must be cut.
+    answers = plain_generator.generate(PROMPTS, max_new_tokens=10, temperature=0)
+    special = set(plain_generator.tokenizer.all_special_ids)
+    stop_id = next(token for token in answers[0].token_ids[2:] if token not in special)
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_llama_path, folder)
+    config_file = folder / "generation_config.json"
+    config = json.loads(config_file.read_text())
+    config["eos_token_id"] = [plain_generator.tokenizer.eos_token_id, stop_id]
+    config_file.write_text(json.dumps(config))
+
+    plain = Generator(folder, device="cpu", acceleration="off").generate(
+        PROMPTS, max_new_tokens=10, temperature=0, batch_size=len(PROMPTS))
+    accelerated = Generator(folder, device="cpu").generate(
+        PROMPTS, max_new_tokens=10, temperature=0, batch_size=len(PROMPTS))
 
     assert accelerated == plain
-    assert all(not set(result.token_ids) & plain_generator.stop_token_ids for result in plain)
+    assert plain[0].new_tokens < 10
+    assert len({result.new_tokens for result in plain}) > 1
 
 
 def test_an_unknown_acceleration_is_refused(tiny_llama_path, tiny_regressor_path):
@@ -109,3 +127,18 @@ def test_int8_scores_rank_the_calibration_texts_as_the_plain_path_does(plain_sco
 def test_int8_needs_the_accelerated_path(tiny_regressor_path):
     with pytest.raises(ValueError, match="acceleration 'off' computes in float"):
         RewardModelScorer(tiny_regressor_path, device="cpu", quantize=True, acceleration="off")
+
+
+def test_a_judge_loaded_on_either_path_gives_the_same_parsed_scores(tiny_llama_path, tiny_generator):
+    from ml.core.judge import LLMJudgeScorer
+
+    plain = LLMJudgeScorer(tiny_llama_path, perspectives=("resonation", "reception"), device="cpu",
+                           acceleration="off", max_new_tokens=4)
+    accelerated = LLMJudgeScorer(tiny_generator, perspectives=("resonation", "reception"), max_new_tokens=4)
+    texts = ["I am sorry to hear that", "the weather was nice"]
+
+    assert type(plain.generator.decoder) is TransformersDecoder
+    plain_scores = plain.score(texts)
+    accelerated_scores = accelerated.score(texts)
+    assert plain.last_answers == accelerated.last_answers
+    assert plain_scores.unparseable == accelerated_scores.unparseable
