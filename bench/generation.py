@@ -4,7 +4,8 @@ Greedy decoding, the same chat prompts and ``max_new_tokens`` on both sides; onl
 tokens count (each answer ends at its own end-of-turn token, which is not counted).
 - naive: plain ``model.generate`` on one tokenized prompt at a time (what one would write first);
 - ours: ``Generator.generate`` over all prompts: sorted by length, batched, the shared prompt
-  prefix (system prompt) computed once per batch, finished rows dropped from the batch.
+  prefix (system prompt) computed once per batch, finished rows dropped from the batch
+  (``ml.core.accel``; ``--acceleration off``: batched ``model.generate``, the plain path).
 
 The naive side is slow, so it runs on an evenly spaced sample of the prompts. To keep a busy
 machine from favouring either side, the two are interleaved: after each of our batches (the
@@ -115,6 +116,7 @@ def main() -> None:
             p.add_argument(
                 "--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, ..."
             ),
+            p.add_argument("--acceleration", default="auto", choices=("auto", "off"), help="our Generator's path"),
         ),
     )
     set_threads(args.threads)
@@ -128,7 +130,7 @@ def main() -> None:
     count, naive_count, max_new_tokens = (32, 3, 48) if args.quick else (96, 12, 64)
     batch_size = args.batch_size
     prompts = chat_prompts(count)
-    generator = Generator(default_generator_path(), device=args.device)
+    generator = Generator(default_generator_path(), device=args.device, acceleration=args.acceleration)
     plain_model = AutoModelForCausalLM.from_pretrained(default_generator_path(), dtype=generator.dtype)
     plain_model.to(generator.device).eval()
     naive_indices = [round(i * count / naive_count) for i in range(naive_count)]  # evenly spaced sample
@@ -179,6 +181,7 @@ def main() -> None:
     figures = {
         "quick": args.quick,
         "device": str(generator.device),
+        "acceleration": args.acceleration,
         "prompts": count,
         "naive_prompts": naive_count,
         "batch_size": batch_size,

@@ -13,11 +13,13 @@ fit set (another seed).
 Figures: texts/s for the naive ``pipeline("text-classification", function_to_apply="none")``
 called per text, for ``RewardModelScorer`` at float32 and with our int8 (``quantize=True``:
 per-token scales, SmoothQuant smoothing, query/key/value as one product, what computes one row
-per text kept float32; ``ml/core/quantization.py``), and
+per text kept float32; ``ml/core/accel/quantization.py``), and
 for torch's stock ``quantize_dynamic`` on the same scorer as a reference; the speed-ups; the
 Spearman correlation of each int8 with float32 (reward and worst dimension); and how well the
 float32 reward follows the lexicon target (so the head is known to carry signal). Variants run interleaved in rounds, in rotating order, so a busy
 machine slows all of them alike; the median of the per-round speed-ups is printed as well.
+``--acceleration off`` scores on the plain path (no ``ml.core.accel``; no int8), to see what
+acceleration adds.
 """
 
 from __future__ import annotations
@@ -185,6 +187,7 @@ def main() -> None:
                 "--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, ..."
             ),
             p.add_argument("--batch-size", type=int, default=32, help="our scorer's batch size"),
+            p.add_argument("--acceleration", default="auto", choices=("auto", "off"), help="our scorer's path"),
         ),
     )
     set_threads(args.threads)
@@ -216,9 +219,10 @@ def main() -> None:
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
 
-        exact = RewardModelScorer(folder, batch_size=args.batch_size, device=device)
+        exact = RewardModelScorer(folder, batch_size=args.batch_size, device=device, acceleration=args.acceleration)
         variants = {"float32": exact.score}
-        if device.type == "cpu":  # int8 is a CPU option; on an accelerator the scorer runs bf16 instead
+        # int8 is an accelerated CPU option; on an accelerator the scorer runs bf16 instead
+        if device.type == "cpu" and args.acceleration == "auto":
             quantized = RewardModelScorer(folder, batch_size=args.batch_size, quantize=True, device=device)
             stock = RewardModelScorer(folder, batch_size=args.batch_size, device=device)
             stock.model = torch.ao.quantization.quantize_dynamic(
@@ -314,6 +318,7 @@ def main() -> None:
         "quick": args.quick,
         "model": "all-MiniLM-L6-v2 encoder + 4-output ridge head fitted to a lexicon target",
         "device": str(device),
+        "acceleration": args.acceleration,
         "ours_dtype": str(exact.model.dtype).removeprefix("torch."),
         "texts": count,
         "naive_texts": naive_count,

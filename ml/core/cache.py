@@ -20,6 +20,7 @@ from ml.core.device import free_accelerator_memory, resolve_device
 T = TypeVar("T")
 
 KINDS = ("generator", "scorer", "judge", "similarity")
+ACCELERATED_KINDS = ("generator", "scorer", "judge")  # the kinds with an ml.core.accel path
 
 
 class ModelCache:
@@ -88,6 +89,7 @@ def load_model(
     version_key: str | None = None,
     device: str | torch.device | None = None,
     cache: ModelCache | None = None,
+    acceleration: str | None = None,
     **options: Any,
 ) -> Any:
     """Returns a ready model object of ``kind`` for ``path``, loaded at most once per process.
@@ -95,10 +97,14 @@ def load_model(
     kind ``generator`` -> ``Generator``; ``scorer`` -> ``RewardModelScorer``; ``judge`` ->
     ``LLMJudgeScorer``; ``similarity`` -> ``PairSimilarity``. ``version_key`` identifies the
     registered model version (defaults to the path); ``options`` are passed to the class and
-    are part of the cache key, so they must be hashable (tuples, not lists).
+    are part of the cache key, so they must be hashable (tuples, not lists). ``acceleration``
+    (``ml.core.accel.ACCELERATIONS``; None: the class's default, ``auto``) is one of those options
+    for the ``ACCELERATED_KINDS``; similarity has no accelerated path, so it ignores it.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if acceleration is not None and kind in ACCELERATED_KINDS:
+        options = {**options, "acceleration": acceleration}
     resolved = resolve_device(device)
     key = (version_key or os.fspath(path), kind, str(resolved), tuple(sorted(options.items())))
     return (cache or default_cache).get_or_load(key, lambda: _construct(kind, path, resolved, options))

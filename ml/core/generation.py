@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 
-from ml.core.batching import chunks, order_by_length, padding_groups, run_splitting_on_oom
+from ml.core.accel import accelerate_generator, accelerating
+from ml.core.batching import chunks, order_by_length, run_splitting_on_oom
+from ml.core.decoding import Decoder, Decoding
 from ml.core.device import default_dtype, free_accelerator_memory, resolve_device
 from ml.core.errors import Cancelled, ModelLoadError
-from ml.core.few_rows_linear import use_few_rows_linears
-
-# What one more prefill forward pass costs, in padded positions (measured on SmolLM2-135M, CPU):
-# below this, splitting a batch's prefill into groups of similar length saves nothing.
-PREFILL_GROUP_COST = 128
 
 Messages = list[dict[str, str]]
 Prompt = Messages | str
 ProgressCallback = Callable[[int, int], bool | None]
-
-
-@dataclass(frozen=True)
-class Decoding:
-    """How one ``generate`` call decodes: its length limit, sampling settings and random stream."""
-
-    max_new_tokens: int
-    temperature: float
-    top_p: float
-    sampler: torch.Generator
 
 
 @dataclass(frozen=True)
@@ -48,6 +34,9 @@ class Generator:
 
     ``device`` is a setting string or ``torch.device`` (``None``: automatic, see
     ``resolve_device``); ``dtype`` defaults to bf16 on CUDA and float32 elsewhere.
+    ``acceleration`` ``auto`` decodes with ``ml.core.accel``'s decoder where the model allows it,
+    ``off`` with transformers' ``model.generate`` on the model as loaded; ``decoder`` is the one
+    chosen. Greedy answers are the same either way.
     """
 
     def __init__(
@@ -55,9 +44,12 @@ class Generator:
         path: str | os.PathLike[str],
         device: str | torch.device | None = None,
         dtype: torch.dtype | None = None,
+        *,
+        acceleration: str = "auto",
     ) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        accelerate = accelerating(acceleration)
         self.path = os.fspath(path)
         self.device = resolve_device(device)
         self.dtype = dtype or default_dtype(self.device)
@@ -67,14 +59,19 @@ class Generator:
         except (OSError, ValueError, KeyError) as exc:
             raise ModelLoadError(f"cannot load a generator from {self.path}: {exc}") from exc
         self.model.to(self.device).eval()
-        if self.device.type == "cpu":
-            use_few_rows_linears(self.model)
         # Decoder-only models continue from the last position, so padding goes on the left.
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.stop_token_ids = self._stop_token_ids()
-        self.uses_own_decoding = _supports_own_decoding(self.model)
+        accelerated = (
+            accelerate_generator(
+                self.model, pad_token_id=self.tokenizer.pad_token_id, stop_token_ids=self.stop_token_ids
+            )
+            if accelerate
+            else None
+        )
+        self.decoder: Decoder = accelerated or TransformersDecoder(self.model, self.tokenizer)
 
     def _stop_token_ids(self) -> set[int]:
         configured = self.model.generation_config.eos_token_id
@@ -114,10 +111,10 @@ class Generator:
         ``temperature`` 0 means greedy decoding; otherwise tokens are sampled at that
         temperature from the smallest set of tokens holding ``top_p`` of the probability.
         Prompts are sorted by token length so each batch pads little; a batch that runs out of
-        GPU memory is split in half and retried. Each row stops at its own stop token and
-        leaves the batch then, so finished rows cost nothing. Sampled outputs are reproducible
-        for the same prompts, ``seed``, ``batch_size`` and device (the global torch RNG is not
-        touched). ``on_batch(done, total)`` is called after every batch with the number of
+        GPU memory is split in half and retried. Each row stops at its own stop token (on the
+        accelerated path it leaves the batch then, so finished rows cost nothing). Sampled outputs are reproducible
+        for the same prompts, ``seed``, ``batch_size`` and device (the accelerated path leaves the
+        global torch RNG alone; ``model.generate`` samples from it, seeded from ``seed``). ``on_batch(done, total)`` is called after every batch with the number of
         prompts finished; returning ``False`` stops the work and raises ``Cancelled``.
         """
         encoded = [self.encode(prompt) for prompt in prompts]
@@ -131,7 +128,7 @@ class Generator:
         for batch in chunks(order, batch_size):
             outputs = run_splitting_on_oom(
                 [encoded[index] for index in batch],
-                lambda sub_batch: self._generate_batch(sub_batch, decoding),
+                lambda sub_batch: [self._result(row) for row in self.decoder.decode(sub_batch, decoding)],
                 on_oom=lambda: free_accelerator_memory(self.device),
             )
             for index, result in zip(batch, outputs, strict=True):
@@ -140,161 +137,6 @@ class Generator:
             if on_batch is not None and on_batch(done, len(prompts)) is False:
                 raise Cancelled(f"generation stopped after {done} of {len(prompts)} prompts")
         return [result for result in results if result is not None]
-
-    def _generate_batch(
-        self,
-        batch: Sequence[list[int]],
-        decoding: Decoding,
-    ) -> list[GenerationResult]:
-        if self.uses_own_decoding:
-            rows = self._decode_batch(batch, decoding)
-            return [self._result(row) for row in rows]
-        return self._generate_batch_with_transformers(batch, decoding)
-
-    @torch.inference_mode()
-    def _decode_batch(
-        self,
-        batch: Sequence[list[int]],
-        decoding: Decoding,
-    ) -> list[list[int]]:
-        """New token ids for each prompt of ``batch`` (stop token excluded), with a KV cache.
-
-        The prompt prefix that all rows share (typically the system prompt) is run once and
-        its cache copied to every row; the rest of each prompt is left-padded, the padding sitting
-        between the shared prefix and the row's own tokens (masked, with position ids that skip
-        it, so every row computes what it would alone). That prefill runs in groups of rows of
-        similar length (``padding_groups``) whose caches are then stacked, so short prompts do
-        not pay for the longest one's padding. Decoding writes the cache in place
-        (``ml.core.kv_cache``). A row that emits a stop token is dropped from the batch and its
-        cache, so later steps only pay for rows still writing.
-        """
-        from ml.core.kv_cache import growing_cache, is_growing, stack_left_padded
-
-        shared = _shared_prefix_length(batch) if len(batch) > 1 else 0
-        prefix_cache = growing_cache(self.model.config, spare_tokens=0)
-        if shared:
-            prefix = torch.tensor([batch[0][:shared]], device=self.device)
-            self.model(
-                input_ids=prefix,
-                attention_mask=torch.ones_like(prefix),
-                position_ids=torch.arange(shared, device=self.device)[None],
-                past_key_values=prefix_cache,
-                use_cache=True,
-                logits_to_keep=1,
-            )
-        order = order_by_length([len(ids) for ids in batch])
-        if is_growing(prefix_cache):
-            lengths = [len(batch[index]) - shared for index in order]
-            groups = [
-                order[span.start : span.stop]
-                for span in padding_groups(lengths, cost_per_group=PREFILL_GROUP_COST)
-            ]
-        else:
-            groups = [order]
-        caches, logits = [], []
-        for group in groups:
-            # Several groups are stacked into a new cache below, which reserves the room then.
-            cache = growing_cache(
-                self.model.config, spare_tokens=decoding.max_new_tokens if len(groups) == 1 else 0
-            )
-            if shared:
-                for layer_index, layer in enumerate(prefix_cache.layers):
-                    rows = len(group)
-                    cache.update(
-                        layer.keys.expand(rows, -1, -1, -1),
-                        layer.values.expand(rows, -1, -1, -1),
-                        layer_index,
-                    )
-            logits.append(self._prefill([batch[index] for index in group], shared=shared, cache=cache))
-            caches.append(cache)
-        cache = (
-            caches[0]
-            if len(caches) == 1
-            else stack_left_padded(caches, prefix_length=shared, spare_tokens=decoding.max_new_tokens)
-        )
-        logits = torch.cat(logits)
-        active = [
-            index for group in groups for index in group
-        ]  # the prompt index of each row still in the batch
-        width = max(len(ids) for ids in batch)
-        attention_mask = torch.tensor(
-            [
-                [1] * shared + [0] * (width - len(batch[index])) + [1] * (len(batch[index]) - shared)
-                for index in active
-            ],
-            device=self.device,
-        )
-        new_tokens: list[list[int]] = [[] for _ in batch]
-        for step in range(decoding.max_new_tokens):
-            chosen = _choose_tokens(logits, decoding)
-            still_writing = []
-            for row, (prompt_index, token) in enumerate(zip(active, chosen.tolist(), strict=True)):
-                if token not in self.stop_token_ids:
-                    new_tokens[prompt_index].append(token)
-                    still_writing.append(row)
-            if not still_writing or step == decoding.max_new_tokens - 1:
-                break
-            if len(still_writing) < len(active):
-                keep = torch.tensor(still_writing, device=self.device)
-                cache.batch_select_indices(keep)
-                attention_mask, chosen = attention_mask[keep], chosen[keep]
-                active = [active[row] for row in still_writing]
-            attention_mask = torch.cat([attention_mask, attention_mask.new_ones(len(active), 1)], dim=1)
-            logits = self.model(
-                input_ids=chosen[:, None],
-                attention_mask=attention_mask,
-                position_ids=attention_mask.sum(-1, keepdim=True) - 1,
-                past_key_values=cache,
-                use_cache=True,
-            ).logits[:, -1]
-        return new_tokens
-
-    def _prefill(self, rows: Sequence[list[int]], *, shared: int, cache) -> torch.Tensor:
-        """Runs the prompts' own tokens (after the ``shared`` prefix already in ``cache``),
-        left-padded to the longest of ``rows``; returns the last position's logits per row."""
-        width = max(len(ids) for ids in rows) - shared
-        pad = self.tokenizer.pad_token_id
-        suffixes = [[pad] * (width - len(ids) + shared) + list(ids[shared:]) for ids in rows]
-        mask = torch.tensor(
-            [[1] * shared + [0] * (width - len(ids) + shared) + [1] * (len(ids) - shared) for ids in rows],
-            device=self.device,
-        )
-        return self.model(
-            input_ids=torch.tensor(suffixes, device=self.device),
-            attention_mask=mask,
-            position_ids=(mask.cumsum(-1) - 1).clamp(min=0)[:, shared:],
-            past_key_values=cache,
-            use_cache=True,
-            logits_to_keep=1,
-        ).logits[:, -1]
-
-    @torch.inference_mode()
-    def _generate_batch_with_transformers(
-        self,
-        batch: Sequence[list[int]],
-        decoding: Decoding,
-    ) -> list[GenerationResult]:
-        """``model.generate`` for models whose forward our own loop cannot drive."""
-        padded = self.tokenizer.pad({"input_ids": list(batch)}, return_tensors="pt").to(self.device)
-        if decoding.temperature > 0:
-            # transformers samples from the global RNG; seed it from ours so runs stay reproducible.
-            torch.manual_seed(int(torch.randint(2**62, (1,), generator=decoding.sampler, device=self.device)))
-            sampling = {
-                "do_sample": True,
-                "temperature": decoding.temperature,
-                "top_p": decoding.top_p,
-                "top_k": None,
-            }
-        else:
-            sampling = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
-        output = self.model.generate(
-            **padded,
-            max_new_tokens=decoding.max_new_tokens,
-            pad_token_id=self.tokenizer.pad_token_id,
-            **sampling,
-        )
-        new_ids = output[:, padded["input_ids"].shape[1] :].tolist()
-        return [self._result(row) for row in new_ids]
 
     def _result(self, row: list[int]) -> GenerationResult:
         # transformers pads rows that stopped early up to the longest row; cut at the first stop token.
@@ -309,38 +151,33 @@ class Generator:
         )
 
 
-def _supports_own_decoding(model: torch.nn.Module) -> bool:
-    """Whether ``Generator._decode_batch`` can drive this model: a decoder-only model whose
-    forward takes a cache, explicit position ids and ``logits_to_keep`` (the transformers
-    causal LMs of the Llama / Qwen / Mistral / Gemma families). Others use ``model.generate``."""
-    if getattr(model.config, "is_encoder_decoder", False):
-        return False
-    parameters = inspect.signature(model.forward).parameters
-    needed = {"input_ids", "attention_mask", "position_ids", "past_key_values", "use_cache", "logits_to_keep"}
-    return needed <= set(parameters)
+class TransformersDecoder:
+    """The plain ``Decoder``: transformers' ``model.generate`` on a left-padded batch."""
 
+    def __init__(self, model: torch.nn.Module, tokenizer) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
 
-def _shared_prefix_length(batch: Sequence[list[int]]) -> int:
-    """Length of the token prefix common to every row, leaving each row at least one token of
-    its own (the last prompt token's logits start the answer)."""
-    limit = min(len(ids) for ids in batch) - 1
-    first = batch[0]
-    length = 0
-    while length < limit and all(ids[length] == first[length] for ids in batch):
-        length += 1
-    return length
-
-
-def _choose_tokens(logits: torch.Tensor, decoding: Decoding) -> torch.Tensor:
-    """The next token of each row: argmax when the temperature is 0, else a draw at that
-    temperature from the nucleus (the most probable tokens whose mass first reaches ``top_p``)."""
-    if decoding.temperature <= 0:
-        return logits.argmax(dim=-1)
-    probabilities = torch.softmax(logits.float() / decoding.temperature, dim=-1)
-    if decoding.top_p < 1:
-        ranked, token_ids = probabilities.sort(dim=-1, descending=True)
-        # Drop a token when the tokens ranked above it already hold top_p; the first always stays.
-        ranked = ranked.masked_fill(ranked.cumsum(dim=-1) - ranked >= decoding.top_p, 0.0)
-        picked = torch.multinomial(ranked, 1, generator=decoding.sampler)
-        return token_ids.gather(-1, picked).squeeze(-1)
-    return torch.multinomial(probabilities, 1, generator=decoding.sampler).squeeze(-1)
+    @torch.inference_mode()
+    def decode(self, batch: Sequence[list[int]], decoding: Decoding) -> list[list[int]]:
+        """New token ids per row, padded after an early stop token (see ``Decoder.decode``)."""
+        padded = self.tokenizer.pad({"input_ids": list(batch)}, return_tensors="pt").to(self.model.device)
+        if decoding.temperature > 0:
+            # transformers samples from the global RNG; seed it from ours so runs stay reproducible.
+            sampler = decoding.sampler
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=sampler, device=sampler.device)))
+            sampling = {
+                "do_sample": True,
+                "temperature": decoding.temperature,
+                "top_p": decoding.top_p,
+                "top_k": None,
+            }
+        else:
+            sampling = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        output = self.model.generate(
+            **padded,
+            max_new_tokens=decoding.max_new_tokens,
+            pad_token_id=self.tokenizer.pad_token_id,
+            **sampling,
+        )
+        return output[:, padded["input_ids"].shape[1] :].tolist()

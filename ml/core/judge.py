@@ -139,7 +139,8 @@ class LLMJudgeScorer:
     ``generator`` is a model folder or an already loaded ``Generator`` (e.g. from the model
     cache). ``perspectives`` name the dimensions; each needs a rubric, from ``rubrics`` (a
     mapping, or name–rubric pairs so that the model cache can key on them) or the built-in
-    ``RUBRICS``. ``mode`` is ``parsed`` or ``expected`` (module docstring). Unparseable answers
+    ``RUBRICS``. ``mode`` is ``parsed`` or ``expected`` (module docstring). ``acceleration``
+    applies to a generator loaded here (see ``Generator``). Unparseable answers
     are NaN in ``per_dimension``, are left out of the reward, and are counted in
     ``ScoreResult.unparseable``.
     """
@@ -156,11 +157,16 @@ class LLMJudgeScorer:
         batch_size: int = 16,
         max_new_tokens: int = 8,
         mode: str = "parsed",
+        acceleration: str = "auto",
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.mode = mode
-        self.generator = generator if isinstance(generator, Generator) else Generator(generator, device=device)
+        self.generator = (
+            generator
+            if isinstance(generator, Generator)
+            else Generator(generator, device=device, acceleration=acceleration)
+        )
         self.dimensions = tuple(perspectives)
         known = {**RUBRICS, **dict(rubrics or {})}
         missing = [name for name in self.dimensions if name not in known]

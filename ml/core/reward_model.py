@@ -8,11 +8,10 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+from ml.core.accel import accelerate_scorer, accelerating
 from ml.core.batching import order_by_length, padding_groups, run_splitting_on_oom
 from ml.core.device import default_dtype, free_accelerator_memory, resolve_device
 from ml.core.errors import ModelLoadError
-from ml.core.first_token_head import last_layer_computes_first_token_only
-from ml.core.quantization import quantize_linear_layers
 from ml.core.scores import PERM_DIMENSIONS, ScoreResult, combine_columns
 
 # Generic texts of the kinds scored here (replies, disclosures, off-topic chat), for measuring
@@ -56,10 +55,12 @@ class RewardModelScorer:
     A folder holding a bare encoder gets a freshly initialised head (useful only as a starting
     point for training or for timing). When the checkpoint names its labels (``id2label``)
     and they are the dimensions, outputs are matched by name; otherwise by position.
-    ``quantize=True`` computes the per-token linear layers in int8, CPU only: faster there,
-    with rankings nearly unchanged (see ``ml.core.quantization`` and bench/scoring.py); its
-    activation ranges are calibrated on ``CALIBRATION_TEXTS``. ``reward`` combines the
-    dimensions with ``combine_rule`` (see ``ml.core.scores.combine``).
+    ``acceleration`` ``auto`` lets ``ml.core.accel`` speed the model up (the same outputs to float
+    rounding), ``off`` runs the classifier's own forward as loaded. ``quantize=True`` (accelerated
+    only) computes the per-token linear layers in int8, CPU only: faster there, with rankings
+    nearly unchanged (see ``ml.core.accel.quantization`` and bench/scoring.py); its activation
+    ranges are calibrated on ``CALIBRATION_TEXTS``. ``reward`` combines the dimensions with
+    ``combine_rule`` (see ``ml.core.scores.combine``).
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class RewardModelScorer:
         max_length: int = 512,
         combine_rule: str = "mean",
         weights: Sequence[float] | Mapping[str, float] | None = None,
+        acceleration: str = "auto",
     ) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -85,6 +87,9 @@ class RewardModelScorer:
         self.device = resolve_device(device)
         if quantize and self.device.type != "cpu":
             raise ValueError("int8 dynamic quantization runs on CPU only; use quantize=False on an accelerator")
+        accelerate = accelerating(acceleration)
+        if quantize and not accelerate:
+            raise ValueError("int8 is part of the accelerated path; acceleration 'off' computes in float")
         try:
             from transformers import AutoConfig
 
@@ -104,10 +109,11 @@ class RewardModelScorer:
         if model.config.pad_token_id is None and self.tokenizer.pad_token_id is not None:
             model.config.pad_token_id = self.tokenizer.pad_token_id  # LM-based heads pick the last non-pad token
         model.eval()
-        last_layer_computes_first_token_only(model)
-        self.quantization_plan = None
-        if quantize:
-            self.quantization_plan = quantize_linear_layers(model, self._calibration_batches())
+        self.quantization_plan = (
+            accelerate_scorer(model, int8_calibration=self._calibration_batches() if quantize else None)
+            if accelerate
+            else None
+        )
         self.model = model.to(self.device)
         self.output_columns = (self._output_columns(dict(enumerate(self.soft_labels))) if self.soft_labels
                                else self._output_columns(model.config.id2label))

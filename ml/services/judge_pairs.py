@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from ml.core.cache import load_model
 from ml.core.registry_checks import check_loadable
 from ml.models import ModelKind, ModelVersion
@@ -50,7 +52,7 @@ def study_judge_pairs(
         contexts.append(context_text([(t.get("speaker", ""), t.get("text", "")) for t in a.prompt.context]) or None)
     check_loadable(model_version.path, "judge")
     judge = load_model("judge", model_version.path, version_key=f"model-version-{model_version.pk}",
-                       device=device, batch_size=batch_size)
+                       device=device, batch_size=batch_size, acceleration=settings.ML_ACCELERATION)
     verdicts = pairs.assign(
         p_a_first=judge.prefer_first(contexts, texts_a, texts_b),
         p_a_second=[1.0 - p for p in judge.prefer_first(contexts, texts_b, texts_a)],

@@ -83,10 +83,11 @@ def job_run(*, job_id: int, worker: str) -> Job | None:
 
 
 def load_model(kind: str, path: str, **options):
-    """The ml core's per-process cache; imported here so that web processes never import torch."""
+    """The ml core's per-process cache, loading with the ``ML_ACCELERATION`` setting; imported
+    here so that web processes never import torch."""
     from ml.core.cache import load_model as cached_load
 
-    return cached_load(kind, path, **options)
+    return cached_load(kind, path, acceleration=settings.ML_ACCELERATION, **options)
 
 
 def _device() -> str:

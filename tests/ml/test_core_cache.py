@@ -69,3 +69,20 @@ def test_load_model_builds_the_class_for_the_kind_once(tiny_llama_path):
 def test_load_model_refuses_unknown_kinds(tiny_llama_path):
     with pytest.raises(ValueError, match="unknown model kind"):
         load_model("translator", tiny_llama_path, cache=ModelCache())
+
+
+def test_an_acceleration_is_a_load_option_of_the_kinds_that_have_one(tiny_llama_path, tiny_sentence_encoder_path):
+    from ml.core.accel.decoder import CachedDecoder
+    from ml.core.generation import TransformersDecoder
+
+    cache = ModelCache(capacity=3)
+
+    plain = load_model("generator", tiny_llama_path, version_key="v1", device="cpu", cache=cache, acceleration="off")
+    fast = load_model("generator", tiny_llama_path, version_key="v1", device="cpu", cache=cache, acceleration="auto")
+    load_model("similarity", tiny_sentence_encoder_path, version_key="v2", device="cpu", cache=cache,
+               acceleration="off")
+
+    assert (type(plain.decoder), type(fast.decoder)) == (TransformersDecoder, CachedDecoder)
+    assert cache.keys() == [("v1", "generator", "cpu", (("acceleration", "off"),)),
+                            ("v1", "generator", "cpu", (("acceleration", "auto"),)),
+                            ("v2", "similarity", "cpu", ())]

@@ -199,7 +199,7 @@ def test_greedy_answers_match_transformers_generate_on_the_unmodified_model(tiny
 def test_prefill_in_groups_of_similar_length_decodes_as_alone(tiny_generator, monkeypatch, prompts):
     # A group cost of 0 splits the batch's prefill at every length change; the stacked caches must
     # still give each row exactly what it computes alone, with and without a shared prefix.
-    monkeypatch.setattr("ml.core.generation.PREFILL_GROUP_COST", 0)
+    monkeypatch.setattr("ml.core.accel.decoder.PREFILL_GROUP_COST", 0)
     lengths = sorted({len(tiny_generator.encode(prompt)) for prompt in prompts})
     assert len(lengths) > 2  # so there are several groups
 

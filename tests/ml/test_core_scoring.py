@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
+from ml.core.accel.quantization import SharedInputSlice, SmoothedInt8Linear, cpu_has_int8_dot_product
 from ml.core.errors import ModelLoadError
-from ml.core.quantization import SharedInputSlice, SmoothedInt8Linear, cpu_has_int8_dot_product
 from ml.core.reward_model import RewardModelScorer
 from ml.core.scores import PERM_DIMENSIONS
 
@@ -80,7 +80,8 @@ def test_outputs_are_matched_to_dimensions_by_label_name(make_tiny_regressor):
     assert result.per_dimension["bystander"][0] == pytest.approx(raw[0], abs=1e-5)
 
 
-def test_int8_quantization_converts_the_per_token_layers_and_keeps_the_ranking(tiny_regressor_path, scorer):
+def test_int8_quantization_converts_the_per_token_layers_and_keeps_the_ranking(tiny_regressor_path):
+    plain = RewardModelScorer(tiny_regressor_path, device="cpu", acceleration="off")
     quantized = RewardModelScorer(tiny_regressor_path, quantize=True, device="cpu")
 
     plan = quantized.quantization_plan
@@ -96,7 +97,7 @@ def test_int8_quantization_converts_the_per_token_layers_and_keeps_the_ranking(t
     # Float32: what computes one row per text (the last layer's first token, pooler and head).
     assert all(type(modules[name]) is torch.nn.Linear for name in plan.kept_float)
     assert {"bert.pooler.dense", "classifier"} <= set(plan.kept_float)
-    exact, approx = scorer.score(TEXTS).reward, quantized.score(TEXTS).reward
+    exact, approx = plain.score(TEXTS).reward, quantized.score(TEXTS).reward
     assert all(math.isfinite(value) for value in approx)
     assert approx == pytest.approx(exact, abs=0.05 * (max(exact) - min(exact)))
     assert sorted(range(len(TEXTS)), key=exact.__getitem__) == sorted(

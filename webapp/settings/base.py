@@ -3,7 +3,7 @@ embedded (filesystem) Celery broker under var/, so a new user can start in one c
 
 from pathlib import Path
 
-from webapp.settings.env import database_from_url, env_bool, env_int, env_list, env_str
+from webapp.settings.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("RESONANCE_VAR_DIR", str(BASE_DIR / "var")))
@@ -188,6 +188,10 @@ RESONANCE_MODEL_CACHE = Path(env_str("RESONANCE_MODEL_CACHE", str(Path.home() / 
 # Model folders registered through the web must lie inside this store (a volume the workers see at the same path).
 RESONANCE_MODEL_STORE = Path(env_str("RESONANCE_MODEL_STORE", str(VAR_DIR / "models")))
 RESONANCE_DEVICE = env_str("RESONANCE_DEVICE", "auto")
+# auto: ml.core.accel's speed-ups where a model allows them; off: the plain transformers path.
+ML_ACCELERATION = env_str("RESONANCE_ML_ACCEL", "auto")
+if ML_ACCELERATION not in {"auto", "off"}:
+    raise ConfigError(f"environment variable RESONANCE_ML_ACCEL={ML_ACCELERATION!r} is not auto or off")
 RESONANCE_RESERVATION_SECONDS = env_int("RESONANCE_RESERVATION_SECONDS", 30 * 60)
 # Uploads: an import file may be this large (refused with a 400 beyond). Files over FILE_UPLOAD_MAX_MEMORY_SIZE
 # are spooled to disk.

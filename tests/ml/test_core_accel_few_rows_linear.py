@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ml.core.few_rows_linear import FEW_ROWS, FewRowsLinear, use_few_rows_linears
+from ml.core.accel.few_rows_linear import FEW_ROWS, FewRowsLinear, use_few_rows_linears
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 24), (3, 5, 24), (FEW_ROWS + 1, 24)])

@@ -6,7 +6,7 @@ import torch
 from transformers import DynamicCache, LlamaConfig
 from transformers.cache_utils import DynamicLayer
 
-from ml.core.kv_cache import GrowingLayer, growing_cache
+from ml.core.accel.kv_cache import GrowingLayer, growing_cache
 
 
 def states(batch: int, tokens: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from ml.core.first_token_head import FirstTokenLayer, last_layer_computes_first_token_only
+from ml.core.accel.first_token_head import FirstTokenLayer, last_layer_computes_first_token_only
 
 TEXTS = [
     "I am so sorry",

@@ -20,7 +20,7 @@ keeping fbgemm's int8 matrix product (the part that makes it fast):
    (255·63·2 = 32130) can never overflow and the input keeps all 256 levels. With VNNI/AMX
    products go straight into int32 and both keep 8 bits.
 
-Which layers convert, and how, is read off a calibration run (``ml.core.quantization_plan``):
+Which layers convert, and how, is read off a calibration run (``ml.core.accel.quantization_plan``):
 layers that compute one row per text (the first-token part of the last layer, the pooler, the
 head) stay float32, layers fed the very same tensor (query, key and value) become one product,
 and feed-forward down projections convert only where weights keep 8 bits.
@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 
-from ml.core.quantization_plan import QuantizationPlan, plan_quantization
+from ml.core.accel.quantization_plan import QuantizationPlan, plan_quantization
 
 SMOOTHING_ALPHA = 0.5
 
