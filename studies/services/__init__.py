@@ -31,8 +31,7 @@ from studies.services.setup import (
 
 __all__ = [
     "JudgmentInvalid", "StudyError", "StudyFull", "SubmitOutcome", "answers_validate", "judgment_context_fetch",
-    "judgment_submit",
-    "judgments_import", "judgments_parse", "pair_reserve", "pairs_release", "participant_consent",
+    "judgment_submit", "judgments_import", "judgments_parse", "pair_reserve", "pairs_release", "participant_consent",
     "participant_enroll", "participant_start", "participant_survey_submit", "reservations_release_expired",
     "responses_import", "responses_import_file", "responses_missing", "responses_parse", "responses_store",
     "slot_for_display", "study_close", "study_load", "study_open",
