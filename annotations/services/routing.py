@@ -68,7 +68,10 @@ def reservation_seconds() -> int:
 
 
 def reservations_reclaim(*, project_id: int, force: bool = False) -> int:
-    """Returns abandoned (expired) reservations to the pool. Throttled per process unless `force`."""
+    """Returns abandoned (expired) reservations to the pool. Throttled per process unless `force`.
+
+    Never waits for a row: it runs inside annotators' turns, which hold the items they just labelled, so a
+    reservation whose assignment or item another transaction holds is left for the next reclaim."""
     now_monotonic = time.monotonic()
     if not force and now_monotonic - _last_reclaim.get(project_id, 0.0) < RECLAIM_EVERY_SECONDS:
         return 0
@@ -81,6 +84,9 @@ def reservations_reclaim(*, project_id: int, force: bool = False) -> int:
             .values_list("id", "item_id", "item__role")
         )
         for assignment_id, item_id, role in expired:
+            if role == Item.Role.TASK and not list(
+                    Item.objects.select_for_update(skip_locked=True).filter(id=item_id).values_list("id", flat=True)):
+                continue
             updated = Assignment.objects.filter(id=assignment_id, status=Assignment.Status.RESERVED).update(
                 status=Assignment.Status.EXPIRED, finished_at=timezone.now()
             )
@@ -281,10 +287,12 @@ def _task_reserve(enrollment: Enrollment, after: Assignment | None = None) -> As
                     return None
                 continue
         item.project = project
-        row = {"id": reserved[0], "project_id": project.id, "item_id": item.id,
-               "annotator_id": enrollment.annotator_id, "status": Assignment.Status.RESERVED, "reserved_at": now,
-               "expires_at": expires_at, "finished_at": None, "seconds": None, "follows_id": follows_id}
-        assignment = instance_from_row(Assignment, ASSIGNMENT_FIELDS, [row[f.attname] for f in ASSIGNMENT_FIELDS])
+        stored = {"id": reserved[0], "project_id": project.id, "item_id": item.id,
+                  "annotator_id": enrollment.annotator_id, "status": Assignment.Status.RESERVED, "reserved_at": now,
+                  "expires_at": expires_at, "finished_at": None, "seconds": None, "follows_id": follows_id}
+        # the row as stored, loaded as the ORM loads one (so it may be saved like any other)
+        assignment = Assignment.from_db(connection.alias, [f.attname for f in ASSIGNMENT_FIELDS],
+                                        [stored[f.attname] for f in ASSIGNMENT_FIELDS])
         assignment.project, assignment.item = project, item
         return assignment
     return None

@@ -4,8 +4,10 @@ A turn stores or skips the assignment on screen, applies the project's policies 
 quota, breaks: ``flow.enrollment_after_item``, reading the counters the store handed back), then reserves the next
 item or says why there is none, all in one transaction. The usual turn on the page (a task item answered while its
 reservation holds, then the next task item) runs eight statements on PostgreSQL and SQLite alike: the user
-(session auth), ``turn_context_fetch``, the label's insert, the assignment's finish, the item's and the
-enrollment's counters, the next slot's take and its reservation.
+(session auth), ``turn_context_fetch``, then between BEGIN and COMMIT the label's insert, the assignment's finish,
+the item's and the enrollment's counters, the next slot's take and its reservation. Each write touches one table,
+because SQLite has no data-modifying WITH; none waits on a row another annotator's turn holds except the item
+just labelled, and that one before anything shared is locked, so two turns never deadlock.
 """
 
 from __future__ import annotations
