@@ -1,6 +1,6 @@
 """REST API of the annotation loop for annotators: next item, submit, skip.
 
-The same turn as the htmx page (`views.annotate_submit`), through the same service functions; only the annotator's
+The same turn as the htmx page (`views.annotate_submit`), through the same service (`services.turn`); only the annotator's
 own enrollment and assignments are reachable, and an item is shown by its display fields only (never its labels,
 gold answers, role or metadata). Assignment ids leave the server signed, so they are opaque and cannot be guessed.
 Token or session auth, annotator role only. Paths are absolute: the annotations URLconf includes `urlpatterns`.
@@ -21,13 +21,8 @@ from annotations.models import Assignment, Enrollment, Item
 from annotations.presenting import item_view
 from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow
-from annotations.services.routing import (
-    SubmitError,
-    assignment_next,
-    assignment_skip,
-    label_submit,
-    stored_label,
-)
+from annotations.services.routing import SubmitError, stored_label
+from annotations.services.turn import Turn, annotation_turn, turn_next
 from webapp.roles import IsAnnotator
 
 _SALT = "annotations.api_annotate.assignment"
@@ -84,22 +79,13 @@ def _goal(enrollment: Enrollment) -> int:
     return min(int(quota), total) if quota else total
 
 
-def _turn(enrollment: Enrollment, *, resume: bool, stop: str | None = None,
-          after: Assignment | None = None) -> dict:
-    """What the annotator faces now: the next reserved item, or why there is none (stage, break, quota...)."""
-    payload: dict = {"stage": enrollment.stage, "stop": stop, "assignment": None, "item": None,
+def _facing(enrollment: Enrollment, turn: Turn) -> dict:
+    """What the annotator faces now: the reserved item of ``turn``, or why there is none (stage, break, quota...)."""
+    payload: dict = {"stage": enrollment.stage, "stop": turn.stop, "assignment": None, "item": None,
                      "break_until": enrollment.break_until, "done": enrollment.labels_done, "goal": _goal(enrollment)}
-    if stop is not None or enrollment.stage != Enrollment.Stage.ITEMS:
-        return payload
-    if enrollment.break_until is not None:
-        return {**payload, "stop": "break"}
-    assignment = assignment_next(enrollment=enrollment, resume=resume, after=after)
+    assignment = turn.assignment
     if assignment is None:
-        flow.enrollment_items_finished(enrollment=enrollment)
-        if enrollment.stage == Enrollment.Stage.ITEMS:  # a reservation landed meanwhile: show it
-            assignment = assignment_next(enrollment=enrollment, resume=True)
-        if assignment is None:
-            return {**payload, "stage": enrollment.stage, "stop": "finished"}
+        return payload
     item = assignment.item
     spec = enrollment.project.spec
     view = item_view(dimensions=enrollment.project.dimensions, item_data=item.data, seed=assignment.id)
@@ -112,12 +98,9 @@ def _turn(enrollment: Enrollment, *, resume: bool, stop: str | None = None,
     return payload
 
 
-def _after_item(enrollment: Enrollment, after: Assignment) -> dict:
-    """The turn after `after` was submitted or skipped; a replay of that request gets the same turn back."""
-    if enrollment.stage != Enrollment.Stage.ITEMS:
-        return _turn(enrollment, resume=False)
-    stop = flow.enrollment_after_item(enrollment=enrollment)
-    return _turn(enrollment, resume=False, stop=stop, after=after)
+def _current(enrollment: Enrollment, *, resume: bool) -> dict:
+    following, stop = turn_next(enrollment=enrollment, resume=resume)
+    return _facing(enrollment, Turn(stop=stop, assignment=following))
 
 
 class ItemOutput(serializers.Serializer):
@@ -185,7 +168,7 @@ class NextView(APIView):
     @extend_schema(responses={200: TurnOutput}, summary="Your current or next item",
                    description=f"Reserves the next item, or returns the one you hold. {_PERMISSIONS}")
     def get(self, request, slug):
-        return Response(TurnOutput(_turn(_enrollment(request, slug), resume=True)).data)
+        return Response(TurnOutput(_current(_enrollment(request, slug), resume=True)).data)
 
 
 class SubmitView(APIView):
@@ -209,14 +192,15 @@ class SubmitView(APIView):
             if stored is None:
                 raise ValidationError({"assignment": [
                     f"not stored: items are not open to you now (your stage: {enrollment.stage})"]})
-            return Response(SubmitOutput({"label": stored, "next": _after_item(enrollment, assignment)}).data)
+            return Response(SubmitOutput({"label": stored, "next": _current(enrollment, resume=False)}).data)
         assignment = _assignment_from_token(incoming.validated_data["assignment"], enrollment)
         try:
-            label = label_submit(assignment=assignment, raw_values=incoming.validated_data["values"],
-                                 seconds=incoming.validated_data["seconds"])
+            turn = annotation_turn(enrollment=enrollment, assignment=assignment, action="submit",
+                                   raw_values=incoming.validated_data["values"],
+                                   seconds=incoming.validated_data["seconds"])
         except SubmitError as exc:
             raise ValidationError(_submit_errors(exc.errors)) from exc
-        return Response(SubmitOutput({"label": label, "next": _after_item(enrollment, assignment)}).data)
+        return Response(SubmitOutput({"label": turn.label, "next": _facing(enrollment, turn)}).data)
 
 
 class SkipView(APIView):
@@ -231,9 +215,10 @@ class SkipView(APIView):
         incoming = SkipInput(data=request.data)
         incoming.is_valid(raise_exception=True)
         assignment = _assignment_from_token(incoming.validated_data["assignment"], enrollment)
-        skipped = assignment_skip(assignment=assignment, distressing=incoming.validated_data["distressing"],
-                                  seconds=incoming.validated_data["seconds"])
-        return Response(SkipOutput({"skipped": skipped, "next": _after_item(enrollment, assignment)}).data)
+        turn = annotation_turn(enrollment=enrollment, assignment=assignment,
+                               action="distressing" if incoming.validated_data["distressing"] else "skip",
+                               seconds=incoming.validated_data["seconds"])
+        return Response(SkipOutput({"skipped": turn.skipped, "next": _facing(enrollment, turn)}).data)
 
 
 urlpatterns = [

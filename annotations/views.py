@@ -6,7 +6,6 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -18,14 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 from annotations.models import Assignment, Enrollment, Item, Label
 from annotations.presenting import item_view
 from annotations.selectors import enrollment_get, project_get_open
-from annotations.services import flow, loop_sql
-from annotations.services.routing import (
-    SubmitError,
-    assignment_next,
-    assignment_skip,
-    label_submit,
-    stored_label,
-)
+from annotations.services import flow
+from annotations.services.routing import SubmitError, assignment_next, stored_label
+from annotations.services.turn import SKIPS, annotation_turn, turn_context_fetch
 from annotations.values import raw_values_from_form
 from annotations.views_errors import item_view_with_answers
 from webapp.crowd import (
@@ -299,26 +293,15 @@ def _item_fragment(request, context: dict, status: int = 200) -> HttpResponse:
 
 
 def _submit_context(request, slug: str) -> tuple[Enrollment, Assignment | None]:
-    """The annotator's enrollment (with its open project) and the assignment the form names, if it is theirs.
-    PermissionDenied when the project is not open or the annotator not enrolled."""
+    """The annotator's enrollment (with its open project) and the assignment the form names, if it is theirs, in
+    one statement: this view is the hot loop. PermissionDenied when the project is not open or the annotator not
+    enrolled."""
     assignment_id = request.POST.get("assignment") or ""
-    assignment_pk = int(assignment_id) if assignment_id.isdigit() else 0
-    if connection.vendor == "postgresql":
-        # this view is the hot loop: enrollment, assignment, item and project in one statement
-        enrollment, assignment = loop_sql.submit_context_fetch(annotator_id=request.user.id, slug=slug,
-                                                               assignment_id=assignment_pk)
-        if enrollment is None:
-            _enrollment_or_403(request, slug)  # says why
-            raise PermissionDenied("open the project link first")
-        return enrollment, assignment
-    assignment = (Assignment.objects.select_related("item", "project")
-                  .filter(id=assignment_pk, annotator=request.user, project__slug=slug, project__is_open=True).first())
-    if assignment is None:
-        return _enrollment_or_403(request, slug), None
-    enrollment = enrollment_get(project=assignment.project, user=request.user)
+    enrollment, assignment = turn_context_fetch(annotator_id=request.user.id, slug=slug,
+                                                assignment_id=int(assignment_id) if assignment_id.isdigit() else 0)
     if enrollment is None:
+        _enrollment_or_403(request, slug)  # says why
         raise PermissionDenied("open the project link first")
-    enrollment.project = assignment.project
     return enrollment, assignment
 
 
@@ -328,8 +311,9 @@ def annotate_submit(request, slug):
     if not request.user.is_authenticated or request.user.role != "annotator":
         raise PermissionDenied("open the project link to annotate")
     enrollment, assignment = _submit_context(request, slug)
+    action = request.POST.get("action", "submit")
     if enrollment.stage != Stage.ITEMS:
-        if (assignment is not None and request.POST.get("action", "submit") == "submit"
+        if (assignment is not None and action == "submit"
                 and stored_label(assignment=assignment) is None):
             # never answer as if it were stored: the form on screen was not
             return _stage_page(request, enrollment, status=409, errors={
@@ -337,30 +321,22 @@ def annotate_submit(request, slug):
         return _to_stage(request, slug)
     if assignment is None:
         raise PermissionDenied("that item is not yours")
-    action = request.POST.get("action", "submit")
-    counters_fresh = False
+    if action not in SKIPS:
+        action = "submit"
+    raw = raw_values_from_form(enrollment.project.dimensions, request.POST) if action == "submit" else None
     try:
-        if action in {"skip", "distressing"}:
-            assignment_skip(assignment=assignment, distressing=action == "distressing", seconds=_seconds(request))
-        else:
-            raw = raw_values_from_form(enrollment.project.dimensions, request.POST)
-            label_submit(assignment=assignment, raw_values=raw, seconds=_seconds(request), enrollment=enrollment)
-            counters_fresh = True
+        turn = annotation_turn(enrollment=enrollment, assignment=assignment, action=action, raw_values=raw,
+                               seconds=_seconds(request))
     except SubmitError as exc:
         context = _item_context(enrollment, assignment, exc.errors, posted=request.POST)
         if request.htmx:
             return _item_fragment(request, context, status=422)
         return render(request, "annotations/annotate.html", context, status=422)
-    # label_submit brought the counters up to date: the policies need another read only when one may stop
-    if flow.enrollment_after_item(enrollment=enrollment, counters_fresh=counters_fresh) is not None:
-        return _to_stage(request, slug)
-    next_assignment = assignment_next(enrollment=enrollment, resume=False, after=assignment)
-    if next_assignment is None:
-        flow.enrollment_items_finished(enrollment=enrollment)
+    if turn.assignment is None:  # a stop (attention, quota, break) or nothing left: the stage page says which
         return _to_stage(request, slug)
     if not request.htmx:
         return redirect("annotate", slug)
-    return _item_fragment(request, _item_context(enrollment, next_assignment))
+    return _item_fragment(request, _item_context(enrollment, turn.assignment))
 
 
 @require_GET

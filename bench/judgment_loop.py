@@ -12,7 +12,8 @@ own cookie jar) and lands on its pair page.
 (1) closed loop: 50 participants, no pause — loops/s, p50/p95, and the gunicorn workers' CPU per loop (from
     /proc; steadier than loops/s when the machine is shared);
 (2) open loop: Poisson arrivals at 50 judgments/s (500 participants taking ~10 s a pair) — p50/p95.
-Targets: closed >= 150 loops/s; open-loop p95 < 100 ms.
+Targets: at most 4 queries and 5 ms CPU per loop in process; closed >= 200 loops/s; open-loop p95 < 50 ms.
+The loop is the one write path (studies.services.judging) that SQLite runs too.
 
 The study is seeded directly (bulk rows: participants already judging with their plans reserved), not through
 participant_start, so seeding takes seconds; the loop measured is the real one. Needs PostgreSQL on
@@ -188,6 +189,11 @@ def judgments_stored() -> int:
     return Judgment.objects.count()
 
 
+
+def in_process_targets(figures: dict) -> dict:
+    """The per-loop budget of the in-process step: at most 4 SQL statements and 5 ms of this process's CPU."""
+    return {"at_most_4_queries": figures["queries_per_loop"] <= 4, "cpu_under_5_ms": figures["cpu_ms_per_loop"] <= 5}
+
 def _arguments(parser) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
@@ -244,8 +250,9 @@ def main() -> None:
         connections.close_all()
         if not args.keep_db:
             bench_database_drop()
-    results["targets_met"] = {"closed_150_loops_per_s": results["closed"]["loops_per_s"] >= 150,
-                              "open_p95_under_100_ms": results["open"]["p95_ms"] < 100}
+    results["targets_met"] = {**in_process_targets(results["in_process"]),
+                              "closed_200_loops_per_s": results["closed"]["loops_per_s"] >= 200,
+                              "open_p95_under_50_ms": results["open"]["p95_ms"] < 50}
     print_result("judgment_loop", results)
 
 

@@ -11,8 +11,8 @@ from dataclasses import asdict
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -234,13 +234,15 @@ class JudgmentSubmitView(APIView):
     @extend_schema(request=JudgmentInSerializer, responses=ParticipationSerializer,
                    summary="Answer the current slot; returns the next (blinded). A repeat stores nothing.")
     def post(self, request, token):
-        participant = selectors.participant_get_by_token(token=token)
+        participant, slots = services.judgment_context_fetch(token=token)
+        if participant is None:
+            raise NotFound("no such participation")
         data = JudgmentInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         answers = {a["criterion"]: a for a in data.validated_data["answers"]}
         try:
             outcome = services.judgment_submit(participant=participant, token=data.validated_data["slot"],
-                                               answers=answers)
+                                               answers=answers, slots=slots)
         except services.JudgmentInvalid as exc:
             raise ValidationError({"answers": exc.errors}) from exc
         return Response(_participation(participant, outcome.next_slot, outcome.warned))

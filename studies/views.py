@@ -10,12 +10,13 @@ from pathlib import Path
 
 import yaml
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import get_template
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from studies import selectors, services
 from studies.models import Pair, Participant, Study
@@ -175,11 +176,13 @@ def criteria_with_answers(criteria: list[dict], post) -> list[dict]:
 @require_POST
 def participate_judge(request, token):
     """Stores one comparison and answers with the next one (an htmx fragment), or the finished page."""
-    participant = selectors.participant_get_by_token(token=token)
+    participant, slots = services.judgment_context_fetch(token=token)
+    if participant is None:
+        raise Http404("no such participation")
     answers = answers_from_post(request.POST, participant.study.spec["criteria"])
     try:
         outcome = services.judgment_submit(participant=participant, token=request.POST.get("slot", ""),
-                                           answers=answers)
+                                           answers=answers, slots=slots)
     except services.JudgmentInvalid as exc:
         context = _page(request, participant, errors=exc.errors)
         context["criteria"] = criteria_with_answers(context["criteria"], request.POST)
@@ -189,9 +192,7 @@ def participate_judge(request, token):
     if outcome.next_slot is None:
         redirect_url = participant.study.spec["recruitment"]["redirect_url"]
         if participant.stage == Participant.Stage.COMPLETED and redirect_url and redirect_url_usable(redirect_url):
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = redirect_url
-            return response
+            return HttpResponseClientRedirect(redirect_url)
         return _to_page(request, token)
     context = _page(request, participant, slot=outcome.next_slot, warned=outcome.warned)
     return _slot_fragment(request, context)

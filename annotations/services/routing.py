@@ -1,20 +1,21 @@
-"""Next-item routing and label submission: the annotation loop.
+"""Next-item routing and label submission: the annotation loop's writes, one path on PostgreSQL and SQLite alike.
 
-Invariants, held under concurrency on PostgreSQL and SQLite alike:
+Invariants, held under concurrency on both databases:
 - an item's `taken` (live reservations + stored labels) never exceeds its `needed`;
 - an annotator never gets the same item twice (unique item × annotator);
 - a submit is idempotent per assignment (one label per item × annotator).
-Slots are taken with a conditional UPDATE, so no two transactions can both take the last one; on PostgreSQL the
-candidate row is also picked with FOR UPDATE SKIP LOCKED so concurrent annotators do not queue behind each other.
-
-On PostgreSQL the common turn (a task item submitted while its reservation holds, then the next task item) runs as
-single statements (services/loop_sql.py) that write the same rows; this ORM path does everything else.
+A task slot is taken by one conditional UPDATE that picks the candidate in a sub-select and takes it in the same
+statement, so no two transactions can both take the last one; on PostgreSQL the pick passes over rows other
+transactions hold (FOR UPDATE SKIP LOCKED, from `webapp.row_locks`), so concurrent annotators do not queue behind
+each other; SQLite runs one writer at a time and needs no lock. The statements of the usual turn (a task item
+submitted while its reservation holds, then the next task item) are written out once here: compiling the
+equivalent ORM calls cost more CPU than the database spent answering them.
 """
 
 import random
 import time
-from contextlib import nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -22,8 +23,9 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from annotations.models import Assignment, ControlResult, Enrollment, Item, Label
-from annotations.services import loop_sql
 from annotations.values import control_passed, label_values_validate
+from webapp.raw_rows import instance_from_row, values_converted
+from webapp.row_locks import row_lock
 
 
 class SubmitError(Exception):
@@ -38,9 +40,27 @@ _last_reclaim: dict[int, float] = {}
 RECLAIM_EVERY_SECONDS = 15.0
 
 
-def fast_path() -> bool:
-    """Whether the loop's one-statement writes (loop_sql, PostgreSQL only) serve the common turn."""
-    return connection.vendor == "postgresql"
+# What the enrollment's policies read after an item (flow.enrollment_after_item); a label's store hands them back.
+COUNTERS = ("labels_done", "skipped", "session_done", "since_control", "attention_failures", "stage",
+            "session_started_at", "break_until")
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _table(model) -> str:
+    return _quote(model._meta.db_table)
+
+
+def _stamp(value: datetime | None):
+    """A datetime as the database column takes it (SQLite stores naive UTC text, PostgreSQL takes it as it is)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+ITEM_FIELDS = list(Item._meta.concrete_fields)
+ASSIGNMENT_FIELDS = list(Assignment._meta.concrete_fields)
+COUNTER_FIELDS = [Enrollment._meta.get_field(name) for name in COUNTERS]
 
 
 def reservation_seconds() -> int:
@@ -48,7 +68,10 @@ def reservation_seconds() -> int:
 
 
 def reservations_reclaim(*, project_id: int, force: bool = False) -> int:
-    """Returns abandoned (expired) reservations to the pool. Throttled per process unless `force`."""
+    """Returns abandoned (expired) reservations to the pool. Throttled per process unless `force`.
+
+    Never waits for a row: it runs inside annotators' turns, which hold the items they just labelled, so a
+    reservation whose assignment or item another transaction holds is left for the next reclaim."""
     now_monotonic = time.monotonic()
     if not force and now_monotonic - _last_reclaim.get(project_id, 0.0) < RECLAIM_EVERY_SECONDS:
         return 0
@@ -61,6 +84,9 @@ def reservations_reclaim(*, project_id: int, force: bool = False) -> int:
             .values_list("id", "item_id", "item__role")
         )
         for assignment_id, item_id, role in expired:
+            if role == Item.Role.TASK and not list(
+                    Item.objects.select_for_update(skip_locked=True).filter(id=item_id).values_list("id", flat=True)):
+                continue
             updated = Assignment.objects.filter(id=assignment_id, status=Assignment.Status.RESERVED).update(
                 status=Assignment.Status.EXPIRED, finished_at=timezone.now()
             )
@@ -97,27 +123,30 @@ def _take_slot(item_id: int) -> bool:
     )
 
 
-_CANDIDATE_SQL = """
-SELECT i.* FROM annotations_item i
-WHERE i.project_id = %s AND i.role = 'task' AND NOT i.is_full AND {bound}
-  AND NOT EXISTS (SELECT 1 FROM annotations_assignment a WHERE a.item_id = i.id AND a.annotator_id = %s)
-ORDER BY i.shuffle_key LIMIT 1 {lock}
-"""
+@cache
+def _take_statement(bound: str) -> str:
+    """One slot of the first open task item the annotator never had, walking the shuffled order (the partial index
+    `item_open_pool`) from an offset, taken in one statement; nothing unless the enrollment is at the items stage.
+
+    The enrollment row is share-locked at that stage: a move to the final stage (flow.enrollment_items_finished,
+    which updates that row first) waits for this reservation's transaction, or this one finds the stage moved on."""
+    columns = ", ".join(_quote(field.column) for field in ITEM_FIELDS)
+    return (
+        f"UPDATE {_table(Item)} SET taken = taken + 1, is_full = taken + 1 >= needed "
+        f"WHERE taken < needed AND id = (SELECT i.id FROM {_table(Item)} i "
+        f"WHERE i.project_id = %s AND i.role = 'task' AND NOT i.is_full AND i.taken < i.needed "
+        f"AND i.shuffle_key {bound} %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {_table(Assignment)} a WHERE a.item_id = i.id AND a.annotator_id = %s) "
+        f"AND EXISTS (SELECT 1 FROM {_table(Enrollment)} e WHERE e.id = %s AND e.stage = %s {row_lock(share=True)}) "
+        f"ORDER BY i.shuffle_key LIMIT 1 {row_lock(of='i')}) "
+        f"RETURNING {columns}"
+    )
 
 
-def _pool_candidate(project_id: int, annotator_id: int) -> Item | None:
-    """An open task item this annotator has never had, picked at a random point of the shuffled order, or None.
-
-    The whole row comes back (and, on PostgreSQL, stays locked until the transaction ends), so the page can draw
-    the item without fetching it again. The walk follows the partial index `item_open_pool` from the offset."""
-    lock = "FOR UPDATE OF i SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    offset = random.getrandbits(62)
-    for bound in ("i.shuffle_key >= %s", "i.shuffle_key < %s"):
-        sql = _CANDIDATE_SQL.format(bound=bound, lock=lock)
-        found = list(Item.objects.raw(sql, [project_id, offset, annotator_id]))
-        if found:
-            return found[0]
-    return None
+@cache
+def _reservation_statement() -> str:
+    return (f"INSERT INTO {_table(Assignment)} (project_id, item_id, annotator_id, status, reserved_at, expires_at, "
+            f"follows_id) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id")
 
 
 def _control_due(enrollment: Enrollment, spec: dict) -> bool:
@@ -225,66 +254,47 @@ def _assignment_reserve(enrollment: Enrollment, after: Assignment | None) -> Ass
             except IntegrityError:
                 if after is not None and Assignment.objects.filter(follows_id=after.id).exists():
                     return None
-    if fast_path():
-        return _task_reserve_fast(enrollment, after)
-    return _task_reserve_orm(enrollment, after)
+    return _task_reserve(enrollment, after)
 
 
-def _task_reserve_orm(enrollment: Enrollment, after: Assignment | None = None) -> Assignment | None:
-    """Reserves an open task item the annotator never had: a few tries, each its own transaction."""
-    project_id, annotator_id = enrollment.project_id, enrollment.annotator_id
-    for _attempt in range(4):
-        try:
-            with transaction.atomic():
-                _require_items_stage(enrollment)
-                item = _pool_candidate(project_id, annotator_id)
-                if item is None:
-                    return None
-                if not _take_slot(item.id):
-                    continue
-                # No savepoint: if the reservation collides, the whole attempt (slot included) rolls back.
-                assignment = _reserve(enrollment, item.id, after)
-        except _NotInItems:
-            return None
-        except IntegrityError:
-            if after is not None and Assignment.objects.filter(follows_id=after.id).exists():
-                return None
-            continue
-        item.taken += 1
-        item.is_full = item.taken >= item.needed
-        assignment.item = item
-        return assignment
-    return None
-
-
-def _alone_or_savepoint():
-    """A one-statement write needs no transaction of its own, except inside someone else's: there a failed
-    statement would break the enclosing transaction, so it gets a savepoint."""
-    return transaction.atomic() if connection.in_atomic_block else nullcontext()
-
-
-def _task_reserve_fast(enrollment: Enrollment, after: Assignment | None = None) -> Assignment | None:
-    """assignment_next's task-item reservation on PostgreSQL: the same walk and the same tries as the ORM loop,
-    one statement per pass."""
-    now = timezone.now()
-    expires_at = now + timedelta(seconds=reservation_seconds())
+def _task_reserve(enrollment: Enrollment, after: Assignment | None = None) -> Assignment | None:
+    """Reserves an open task item the annotator never had: a few tries, each the slot's take and the reservation's
+    insert, together or not at all (inside the caller's transaction when there is one, else their own)."""
+    project = enrollment.project
     for _attempt in range(4):
         offset = random.getrandbits(62)
-        try:
-            for wrap in (False, True):
-                with _alone_or_savepoint():
-                    assignment = loop_sql.task_reserve_postgres(
-                        project=enrollment.project, annotator_id=enrollment.annotator_id, offset=offset, wrap=wrap,
-                        now=now, expires_at=expires_at, follows_id=after.id if after is not None else None)
-                if assignment is not None:
-                    return assignment
-            return None
-        except loop_sql.SlotMissed:
-            continue
-        except IntegrityError:
-            if after is not None and Assignment.objects.filter(follows_id=after.id).exists():
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            for bound in (">=", "<"):
+                cursor.execute(_take_statement(bound), [project.id, offset, enrollment.annotator_id, enrollment.id,
+                                                        Enrollment.Stage.ITEMS])
+                row = cursor.fetchone()
+                if row is not None:
+                    break
+            else:
                 return None
-            continue
+            item = instance_from_row(Item, ITEM_FIELDS, row)
+            now = timezone.now()
+            expires_at = now + timedelta(seconds=reservation_seconds())
+            follows_id = after.id if after is not None else None
+            cursor.execute(_reservation_statement(), [project.id, item.id, enrollment.annotator_id,
+                                                      Assignment.Status.RESERVED, _stamp(now), _stamp(expires_at),
+                                                      follows_id])
+            reserved = cursor.fetchone()
+            if reserved is None:
+                # the annotator got this item meanwhile (another tab), or `after` already led to a reservation
+                _release_slot(item.id)
+                if after is not None and Assignment.objects.filter(follows_id=after.id).exists():
+                    return None
+                continue
+        item.project = project
+        stored = {"id": reserved[0], "project_id": project.id, "item_id": item.id,
+                  "annotator_id": enrollment.annotator_id, "status": Assignment.Status.RESERVED, "reserved_at": now,
+                  "expires_at": expires_at, "finished_at": None, "seconds": None, "follows_id": follows_id}
+        # the row as stored, loaded as the ORM loads one (so it may be saved like any other)
+        assignment = Assignment.from_db(connection.alias, [f.attname for f in ASSIGNMENT_FIELDS],
+                                        [stored[f.attname] for f in ASSIGNMENT_FIELDS])
+        assignment.project, assignment.item = project, item
+        return assignment
     return None
 
 
@@ -316,10 +326,10 @@ def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | N
                  enrollment: Enrollment | None = None) -> Label:
     """Stores one annotator's labels for one item. Idempotent per assignment: a double click or a retry returns the
     label stored first. Raises SubmitError (nothing stored) when answers do not fit the schema or the reservation
-    expired and its slot went to someone else.
+    expired and its slot went to someone else. One transaction of its own, or part of the caller's.
 
-    When `enrollment` (the annotator's, in this project) is given, its counters (loop_sql.COUNTERS) are brought
-    up to date once the label is stored: read back with the write on the fast path, refreshed otherwise."""
+    When `enrollment` (the annotator's, in this project) is given, its COUNTERS are up to date on return: with the
+    values the store read back (the policies after an item then need no query), or read again after a replay."""
     item = assignment.item
     project = assignment.project
     values, errors = label_values_validate(project.dimensions, item.data, raw_values)
@@ -329,61 +339,108 @@ def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | N
             return stored
         raise SubmitError(errors)
     seconds = None if seconds is None else max(0.0, min(float(seconds), 24 * 3600.0))
-    if fast_path() and item.role == Item.Role.TASK:
-        now = timezone.now()
-        stored = loop_sql.label_store_postgres(assignment=assignment, values=values, seconds=seconds, now=now)
-        if stored is not None:
-            label_id, counters = stored
-            if enrollment is not None:
-                for name, value in counters.items():
-                    setattr(enrollment, name, value)
-            return Label(id=label_id, project_id=assignment.project_id, item_id=item.id,
-                         annotator_id=assignment.annotator_id, assignment_id=assignment.id, values=values,
-                         seconds=seconds, source=Label.Source.PLATFORM, created_at=now)
-        # not reserved any more (expired, submitted by a double click, skipped) or labelled by another route
-    label = _label_submit_orm(assignment, item, project, values, seconds)
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        stored = _label_store(assignment, item, values, seconds, now)
+    if stored is None:
+        # nothing was written: a label for this item and annotator was stored by another route, or this
+        # assignment was finished before (a replay returns the label stored first)
+        label = _stored_label(assignment)
+        if label is None:
+            raise SubmitError({"item": "this item was skipped or is no longer yours"})
+        if enrollment is not None:
+            enrollment.refresh_from_db(fields=list(COUNTERS))
+        return label
+    label_id, counters = stored
     if enrollment is not None:
-        enrollment.refresh_from_db(fields=list(loop_sql.COUNTERS))
-    return label
+        for name, value in counters.items():
+            setattr(enrollment, name, value)
+    return Label(id=label_id, project_id=assignment.project_id, item_id=item.id, annotator_id=assignment.annotator_id,
+                 assignment_id=assignment.id, values=values, seconds=seconds, source=Label.Source.PLATFORM,
+                 created_at=now)
 
 
-def _label_submit_orm(assignment: Assignment, item: Item, project, values: dict, seconds: float | None) -> Label:
-    try:
-        label = _label_store(assignment, item, project, values, seconds)
-    except IntegrityError:
-        # The whole transaction rolled back: a label for this item and annotator was stored by another route.
-        return Label.objects.get(item_id=item.id, annotator_id=assignment.annotator_id)
-    if label is None:
-        stored = _stored_label(assignment)
-        if stored is not None:
-            return stored
-        raise SubmitError({"item": "this item was skipped or is no longer yours"})
-    return label
+class _LabelExists(Exception):
+    """A label for the item and annotator was already there: the late store rolls back."""
 
 
-@transaction.atomic
-def _label_store(assignment: Assignment, item: Item, project, values: dict, seconds: float | None) -> Label | None:
-    """The write of label_submit, one transaction. None when the assignment was already finished."""
-    left = _finish(assignment, Assignment.Status.SUBMITTED, seconds)
-    if left is None:
-        return None
-    if left == Assignment.Status.EXPIRED and item.role == Item.Role.TASK and not _take_slot(item.id):
-        # raising rolls the finish back: the assignment stays expired
-        raise SubmitError({"item": "your reservation expired and this item has been completed by others"})
-    label = Label.objects.create(project=project, item=item, annotator_id=assignment.annotator_id,
-                                 assignment=assignment, values=values, seconds=seconds)
-    Item.objects.filter(id=item.id).update(labels_count=F("labels_count") + 1)
-    enrollment_changes = {"labels_done": F("labels_done") + 1, "session_done": F("session_done") + 1}
-    if item.role == Item.Role.TASK:
-        enrollment_changes["since_control"] = F("since_control") + 1
-    else:
-        passed = control_passed(item.gold or {}, values)
-        ControlResult.objects.create(project=project, annotator_id=assignment.annotator_id, item=item,
-                                     kind=item.role, passed=passed)
-        if item.role == Item.Role.ATTENTION and not passed:
-            enrollment_changes["attention_failures"] = F("attention_failures") + 1
-    Enrollment.objects.filter(project=project, annotator_id=assignment.annotator_id).update(**enrollment_changes)
-    return label
+
+@cache
+def _label_statement() -> str:
+    """The label, inserted from the assignment row while it has status %s (locked until the transaction ends)."""
+    return (f"INSERT INTO {_table(Label)} (project_id, item_id, annotator_id, assignment_id, {_quote('values')}, "
+            f"seconds, source, created_at) SELECT a.project_id, a.item_id, a.annotator_id, a.id, %s, %s, %s, %s "
+            f"FROM {_table(Assignment)} a WHERE a.id = %s AND a.status = %s {row_lock(skip_locked=False)} "
+            f"ON CONFLICT DO NOTHING RETURNING id")
+
+
+@cache
+def _finish_statement() -> str:
+    return f"UPDATE {_table(Assignment)} SET status = %s, finished_at = %s, seconds = %s WHERE id = %s AND status = %s"
+
+
+@cache
+def _labelled_statement() -> str:
+    return f"UPDATE {_table(Item)} SET labels_count = labels_count + 1 WHERE id = %s"
+
+
+@cache
+def _counters_statement(*, task: bool, attention_failed: bool) -> str:
+    changes = ["labels_done = labels_done + 1", "session_done = session_done + 1"]
+    changes.append("since_control = since_control + 1" if task else "since_control = since_control")
+    if attention_failed:
+        changes.append("attention_failures = attention_failures + 1")
+    return (f"UPDATE {_table(Enrollment)} SET {', '.join(changes)} WHERE project_id = %s AND annotator_id = %s "
+            f"RETURNING {', '.join(_quote(name) for name in COUNTERS)}")
+
+
+def _label_store(assignment: Assignment, item: Item, values: dict, seconds: float | None,
+                 now: datetime) -> tuple[int, dict] | None:
+    """The write of label_submit; call inside a transaction. Returns (label id, the enrollment's COUNTERS after the
+    write), or None, with nothing written, when the assignment was already finished (submitted, skipped) or a label
+    for the item and annotator came by another route.
+
+    The usual case (still reserved) inserts the label from the locked assignment row, then finishes it. An expired
+    reservation is finished from `expired` and must take a free slot again (the reclaim gave its slot back), else
+    SubmitError rolls everything back; it runs in a savepoint so that a refusal leaves the caller's transaction
+    usable."""
+    json_values = Label._meta.get_field("values").get_db_prep_save(values, connection)
+    label_params = [json_values, seconds, Label.Source.PLATFORM, _stamp(now), assignment.id]
+    with connection.cursor() as cursor:
+        cursor.execute(_label_statement(), [*label_params, Assignment.Status.RESERVED])
+        row = cursor.fetchone()
+        if row is not None:
+            cursor.execute(_finish_statement(), [Assignment.Status.SUBMITTED, _stamp(now), seconds, assignment.id,
+                                                 Assignment.Status.RESERVED])
+        else:
+            try:
+                with transaction.atomic():
+                    cursor.execute(_finish_statement(), [Assignment.Status.SUBMITTED, _stamp(now), seconds,
+                                                         assignment.id, Assignment.Status.EXPIRED])
+                    if not cursor.rowcount:
+                        return None
+                    if item.role == Item.Role.TASK and not _take_slot(item.id):
+                        raise SubmitError({"item": "your reservation expired and this item has been completed by "
+                                                   "others"})
+                    cursor.execute(_label_statement(), [*label_params, Assignment.Status.SUBMITTED])
+                    row = cursor.fetchone()
+                    if row is None:
+                        raise _LabelExists()
+            except _LabelExists:
+                return None
+        cursor.execute(_labelled_statement(), [item.id])
+        attention_failed = False
+        if item.role != Item.Role.TASK:
+            passed = control_passed(item.gold or {}, values)
+            ControlResult.objects.create(project_id=assignment.project_id, annotator_id=assignment.annotator_id,
+                                         item=item, kind=item.role, passed=passed)
+            attention_failed = item.role == Item.Role.ATTENTION and not passed
+        cursor.execute(_counters_statement(task=item.role == Item.Role.TASK, attention_failed=attention_failed),
+                       [assignment.project_id, assignment.annotator_id])
+        counters = cursor.fetchone()
+    if counters is None:  # not enrolled (labels imported or made by hand): nothing to count on
+        return row[0], {}
+    return row[0], dict(zip(COUNTERS, values_converted(COUNTER_FIELDS, counters), strict=True))
 
 
 def assignment_skip(*, assignment: Assignment, distressing: bool, seconds: float | None = None) -> bool:

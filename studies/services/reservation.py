@@ -1,72 +1,63 @@
 """Reserving pairs for participants and returning them to the pool.
 
-``Pair.taken`` (reserved + done) never passes ``judgments_per_pair``. On PostgreSQL a candidate row
-is taken with ``SELECT ... FOR UPDATE SKIP LOCKED`` so concurrent participants pick different rows
-instead of queueing; on SQLite (one writer at a time) a conditional ``UPDATE ... WHERE taken < quota``
-is the guard. Both are followed by the same conditional update, so the quota holds either way.
+``Pair.taken`` (reserved + done) never passes ``judgments_per_pair``: a pair is taken by one conditional
+``UPDATE ... WHERE taken < quota``, which picks the least-taken candidate in a sub-select and takes it in the same
+statement, so no two reservations can both take a pair's last unit. Nothing here sleeps or polls: on PostgreSQL
+the pick first passes over rows other reservations hold (``SKIP LOCKED``), and only when every candidate is held at
+that instant does it wait on one row lock, which a one-statement reservation releases at once. SQLite runs one
+writer at a time and needs neither (``webapp.row_locks``).
 """
 
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 
 from studies import design
 from studies.models import Assignment, AttentionCheck, Pair, Participant, Study, System
+from webapp.row_locks import row_lock
 
-LOCK_PATIENCE_SECONDS = 5.0
-LOCK_WAIT_SECONDS = 0.005
+_PAIR_COLUMNS = ("id", "study_id", "prompt_id", "system_a_id", "system_b_id", "response_a_id", "response_b_id",
+                 "taken")
 
 
-def _candidates(*, study: Study, quota: int, exclude_prompts: set[int], systems: tuple[int, int] | None):
-    query = Pair.objects.filter(study=study, taken__lt=quota)
-    if systems is not None:
-        query = query.filter(system_a_id=systems[0], system_b_id=systems[1])
-    if exclude_prompts:
-        query = query.exclude(prompt_id__in=exclude_prompts)
-    return query.order_by("taken", "id")
+def _claim_statement(*, systems: bool, excluded: int, lock: str) -> str:
+    quote = connection.ops.quote_name
+    table = quote(Pair._meta.db_table)
+    where = "study_id = %s AND taken < %s"
+    if systems:
+        where += " AND system_a_id = %s AND system_b_id = %s"
+    if excluded:
+        where += f" AND prompt_id NOT IN ({', '.join(['%s'] * excluded)})"
+    return (f"UPDATE {table} SET taken = taken + 1 WHERE taken < %s AND id = "
+            f"(SELECT id FROM {table} WHERE {where} ORDER BY taken, id LIMIT 1 {lock}) "
+            f"RETURNING {', '.join(quote(column) for column in _PAIR_COLUMNS)}")
 
 
 def pair_reserve(
     *, study: Study, quota: int, exclude_prompts: set[int], systems: tuple[int, int] | None
 ) -> Pair | None:
-    """Takes one unit of the least-taken pair (of ``systems`` if given) whose prompt is not excluded.
+    """Takes one unit of the least-taken pair (of ``systems`` if given) whose prompt is not excluded: one
+    statement, atomic by itself. Returns the pair (``taken`` already counted) or None when none has room.
 
-    Runs in its own transaction (a savepoint inside the caller's): called outside one, the
-    reservation commits at once and its row lock is gone before the next reservation. Returns the
-    pair (``taken`` already counted) or None when none is left.
-    """
-    query = _candidates(study=study, quota=quota, exclude_prompts=exclude_prompts, systems=systems)
-    give_up_at = time.monotonic() + LOCK_PATIENCE_SECONDS
-    attempt = 0
-    while True:
-        attempt += 1
-        if connection.vendor == "postgresql":
-            with transaction.atomic():
-                pair = query.select_for_update(skip_locked=True).first()
-                if pair is not None and Pair.objects.filter(pk=pair.pk, taken__lt=quota).update(
-                        taken=F("taken") + 1):
-                    return pair
-            candidates = []
-            if query.exists() and time.monotonic() < give_up_at:
-                # every candidate is locked by another reservation at this instant (each commits at
-                # once); a pair that still has room after it must not shorten our plan
-                time.sleep(min(LOCK_WAIT_SECONDS * attempt, 0.05))
-                continue
-        else:
-            candidates = list(query[:4])
-        if not candidates:
-            return None
-        for pair in candidates:
-            if Pair.objects.filter(pk=pair.pk, taken__lt=quota).update(taken=F("taken") + 1):
-                return pair
-        if time.monotonic() >= give_up_at:
-            return None
+    Called outside a transaction, it never comes back empty-handed while a pair has room: when every candidate is
+    locked by another reservation, it waits for one row lock (held for a single statement) instead of giving up.
+    Inside a caller's transaction, where two reservations could each hold what the other waits for, it only passes
+    over locked rows, so a pair that is being taken at that instant counts as taken."""
+    excluded = sorted(exclude_prompts)
+    params = [quota, study.pk, quota, *(systems or ()), *excluded]
+    locks = [row_lock()] if connection.in_atomic_block else [row_lock(), row_lock(skip_locked=False)]
+    for lock in dict.fromkeys(locks):  # one statement where the database has no row locks
+        with connection.cursor() as cursor:
+            cursor.execute(_claim_statement(systems=systems is not None, excluded=len(excluded), lock=lock), params)
+            row = cursor.fetchone()
+        if row is not None:
+            return Pair(**dict(zip(_PAIR_COLUMNS, row, strict=True)))
+    return None
 
 
 def pairs_release(*, assignments: list[Assignment]) -> None:
@@ -92,7 +83,7 @@ def reservations_release_expired(*, study: Study, now: datetime) -> int:
     Call inside a transaction.
     """
     lapsed = list(
-        Participant.objects.select_for_update(skip_locked=connection.vendor == "postgresql")
+        Participant.objects.select_for_update(skip_locked=True)
         .filter(study=study, stage=Participant.Stage.JUDGING, expires_at__lt=now)
         .values_list("pk", flat=True)
     )

@@ -1,7 +1,6 @@
 """Work is never lost or locked by the loop: replays reserve nothing, nobody moves on while holding an item, no
 answer is acknowledged without being stored, counters keep every update, and the completion code follows the
-researcher's rule. Each runs on both implementations of the hot writes (one-statement SQL, PostgreSQL only, and the
-ORM path)."""
+researcher's rule. The loop has one implementation; these run on PostgreSQL and on the SQLite fallback alike."""
 
 import re
 import threading
@@ -13,24 +12,13 @@ from rest_framework.test import APIClient
 
 from annotations import api_annotate
 from annotations.models import Assignment, Enrollment, Item, Label
-from annotations.services import flow, routing
+from annotations.services import flow
 from annotations.services.routing import assignment_next, assignment_skip, label_submit
-from tests.conftest import require_postgres
 from tests.factories import ItemFactory, ProjectFactory, UserFactory
 
 urlpatterns = [path("", include("webapp.urls")), *api_annotate.urlpatterns]
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 ASSIGNMENT_RE = re.compile(r'name="assignment" value="(\d+)"')
-
-
-@pytest.fixture(params=["sql", "orm"])
-def loop_path(request, monkeypatch):
-    """Runs the test on the one-statement writes (PostgreSQL) and on the ORM writes."""
-    if request.param == "sql" and connection.vendor != "postgresql":
-        require_postgres("the one-statement path is PostgreSQL's")
-    if request.param == "orm":
-        monkeypatch.setattr(routing, "fast_path", lambda: False)
-    return request.param
 
 
 def _project(items: int, *, slug: str = "lost", overlap: int = 1, crowd: dict | None = None):
@@ -59,7 +47,7 @@ def _reserved(project) -> int:
     return Assignment.objects.filter(project=project, status=Assignment.Status.RESERVED).count()
 
 
-def test_replayed_api_submit_returns_the_same_next_item_and_reserves_nothing(loop_path):
+def test_replayed_api_submit_returns_the_same_next_item_and_reserves_nothing():
     project = _project(10)
     client = _api(_annotator(project))
     first = client.get(f"/api/annotate/{project.slug}/next/").json()["assignment"]
@@ -74,7 +62,7 @@ def test_replayed_api_submit_returns_the_same_next_item_and_reserves_nothing(loo
     assert newcomer["stage"] == "items" and newcomer["assignment"] is not None
 
 
-def test_replayed_page_submit_shows_the_same_next_item_and_reserves_nothing(client, loop_path):
+def test_replayed_page_submit_shows_the_same_next_item_and_reserves_nothing(client):
     project = _project(10)
     client.force_login(_annotator(project))
     held = ASSIGNMENT_RE.search(client.get(f"/annotate/{project.slug}/").content.decode()).group(1)
@@ -86,7 +74,7 @@ def test_replayed_page_submit_shows_the_same_next_item_and_reserves_nothing(clie
     assert len(shown) == 1 and shown != {held} and _reserved(project) == 1
 
 
-def test_replayed_skip_reserves_nothing(loop_path):
+def test_replayed_skip_reserves_nothing():
     project = _project(6)
     enrollment = Enrollment.objects.get(annotator=_annotator(project))
     held = assignment_next(enrollment=enrollment)
@@ -98,7 +86,7 @@ def test_replayed_skip_reserves_nothing(loop_path):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="threads need a database server (the test SQLite is "
                     "in memory)")
 @pytest.mark.django_db(transaction=True)
-def test_two_copies_of_one_submit_at_once_reserve_one_next_item(loop_path):
+def test_two_copies_of_one_submit_at_once_reserve_one_next_item():
     project = _project(20)
     enrollment = Enrollment.objects.get(annotator=_annotator(project))
     held = assignment_next(enrollment=enrollment)
@@ -121,7 +109,7 @@ def test_two_copies_of_one_submit_at_once_reserve_one_next_item(loop_path):
     assert len(answers) == 4 and len(set(answers)) == 1 and _reserved(project) == 1
 
 
-def test_nobody_moves_to_the_final_stage_while_holding_an_item(loop_path):
+def test_nobody_moves_to_the_final_stage_while_holding_an_item():
     project = _project(3)
     enrollment = Enrollment.objects.get(annotator=_annotator(project))
     held = assignment_next(enrollment=enrollment)
@@ -133,7 +121,7 @@ def test_nobody_moves_to_the_final_stage_while_holding_an_item(loop_path):
     assert assignment_next(enrollment=enrollment, resume=False).id == held.id
 
 
-def test_reaching_the_quota_gives_held_items_back_to_the_pool(loop_path):
+def test_reaching_the_quota_gives_held_items_back_to_the_pool():
     project = _project(4)
     project.spec["limits"] = {"items_per_annotator": 1}
     project.save()
@@ -146,7 +134,7 @@ def test_reaching_the_quota_gives_held_items_back_to_the_pool(loop_path):
     assert Item.objects.get(pk=extra.item_id).taken == 0
 
 
-def test_a_page_submit_after_the_items_ended_says_it_was_not_stored(client, loop_path):
+def test_a_page_submit_after_the_items_ended_says_it_was_not_stored(client):
     project = _project(3)
     user = _annotator(project)
     client.force_login(user)
@@ -158,7 +146,7 @@ def test_a_page_submit_after_the_items_ended_says_it_was_not_stored(client, loop
     assert not Label.objects.exists()
 
 
-def test_an_api_submit_after_the_items_ended_says_it_was_not_stored_but_a_replay_gets_its_answer(loop_path):
+def test_an_api_submit_after_the_items_ended_says_it_was_not_stored_but_a_replay_gets_its_answer():
     project = _project(1)
     client = _api(_annotator(project))
     token = client.get(f"/api/annotate/{project.slug}/next/").json()["assignment"]
@@ -172,7 +160,7 @@ def test_an_api_submit_after_the_items_ended_says_it_was_not_stored_but_a_replay
     assert stale.status_code == 400 and "not stored" in stale.json()["assignment"][0]
 
 
-def test_skipping_the_only_item_counts_the_skip(client, loop_path):
+def test_skipping_the_only_item_counts_the_skip(client):
     project = _project(1)
     user = _annotator(project)
     client.force_login(user)
@@ -190,7 +178,7 @@ def _finish_by_skipping(client, project, user):
     return client.get(f"/annotate/{project.slug}/").content.decode()
 
 
-def test_no_completion_code_for_a_session_without_labels_unless_the_researcher_allows_it(client, loop_path):
+def test_no_completion_code_for_a_session_without_labels_unless_the_researcher_allows_it(client):
     strict = _project(1, slug="strict", crowd={"completion_code": "C0DE", "redirect_url": None, "min_labels": 1})
     page = _finish_by_skipping(client, strict, _annotator(strict, "skipper"))
     assert "C0DE" not in page and "at least 1 labelled item" in page

@@ -88,3 +88,38 @@ def test_simultaneous_double_submit_stores_one_judgment(make_study):
     assert not _in_thread(submit, 8)
     assert Judgment.objects.filter(participant=participant).count() == 1
     assert Participant.objects.get(pk=participant.pk).position == 1
+
+
+@pytest.fixture
+def sleeping_forbidden(monkeypatch):
+    """Any time.sleep during the test fails it: a start request must never wait by the clock."""
+
+    def refuse(seconds):
+        raise AssertionError(f"slept {seconds} s inside a request")
+
+    monkeypatch.setattr("time.sleep", refuse)
+
+
+def test_concurrent_starts_never_sleep_and_never_share_a_pair_slot(make_study, sleeping_forbidden):
+    require_postgres("concurrent starts need row locks (SQLite serialises writers)")
+    # each pair takes one judgment: two plans may never hold the same pair
+    study = make_study(slug="race", n_prompts=8, n_systems=2, pairs_per_participant=4, judgments_per_pair=1)
+    tokens = [services.participant_enroll(study=study, user=UserFactory(username=f"race-{i}", role="participant"))
+              .token for i in range(2)]
+    for token in tokens:
+        Participant.objects.filter(token=token).update(stage=Participant.Stage.INSTRUCTIONS)
+
+    for _round in range(3):
+        assert not _in_thread(lambda i: services.participant_start(
+            participant=participant_get_by_token(token=tokens[i])), 2)
+        held = [set(Assignment.objects.filter(participant__token=token, status="reserved")
+                    .values_list("pair_id", flat=True)) for token in tokens]
+        assert held[0] and held[1] and not held[0] & held[1]
+        assert len(held[0]) == len(held[1]) == 4  # 8 pairs, 4 each: no plan came up short while pairs had room
+        assert set(Pair.objects.filter(study=study).values_list("taken", flat=True)) == {1}
+        # back to the instructions with the pairs returned, for another race
+        for token in tokens:
+            participant = Participant.objects.get(token=token)
+            services.pairs_release(assignments=list(Assignment.objects.filter(participant=participant)))
+            Assignment.objects.filter(participant=participant).delete()
+            Participant.objects.filter(pk=participant.pk).update(stage=Participant.Stage.INSTRUCTIONS, total=0)

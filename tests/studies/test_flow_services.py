@@ -166,3 +166,18 @@ def test_judgment_loop_runs_in_at_most_five_queries(make_study):
         statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
         assert len(statements) <= 5, statements
     assert Judgment.objects.count() == 8
+
+
+def test_a_start_when_every_pair_is_taken_says_so_at_once_without_waiting(make_study, monkeypatch):
+    study = make_study(slug="taken", n_prompts=2, pairs_per_participant=2, judgments_per_pair=1)
+    monkeypatch.setattr("time.sleep", lambda seconds: pytest.fail(f"slept {seconds} s"))
+    first = services.participant_enroll(study=study, user=UserFactory(username="first", role="participant"))
+    first.stage = "instructions"
+    first.save(update_fields=["stage"])
+    services.participant_start(participant=first)
+    late = services.participant_enroll(study=study, user=UserFactory(username="late", role="participant"))
+    late.stage = "instructions"
+    late.save(update_fields=["stage"])
+    with pytest.raises(services.StudyFull):
+        services.participant_start(participant=late)
+    assert Participant.objects.get(pk=late.pk).stage == "instructions"  # free to try again later

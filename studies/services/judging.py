@@ -1,0 +1,346 @@
+"""The judgment turn: a participant's answers to the slot on screen are stored, and the slot to show next comes back.
+
+One path on PostgreSQL and SQLite alike, for the page, the API and the benchmarks. A usual turn (a participant
+arriving by their link token, a pair slot, answers that fit) runs four statements: the participant with its study
+and its current and next slots (``judgment_context_fetch``, one read), then, in one transaction, the conditional
+claim of the slot (so a second submit of the same slot writes nothing), one multi-row INSERT of the judgments and
+the participant's move to the next position. The statements are written out once here: the equivalent ORM calls
+spent more CPU compiling SQL than the database spent answering it. Slots read here are views holding only the
+fields the turn and the page use (``Assignment`` with ``pair.prompt``, ``pair.response_a``, ``pair.response_b`` or
+``attention_check`` set): never ``save()`` one, update by ``pk``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from studies.models import Assignment, AttentionCheck, Judgment, Pair, Participant, Prompt, Response, Study
+from studies.selectors import study_spec_cached
+from studies.services.reservation import pairs_release, slots_refill
+from webapp.raw_rows import instance_from_row
+
+SIDES = ("left", "right", "tie")
+
+
+class JudgmentInvalid(ValueError):
+    """Answers that do not satisfy the criteria; ``errors`` maps criterion name to a sentence."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+@dataclass
+class SubmitOutcome:
+    stored: bool  # False for a repeated or stale submit: nothing was written
+    next_slot: Assignment | None  # the slot to show now (None when the participant is finished)
+    warned: bool = False  # an attention check just failed and the spec says to warn
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _table(model) -> str:
+    return _quote(model._meta.db_table)
+
+
+def _stamp(value: datetime | None):
+    """A datetime as the database column takes it (SQLite stores naive UTC text, PostgreSQL takes it as it is)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _json(value):
+    # drivers hand JSON columns back as text (Django decodes them in from_db_value, which is bypassed here)
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+# Slots -------------------------------------------------------------------------------------------------------
+
+_SLOT_COLUMNS = ("a.id", "a.participant_id", "a.position", "a.token", "a.status", "a.pair_id",
+                 "a.attention_check_id", "a.system_a_id", "a.system_b_id", "a.left", "p.prompt_id",
+                 "p.response_a_id", "p.response_b_id", "pr.context", "ra.text", "rb.text", "ac.context", "ac.good",
+                 "ac.bad")
+
+
+def _slot_columns() -> str:
+    return ", ".join(f"{table}.{_quote(column)}" for table, column in (c.split(".") for c in _SLOT_COLUMNS))
+
+
+def _slot_joins() -> str:
+    return (f"LEFT JOIN {_table(Pair)} p ON p.id = a.pair_id "
+            f"LEFT JOIN {_table(Prompt)} pr ON pr.id = p.prompt_id "
+            f"LEFT JOIN {_table(Response)} ra ON ra.id = p.response_a_id "
+            f"LEFT JOIN {_table(Response)} rb ON rb.id = p.response_b_id "
+            f"LEFT JOIN {_table(AttentionCheck)} ac ON ac.id = a.attention_check_id")
+
+
+@cache
+def _slots_statement(count: int) -> str:
+    return (f"SELECT {_slot_columns()} FROM {_table(Assignment)} a {_slot_joins()} "
+            f"WHERE a.participant_id = %s AND a.position IN ({', '.join(['%s'] * count)})")
+
+
+def _slot(row: tuple) -> Assignment:
+    (pk, participant_id, position, token, status, pair_id, check_id, system_a_id, system_b_id, left, prompt_id,
+     response_a_id, response_b_id, prompt_context, a_text, b_text, check_context, good, bad) = row
+    slot = Assignment(id=pk, participant_id=participant_id, position=position, token=token, status=status,
+                      system_a_id=system_a_id, system_b_id=system_b_id, left=left)
+    if pair_id is not None:
+        slot.pair = Pair(id=pair_id, prompt=Prompt(id=prompt_id, context=_json(prompt_context)),
+                         response_a=Response(id=response_a_id, text=a_text),
+                         response_b=Response(id=response_b_id, text=b_text),
+                         system_a_id=system_a_id, system_b_id=system_b_id)
+    if check_id is not None:
+        slot.attention_check = AttentionCheck(id=check_id, context=_json(check_context), good=good, bad=bad)
+    return slot
+
+
+def slots_fetch(*, participant_id: int, positions: tuple[int, ...]) -> dict[int, Assignment]:
+    """The participant's slots at ``positions`` (those that exist), by position, ready for ``slot_blind``. The
+    instances are read-only views (see the module's docstring)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_slots_statement(len(positions)), [participant_id, *positions])
+        rows = cursor.fetchall()
+    return {row[2]: _slot(row) for row in rows}
+
+
+# The participant and its slots in one read ----------------------------------------------------------------------
+
+_PARTICIPANT_FIELDS = list(Participant._meta.concrete_fields)
+# the spec comes from the per-process cache; the study's other columns load on first use
+_STUDY_FIELDS = [Study._meta.get_field(name) for name in ("id", "slug", "title", "spec_hash", "owner")]
+
+
+@cache
+def _context_statement() -> str:
+    participant = ", ".join(f"t.{_quote(f.column)}" for f in _PARTICIPANT_FIELDS)
+    study = ", ".join(f"s.{_quote(f.column)}" for f in _STUDY_FIELDS)
+    return (f"SELECT {participant}, {study}, {_slot_columns()} FROM {_table(Participant)} t "
+            f"JOIN {_table(Study)} s ON s.id = t.study_id "
+            f"LEFT JOIN {_table(Assignment)} a ON a.participant_id = t.id "
+            f"AND a.position IN (t.position, t.position + 1) {_slot_joins()} "
+            f"WHERE t.token = %s")
+
+
+def judgment_context_fetch(*, token: str) -> tuple[Participant | None, dict[int, Assignment]]:
+    """The participant a link token names (with ``study``, its spec from the per-process cache) and its slots at
+    its position and the next, by position: what ``judgment_submit`` needs, in one statement. (None, {}) when no
+    participant has that token."""
+    with connection.cursor() as cursor:
+        cursor.execute(_context_statement(), [token])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, {}
+    first = rows[0]
+    size = len(_PARTICIPANT_FIELDS)
+    participant = instance_from_row(Participant, _PARTICIPANT_FIELDS, first[:size])
+    study = instance_from_row(Study, _STUDY_FIELDS, first[size:size + len(_STUDY_FIELDS)])
+    study.spec = study_spec_cached(study_id=study.pk, spec_hash=study.spec_hash)
+    participant.study = study
+    slots = {}
+    for row in rows:
+        slot_row = row[size + len(_STUDY_FIELDS):]
+        if slot_row[0] is not None:
+            slot = _slot(slot_row)
+            slots[slot.position] = slot
+    return participant, slots
+
+
+# Showing and answering ---------------------------------------------------------------------------------------
+
+
+def slot_for_display(*, participant: Participant, now: datetime | None = None) -> Assignment | None:
+    """The slot to show now, reserving afresh if the reservations lapsed meanwhile; stamps the start time."""
+    if participant.stage != Participant.Stage.JUDGING:
+        return None
+    now = now or timezone.now()
+    with transaction.atomic():
+        slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
+        if slot is not None and slot.status == Assignment.Status.RELEASED:
+            total = slots_refill(study=participant.study, participant=participant, now=now)
+            participant.total = total
+            if participant.position >= total:
+                _finish(participant, now)
+                return None
+            slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
+        Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
+        participant.last_seen_at = now
+    return slot
+
+
+def answers_validate(*, criteria: list[dict], answers: dict[str, dict]) -> dict[str, dict]:
+    """Checks raw answers ``{criterion: {side, strength, rationale}}`` against the spec's criteria.
+
+    ``side`` is "left", "right" or "tie"; ``strength`` a 1-based index into the criterion's labels.
+    Returns cleaned answers; raises ``JudgmentInvalid`` naming each criterion at fault.
+    """
+    errors: dict[str, str] = {}
+    clean: dict[str, dict] = {}
+    for criterion in criteria:
+        name = criterion["name"]
+        raw = answers.get(name) or {}
+        side = raw.get("side")
+        if side not in SIDES:
+            errors[name] = "Please choose the left reply, the right reply or a tie."
+            continue
+        if side == "tie" and not criterion["ties"]:
+            errors[name] = "A tie is not allowed for this question; please choose one reply."
+            continue
+        strength = raw.get("strength")
+        if criterion["strength"] and side != "tie":
+            try:
+                strength = int(strength)
+            except (TypeError, ValueError):
+                strength = 0
+            if not 1 <= strength <= len(criterion["strength"]):
+                errors[name] = "Please say how much better the chosen reply is."
+                continue
+        else:
+            strength = None
+        rationale = (raw.get("rationale") or "").strip()[:4000]
+        if criterion["rationale"] == "required" and not rationale:
+            errors[name] = "Please give a short reason."
+            continue
+        clean[name] = {"side": side, "strength": strength, "rationale": rationale}
+    if errors:
+        raise JudgmentInvalid(errors)
+    return clean
+
+
+def judgment_submit(
+    *, participant: Participant, token: str, answers: dict[str, dict], now: datetime | None = None,
+    slots: dict[int, Assignment] | None = None,
+) -> SubmitOutcome:
+    """Stores the answers to the slot ``token`` names and returns the slot to show next.
+
+    Only the slot at the participant's position accepts answers, once: a double submit or a stale
+    token stores nothing and shows the current slot. Invalid answers raise ``JudgmentInvalid``
+    before anything is written. Attention-check answers update the failure count (warn, then end,
+    as the spec says) and store no judgment. ``participant`` must be fresh (read in this request); ``slots``, its
+    slots at its position and the next when they were read with it (``judgment_context_fetch``), else read here.
+    """
+    now = now or timezone.now()
+    position = participant.position
+    if slots is None:
+        slots = slots_fetch(participant_id=participant.pk, positions=(position, position + 1))
+    current = slots.get(position)
+    if participant.stage != Participant.Stage.JUDGING or current is None or current.token != token:
+        return SubmitOutcome(stored=False, next_slot=current if participant.stage == Participant.Stage.JUDGING else None)
+    clean = answers_validate(criteria=participant.study.spec["criteria"], answers=answers)
+    outcome = _judgment_store(participant=participant, current=current, following=slots.get(position + 1),
+                              clean=clean, now=now)
+    if outcome.next_slot is not None and outcome.next_slot.status == Assignment.Status.RELEASED:
+        outcome.next_slot = slot_for_display(participant=participant, now=now)
+    return outcome
+
+
+@cache
+def _claim_statement() -> str:
+    return (f"UPDATE {_table(Assignment)} SET status = %s, answered_at = %s, seconds = %s, attention_passed = %s "
+            f"WHERE id = %s AND status = %s")
+
+
+_JUDGMENT_COLUMNS = ("study_id", "participant_id", "assignment_id", "pair_id", "prompt_id", "system_a_id",
+                     "system_b_id", "choice", "left", "criterion", "strength", "rationale", "seconds", "created_at",
+                     "source")
+
+
+@cache
+def _judgments_statement(rows: int) -> str:
+    row = "(" + ", ".join(["%s"] * len(_JUDGMENT_COLUMNS)) + ")"
+    return (f"INSERT INTO {_table(Judgment)} ({', '.join(_quote(c) for c in _JUDGMENT_COLUMNS)}) "
+            f"VALUES {', '.join([row] * rows)}")
+
+
+_MOVED = ("position", "attention_failures", "last_seen_at", "expires_at", "stage", "completed_at")
+
+
+@cache
+def _move_statement() -> str:
+    return f"UPDATE {_table(Participant)} SET {', '.join(f'{_quote(c)} = %s' for c in _MOVED)} WHERE id = %s"
+
+
+def _judgment_store(*, participant: Participant, current: Assignment, following: Assignment | None,
+                    clean: dict[str, dict], now: datetime) -> SubmitOutcome:
+    """The writes of ``judgment_submit``, one transaction: claim the slot (reserved → done), store the judgments
+    (an attention check stores none and counts a failure instead), move the participant on (ended after too many
+    failed checks, their later pairs returned; completed after the last slot)."""
+    spec = participant.study.spec
+    position = participant.position
+    seconds = (now - participant.last_seen_at).total_seconds() if participant.last_seen_at else None
+    passed = _attention_passed(current, clean, spec) if current.attention_check_id else None
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_claim_statement(), [Assignment.Status.DONE, _stamp(now), seconds, passed, current.pk,
+                                            Assignment.Status.RESERVED])
+        if not cursor.rowcount:  # a concurrent submit of the same slot won; show what follows it
+            return SubmitOutcome(stored=False, next_slot=following)
+        warned = ended = False
+        failures = participant.attention_failures
+        if current.attention_check_id:
+            if not passed:
+                failures += 1
+                policy = spec["attention_checks"]
+                ended = bool(policy["end_after"]) and failures >= policy["end_after"]
+                warned = not ended and bool(policy["warn_after"]) and failures >= policy["warn_after"]
+        else:
+            rows = _judgments(participant, current, clean, seconds)
+            cursor.execute(_judgments_statement(len(rows)),
+                           [value for judgment in rows for value in _judgment_values(judgment, now)])
+        participant.position = position + 1
+        participant.attention_failures = failures
+        participant.last_seen_at = now
+        participant.expires_at = now + timedelta(minutes=spec["reservation_minutes"])
+        if ended:
+            pairs_release(assignments=list(Assignment.objects.filter(participant=participant, position__gt=position)))
+            participant.stage, participant.completed_at = Participant.Stage.ENDED, now
+        elif participant.position >= participant.total:
+            participant.stage, participant.completed_at = Participant.Stage.COMPLETED, now
+        cursor.execute(_move_statement(), [
+            participant.position, participant.attention_failures, _stamp(participant.last_seen_at),
+            _stamp(participant.expires_at), participant.stage, _stamp(participant.completed_at), participant.pk])
+    next_slot = following if participant.stage == Participant.Stage.JUDGING else None
+    return SubmitOutcome(stored=True, next_slot=next_slot, warned=warned)
+
+
+def _judgments(participant: Participant, slot: Assignment, clean: dict[str, dict], seconds: float | None):
+    return [
+        Judgment(
+            study_id=participant.study_id, participant_id=participant.pk, assignment_id=slot.pk, pair_id=slot.pair_id,
+            prompt_id=slot.pair.prompt_id, system_a_id=slot.system_a_id, system_b_id=slot.system_b_id,
+            choice=_choice(answer["side"], slot.left), left=slot.left, criterion=name,
+            strength=answer["strength"], rationale=answer["rationale"], seconds=seconds,
+        )
+        for name, answer in clean.items()
+    ]
+
+
+def _judgment_values(judgment: Judgment, now: datetime) -> list:
+    values = [getattr(judgment, name) for name in _JUDGMENT_COLUMNS[:-2]]
+    return values + [_stamp(now), Judgment.Source.PLATFORM]
+
+
+def _choice(side: str, left: str) -> str:
+    if side == "tie":
+        return "tie"
+    if side == "left":
+        return left
+    return "b" if left == "a" else "a"
+
+
+def _attention_passed(slot: Assignment, clean: dict[str, dict], spec: dict) -> bool:
+    """Passed when the first (overall) question chose the good reply, stored as side a."""
+    first = clean[spec["criteria"][0]["name"]]
+    return _choice(first["side"], slot.left) == "a"
+
+
+def _finish(participant: Participant, now: datetime) -> None:
+    participant.stage, participant.completed_at = Participant.Stage.COMPLETED, now
+    Participant.objects.filter(pk=participant.pk).update(stage=participant.stage, completed_at=now)

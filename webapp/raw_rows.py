@@ -1,0 +1,26 @@
+"""Model instances from the rows of hand-written SQL, converted exactly as the ORM converts them.
+
+The write paths read rows back with RETURNING and joins the ORM cannot express in one statement; each database
+hands columns back in its own shapes (SQLite: naive datetimes and 0/1 for booleans; both: JSON as text), and the
+backend's and the field's converters, the ones a queryset would run, turn them into what the model holds.
+"""
+
+from django.db import connection
+
+
+def values_converted(fields: list, values) -> list:
+    """``values`` (one per field, in order) as a queryset would hand them to the model."""
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        if value is not None:
+            column = field.cached_col
+            for converter in (*connection.ops.get_db_converters(column), *field.get_db_converters(connection)):
+                value = converter(value, column, connection)
+        converted.append(value)
+    return converted
+
+
+def instance_from_row(model, fields: list, values):
+    """A ``model`` instance loaded from these columns, as the ORM would load it (so it may be saved like any
+    other); fields left out are deferred."""
+    return model.from_db(connection.alias, [field.attname for field in fields], values_converted(fields, values))
