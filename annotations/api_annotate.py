@@ -28,7 +28,7 @@ from annotations.services.routing import (
     label_submit,
     stored_label,
 )
-from webapp.roles import IsAnnotator
+from webapp.people.roles import IsAnnotator
 
 _SALT = "annotations.api_annotate.assignment"
 _PERMISSIONS = "Annotators only (token or session), and only on their own enrollment and assignments."

@@ -28,14 +28,19 @@ from annotations.services.routing import (
 )
 from annotations.values import raw_values_from_form
 from annotations.views_errors import item_view_with_answers
-from webapp.crowd import (
+from webapp.people.crowd import (
     crowd_browser_bind,
     crowd_identity_from_request,
     crowd_resume_code,
     crowd_user_for_link,
 )
-from webapp.surveys import survey_section_questions, survey_validate
-from webapp.views_surveys import SUPPORT_CHOICE, survey_questions_for_form, survey_self_described
+from webapp.people.surveys import (
+    SUPPORT_CHOICE,
+    survey_questions_for_form,
+    survey_section_questions,
+    survey_self_described,
+    survey_validate,
+)
 
 Stage = Enrollment.Stage
 

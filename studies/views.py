@@ -20,15 +20,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from studies import selectors, services
 from studies.models import Pair, Participant, Study
 from studies.spec import SpecError, redirect_url_usable, spec_parse
-from webapp.crowd import (
+from webapp.people.crowd import (
     crowd_browser_bind,
     crowd_identity_from_request,
     crowd_resume_code,
     crowd_user_for_link,
 )
-from webapp.roles import researcher_required
-from webapp.surveys import DEMOGRAPHIC_QUESTIONS, attributes_from_answers, survey_questions, survey_validate
-from webapp.views_surveys import survey_questions_for_form, survey_self_described
+from webapp.people.roles import researcher_required
+from webapp.people.surveys import (
+    attributes_from_answers,
+    survey_questions_for_form,
+    survey_section,
+    survey_section_questions,
+    survey_self_described,
+    survey_validate,
+)
 from webapp.yamlsafe import yaml_load_plain
 
 KEY_TO_SIDE = {"1": "left", "2": "right", "0": "tie"}
@@ -40,10 +46,9 @@ PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSI
 
 
 def study_survey_questions(study) -> list[dict]:
-    """The spec's survey with demographic names ("age_band") and "demographic" expanded to questions."""
-    by_name = {q["name"]: q for q in DEMOGRAPHIC_QUESTIONS}
-    entries = [by_name.get(e, e) if isinstance(e, str) and e != "demographic" else e for e in study.spec["survey"]]
-    return [q for q in survey_questions(entries) if isinstance(q, dict)]
+    """The spec's survey as questions: its demographic fields ("age_band", or "demographic" for all) first, then
+    its own questions."""
+    return survey_section_questions(survey_section(study.spec["survey"]))
 
 
 def _returning(study, identity) -> bool:

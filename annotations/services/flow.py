@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from annotations.models import Assignment, Enrollment, Project
 from annotations.services.routing import assignments_release
-from webapp.surveys import attributes_from_answers
+from webapp.people.surveys import attributes_from_answers
 
 Stage = Enrollment.Stage
 ORDER = [Stage.CONSENT, Stage.SURVEY, Stage.INSTRUCTIONS, Stage.ITEMS, Stage.FINAL, Stage.DONE]

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from studies.models import Judgment, Pair, Participant, Prompt, Study, System
 from studies.services.setup import StudyError
-from webapp.crowd import CrowdIdentity, crowd_user_get_or_create
+from webapp.people.crowd import CrowdIdentity, crowd_user_get_or_create
 
 REQUIRED = ("participant_id", "prompt_id", "system_a", "system_b", "choice")
 OPTIONAL = ("left", "criterion")
