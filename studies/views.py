@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import get_template
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from studies import selectors, services
 from studies.models import Pair, Participant, Study
@@ -26,6 +27,8 @@ from webapp.people.crowd import (
     crowd_resume_code,
     crowd_user_for_link,
 )
+from webapp.people.journey import link_admits
+from webapp.people.models import User
 from webapp.people.roles import researcher_required
 from webapp.people.surveys import (
     attributes_from_answers,
@@ -75,12 +78,13 @@ def join(request, slug):
     session_key = SESSION_KEY.format(slug=slug)
     if identity is None and request.session.get(session_key):
         return redirect("studies:participate", token=request.session[session_key])
-    if not _returning(study, identity) and not _pairs_left(study):
+    if not link_admits(returning=_returning(study, identity), work_left=lambda: _pairs_left(study)):
         # said at the link, before consent and survey, not after them
         return render(request, PAGE, _full_context(study, identity, "every pair in this study has all the "
                                                                      "judgments it needs"), status=200)
     # CrowdRefused (403, saying what to do) when the identity was first used in another browser
-    user, _ = crowd_user_for_link(request=request, identity=identity, role="participant", signs_in=False)
+    user, _ = crowd_user_for_link(request=request, identity=identity, role=User.Role.PARTICIPANT,
+                                  signs_in=False)
     crowd = {} if identity is None else {"platform": identity.platform, "study_id": identity.study_id,
                                           "session_id": identity.session_id}
     try:
@@ -124,9 +128,7 @@ def participate(request, token):
 def _to_page(request, token):
     url = reverse("studies:participate", kwargs={"token": token})
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
+        return HttpResponseClientRedirect(url)
     return redirect(url)
 
 
