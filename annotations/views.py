@@ -29,12 +29,7 @@ from annotations.services.routing import (
 )
 from annotations.values import raw_values_from_form
 from annotations.views_errors import item_view_with_answers
-from webapp.people.crowd import (
-    crowd_browser_bind,
-    crowd_identity_from_request,
-    crowd_resume_code,
-    crowd_user_for_link,
-)
+from webapp.people.crowd import crowd_identity_from_request, crowd_link_remember, crowd_user_for_link
 from webapp.people.journey import final_questions, link_admits, wants_support
 from webapp.people.models import User
 from webapp.people.roles import annotator_required
@@ -62,11 +57,9 @@ def join(request, slug):
                                   signs_in=True)
     if user != request.user:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    if identity is not None:
-        request.session["crowd_resume_code"] = crowd_resume_code(user=user)
     flow.enrollment_open(project=project, user=user, crowd=asdict(identity) if identity else {})
     response = redirect("annotate", slug)
-    crowd_browser_bind(request=request, response=response, user=user)
+    crowd_link_remember(request=request, response=response, user=user, identity=identity)
     return response
 
 

@@ -21,12 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from studies import selectors, services
 from studies.models import Pair, Participant, Study
 from studies.spec import SpecError, redirect_url_usable, spec_parse
-from webapp.people.crowd import (
-    crowd_browser_bind,
-    crowd_identity_from_request,
-    crowd_resume_code,
-    crowd_user_for_link,
-)
+from webapp.people.crowd import crowd_identity_from_request, crowd_link_remember, crowd_user_for_link
 from webapp.people.journey import link_admits
 from webapp.people.models import User
 from webapp.people.roles import researcher_required
@@ -92,10 +87,8 @@ def join(request, slug):
     except services.StudyFull as exc:
         return render(request, PAGE, _full_context(study, identity, str(exc)), status=200)
     request.session[session_key] = participant.token
-    if identity is not None:
-        request.session["crowd_resume_code"] = crowd_resume_code(user=user)
     response = redirect("studies:participate", token=participant.token)
-    crowd_browser_bind(request=request, response=response, user=user)
+    crowd_link_remember(request=request, response=response, user=user, identity=identity)
     return response
 
 

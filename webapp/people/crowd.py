@@ -142,3 +142,14 @@ def crowd_browser_bind(*, request, response, user) -> None:
     ids = [value for value in _bound_ids(request) if value != user.pk][-(MAX_BOUND - 1):] + [user.pk]
     response.set_cookie(BROWSER_COOKIE, signing.dumps(ids, salt=_BROWSER_SALT), max_age=365 * 24 * 3600,
                         httponly=True, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
+
+
+RESUME_CODE_SESSION_KEY = "crowd_resume_code"
+
+
+def crowd_link_remember(*, request, response, user, identity: CrowdIdentity | None) -> None:
+    """What a recruitment link leaves behind once it admitted `user`: the resume code in the session (pages show
+    it to a crowd worker, to continue in another browser) and this browser bound to the identity."""
+    if identity is not None:
+        request.session[RESUME_CODE_SESSION_KEY] = crowd_resume_code(user=user)
+    crowd_browser_bind(request=request, response=response, user=user)
