@@ -19,7 +19,7 @@ from annotations.importing.errors import ImportFormatError
 from annotations.services import importing, projects
 from annotations.services.exporting import labels_export
 from annotations.spec import SpecError
-from webapp.roles import IsResearcher
+from webapp.people.roles import IsResearcher
 
 
 def _error(exc: Exception, code=status.HTTP_400_BAD_REQUEST) -> Response:

@@ -20,7 +20,7 @@ from annotations.agreement.reliability import LEVELS
 from annotations.models import Item
 from annotations.services.quality import annotator_exclude, annotator_include, item_queue_more_labels
 from webapp.api_fields import RegroupField
-from webapp.roles import IsResearcher
+from webapp.people.roles import IsResearcher
 
 
 class AgreementQuery(serializers.Serializer):

@@ -23,7 +23,7 @@ from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow
 from annotations.services.routing import SubmitError, stored_label
 from annotations.services.turn import Turn, annotation_turn, turn_next
-from webapp.roles import IsAnnotator
+from webapp.people.roles import IsAnnotator
 
 _SALT = "annotations.api_annotate.assignment"
 _PERMISSIONS = "Annotators only (token or session), and only on their own enrollment and assignments."

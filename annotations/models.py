@@ -181,7 +181,8 @@ class ControlResult(models.Model):
 
 
 class Exclusion(models.Model):
-    """A researcher's decision to leave an annotator out of analysis; reversible (revoked_at) and kept."""
+    """A researcher's decision to leave an annotator out of analysis; reversible (revoked_at) and kept. At most one
+    is active (not revoked) per annotator and project."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exclusions")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exclusions")
@@ -191,6 +192,10 @@ class Exclusion(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "annotator"], condition=Q(revoked_at__isnull=True),
+                                    name="one_active_exclusion"),
+        ]
         indexes = [models.Index(fields=["project", "annotator"], name="exclusion_lookup")]
 
 

@@ -34,11 +34,11 @@ from typing import Any
 import yaml
 
 from annotations.importing.items import ITEM_KINDS, ItemDataError, item_data_from_mapping
+from webapp.people.surveys import ATTRIBUTE_NAMES as DEMOGRAPHIC_FIELDS
 from webapp.yamlsafe import yaml_load_plain
 
 DIMENSION_TYPES = ("likert", "slider", "choice", "levels", "number", "text")
 MEASUREMENT_LEVELS = ("nominal", "ordinal", "interval", "ratio")
-DEMOGRAPHIC_FIELDS = ("age_band", "gender", "country", "culture", "native_language", "education")
 SURVEY_QUESTION_TYPES = ("text", "number", "choice", "likert")
 
 # Export rows use these as column names, so a dimension may not take them.

@@ -13,6 +13,7 @@ from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from annotations.models import Assignment, Enrollment, Item, Label
 from annotations.presenting import item_view
@@ -22,14 +23,16 @@ from annotations.services.routing import SubmitError, assignment_next, stored_la
 from annotations.services.turn import SKIPS, annotation_turn, turn_context_fetch
 from annotations.values import raw_values_from_form
 from annotations.views_errors import item_view_with_answers
-from webapp.crowd import (
-    crowd_browser_bind,
-    crowd_identity_from_request,
-    crowd_resume_code,
-    crowd_user_for_link,
+from webapp.people.crowd import crowd_identity_from_request, crowd_link_remember, crowd_user_for_link
+from webapp.people.journey import final_questions, link_admits, wants_support
+from webapp.people.models import User
+from webapp.people.roles import annotator_required
+from webapp.people.surveys import (
+    survey_questions_for_form,
+    survey_section_questions,
+    survey_self_described,
+    survey_validate,
 )
-from webapp.surveys import survey_section_questions, survey_validate
-from webapp.views_surveys import SUPPORT_CHOICE, survey_questions_for_form, survey_self_described
 
 Stage = Enrollment.Stage
 
@@ -39,19 +42,18 @@ def join(request, slug):
     """The recruitment link: creates or resumes the annotator (Prolific / MTurk parameters, or an open link)."""
     project = project_get_open(slug=slug)
     identity = crowd_identity_from_request(request)
-    if not _returning(request, project, identity) and not _work_left(project):
+    if not link_admits(returning=_returning(request, project, identity), work_left=lambda: _work_left(project)):
         # said before consent: nobody reads, answers or waits for work that is not there
         return render(request, "annotations/no_work.html",
                       {"project": project, "crowd": project.spec.get("crowd") or {}, "identity": identity})
     # CrowdRefused (403, saying what to do) for someone else's identity or a browser signed in as someone else
-    user, _ = crowd_user_for_link(request=request, identity=identity, role="annotator", signs_in=True)
+    user, _ = crowd_user_for_link(request=request, identity=identity, role=User.Role.ANNOTATOR,
+                                  signs_in=True)
     if user != request.user:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    if identity is not None:
-        request.session["crowd_resume_code"] = crowd_resume_code(user=user)
     flow.enrollment_open(project=project, user=user, crowd=asdict(identity) if identity else {})
     response = redirect("annotate", slug)
-    crowd_browser_bind(request=request, response=response, user=user)
+    crowd_link_remember(request=request, response=response, user=user, identity=identity)
     return response
 
 
@@ -71,8 +73,7 @@ def _work_left(project) -> bool:
 
 
 def _enrollment_or_403(request, slug) -> Enrollment:
-    if not request.user.is_authenticated or request.user.role != "annotator":
-        raise PermissionDenied("open the project link to annotate")
+    """The signed-in annotator's enrollment in the open project `slug` (views check the role first)."""
     project = project_get_open(slug=slug)
     enrollment = enrollment_get(project=project, user=request.user)
     if enrollment is None:
@@ -82,15 +83,12 @@ def _enrollment_or_403(request, slug) -> Enrollment:
 
 
 ITEM = "annotations/_item.html"
-CHECKIN_QUESTION = {"name": "wellbeing", "question": "How are you feeling after reading these texts?",
-                    "type": "choice", "required": False,
-                    "choices": ["Fine", "A little affected", "Quite affected", SUPPORT_CHOICE]}
 
 
 def _final_questions(enrollment: Enrollment) -> list[dict]:
     """The after-survey, and the wellbeing check-in for someone who read at least one item."""
-    questions = survey_section_questions(enrollment.project.spec["surveys"]["after"])
-    return questions + [CHECKIN_QUESTION] if enrollment.labels_done or enrollment.skipped else questions
+    return final_questions(enrollment.project.spec["surveys"]["after"],
+                           read_any=bool(enrollment.labels_done or enrollment.skipped))
 
 
 SECONDS_PER_QUESTION = 12  # a first guess until the project has its own times
@@ -204,7 +202,7 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
     if stage == Stage.FINAL:
         context["questions"] = survey_questions_for_form(_final_questions(enrollment), posted=posted, errors=errors)
     if stage == Stage.DONE:
-        context["wants_support"] = (enrollment.survey_after or {}).get("wellbeing") == SUPPORT_CHOICE
+        context["wants_support"] = wants_support(enrollment.survey_after)
     if stage in {Stage.CONSENT, Stage.INSTRUCTIONS}:
         context["estimate"] = _time_estimate(project)
     context["crowd"] = flow.completion_offer(enrollment=enrollment)
@@ -212,6 +210,7 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
 
 
 @require_GET
+@annotator_required
 def annotate(request, slug):
     response = _stage_page(request, _enrollment_or_403(request, slug))
     # Back (or a restored tab) must ask again and show where the annotator really is, never an old item whose
@@ -224,13 +223,12 @@ def _to_stage(request, slug):
     """After a stage form: htmx follows with a full navigation, plain forms with a redirect."""
     url = reverse("annotate", args=[slug])
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
+        return HttpResponseClientRedirect(url)
     return redirect(url)
 
 
 @require_POST
+@annotator_required
 def annotate_consent(request, slug):
     enrollment = _enrollment_or_403(request, slug)
     flow.enrollment_consent(enrollment=enrollment, agreed=request.POST.get("agree") == "yes")
@@ -238,6 +236,7 @@ def annotate_consent(request, slug):
 
 
 @require_POST
+@annotator_required
 def annotate_survey(request, slug):
     enrollment = _enrollment_or_403(request, slug)
     spec = enrollment.project.spec
@@ -256,12 +255,14 @@ def annotate_survey(request, slug):
 
 
 @require_POST
+@annotator_required
 def annotate_instructions(request, slug):
     flow.enrollment_instructions_done(enrollment=_enrollment_or_403(request, slug))
     return _to_stage(request, slug)
 
 
 @require_POST
+@annotator_required
 def annotate_finish(request, slug):
     """"Finish now": the items stage ends here, on to the final questions and the completion page. The item on
     screen is left unanswered and goes back to the pool at once."""
@@ -271,6 +272,7 @@ def annotate_finish(request, slug):
 
 
 @require_POST
+@annotator_required
 def annotate_break(request, slug):
     enrollment = _enrollment_or_403(request, slug)
     if not flow.enrollment_new_session(enrollment=enrollment):
@@ -306,10 +308,9 @@ def _submit_context(request, slug: str) -> tuple[Enrollment, Assignment | None]:
 
 
 @require_POST
+@annotator_required
 def annotate_submit(request, slug):
     """One turn of the loop: store (or skip) the current item and swap in the next one."""
-    if not request.user.is_authenticated or request.user.role != "annotator":
-        raise PermissionDenied("open the project link to annotate")
     enrollment, assignment = _submit_context(request, slug)
     action = request.POST.get("action", "submit")
     if enrollment.stage != Stage.ITEMS:

@@ -23,8 +23,9 @@ from annotations.agreement.plot import alpha_by_group_svg
 from annotations.agreement.rounds import reannotation_rounds_compared
 from annotations.models import Item
 from annotations.services.quality import annotator_exclude, annotator_include, item_queue_more_labels
+from webapp.people.roles import researcher_required
+from webapp.people.surveys import ATTRIBUTE_NAMES
 from webapp.regroup import regroup_parse
-from webapp.roles import researcher_required
 
 PAGE_BOOTSTRAP = 500  # enough for a stable 95% interval on a page that must stay quick
 SORTABLE = [*QUALITY_COLUMNS, "excluded"]
@@ -120,7 +121,7 @@ def agreement_page(request, slug):
         "mean_rows": _mean_rows(report, attribute),
         "regroup": regroup_text,
         "report": report,
-        "attributes": ["country", "culture", "gender", "age_band", "native_language", "education"],
+        "attributes": list(ATTRIBUTE_NAMES),
         "plot": mark_safe(alpha_by_group_svg(report, attribute)),  # built from numbers and escaped text only
         "distributions": selectors.rating_distributions(project=project),
         "disagreements": _disagreement_rows(project),

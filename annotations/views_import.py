@@ -11,7 +11,7 @@ from annotations import selectors
 from annotations.importing.errors import ImportFormatError
 from annotations.importing.sources import ITEM_FORMATS
 from annotations.services.importing import items_import
-from webapp.roles import researcher_required
+from webapp.people.roles import researcher_required
 
 PAGE = "annotations/project_import.html"
 

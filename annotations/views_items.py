@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from annotations import selectors
 from annotations.models import Item
 from annotations.presenting import item_view
-from webapp.roles import researcher_required
+from webapp.people.roles import researcher_required
 
 PER_PAGE = 50
 

@@ -16,7 +16,7 @@ from annotations.services import projects as project_services
 from annotations.services.importing import project_load_spec
 from annotations.spec import SpecError
 from annotations.views_spec_text import spec_editable_text
-from webapp.roles import researcher_required
+from webapp.people.roles import researcher_required
 from webapp.yamlsafe import yaml_load_plain
 
 PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"

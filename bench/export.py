@@ -90,7 +90,8 @@ def create_annotators(count: int) -> list[int]:
 
     user_model = get_user_model()
     countries, genders = ["US", "IN", "GB", "NG", "BR"], ["woman", "man", "non-binary"]
-    users = [user_model(username=f"bench-{i}", role="annotator", crowd_platform="imported", crowd_id=f"bench-{i}",
+    users = [user_model(username=f"bench-{i}", role=user_model.Role.ANNOTATOR,
+                        crowd_platform=user_model.Platform.IMPORTED, crowd_id=f"bench-{i}",
                         attributes={"country": countries[i % 5], "gender": genders[i % 3], "age_band": "25-34"})
              for i in range(count)]
     return [u.pk for u in user_model.objects.bulk_create(users, batch_size=2000)]
@@ -155,7 +156,8 @@ def main() -> None:
     from annotations.services.importing import items_import, project_load_spec
 
     call_command("migrate", verbosity=0)
-    owner = get_user_model().objects.create(username="bench-owner", role="researcher")
+    user_model = get_user_model()
+    owner = user_model.objects.create(username="bench-owner", role=user_model.Role.RESEARCHER)
     project = project_load_spec(spec_text=SPEC, owner=owner)
     with tempfile.TemporaryDirectory() as tmp:
         items_path = Path(tmp) / "items.jsonl"

@@ -58,7 +58,8 @@ def project_seed(items: int, slug: str = "soak") -> str:
     from annotations.models import Item, Project
     from annotations.spec import spec_hash, spec_normalize
 
-    owner, _ = get_user_model().objects.get_or_create(username="soak-owner", defaults={"role": "researcher"})
+    user_model = get_user_model()
+    owner, _ = user_model.objects.get_or_create(username="soak-owner", defaults={"role": user_model.Role.RESEARCHER})
     spec = spec_normalize({**SPEC, "slug": slug})
     project = Project.objects.create(slug=slug, title="Soak", kind="narrative", spec=spec, spec_hash=spec_hash(spec),
                                      owner=owner, overlap=3)

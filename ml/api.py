@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from ml import selectors, services
 from ml.models import Job, ModelKind, ModelVersion
-from webapp.roles import IsResearcher
+from webapp.people.roles import IsResearcher
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):

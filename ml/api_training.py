@@ -16,7 +16,7 @@ from ml.models import ModelVersion
 from ml.selectors_training import version_lineage
 from ml.services.jobs import JobError
 from ml.services.training import train_job_launch
-from webapp.roles import IsResearcher
+from webapp.people.roles import IsResearcher
 
 
 class TrainInSerializer(serializers.Serializer):

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotations.selectors import project_get_for_user
 from ml import selectors, services
 from ml.forms import LaunchForm, RegisterForm
-from webapp.roles import researcher_required
+from webapp.people.roles import researcher_required
 
 
 @require_GET

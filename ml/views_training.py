@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from ml import selectors
 from ml.agreement_plot import agreement_plot
 from ml.selectors_training import version_disagreements, version_lineage
-from webapp.roles import researcher_required
+from webapp.people.roles import researcher_required
 
 METRIC_COLUMNS = (("pearson", "Pearson r"), ("spearman", "Spearman ρ"), ("mse", "MSE"),
                   ("alpha_human", "α human–human"), ("alpha_with_model", "α with the model as a rater"),

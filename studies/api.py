@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from studies import selectors, services
 from studies.models import Participant, Study
 from studies.spec import SpecError, spec_parse
-from webapp.roles import IsResearcher
+from webapp.people.roles import IsResearcher
 
 
 class StudySerializer(serializers.ModelSerializer):

@@ -31,7 +31,7 @@ from studies.analysis.load import study_plan_for, study_report_for
 from studies.analysis.planning import DEFAULTS
 from studies.export import FORMATS, export_filters, export_lines
 from webapp.api_fields import RegroupField
-from webapp.roles import IsResearcher
+from webapp.people.roles import IsResearcher
 
 
 class ReportOptionsSerializer(serializers.Serializer):

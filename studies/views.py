@@ -21,15 +21,18 @@ from django_htmx.http import HttpResponseClientRedirect
 from studies import selectors, services
 from studies.models import Pair, Participant, Study
 from studies.spec import SpecError, redirect_url_usable, spec_parse
-from webapp.crowd import (
-    crowd_browser_bind,
-    crowd_identity_from_request,
-    crowd_resume_code,
-    crowd_user_for_link,
+from webapp.people.crowd import crowd_identity_from_request, crowd_link_remember, crowd_user_for_link
+from webapp.people.journey import link_admits
+from webapp.people.models import User
+from webapp.people.roles import researcher_required
+from webapp.people.surveys import (
+    attributes_from_answers,
+    survey_questions_for_form,
+    survey_section,
+    survey_section_questions,
+    survey_self_described,
+    survey_validate,
 )
-from webapp.roles import researcher_required
-from webapp.surveys import DEMOGRAPHIC_QUESTIONS, attributes_from_answers, survey_questions, survey_validate
-from webapp.views_surveys import survey_questions_for_form, survey_self_described
 from webapp.yamlsafe import yaml_load_plain
 
 KEY_TO_SIDE = {"1": "left", "2": "right", "0": "tie"}
@@ -41,10 +44,9 @@ PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSI
 
 
 def study_survey_questions(study) -> list[dict]:
-    """The spec's survey with demographic names ("age_band") and "demographic" expanded to questions."""
-    by_name = {q["name"]: q for q in DEMOGRAPHIC_QUESTIONS}
-    entries = [by_name.get(e, e) if isinstance(e, str) and e != "demographic" else e for e in study.spec["survey"]]
-    return [q for q in survey_questions(entries) if isinstance(q, dict)]
+    """The spec's survey as questions: its demographic fields ("age_band", or "demographic" for all) first, then
+    its own questions."""
+    return survey_section_questions(survey_section(study.spec["survey"]))
 
 
 def _returning(study, identity) -> bool:
@@ -71,12 +73,13 @@ def join(request, slug):
     session_key = SESSION_KEY.format(slug=slug)
     if identity is None and request.session.get(session_key):
         return redirect("studies:participate", token=request.session[session_key])
-    if not _returning(study, identity) and not _pairs_left(study):
+    if not link_admits(returning=_returning(study, identity), work_left=lambda: _pairs_left(study)):
         # said at the link, before consent and survey, not after them
         return render(request, PAGE, _full_context(study, identity, "every pair in this study has all the "
                                                                      "judgments it needs"), status=200)
     # CrowdRefused (403, saying what to do) when the identity was first used in another browser
-    user, _ = crowd_user_for_link(request=request, identity=identity, role="participant", signs_in=False)
+    user, _ = crowd_user_for_link(request=request, identity=identity, role=User.Role.PARTICIPANT,
+                                  signs_in=False)
     crowd = {} if identity is None else {"platform": identity.platform, "study_id": identity.study_id,
                                           "session_id": identity.session_id}
     try:
@@ -84,10 +87,8 @@ def join(request, slug):
     except services.StudyFull as exc:
         return render(request, PAGE, _full_context(study, identity, str(exc)), status=200)
     request.session[session_key] = participant.token
-    if identity is not None:
-        request.session["crowd_resume_code"] = crowd_resume_code(user=user)
     response = redirect("studies:participate", token=participant.token)
-    crowd_browser_bind(request=request, response=response, user=user)
+    crowd_link_remember(request=request, response=response, user=user, identity=identity)
     return response
 
 
@@ -120,9 +121,7 @@ def participate(request, token):
 def _to_page(request, token):
     url = reverse("studies:participate", kwargs={"token": token})
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
+        return HttpResponseClientRedirect(url)
     return redirect(url)
 
 

@@ -26,8 +26,8 @@ from studies.analysis.planning import DEFAULTS, planning_options_clean
 from studies.analysis.plots import bt_plot, winrate_plot
 from studies.api_analysis import export_response
 from studies.export import FORMATS, export_filters
+from webapp.people.roles import researcher_required
 from webapp.regroup import regroup_parse
-from webapp.roles import researcher_required
 
 PAGE_BOOTSTRAP = 1000
 

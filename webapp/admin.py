@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from webapp.models import User
+from webapp.people.models import User
 
 
 @admin.register(User)

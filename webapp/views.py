@@ -3,7 +3,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from annotations.selectors import projects_for_user
-from webapp.roles import researcher_required
+from webapp.people.roles import researcher_required
 
 
 @require_GET

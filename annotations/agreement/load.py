@@ -14,7 +14,7 @@ import pandas as pd
 from django.contrib.auth import get_user_model
 
 from annotations.models import Enrollment, Exclusion, Item, Label, Project, ProjectAnnotator
-from webapp.surveys import attributes_from_answers
+from webapp.people.surveys import attributes_from_answers
 
 FRAME_COLUMNS = [
     "item", "unit", "turn", "annotator", "dimension", "value", "seconds", "role", "is_gold", "is_attention_check",

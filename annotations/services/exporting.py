@@ -38,13 +38,12 @@ from annotations.agreement.load import project_annotator_attribute_table
 from annotations.importing.items import KIND_FIELDS
 from annotations.models import Label, Project
 from webapp.csvsafe import csv_cell_neutralised
+from webapp.people.surveys import ATTRIBUTE_NAMES
 
 FORMATS = ("jsonl", "csv")
 AGGREGATES = ("none", "mean", "median", "majority", "distribution", "weighted")
 CHUNK_SIZE = 5000
 ITEM_CACHE = 50_000
-# Attributes first in the order of the demographic survey, then the rest alphabetically.
-_ATTRIBUTE_ORDER = ("age_band", "gender", "country", "culture", "native_language", "education")
 
 
 def labels_export(*, project: Project, out: Any, fmt: str, aggregate: str = "none") -> dict:
@@ -96,7 +95,8 @@ def _annotators(project: Project, allow_attributes: bool) -> tuple[dict[int, tup
     keys: list[str] = []
     if allow_attributes:
         present = {k for _, _, attrs in users for k in (attrs or {})}
-        keys = [k for k in _ATTRIBUTE_ORDER if k in present] + sorted(present - set(_ATTRIBUTE_ORDER))
+        # the demographic survey's order first, then the rest alphabetically
+        keys = [k for k in ATTRIBUTE_NAMES if k in present] + sorted(present - set(ATTRIBUTE_NAMES))
     table = {uid: (pseudonym, tuple(_attribute_text((attrs or {}).get(k)) for k in keys))
              for uid, pseudonym, attrs in users}
     return table, keys

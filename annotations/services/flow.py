@@ -1,4 +1,5 @@
-"""An annotator's journey through a project: consent → survey → instructions → items → final survey → done.
+"""An annotator's journey through a project (the crowd journey of webapp.people.journey): consent → survey →
+instructions → items → final survey → done.
 
 Stages without content in the spec are passed over. The final stage always asks a short wellbeing check-in."""
 
@@ -9,35 +10,20 @@ from django.utils import timezone
 
 from annotations.models import Assignment, Enrollment, Project
 from annotations.services.routing import assignments_release
-from webapp.surveys import attributes_from_answers
+from webapp.people.journey import Journey, Step
+from webapp.people.surveys import attributes_from_answers, survey_has_questions
 
 Stage = Enrollment.Stage
-ORDER = [Stage.CONSENT, Stage.SURVEY, Stage.INSTRUCTIONS, Stage.ITEMS, Stage.FINAL, Stage.DONE]
+# a refused consent ends the enrollment (with the reason said), there is no stage of its own for it
+STORED = {Step.WORK: Stage.ITEMS, Step.DECLINED: Stage.ENDED}
 
 
-def _has_content(spec: dict, stage: str) -> bool:
-    if stage == Stage.CONSENT:
-        return bool((spec.get("consent") or {}).get("text"))
-    if stage == Stage.SURVEY:
-        before = (spec.get("surveys") or {}).get("before") or {}
-        return bool(before.get("demographic") or before.get("questions"))
-    if stage == Stage.INSTRUCTIONS:
-        return bool(spec.get("instructions"))
-    return True
-
-
-def _stage_after(spec: dict, stage: str) -> str:
-    for candidate in ORDER[ORDER.index(stage) + 1:]:
-        if _has_content(spec, candidate):
-            return candidate
-    return Stage.DONE
-
-
-def _first_stage(spec: dict) -> str:
-    for candidate in ORDER:
-        if _has_content(spec, candidate):
-            return candidate
-    return Stage.ITEMS
+def project_journey(spec: dict) -> Journey:
+    """The project's journey: consent with text, a before-survey with questions, instructions; the final stage
+    always (its wellbeing check-in)."""
+    return Journey(consent=bool((spec.get("consent") or {}).get("text")),
+                   survey=survey_has_questions((spec.get("surveys") or {}).get("before")),
+                   instructions=bool(spec.get("instructions")), final=True, names=STORED)
 
 
 BREAK_MINUTES = 10
@@ -97,7 +83,7 @@ def enrollment_open(*, project: Project, user, crowd: dict | None = None) -> Enr
     """Creates or resumes the annotator's enrollment. Idempotent."""
     enrollment, created = Enrollment.objects.get_or_create(
         project=project, annotator=user,
-        defaults={"stage": _first_stage(project.spec), "crowd": crowd or {}, "session_started_at": timezone.now()},
+        defaults={"stage": project_journey(project.spec).first(), "crowd": crowd or {}, "session_started_at": timezone.now()},
     )
     if not created and crowd and crowd != enrollment.crowd:
         enrollment.crowd = {**enrollment.crowd, **crowd}
@@ -108,7 +94,7 @@ def enrollment_open(*, project: Project, user, crowd: dict | None = None) -> Enr
 def _advance(enrollment: Enrollment, **changes) -> Enrollment:
     """Moves to the next stage, writing only the fields it changes: the loop's counters (`skipped`, `labels_done`)
     are kept by conditional updates, which a whole-row save from a stale copy would undo."""
-    enrollment.stage = _stage_after(enrollment.project.spec, enrollment.stage)
+    enrollment.stage = project_journey(enrollment.project.spec).after(enrollment.stage)
     fields = {"stage", *changes}
     if enrollment.stage == Stage.ITEMS:
         enrollment.session_started_at = timezone.now()
@@ -179,7 +165,7 @@ def enrollment_items_finished(*, enrollment: Enrollment, release: bool = False) 
     held item again."""
     if enrollment.stage != Stage.ITEMS:
         return enrollment
-    following = _stage_after(enrollment.project.spec, Stage.ITEMS)
+    following = project_journey(enrollment.project.spec).after(Stage.ITEMS)
     now = timezone.now()
     try:
         with transaction.atomic():

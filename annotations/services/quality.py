@@ -3,7 +3,7 @@ for more labels on an item."""
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -13,15 +13,23 @@ from annotations.models import Exclusion, Item, Project
 @transaction.atomic
 def annotator_exclude(*, project: Project, annotator, reason: str = "", created_by) -> Exclusion:
     """Leaves ``annotator`` out of ``project``'s analysis and exports. Idempotent: an active
-    exclusion is returned unchanged; earlier revoked ones stay as history."""
-    active = (
-        Exclusion.objects.select_for_update()
-        .filter(project=project, annotator=annotator, revoked_at__isnull=True)
-        .first()
-    )
+    exclusion is returned unchanged; earlier revoked ones stay as history. Two excludes at once
+    leave one active exclusion (the database allows no second) and both return it."""
+    active = _active_exclusion(project, annotator)
     if active is not None:
         return active
-    return Exclusion.objects.create(project=project, annotator=annotator, reason=reason[:500], created_by=created_by)
+    try:
+        with transaction.atomic():
+            return Exclusion.objects.create(project=project, annotator=annotator, reason=reason[:500],
+                                            created_by=created_by)
+    except IntegrityError:
+        # a concurrent exclude committed its row between the look and the insert
+        return _active_exclusion(project, annotator)
+
+
+def _active_exclusion(project: Project, annotator) -> Exclusion | None:
+    return (Exclusion.objects.select_for_update()
+            .filter(project=project, annotator=annotator, revoked_at__isnull=True).first())
 
 
 @transaction.atomic

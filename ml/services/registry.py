@@ -12,7 +12,7 @@ from django.utils import timezone
 from ml.core.errors import ModelLoadError
 from ml.core.registry_checks import check_loadable
 from ml.models import ModelKind, ModelVersion
-from webapp.roles import can_manage_models
+from webapp.people.roles import can_manage_models
 
 
 class RegistryError(ValueError):

@@ -15,8 +15,8 @@ from studies.analysis.frame import JUDGMENT_COLUMNS, judgments_frame_empty
 from studies.analysis.planning import plan_reached, study_plan
 from studies.analysis.report import study_report
 from studies.models import Judgment, Participant, Study
+from webapp.people.surveys import ATTRIBUTE_NAMES, survey_section, survey_section_questions
 from webapp.regroup import regroup_apply
-from webapp.surveys import ATTRIBUTE_NAMES, survey_questions
 
 # Free-text answers other than these make one group per person, which says nothing about groups.
 FREE_TEXT_GROUP_ATTRIBUTES = ("country", "culture", "native_language")
@@ -30,9 +30,7 @@ def study_criteria(study: Study) -> list[str]:
 def study_group_attributes(study: Study) -> list[str]:
     """Attributes worth splitting results by: the demographic ones and the study's non-free-text questions."""
     names = list(ATTRIBUTE_NAMES)
-    for question in survey_questions(study.spec.get("survey", [])):
-        if not isinstance(question, dict):
-            continue
+    for question in survey_section_questions(survey_section(study.spec.get("survey", []))):
         if question.get("type", "text") != "text" or question["name"] in FREE_TEXT_GROUP_ATTRIBUTES:
             names.append(question["name"])
     return list(dict.fromkeys(names))

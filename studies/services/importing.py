@@ -10,7 +10,8 @@ from django.db import transaction
 
 from studies.models import Judgment, Pair, Participant, Prompt, Study, System
 from studies.services.setup import StudyError
-from webapp.crowd import CrowdIdentity, crowd_user_get_or_create
+from webapp.people.crowd import CrowdIdentity, crowd_user_get_or_create
+from webapp.people.models import User
 
 REQUIRED = ("participant_id", "prompt_id", "system_a", "system_b", "choice")
 OPTIONAL = ("left", "criterion")
@@ -124,7 +125,8 @@ def judgments_import(*, study: Study, lines: Iterable[str], source: str) -> Judg
         crowd_id = f"{study.slug}/{row['participant']}"
         participant = participants.get(crowd_id)
         if participant is None:
-            user = crowd_user_get_or_create(identity=CrowdIdentity("imported", crowd_id), role="participant")
+            user = crowd_user_get_or_create(identity=CrowdIdentity(User.Platform.IMPORTED, crowd_id),
+                                            role=User.Role.PARTICIPANT)
             participant = Participant.objects.create(study=study, user=user, index=next_index, seed=next_index,
                                                      stage=Participant.Stage.IMPORTED)
             participants[crowd_id] = participant

@@ -12,7 +12,10 @@ from django.utils import timezone
 from studies.models import Assignment, Participant, Study
 from studies.services.reservation import pairs_release, plan_slots, reservations_release_expired
 from studies.services.setup import StudyError
+from webapp.people.journey import Journey, Step
+from webapp.people.surveys import survey_has_questions, survey_section
 
+STORED = {Step.WORK: Participant.Stage.JUDGING, Step.DONE: Participant.Stage.COMPLETED}
 ACTIVE_STAGES = (Participant.Stage.JUDGING, Participant.Stage.COMPLETED, Participant.Stage.ENDED)
 
 
@@ -37,7 +40,7 @@ def participant_enroll(*, study: Study, user, crowd: dict | None = None) -> Part
                 index = 0 if last is None else last + 1
                 return Participant.objects.create(
                     study=study, user=user, index=index, seed=secrets.randbits(62), crowd=crowd or {},
-                    stage=Participant.Stage.CONSENT if study.spec["consent"]["text"] else _after_consent(study),
+                    stage=study_journey(study.spec).first(),
                 )
         except IntegrityError:
             existing = Participant.objects.filter(study=study, user=user).first()
@@ -46,10 +49,11 @@ def participant_enroll(*, study: Study, user, crowd: dict | None = None) -> Part
     raise StudyError("could not enrol; please reload the page")
 
 
-def _after_consent(study: Study) -> str:
-    if study.spec["survey"]:
-        return Participant.Stage.SURVEY
-    return Participant.Stage.INSTRUCTIONS
+def study_journey(spec: dict) -> Journey:
+    """The study's journey: consent with text, a survey with questions; the instructions always (their page
+    starts the judging); no final survey."""
+    return Journey(consent=bool(spec["consent"]["text"]), survey=survey_has_questions(survey_section(spec["survey"])),
+                   instructions=True, final=False, names=STORED)
 
 
 @transaction.atomic
@@ -57,10 +61,9 @@ def participant_consent(*, participant: Participant, agreed: bool) -> Participan
     """Records consent (moving on) or its refusal (the participant leaves, nothing reserved)."""
     if participant.stage != Participant.Stage.CONSENT:
         return participant
+    participant.stage = study_journey(participant.study.spec).after_consent(agreed)
     if agreed:
-        participant.stage, participant.consented_at = _after_consent(participant.study), timezone.now()
-    else:
-        participant.stage = Participant.Stage.DECLINED
+        participant.consented_at = timezone.now()
     participant.save(update_fields=["stage", "consented_at"])
     return participant
 
@@ -71,7 +74,7 @@ def participant_survey_submit(*, participant: Participant, answers: dict, attrib
     if participant.stage != Participant.Stage.SURVEY:
         return participant
     participant.survey = answers
-    participant.stage = Participant.Stage.INSTRUCTIONS
+    participant.stage = study_journey(participant.study.spec).after(Participant.Stage.SURVEY)
     participant.save(update_fields=["survey", "stage"])
     if attributes:
         user = participant.user
@@ -92,7 +95,7 @@ def participant_start(*, participant: Participant, now: datetime | None = None) 
     """
     now = now or timezone.now()
     claimed = Participant.objects.filter(pk=participant.pk, stage=Participant.Stage.INSTRUCTIONS).update(
-        stage=Participant.Stage.JUDGING, total=0, position=0)
+        stage=study_journey(participant.study.spec).after(Participant.Stage.INSTRUCTIONS), total=0, position=0)
     if not claimed:
         participant.refresh_from_db()
         return participant

@@ -59,7 +59,7 @@ def test_opening_crowd_links_too_fast_from_one_address_is_refused(project, setti
     settings.RESONANCE_RATE_LIMITS = {**settings.RESONANCE_RATE_LIMITS, "join": "5/m"}
     statuses = [Client().get("/p/demo/", {"PROLIFIC_PID": f"bot{i}"}).status_code for i in range(8)]
     assert statuses[:5].count(429) == 0 and statuses[5:] == [429, 429, 429]
-    from webapp.models import User
+    from webapp.people.models import User
     assert User.objects.filter(crowd_id__startswith="bot").count() <= 5
 
 

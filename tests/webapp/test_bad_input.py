@@ -18,7 +18,7 @@ from studies.spec import SpecError as StudySpecError
 from studies.spec import spec_parse
 from tests.factories import LIKERT_SPEC, ItemFactory, LabelFactory, ProjectFactory, UserFactory
 from tests.studies.conftest import study_spec
-from webapp.surveys import survey_validate
+from webapp.people.surveys import survey_validate
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 import pytest
 
-from webapp.crowd import crowd_identity_from_params, crowd_user_get_or_create
-from webapp.surveys import DEMOGRAPHIC_QUESTIONS, attributes_from_answers, survey_validate
+from webapp.people.crowd import crowd_identity_from_params, crowd_user_get_or_create
+from webapp.people.surveys import DEMOGRAPHIC_QUESTIONS, attributes_from_answers, survey_validate
 
 
 def test_prolific_parameters_make_a_prolific_identity():

@@ -9,7 +9,7 @@ from django.test import Client
 from studies import services
 from studies.models import Participant
 from tests.studies.conftest import responses_jsonl, study_spec
-from webapp.models import User
+from webapp.people.models import User
 
 pytestmark = pytest.mark.django_db
 RESUME_RE = re.compile(r'id="resume-code">Your resume code: <strong>([A-Z0-9-]+)</strong>')
@@ -74,7 +74,7 @@ def test_an_annotation_link_binds_the_identity_to_the_first_browser(project):
 
 
 def test_an_identity_made_before_binding_is_taken_by_the_first_browser_that_opens_the_link(study):
-    from webapp.crowd import CrowdIdentity, crowd_user_get_or_create
+    from webapp.people.crowd import CrowdIdentity, crowd_user_get_or_create
 
     # an account from before browsers were bound (or from an import): no browser has claimed it yet
     earlier = crowd_user_get_or_create(identity=CrowdIdentity("prolific", "returning"), role="participant")

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from annotations.models import Item, Project
-from webapp.models import User
+from webapp.people.models import User
 
 pytestmark = pytest.mark.django_db
 

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from webapp.people.models import User
+
 DEMO_DIR = Path(__file__).resolve().parent
 PRESETS_DIR = Path(settings.BASE_DIR) / "annotations" / "presets"
 ITEMS_BY_KIND = {
@@ -62,7 +64,7 @@ def demo_accounts_ensure(*, password: str) -> dict[str, object]:
     users = get_user_model().objects
     accounts = {}
     for username in (*RESEARCHERS, *ANNOTATORS):
-        role = "researcher" if username in RESEARCHERS else "annotator"
+        role = User.Role.RESEARCHER if username in RESEARCHERS else User.Role.ANNOTATOR
         user, _ = users.get_or_create(username=username, defaults={"role": role})
         if user.role != role:
             user.role = role

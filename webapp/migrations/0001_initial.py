@@ -3,7 +3,7 @@
 import django.contrib.auth.models
 import django.contrib.auth.validators
 import django.utils.timezone
-import webapp.models
+import webapp.people.models
 from django.db import migrations, models
 
 
@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
                 ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
                 ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
                 ('role', models.CharField(choices=[('researcher', 'Researcher'), ('annotator', 'Annotator'), ('participant', 'Participant')], default='annotator', max_length=16)),
-                ('pseudonym', models.CharField(default=webapp.models.new_pseudonym, editable=False, max_length=40, unique=True)),
+                ('pseudonym', models.CharField(default=webapp.people.models.new_pseudonym, editable=False, max_length=40, unique=True)),
                 ('attributes', models.JSONField(blank=True, default=dict)),
                 ('crowd_platform', models.CharField(blank=True, choices=[('', 'Account'), ('prolific', 'Prolific'), ('mturk', 'MTurk'), ('open', 'Open link'), ('imported', 'Imported')], default='', max_length=16)),
                 ('crowd_id', models.CharField(blank=True, default='', max_length=128)),

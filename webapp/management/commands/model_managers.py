@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 
-from webapp.roles import MODEL_MANAGERS, MODEL_PERMISSIONS
+from webapp.people.roles import MODEL_MANAGERS, MODEL_PERMISSIONS
 
 
 def model_managers_group() -> Group:

@@ -4,12 +4,13 @@ import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+
+from webapp.people.models import User
 
 MAX_ID_LENGTH = 128
 
@@ -28,14 +29,14 @@ def crowd_identity_from_params(params) -> CrowdIdentity | None:
     parameters from a QueryDict or dict. Returns None when the link carries no crowd identity."""
     prolific = (params.get("PROLIFIC_PID") or "").strip()[:MAX_ID_LENGTH]
     if prolific:
-        return CrowdIdentity("prolific", prolific, (params.get("STUDY_ID") or "")[:MAX_ID_LENGTH],
+        return CrowdIdentity(User.Platform.PROLIFIC, prolific, (params.get("STUDY_ID") or "")[:MAX_ID_LENGTH],
                              (params.get("SESSION_ID") or "")[:MAX_ID_LENGTH])
     worker = (params.get("workerId") or "").strip()[:MAX_ID_LENGTH]
     if worker:
         assignment = (params.get("assignmentId") or "")[:MAX_ID_LENGTH]
         if assignment == "ASSIGNMENT_ID_NOT_AVAILABLE":
             return None  # MTurk preview: the worker has not accepted the HIT yet
-        return CrowdIdentity("mturk", worker, (params.get("hitId") or "")[:MAX_ID_LENGTH], assignment)
+        return CrowdIdentity(User.Platform.MTURK, worker, (params.get("hitId") or "")[:MAX_ID_LENGTH], assignment)
     return None
 
 
@@ -50,22 +51,21 @@ def crowd_user_get_or_create(*, identity: CrowdIdentity | None, role: str):
 
 def _crowd_user(identity: CrowdIdentity | None, role: str) -> tuple:
     """(user, created) for a crowd identity; a fresh open-link account when None."""
-    user_model = get_user_model()
     if identity is None:
-        return user_model.objects.create_user(
-            username=f"open-{secrets.token_hex(8)}", role=role, crowd_platform="open"
+        return User.objects.create_user(
+            username=f"open-{secrets.token_hex(8)}", role=role, crowd_platform=User.Platform.OPEN
         ), True
     username = f"{identity.platform}-{role[0]}-{identity.worker_id}"[:150]
     try:
         with transaction.atomic():
-            return user_model.objects.get_or_create(
+            return User.objects.get_or_create(
                 crowd_platform=identity.platform,
                 crowd_id=identity.worker_id,
                 role=role,
                 defaults={"username": username},
             )
     except IntegrityError:
-        return user_model.objects.get(crowd_platform=identity.platform, crowd_id=identity.worker_id, role=role), False
+        return User.objects.get(crowd_platform=identity.platform, crowd_id=identity.worker_id, role=role), False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,3 +142,14 @@ def crowd_browser_bind(*, request, response, user) -> None:
     ids = [value for value in _bound_ids(request) if value != user.pk][-(MAX_BOUND - 1):] + [user.pk]
     response.set_cookie(BROWSER_COOKIE, signing.dumps(ids, salt=_BROWSER_SALT), max_age=365 * 24 * 3600,
                         httponly=True, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
+
+
+RESUME_CODE_SESSION_KEY = "crowd_resume_code"
+
+
+def crowd_link_remember(*, request, response, user, identity: CrowdIdentity | None) -> None:
+    """What a recruitment link leaves behind once it admitted `user`: the resume code in the session (pages show
+    it to a crowd worker, to continue in another browser) and this browser bound to the identity."""
+    if identity is not None:
+        request.session[RESUME_CODE_SESSION_KEY] = crowd_resume_code(user=user)
+    crowd_browser_bind(request=request, response=response, user=user)

@@ -1,7 +1,9 @@
-"""Surveys shared by annotation projects and studies: the demographic preset, validation of answers.
+"""Surveys shared by annotation projects and studies: the demographic questions, the one survey shape, validation
+of answers, and the page-side help for survey forms.
 
 A question is a dict: {name, question, type: choice|text|number|likert, choices?: [str], min?, max?, required?}.
-The string "demographic" inside a survey list expands to DEMOGRAPHIC_QUESTIONS.
+A survey section, in a project's spec and a study's alike, is {demographic: [field names], questions: [...]}
+(`survey_section` brings a study's list of names and questions to it).
 """
 
 import math
@@ -23,26 +25,38 @@ DEMOGRAPHIC_QUESTIONS: list[dict] = [
 ATTRIBUTE_NAMES = tuple(question["name"] for question in DEMOGRAPHIC_QUESTIONS)
 
 
-def survey_questions(entries: list) -> list[dict]:
-    """Expands the "demographic" shorthand; returns plain question dicts."""
+def survey_section(entries: list | dict | None) -> dict:
+    """The one survey shape {demographic: [field names], questions: [...]}, from a section already in it or from a
+    list of entries: a demographic field name ("age_band"), "demographic" (or {preset: demographic}) for all of
+    them, or a question mapping."""
+    if isinstance(entries, dict):
+        return {"demographic": list(entries.get("demographic") or []), "questions": list(entries.get("questions") or [])}
+    demographic: list[str] = []
     questions: list[dict] = []
     for entry in entries or []:
         if entry == "demographic" or (isinstance(entry, dict) and entry.get("preset") == "demographic"):
-            questions.extend(DEMOGRAPHIC_QUESTIONS)
-        else:
+            demographic.extend(name for name in ATTRIBUTE_NAMES if name not in demographic)
+        elif isinstance(entry, str):
+            if entry in ATTRIBUTE_NAMES and entry not in demographic:
+                demographic.append(entry)
+        elif isinstance(entry, dict):
             questions.append(entry)
-    return questions
+    return {"demographic": demographic, "questions": questions}
 
 
 def survey_section_questions(section: dict) -> list[dict]:
-    """Questions of a normalised project survey section {demographic: [field names], questions: [...]}:
-    the chosen demographic questions first, then the researcher's own (choices as plain values)."""
+    """Questions of a survey section (see `survey_section`): the chosen demographic questions first, in their
+    fixed order, then the researcher's own (choices as plain values)."""
     wanted = set(section.get("demographic") or [])
     questions = [question for question in DEMOGRAPHIC_QUESTIONS if question["name"] in wanted]
     for question in section.get("questions") or []:
         choices = [choice["value"] if isinstance(choice, dict) else choice for choice in question.get("choices") or []]
         questions.append({**question, "choices": choices})
     return questions
+
+
+def survey_has_questions(section: dict | None) -> bool:
+    return bool(section and (section.get("demographic") or section.get("questions")))
 
 
 def survey_validate(questions: list[dict], data) -> tuple[dict, dict]:
@@ -84,3 +98,40 @@ def survey_validate(questions: list[dict], data) -> tuple[dict, dict]:
 def attributes_from_answers(answers: dict) -> dict:
     """The subset of survey answers that describe the person (used for group breakdowns)."""
     return {key: value for key, value in answers.items() if value != PREFER_NOT}
+
+
+# ---------------------------------------------------------------------------------------------
+# survey forms on pages
+
+SUPPORT_CHOICE = "I would like support resources"
+
+
+def survey_questions_for_form(questions: list[dict], *, posted=None, errors: dict | None = None) -> list[dict]:
+    """Copies of `questions`, each with `current` (the answer given, as text) and `error` (a sentence or "")."""
+    errors = errors or {}
+    first = next((q["name"] for q in questions if q["name"] in errors), questions[0]["name"] if questions else None)
+    shown = []
+    for question in questions:
+        raw = posted.get(question["name"], "") if posted is not None else ""
+        own_words = posted.get(f"{question['name']}_self_described", "") if posted is not None else ""
+        shown.append({**question, "current": (raw or "").strip(), "error": errors.get(question["name"], ""),
+                      "autofocus": question["name"] == first,
+                      "self_described": SELF_DESCRIBED in (question.get("choices") or []),
+                      "own_words": (own_words or "").strip()})
+    return shown
+
+
+SELF_DESCRIBED = "Self-described"
+SELF_DESCRIBED_MAX = 200
+
+
+def survey_self_described(questions: list[dict], *, posted, answers: dict) -> dict:
+    """Adds `<question>_self_described` (the words typed in the box beside a "Self-described" choice) to the
+    validated `answers`, when that choice was made; returns `answers`."""
+    for question in questions:
+        name = question["name"]
+        if SELF_DESCRIBED in (question.get("choices") or []) and answers.get(name) == SELF_DESCRIBED:
+            words = (posted.get(f"{name}_self_described") or "").strip()[:SELF_DESCRIBED_MAX]
+            if words:
+                answers[f"{name}_self_described"] = words
+    return answers
