@@ -25,7 +25,7 @@ def sent_back(researcher):
     items = [ItemFactory(project=project, external_id=f"u{i}") for i in range(4)]
     for name, values in BEFORE.items():
         annotator = UserFactory(username=name, pseudonym=name)
-        for item, value in zip(items, values):
+        for item, value in zip(items, values, strict=True):
             LabelFactory(item=item, annotator=annotator, values={"empathy": value})
     two_days_ago = timezone.now() - timedelta(days=2)
     Label.objects.update(created_at=two_days_ago)
@@ -36,7 +36,7 @@ def sent_back(researcher):
         item.save(update_fields=["metadata"])
     for name, values in SINCE.items():
         annotator = UserFactory(username=name, pseudonym=name)
-        for item, value in zip(items[:2], values):
+        for item, value in zip(items[:2], values, strict=True):
             LabelFactory(item=item, annotator=annotator, values={"empathy": value})
     return project
 
