@@ -25,16 +25,15 @@ Per-turn dimension values (dialogues) are stored as ``{dimension: {"<turn index>
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 from typing import Any
 
-import yaml
-
 from annotations.importing.items import ITEM_KINDS, ItemDataError, item_data_from_mapping
-from webapp.yamlsafe import yaml_load_plain
+from webapp.specs import SpecError, slug_check, spec_hash, spec_text_read
+
+__all__ = ["DEMOGRAPHIC_FIELDS", "DIMENSION_TYPES", "SpecError", "dimension_value_clean", "dimension_value_parse",
+           "spec_hash", "spec_load", "spec_normalize", "spec_parse_text"]
 
 DIMENSION_TYPES = ("likert", "slider", "choice", "levels", "number", "text")
 MEASUREMENT_LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -49,7 +48,6 @@ RESERVED_DIMENSION_NAMES = frozenset(
     }
 )
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 
 _TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
     "likert": {"min": 1, "max": 5, "step": 1, "level": "ordinal"},
@@ -61,41 +59,22 @@ _TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-class SpecError(ValueError):
-    """A spec is invalid. ``path`` names the key (``dimensions[2].type``), ``message`` says why."""
-
-    def __init__(self, path: str, message: str):
-        self.path = path
-        self.message = message
-        super().__init__(f"{path}: {message}" if path else message)
-
-
 # ---------------------------------------------------------------------------------------------
 # public API
 
 
 def spec_parse_text(text: str) -> dict:
     """Parses YAML or JSON text (JSON is valid YAML) into a raw mapping; no validation."""
-    try:
-        raw = yaml_load_plain(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        raise SpecError(where, f"not valid YAML/JSON ({getattr(exc, 'problem', exc)})") from exc
-    if not isinstance(raw, dict):
-        raise SpecError("", "a spec must be a mapping of keys to values")
-    return raw
+    return spec_text_read(text)[0]
 
 
 def spec_load(text: str) -> dict:
-    """Parses, validates and normalises spec text. Raises ``SpecError`` naming the bad key."""
-    return spec_normalize(spec_parse_text(text))
-
-
-def spec_hash(spec: dict) -> str:
-    """sha256 hex digest of the canonical JSON (sorted keys, no spaces) of a normalised spec."""
-    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """Parses, validates and normalises spec text. Raises ``SpecError`` naming the bad key and its line."""
+    raw, lines = spec_text_read(text)
+    try:
+        return spec_normalize(raw)
+    except SpecError as exc:
+        raise exc.located(lines) from None
 
 
 def spec_normalize(raw: dict) -> dict:
@@ -105,9 +84,7 @@ def spec_normalize(raw: dict) -> dict:
         "slug", "title", "kind", "overlap", "instructions", "consent", "surveys", "dimensions",
         "attention_checks", "gold", "limits", "content_note", "crowd", "export",
     )
-    slug = r.string("slug", required=True)
-    if not _SLUG_RE.match(slug):
-        raise SpecError("slug", f"{slug!r} must be lowercase letters, digits and hyphens")
+    slug = slug_check(r.get("slug"))
     kind = r.one_of("kind", ITEM_KINDS, required=True)
     spec: dict[str, Any] = {
         "slug": slug,

@@ -31,17 +31,14 @@ Shape (YAML shown; JSON is the same)::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-import yaml
+from webapp.specs import SpecError, slug_check, spec_hash, spec_text_read
 
-from webapp.yamlsafe import yaml_load_plain
-
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
+__all__ = ["SpecError", "context_parse", "redirect_url_usable", "spec_hash", "spec_load_file", "spec_parse"]
 SYSTEM_KINDS = ("model", "imported")
 RATIONALE = ("none", "optional", "required")
 PLATFORMS = ("open", "prolific", "mturk")
@@ -50,26 +47,6 @@ TOP_KEYS = {
     "pairs_per_participant", "judgments_per_pair", "repeat_prompts", "attention_checks", "consent",
     "survey", "instructions", "recruitment", "reservation_minutes", "seeker_speaker", "participant_title",
 }
-
-
-class SpecError(ValueError):
-    """A spec problem; ``path`` is the key path (``criteria[0].ties``), ``str()`` starts with it."""
-
-    def __init__(self, path: str, message: str):
-        self.path = path
-        super().__init__(f"{path}: {message}" if path else message)
-
-
-def _load(source: str | dict) -> dict:
-    if isinstance(source, dict):
-        return source
-    try:
-        data = yaml_load_plain(source)  # YAML is a superset of JSON, so one loader reads both
-    except yaml.YAMLError as exc:
-        raise SpecError("", f"not valid YAML or JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise SpecError("", "a spec must be a mapping of keys to values")
-    return data
 
 
 def _str(value: Any, path: str, *, required: bool = True, default: str = "") -> str:
@@ -320,13 +297,20 @@ def _survey(raw: Any) -> list:
 
 def spec_parse(source: str | dict, *, base_dir: Path | None = None) -> dict:
     """Validates a spec (YAML/JSON text or a mapping) and returns it normalised; raises ``SpecError``."""
-    data = _load(source)
+    if isinstance(source, dict):
+        return _normalise(source, base_dir)
+    data, lines = spec_text_read(source)
+    try:
+        return _normalise(data, base_dir)
+    except SpecError as exc:
+        raise exc.located(lines) from None
+
+
+def _normalise(data: dict, base_dir: Path | None) -> dict:
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise SpecError(unknown[0], f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
-    slug = _str(data.get("slug"), "slug")
-    if not SLUG_RE.match(slug):
-        raise SpecError("slug", "must be 3-60 lower-case letters, digits or hyphens")
+    slug = slug_check(data.get("slug"))
     seeker = _str(data.get("seeker_speaker"), "seeker_speaker", required=False, default="seeker")
     prompts = _prompts(data, base_dir, seeker)
     systems = _systems(data.get("systems"))
@@ -361,11 +345,6 @@ def spec_parse(source: str | dict, *, base_dir: Path | None = None) -> dict:
         "recruitment": _recruitment(data.get("recruitment")),
         "reservation_minutes": _int(data.get("reservation_minutes"), "reservation_minutes", minimum=1, default=60),
     }
-
-
-def spec_hash(spec: dict) -> str:
-    """SHA-256 of the normalised spec in canonical JSON: equal meaning, equal hash."""
-    return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def spec_load_file(path: Path) -> dict:
