@@ -23,7 +23,10 @@ class SpecProblem:
 class SpecError(ValueError):
     """A spec is invalid. ``problems`` lists every problem found (at least one); ``path``, ``message`` and
     ``line`` are the first one's. ``str()`` starts with the first problem's path: ``judgments_per_pair: must be
-    at least 1 (line 7)``."""
+    at least 1 (line 7)``. Raised inside a spec model's validator, its paths are read relative to the field
+    being validated, unless ``paths_are_absolute`` (a problem in another file the spec names)."""
+
+    paths_are_absolute = False
 
     def __init__(self, path: str = "", message: str = "", *, line: int | None = None,
                  problems: list[SpecProblem] | None = None):

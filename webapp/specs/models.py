@@ -26,10 +26,11 @@ class SpecModel(BaseModel):
     def _mapping_without_nulls(cls, raw: Any) -> Any:
         if not isinstance(raw, dict):
             raise SpecError("", cls.not_a_mapping_message())
-        known = list(cls.model_fields)
-        for key in raw:
-            if key not in cls.model_fields:
-                raise SpecError(str(key), cls.unknown_key_message(known))
+        if cls.model_config.get("extra") == "forbid":
+            known = list(cls.model_fields)
+            for key in raw:
+                if key not in cls.model_fields:
+                    raise SpecError(str(key), cls.unknown_key_message(known))
         return {key: value for key, value in raw.items() if value is not None}
 
     @classmethod
@@ -72,22 +73,25 @@ def spec_validate(model: type[Model], raw: Any, *, context: dict | None = None, 
     try:
         return model.model_validate(raw, context=context)
     except ValidationError as exc:
-        problems = [_problem(error, path) for error in exc.errors(include_url=False)]
+        problems = [problem for error in exc.errors(include_url=False) for problem in _problems(error, path)]
         raise SpecError(problems=_first_per_path(problems)) from None
 
 
-def _problem(error: dict, base: str) -> SpecProblem:
+def _problems(error: dict, base: str) -> list[SpecProblem]:
     loc = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
     where = path_join(base, *loc)
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, SpecError):
-        return SpecProblem(path_join(where, cause.path), cause.message, cause.line)
+        if cause.paths_are_absolute:
+            return list(cause.problems)
+        return [SpecProblem(path_join(where, problem.path), problem.message, problem.line)
+                for problem in cause.problems]
     message = _PLAIN.get(error["type"])
     if message is None:
         message = str(error["msg"]).removeprefix("Value error, ")
     elif error["type"] != "missing":
         message = f"{message}, got {error['input']!r}"
-    return SpecProblem(where, message)
+    return [SpecProblem(where, message)]
 
 
 def _first_per_path(problems: list[SpecProblem]) -> list[SpecProblem]:
