@@ -77,6 +77,19 @@ def spec_validate(model: type[Model], raw: Any, *, context: dict | None = None, 
         raise SpecError(problems=_first_per_path(problems)) from None
 
 
+def spec_validate_each(model: type[Model], rows: list, *, context: dict | None = None, path: str = "") -> list[Model]:
+    """Each of ``rows`` validated as ``model`` (under ``path[i]``); one ``SpecError`` with every row's problems."""
+    valid, problems = [], []
+    for index, row in enumerate(rows):
+        try:
+            valid.append(spec_validate(model, row, context=context, path=f"{path}[{index}]"))
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise SpecError(problems=problems)
+    return valid
+
+
 def _problems(error: dict, base: str) -> list[SpecProblem]:
     loc = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
     where = path_join(base, *loc)
