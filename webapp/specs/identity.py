@@ -16,9 +16,9 @@ RESERVED_SLUGS = frozenset({"new"})
 def slug_check(slug: object, *, path: str = "slug") -> str:
     """The slug if it is 3-60 lower-case letters, digits or hyphens (not at either end) and not reserved;
     ``SpecError`` naming ``path`` otherwise."""
-    if not isinstance(slug, str) or not slug.strip():
+    if slug is None or (isinstance(slug, str) and not slug.strip()):
         raise SpecError(path, "is required")
-    if not SLUG_RE.match(slug):
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
         raise SpecError(path, f"{slug!r} must be 3-60 lower-case letters, digits or hyphens "
                               "(a letter or digit at each end)")
     if slug in RESERVED_SLUGS:
