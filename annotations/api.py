@@ -20,10 +20,19 @@ from annotations.services import importing, projects
 from annotations.services.exporting import labels_export
 from annotations.spec import SpecError
 from webapp.people.roles import IsResearcher
+from webapp.specs import SlugTaken
 
 
 def _error(exc: Exception, code=status.HTTP_400_BAD_REQUEST) -> Response:
     return Response({"detail": str(exc)}, status=code)
+
+
+def _spec_error(exc: SpecError) -> Response:
+    """400 naming the key (``where``), its line and every problem; 409 when a new project's slug is taken."""
+    code = status.HTTP_409_CONFLICT if isinstance(exc, SlugTaken) else status.HTTP_400_BAD_REQUEST
+    return Response({"detail": str(exc), "where": exc.path, "line": exc.line,
+                     "problems": [{"path": p.path, "line": p.line, "message": p.message} for p in exc.problems]},
+                    status=code)
 
 
 class ResearcherView(APIView):
@@ -41,15 +50,16 @@ class ProjectListView(ResearcherView):
         rows = selectors.projects_for_user(user=request.user).select_related("owner")
         return Response(serializers.ProjectOut(rows, many=True).data)
 
-    @extend_schema(request=serializers.ProjectSpecIn, responses={201: serializers.ProjectDetailOut, 400: serializers.ErrorOut},
-                   summary="Create or update a project from its spec (matched by slug)")
+    @extend_schema(request=serializers.ProjectSpecIn,
+                   responses={201: serializers.ProjectDetailOut, 400: serializers.ErrorOut, 409: serializers.ErrorOut},
+                   summary="Create a project from its spec (409 when the slug is taken; PUT updates)")
     def post(self, request):
         data = serializers.ProjectSpecIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            project = importing.project_load_spec(spec_text=data.validated_data["spec"], editor=request.user)
+            project = projects.project_create(spec_text=data.validated_data["spec"], owner=request.user)
         except SpecError as exc:
-            return _error(exc)
+            return _spec_error(exc)
         return Response(serializers.ProjectDetailOut(project).data, status=status.HTTP_201_CREATED)
 
 
@@ -57,6 +67,27 @@ class ProjectDetailView(ResearcherView):
     @extend_schema(responses=serializers.ProjectDetailOut, summary="One project with its normalised spec")
     def get(self, request, slug):
         return Response(serializers.ProjectDetailOut(self.project(request, slug)).data)
+
+    @extend_schema(request=serializers.ProjectSpecIn, responses={200: serializers.ProjectDetailOut, 400: serializers.ErrorOut},
+                   summary="Replace the project's spec (same slug)")
+    def put(self, request, slug):
+        project = self.project(request, slug)
+        data = serializers.ProjectSpecIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            project = projects.project_update(project=project, spec_text=data.validated_data["spec"], by=request.user)
+        except SpecError as exc:
+            return _spec_error(exc)
+        return Response(serializers.ProjectDetailOut(project).data)
+
+    @extend_schema(responses={204: None, 400: serializers.ErrorOut},
+                   summary="Delete a project that holds no labels (owner only)")
+    def delete(self, request, slug):
+        try:
+            projects.project_delete(project=self.project(request, slug), by=request.user)
+        except projects.ProjectError as exc:
+            return _error(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ProjectProgressView(ResearcherView):
@@ -141,13 +172,24 @@ class LabelExportView(ResearcherView):
 
 class ProjectShareView(ResearcherView):
     @extend_schema(request=serializers.ShareIn, responses={204: None, 400: serializers.ErrorOut},
-                   summary="Give another researcher access")
+                   summary="Give another researcher access (owner only)")
     def post(self, request, slug):
         project = self.project(request, slug)
         data = serializers.ShareIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             projects.project_share(project=project, username=data.validated_data["username"], by=request.user)
+        except projects.ShareError as exc:
+            return _error(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProjectUnshareView(ResearcherView):
+    @extend_schema(request=None, responses={204: None, 400: serializers.ErrorOut},
+                   summary="Take access back from a collaborator (owner only)")
+    def delete(self, request, slug, username):
+        try:
+            projects.project_unshare(project=self.project(request, slug), username=username, by=request.user)
         except projects.ShareError as exc:
             return _error(exc)
         return Response(status=status.HTTP_204_NO_CONTENT)

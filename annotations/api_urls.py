@@ -10,4 +10,5 @@ urlpatterns = [
     path("projects/<slug:slug>/labels/", api.LabelImportView.as_view(), name="api-project-labels"),
     path("projects/<slug:slug>/labels/export/", api.LabelExportView.as_view(), name="api-project-export"),
     path("projects/<slug:slug>/share/", api.ProjectShareView.as_view(), name="api-project-share"),
+    path("projects/<slug:slug>/share/<str:username>/", api.ProjectUnshareView.as_view(), name="api-project-unshare"),
 ]

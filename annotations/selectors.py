@@ -6,26 +6,27 @@ from statistics import median
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from annotations.models import Assignment, ControlResult, Enrollment, Item, Label, Project
+from webapp.people.ownership import owned_or_shared
+from webapp.specs.cache import spec_cached
 
 
 def projects_for_user(*, user) -> QuerySet[Project]:
     """Projects a researcher owns or collaborates on (superusers see all)."""
-    if not user.is_authenticated or not user.is_researcher:
-        return Project.objects.none()
-    if user.is_superuser:
-        return Project.objects.all()
-    return Project.objects.filter(Q(owner=user) | Q(collaborators=user)).distinct()
+    return owned_or_shared(Project.objects.all(), user)
 
 
 def project_get_for_user(*, user, slug: str) -> Project:
-    """The project if `user` owns it or collaborates on it; PermissionDenied otherwise (also when it does not exist,
-    so that slugs of other groups' projects are not revealed)."""
+    """The project if `user` owns it or collaborates on it. Http404 for a researcher otherwise (also when it does
+    not exist, so that slugs of other groups' projects are not revealed); PermissionDenied for other roles."""
+    if user is None or not user.is_authenticated or not user.is_researcher:
+        raise PermissionDenied("only researchers work on projects")
     project = projects_for_user(user=user).filter(slug=slug).first()
     if project is None:
-        raise PermissionDenied("no such project among yours")
+        raise Http404("no such project among yours")
     return project
 
 
@@ -37,25 +38,9 @@ def project_get_open(*, slug: str) -> Project:
     return project
 
 
-# Normalised specs by (project, hash). The annotation loop reads the spec on every request; a spec is immutable per
-# hash, so each process decodes one once instead of fetching and decoding its JSON per item.
-_SPECS: dict[tuple[int, str], dict] = {}
-_SPECS_KEPT = 64
-
-
 def project_spec_cached(*, project_id: int, spec_hash: str) -> dict:
-    """The spec of ``project_id`` at ``spec_hash``, decoded once per process. Treat it as read-only.
-
-    A project without a hash (made by hand, not through the importer) is read afresh every time."""
-    spec = _SPECS.get((project_id, spec_hash)) if spec_hash else None
-    if spec is None:
-        # filed under the hash stored beside it: a spec changed since the caller's read is never kept under the old one
-        spec, stored_hash = Project.objects.values_list("spec", "spec_hash").get(pk=project_id)
-        if stored_hash:
-            if len(_SPECS) >= _SPECS_KEPT:
-                _SPECS.clear()
-            _SPECS[(project_id, stored_hash)] = spec
-    return spec
+    """The spec of ``project_id`` at ``spec_hash``, decoded once per process (``webapp.specs.cache``)."""
+    return spec_cached(Project, pk=project_id, spec_hash=spec_hash)
 
 
 def enrollment_get(*, project: Project, user) -> Enrollment | None:

@@ -64,6 +64,14 @@ class ProgressOut(serializers.Serializer):
     enrolled = serializers.IntegerField()
 
 
+class SpecProblemOut(serializers.Serializer):
+    path = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField()
+
+
 class ErrorOut(serializers.Serializer):
     detail = serializers.CharField()
-    where = serializers.CharField(required=False)
+    where = serializers.CharField(required=False, help_text="a spec error's key path (slug when the slug is taken)")
+    line = serializers.IntegerField(required=False, allow_null=True, help_text="its YAML line")
+    problems = SpecProblemOut(many=True, required=False)

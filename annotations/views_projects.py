@@ -13,11 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotations import selectors
 from annotations.models import Enrollment
 from annotations.services import projects as project_services
-from annotations.services.importing import project_load_spec
 from annotations.spec import SpecError
 from annotations.views_spec_text import spec_editable_text
+from webapp.people.ownership import may_manage
 from webapp.people.roles import researcher_required
-from webapp.yamlsafe import yaml_load_plain
 
 PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
@@ -39,6 +38,7 @@ def project_detail(request, slug):
         "distributions": selectors.rating_distributions(project=project),
         "join_url": join_url,
         "collaborators": project.collaborators.order_by("username"),
+        "may_manage": may_manage(project, request.user),
         "agreement_url": reverse("agreement_page", args=[project.slug]),
         "prolific_url": join_url + PROLIFIC_QUERY,
     })
@@ -56,24 +56,32 @@ def project_progress(request, slug):
                   {"project": project, "progress": selectors.project_progress(project=project)})
 
 
-def _spec_form(request, *, spec_text: str, project=None, template="annotations/project_edit.html"):
-    error = None
-    if request.method == "POST":
-        spec_text = request.POST.get("spec", "")
-        try:
-            saved = project_load_spec(spec_text=spec_text, editor=request.user)
-        except SpecError as exc:
-            error = str(exc)
+def _spec_form(request, *, spec_text: str, project=None, error: str | None = None):
+    return render(request, "annotations/project_edit.html",
+                  {"project": project, "spec_text": spec_text, "error": error,
+                   "presets": {} if project else _presets()}, status=422 if error else 200)
+
+
+def _spec_save(request, *, project=None):
+    """Creates (no ``project``) or updates the project from the posted spec; the form again with the error, its
+    key and line, and the researcher's text (422) when anything is wrong, nothing saved."""
+    spec_text = request.POST.get("spec", "")
+    try:
+        if project is None:
+            saved = project_services.project_create(spec_text=spec_text, owner=request.user)
         else:
-            messages.success(request, f"Saved project {saved.slug}.")
-            return redirect("project_detail", saved.slug)
-    return render(request, template, {"project": project, "spec_text": spec_text, "error": error,
-                                      "presets": _presets()}, status=422 if error else 200)
+            saved = project_services.project_update(project=project, spec_text=spec_text, by=request.user)
+    except SpecError as exc:
+        return _spec_form(request, spec_text=spec_text, project=project, error=str(exc))
+    messages.success(request, f"Saved project {saved.slug}.")
+    return redirect("project_detail", saved.slug)
 
 
 @require_http_methods(["GET", "POST"])
 @researcher_required
 def project_new(request):
+    if request.method == "POST":
+        return _spec_save(request)
     presets = _presets()
     chosen = request.GET.get("preset", next(iter(presets), ""))
     return _spec_form(request, spec_text=presets.get(chosen, ""))
@@ -84,14 +92,7 @@ def project_new(request):
 def project_edit(request, slug):
     project = selectors.project_get_for_user(user=request.user, slug=slug)
     if request.method == "POST":
-        try:
-            submitted = yaml_load_plain(request.POST.get("spec", "")) if request.POST.get("spec") else None
-        except yaml.YAMLError:
-            submitted = None  # loading the spec reports the syntax error with its line
-        if isinstance(submitted, dict) and submitted.get("slug") not in (None, project.slug):
-            return render(request, "annotations/project_edit.html",
-                          {"project": project, "spec_text": request.POST["spec"], "presets": {},
-                           "error": "slug: a project's slug cannot change here; load it as a new project"}, status=422)
+        return _spec_save(request, project=project)
     try:
         spec_text = spec_editable_text(project.spec)
     except SpecError as exc:
@@ -125,11 +126,17 @@ def project_crowd_ids(request, slug):
 @require_POST
 @researcher_required
 def project_share(request, slug):
+    """Shares the project with the researcher named in the form (owner only), or with ``remove`` set takes it
+    back from that collaborator; back to the project page with what happened."""
     project = selectors.project_get_for_user(user=request.user, slug=slug)
+    username = request.POST.get("username", "").strip()
     try:
-        project_services.project_share(project=project, username=request.POST.get("username", "").strip(),
-                                       by=request.user)
-        messages.success(request, "Shared.")
+        if request.POST.get("remove"):
+            project_services.project_unshare(project=project, username=username, by=request.user)
+            messages.success(request, f"{username} no longer has access.")
+        else:
+            project_services.project_share(project=project, username=username, by=request.user)
+            messages.success(request, "Shared.")
     except project_services.ShareError as exc:
         messages.error(request, str(exc))
     return redirect("project_detail", slug)

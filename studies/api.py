@@ -11,16 +11,17 @@ from dataclasses import asdict
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from studies import selectors, services
 from studies.models import Participant, Study
-from studies.spec import SpecError, spec_parse
+from studies.spec import SpecError
+from webapp.people.ownership import ShareError
 from webapp.people.roles import IsResearcher
+from webapp.specs import SlugTaken
 
 
 class StudySerializer(serializers.ModelSerializer):
@@ -67,16 +68,24 @@ class ProgressSerializer(serializers.Serializer):
 
 
 def _study(request, slug: str) -> Study:
-    # the selector's Django PermissionDenied becomes a 403 through DRF's exception handler
+    # the selector's Http404 (another group's study) and PermissionDenied (not a researcher) become 404 and 403
     return selectors.study_get_for_user(user=request.user, slug=slug)
 
 
-def _load(request, *, source) -> Study:
-    try:
-        spec = spec_parse(source)
-        return services.study_load(spec=spec, owner=request.user)
-    except (SpecError, services.StudyError) as exc:
-        raise ValidationError({"spec": str(exc)}) from exc
+class SlugConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "slug_taken"
+
+
+def _spec_refused(exc: Exception):
+    """400 with the problem under ``spec`` (its key path first, then its line); 409 when the slug is taken."""
+    if isinstance(exc, SlugTaken):
+        return SlugConflict({"spec": str(exc), "field": "slug"})
+    return ValidationError({"spec": str(exc)})
+
+
+class ShareInSerializer(serializers.Serializer):
+    username = serializers.CharField()
 
 
 class StudyListView(APIView):
@@ -86,11 +95,15 @@ class StudyListView(APIView):
     def get(self, request):
         return Response(StudySerializer(selectors.studies_for_user(user=request.user), many=True).data)
 
-    @extend_schema(request=SpecInSerializer, responses={201: StudySerializer}, summary="Create or update from a spec")
+    @extend_schema(request=SpecInSerializer, responses={201: StudySerializer},
+                   summary="Create from a spec (409 when the slug is taken; PUT updates)")
     def post(self, request):
         data = SpecInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        study = _load(request, source=data.validated_data["spec"])
+        try:
+            study = services.study_create(spec=data.validated_data["spec"], owner=request.user)
+        except (SpecError, services.StudyError) as exc:
+            raise _spec_refused(exc) from exc
         return Response(StudySerializer(study).data, status=status.HTTP_201_CREATED)
 
 
@@ -103,22 +116,48 @@ class StudyDetailView(APIView):
 
     @extend_schema(request=SpecInSerializer, responses=StudySerializer, summary="Replace the spec (same slug)")
     def put(self, request, slug):
-        _study(request, slug)
+        study = _study(request, slug)
         data = SpecInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        spec = data.validated_data["spec"]
-        if isinstance(spec, dict) and spec.get("slug") != slug:
-            raise ValidationError({"spec": "slug: must equal the study's slug"})
-        return Response(StudySerializer(_load(request, source=spec)).data)
+        try:
+            study = services.study_update(study=study, spec=data.validated_data["spec"], by=request.user)
+        except (SpecError, services.StudyError) as exc:
+            raise _spec_refused(exc) from exc
+        return Response(StudySerializer(study).data)
 
-    @extend_schema(responses={204: None}, summary="Delete a study that has no participants")
+    @extend_schema(responses={204: None}, summary="Delete a study that has no participants (owner only)")
     def delete(self, request, slug):
+        try:
+            services.study_delete(study=_study(request, slug), by=request.user)
+        except services.StudyError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StudyShareView(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(request=ShareInSerializer, responses={204: None}, summary="Give another researcher access (owner only)")
+    def post(self, request, slug):
         study = _study(request, slug)
-        if study.owner_id != request.user.pk:
-            raise DRFPermissionDenied("only the owner may delete a study")
-        if study.participants.exists():
-            raise ValidationError("a study with participants cannot be deleted; close it instead")
-        study.delete()
+        data = ShareInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.study_share(study=study, username=data.validated_data["username"], by=request.user)
+        except ShareError as exc:
+            raise ValidationError({"username": str(exc)}) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StudyUnshareView(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(request=None, responses={204: None}, summary="Take access back from a collaborator (owner only)")
+    def delete(self, request, slug, username):
+        try:
+            services.study_unshare(study=_study(request, slug), username=username, by=request.user)
+        except ShareError as exc:
+            raise ValidationError({"username": str(exc)}) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

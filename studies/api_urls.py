@@ -13,6 +13,8 @@ urlpatterns = [
     path("<slug:slug>/progress/", api.StudyProgressView.as_view(), name="api_study_progress"),
     path("<slug:slug>/open/", api.StudyOpenView.as_view(), name="api_study_open"),
     path("<slug:slug>/close/", api.StudyCloseView.as_view(), name="api_study_close"),
+    path("<slug:slug>/share/", api.StudyShareView.as_view(), name="api_study_share"),
+    path("<slug:slug>/share/<str:username>/", api.StudyUnshareView.as_view(), name="api_study_unshare"),
 ]
 
 # Report and export endpoints (studies.api_analysis, owned by the analysis engineer), before the catch-alls

@@ -7,27 +7,27 @@ from functools import cache
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
 from studies.models import Assignment, Judgment, Pair, Participant, Study
+from webapp.people.ownership import owned_or_shared
+from webapp.specs.cache import spec_cached
 
 
 def studies_for_user(*, user) -> QuerySet[Study]:
     """Studies a researcher owns or collaborates on (superusers see all); nothing for other roles."""
-    if not user.is_authenticated or not user.is_researcher:
-        return Study.objects.none()
-    if user.is_superuser:
-        return Study.objects.all()
-    return Study.objects.filter(Q(owner=user) | Q(collaborators=user)).distinct()
+    return owned_or_shared(Study.objects.all(), user)
 
 
 def study_get_for_user(*, user, slug: str) -> Study:
-    """The study if ``user`` owns or collaborates on it; PermissionDenied otherwise (also when it does
-    not exist, so other groups' slugs are not revealed)."""
+    """The study if ``user`` owns or collaborates on it. Http404 for a researcher otherwise (also when it does
+    not exist, so other groups' slugs are not revealed); PermissionDenied for other roles."""
+    if user is None or not user.is_authenticated or not user.is_researcher:
+        raise PermissionDenied("only researchers work on studies")
     study = studies_for_user(user=user).filter(slug=slug).first()
     if study is None:
-        raise PermissionDenied("no such study among yours")
+        raise Http404("no such study among yours")
     return study
 
 
@@ -39,22 +39,9 @@ def study_get_open(*, slug: str) -> Study:
     return study
 
 
-# Normalised specs by hash. A spec holds every prompt of the study (tens to hundreds of KB of JSON), and the
-# judging loop reads it on every request; specs are immutable per hash, so each process decodes one once.
-_SPECS: dict[str, dict] = {}
-_SPECS_KEPT = 64
-
-
 def study_spec_cached(*, study_id: int, spec_hash: str) -> dict:
-    """The spec of ``study_id`` at ``spec_hash``, decoded once per process. Treat it as read-only."""
-    spec = _SPECS.get(spec_hash)
-    if spec is None:
-        # keyed by the hash stored beside it: a spec changed since the caller's read is never filed under the old hash
-        spec, stored_hash = Study.objects.values_list("spec", "spec_hash").get(pk=study_id)
-        if len(_SPECS) >= _SPECS_KEPT:
-            _SPECS.clear()
-        _SPECS[stored_hash] = spec
-    return spec
+    """The spec of ``study_id`` at ``spec_hash``, decoded once per process (``webapp.specs.cache``)."""
+    return spec_cached(Study, pk=study_id, spec_hash=spec_hash)
 
 
 # Study columns read with a participant: the rest (the spec aside, which comes from the cache) load on first use.

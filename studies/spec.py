@@ -1,8 +1,9 @@
 """Study specs: parsing and validation of the YAML/JSON a researcher writes (plain Python, no Django).
 
 ``spec_parse(text_or_mapping, base_dir=None) -> dict`` returns the normalised spec (every optional
-key filled with its default) or raises ``SpecError`` whose message starts with the key path, e.g.
-``criteria[1].rationale: must be one of 'none', 'optional', 'required'``. The normalised dict is what
+key filled with its default) or raises ``SpecError`` listing every problem, each starting with the key path
+and ending with its YAML line, e.g. ``criteria[1].rationale: must be one of 'none', 'optional', 'required'
+(line 14)``. The shape is the pydantic models below (``webapp.specs.models``). The normalised dict is what
 ``Study.spec`` stores and what ``spec_hash`` hashes, so two specs that mean the same thing hash alike.
 
 Shape (YAML shown; JSON is the same)::
@@ -22,7 +23,7 @@ Shape (YAML shown; JSON is the same)::
     repeat_prompts: false           # true allows the same prompt twice for one participant (test-retest)
     attention_checks: {every: 5, warn_after: 1, end_after: 2, items: [{id, context, good, bad}]}
     consent: {text: "...", required: true}
-    survey: [{name: age_band, ...}]  # questions as webapp.surveys takes them; or a list of names
+    survey: [{name: age_band, ...}]  # questions as webapp.people.surveys takes them; or a list of names
     instructions: "..."
     recruitment: {platform: open|prolific|mturk, quota: 100, completion_code: ABC, redirect_url: "...",
                   prolific: {...}, mturk: {...}}
@@ -31,83 +32,87 @@ Shape (YAML shown; JSON is the same)::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
+from pydantic import Field, PlainValidator, ValidationInfo, field_validator, model_validator
 
-from webapp.yamlsafe import yaml_load_plain
+from webapp.specs import SpecError, slug_check, spec_hash, spec_text_read
+from webapp.specs.models import SpecModel, spec_validate
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
+__all__ = ["SpecError", "redirect_url_usable", "spec_hash", "spec_load_file", "spec_parse"]
+
 SYSTEM_KINDS = ("model", "imported")
 RATIONALE = ("none", "optional", "required")
 PLATFORMS = ("open", "prolific", "mturk")
-TOP_KEYS = {
-    "slug", "title", "description", "prompts", "prompts_file", "systems", "criteria",
-    "pairs_per_participant", "judgments_per_pair", "repeat_prompts", "attention_checks", "consent",
-    "survey", "instructions", "recruitment", "reservation_minutes", "seeker_speaker", "participant_title",
-}
+DEFAULT_CRITERIA = [{"name": "overall", "question": "Which response is better overall?"}]
 
 
-class SpecError(ValueError):
-    """A spec problem; ``path`` is the key path (``criteria[0].ties``), ``str()`` starts with it."""
-
-    def __init__(self, path: str, message: str):
-        self.path = path
-        super().__init__(f"{path}: {message}" if path else message)
+# ---------------------------------------------------------------------------------------------
+# values
 
 
-def _load(source: str | dict) -> dict:
-    if isinstance(source, dict):
-        return source
-    try:
-        data = yaml_load_plain(source)  # YAML is a superset of JSON, so one loader reads both
-    except yaml.YAMLError as exc:
-        raise SpecError("", f"not valid YAML or JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise SpecError("", "a spec must be a mapping of keys to values")
-    return data
-
-
-def _str(value: Any, path: str, *, required: bool = True, default: str = "") -> str:
-    if value is None:
-        if required:
-            raise SpecError(path, "is required")
-        return default
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise SpecError(path, "must be a non-empty string" if required else "must be a string")
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError("", "must be a non-empty string")
     return value.strip()
 
 
-def _int(value: Any, path: str, *, minimum: int, default: int | None = None) -> int:
-    if value is None:
-        if default is None:
-            raise SpecError(path, "is required")
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(path, "must be a whole number")
-    if value < minimum:
-        raise SpecError(path, f"must be at least {minimum}")
-    return value
+def _optional_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise SpecError("", "must be a string")
+    return value.strip()
 
 
-def _bool(value: Any, path: str, *, default: bool) -> bool:
-    if value is None:
-        return default
+def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise SpecError(path, "must be true or false")
+        raise SpecError("", "must be true or false")
     return value
 
 
-def _mapping(value: Any, path: str) -> dict:
-    if value is None:
-        return {}
+def _mapping(value: Any) -> dict:
     if not isinstance(value, dict):
-        raise SpecError(path, "must be a mapping")
+        raise SpecError("", "must be a mapping")
     return value
+
+
+def _whole(minimum: int):
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SpecError("", "must be a whole number")
+        if value < minimum:
+            raise SpecError("", f"must be at least {minimum}")
+        return value
+
+    return PlainValidator(check)
+
+
+def _one_of(options: tuple[str, ...]):
+    def check(value: Any) -> str:
+        if value not in options:
+            raise SpecError("", f"must be one of {', '.join(map(repr, options))}")
+        return value
+
+    return PlainValidator(check)
+
+
+def _id(value: Any) -> str:
+    return _text(str(value) if isinstance(value, int) and not isinstance(value, bool) else value)
+
+
+Text = Annotated[str, PlainValidator(_text)]
+OptionalText = Annotated[str, PlainValidator(_optional_text)]
+Flag = Annotated[bool, PlainValidator(_flag)]
+Mapping = Annotated[dict, PlainValidator(_mapping)]
+Id = Annotated[str, PlainValidator(_id)]
+
+
+class _Lenient(SpecModel):
+    """A mapping whose other keys are ignored, as study specs always have (unlike the top level)."""
+
+    model_config = {**SpecModel.model_config, "extra": "ignore"}
 
 
 def context_parse(value: Any, path: str, *, seeker: str) -> list[dict]:
@@ -118,165 +123,145 @@ def context_parse(value: Any, path: str, *, seeker: str) -> list[dict]:
     for i, turn in enumerate(value):
         if not isinstance(turn, dict):
             raise SpecError(f"{path}[{i}]", "must be a mapping {speaker, text}")
-        turns.append({"speaker": _str(turn.get("speaker"), f"{path}[{i}].speaker"),
-                      "text": _str(turn.get("text"), f"{path}[{i}].text")})
+        turns.append(spec_validate(Turn, turn, path=f"{path}[{i}]").model_dump())
     if turns[-1]["speaker"] != seeker:
         raise SpecError(f"{path}[{len(turns) - 1}].speaker", f"the last turn must be the seeker's ({seeker!r})")
     return turns
 
 
-def prompts_file_parse(path: Path, *, seeker: str) -> list[dict]:
-    """Reads a JSONL prompts file ``{id, context}``; errors name the file, line and field."""
-    prompts = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise SpecError("prompts_file", f"cannot read {path}: {exc.strerror}") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path.name}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SpecError(where, f"not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise SpecError(where, "each line must be a JSON object {id, context}")
-        prompts.append(_prompt(row, where, seeker=seeker))
-    return prompts
+class Turn(_Lenient):
+    speaker: Text
+    text: Text
 
 
-def _prompt(row: dict, path: str, *, seeker: str) -> dict:
-    raw_id = row.get("id")
-    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
-        raw_id = str(raw_id)
-    prompt = {"id": _str(raw_id, f"{path}.id"),
-              "context": context_parse(row.get("context"), f"{path}.context", seeker=seeker)}
-    # every other key is the prompt's metadata (an EmPO prompt's emotion label), kept rather than dropped
-    metadata = row.get("metadata", {})
-    if not isinstance(metadata, dict):
-        raise SpecError(f"{path}.metadata", "must be a mapping")
-    metadata = {**{k: v for k, v in row.items() if k not in ("id", "context", "metadata")}, **metadata}
-    if metadata:
-        prompt["metadata"] = metadata
-    return prompt
+def _seeker(info: ValidationInfo) -> str:
+    return (info.context or {}).get("seeker", "seeker")
 
 
-def _prompts(data: dict, base_dir: Path | None, seeker: str) -> list[dict]:
-    if data.get("prompts") is not None and data.get("prompts_file") is not None:
-        raise SpecError("prompts", "give prompts or prompts_file, not both")
-    if data.get("prompts_file") is not None:
-        name = _str(data["prompts_file"], "prompts_file")
-        if base_dir is None:
-            # text from the dashboard or the API must not make the server read its own files
-            raise SpecError("prompts_file", "only a spec loaded from a file (manage.py load_study) may name a "
-                                            "prompts file; list the prompts inline under prompts")
-        path = Path(name) if Path(name).is_absolute() else base_dir / name
-        prompts = prompts_file_parse(path, seeker=seeker)
-    else:
-        raw = data.get("prompts")
-        if not isinstance(raw, list):
-            raise SpecError("prompts", "is required: a list of {id, context} (or give prompts_file)")
-        prompts = []
-        for i, row in enumerate(raw):
-            if not isinstance(row, dict):
-                raise SpecError(f"prompts[{i}]", "must be a mapping {id, context}")
-            prompts.append(_prompt(row, f"prompts[{i}]", seeker=seeker))
-    if not prompts:
-        raise SpecError("prompts", "needs at least one prompt")
-    seen: set[str] = set()
-    for i, prompt in enumerate(prompts):
-        if prompt["id"] in seen:
-            raise SpecError(f"prompts[{i}].id", f"duplicate prompt id {prompt['id']!r}")
-        seen.add(prompt["id"])
-    return prompts
+class _Dialogue(_Lenient):
+    """Something with a ``context``: dialogue turns whose last is the seeker's (the spec's ``seeker_speaker``)."""
+
+    @field_validator("context", mode="plain", check_fields=False)
+    @classmethod
+    def _turns(cls, value: Any, info: ValidationInfo) -> list[dict]:
+        return context_parse(value, "", seeker=_seeker(info))
 
 
-def _systems(raw: Any) -> list[dict]:
-    if not isinstance(raw, list) or len(raw) < 2:
-        raise SpecError("systems", "needs a list of two or more systems")
-    systems, names = [], set()
-    for i, row in enumerate(raw):
-        path = f"systems[{i}]"
-        if isinstance(row, str):
-            row = {"name": row}
-        if not isinstance(row, dict):
-            raise SpecError(path, "must be a mapping {name, kind, model_version}")
-        name = _str(row.get("name"), f"{path}.name")
-        if name in names:
-            raise SpecError(f"{path}.name", f"duplicate system {name!r}")
-        names.add(name)
-        kind = row.get("kind", "imported")
-        if kind not in SYSTEM_KINDS:
-            raise SpecError(f"{path}.kind", f"must be one of {', '.join(map(repr, SYSTEM_KINDS))}")
-        version = row.get("model_version")
-        if kind == "model":
-            version = _int(version, f"{path}.model_version", minimum=1)
-        elif version is not None:
-            version = _int(version, f"{path}.model_version", minimum=1)
-        systems.append({"name": name, "kind": kind, "model_version": version})
-    return systems
+class Prompt(_Dialogue):
+    """A prompt; every key besides id and context is its metadata (an EmPO prompt's emotion label)."""
+
+    id: Id
+    context: Any = Field(default=None, validate_default=True)
+    metadata: Mapping = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _metadata_gathered(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            raise SpecError("", "must be a mapping {id, context}")
+        metadata = raw.get("metadata", {})
+        if not isinstance(metadata, dict):
+            return raw  # refused as the metadata key's own problem
+        extra = {k: v for k, v in raw.items() if k not in ("id", "context", "metadata")}
+        return {"id": raw.get("id"), "context": raw.get("context"), "metadata": {**extra, **metadata}}
+
+    def normalised(self) -> dict:
+        prompt = {"id": self.id, "context": self.context}
+        if self.metadata:
+            prompt["metadata"] = self.metadata
+        return prompt
 
 
-def _criteria(raw: Any) -> list[dict]:
-    if raw is None:
-        raw = [{"name": "overall", "question": "Which response is better overall?"}]
-    if not isinstance(raw, list) or not raw:
-        raise SpecError("criteria", "needs a list of at least one question (the first is the overall one)")
-    criteria, names = [], set()
-    for i, row in enumerate(raw):
-        path = f"criteria[{i}]"
-        if not isinstance(row, dict):
-            raise SpecError(path, "must be a mapping {name, question, ties, strength, rationale}")
-        name = _str(row.get("name"), f"{path}.name")
+class System(_Lenient):
+    name: Text
+    kind: Annotated[str, _one_of(SYSTEM_KINDS)] = "imported"
+    model_version: Annotated[int, _whole(1)] = None  # type: ignore[assignment]  (None: an imported system)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_alone(cls, raw: Any) -> Any:
+        if isinstance(raw, str):
+            return {"name": raw}
+        if not isinstance(raw, dict):
+            raise SpecError("", "must be a mapping {name, kind, model_version}")
+        return raw
+
+    @model_validator(mode="after")
+    def _model_has_a_version(self) -> System:
+        if self.kind == "model" and self.model_version is None:
+            raise SpecError("model_version", "is required")
+        return self
+
+
+class Criterion(_Lenient):
+    name: Text
+    question: Text
+    help: OptionalText = ""
+    ties: Flag = True
+    strength: Any = Field(default_factory=list)
+    rationale: Annotated[str, _one_of(RATIONALE)] = "none"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_mapping(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            raise SpecError("", "must be a mapping {name, question, ties, strength, rationale}")
+        return raw
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
         if not re.fullmatch(r"[a-z0-9_]{1,40}", name):
-            raise SpecError(f"{path}.name", "must be lower-case letters, digits or _ (at most 40)")
-        if name in names:
-            raise SpecError(f"{path}.name", f"duplicate criterion {name!r}")
-        names.add(name)
-        strength = row.get("strength")
+            raise SpecError("", "must be lower-case letters, digits or _ (at most 40)")
+        return name
+
+    @field_validator("strength", mode="plain")
+    @classmethod
+    def _strength(cls, strength: Any) -> list[str]:
         if strength is None or strength is False or strength == []:
-            strength = []
-        elif not isinstance(strength, list) or len(strength) < 2 or not all(isinstance(s, str) and s for s in strength):
-            raise SpecError(f"{path}.strength", "must be a list of two or more labels, weakest first")
-        rationale = row.get("rationale", "none")
-        if rationale not in RATIONALE:
-            raise SpecError(f"{path}.rationale", f"must be one of {', '.join(map(repr, RATIONALE))}")
-        criteria.append({
-            "name": name,
-            "question": _str(row.get("question"), f"{path}.question"),
-            "help": _str(row.get("help"), f"{path}.help", required=False),
-            "ties": _bool(row.get("ties"), f"{path}.ties", default=True),
-            "strength": list(strength),
-            "rationale": rationale,
-        })
-    return criteria
+            return []
+        if not isinstance(strength, list) or len(strength) < 2 or not all(isinstance(s, str) and s for s in strength):
+            raise SpecError("", "must be a list of two or more labels, weakest first")
+        return list(strength)
 
 
-def _attention(raw: Any, seeker: str) -> dict:
-    data = _mapping(raw, "attention_checks")
-    every = _int(data.get("every"), "attention_checks.every", minimum=0, default=0)
-    items_raw = data.get("items") or []
-    if not isinstance(items_raw, list):
-        raise SpecError("attention_checks.items", "must be a list of {id, context, good, bad}")
-    if every and not items_raw:
-        raise SpecError("attention_checks.items", "needs at least one item when every > 0")
-    items = []
-    for i, row in enumerate(items_raw):
-        path = f"attention_checks.items[{i}]"
-        if not isinstance(row, dict):
-            raise SpecError(path, "must be a mapping {id, context, good, bad}")
-        items.append({
-            "id": _str(str(row["id"]) if isinstance(row.get("id"), int) else row.get("id"), f"{path}.id"),
-            "context": context_parse(row.get("context"), f"{path}.context", seeker=seeker),
-            "good": _str(row.get("good"), f"{path}.good"),
-            "bad": _str(row.get("bad"), f"{path}.bad"),
-        })
-    warn_after = _int(data.get("warn_after"), "attention_checks.warn_after", minimum=0, default=1)
-    end_after = _int(data.get("end_after"), "attention_checks.end_after", minimum=0, default=2)
-    if end_after and warn_after >= end_after:
-        raise SpecError("attention_checks.warn_after", "must be below end_after (warn first, then end)")
-    return {"every": every, "warn_after": warn_after, "end_after": end_after, "items": items}
+class AttentionItem(_Dialogue):
+    id: Id
+    context: Any = Field(default=None, validate_default=True)
+    good: Text
+    bad: Text
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_mapping(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            raise SpecError("", "must be a mapping {id, context, good, bad}")
+        return raw
+
+
+class AttentionChecks(_Lenient):
+    every: Annotated[int, _whole(0)] = 0
+    warn_after: Annotated[int, _whole(0)] = 1
+    end_after: Annotated[int, _whole(0)] = 2
+    items: Any = Field(default_factory=list)
+
+    @field_validator("items", mode="plain")
+    @classmethod
+    def _items(cls, raw: Any, info: ValidationInfo) -> list[dict]:
+        if not raw:
+            return []
+        if not isinstance(raw, list):
+            raise SpecError("", "must be a list of {id, context, good, bad}")
+        return [_dump(spec_validate(AttentionItem, row, context=info.context, path=f"[{i}]"))
+                for i, row in enumerate(raw)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AttentionChecks:
+        if self.every and not self.items:
+            raise SpecError("items", "needs at least one item when every > 0")
+        if self.end_after and self.warn_after >= self.end_after:
+            raise SpecError("warn_after", "must be below end_after (warn first, then end)")
+        return self
 
 
 def redirect_url_usable(url: str) -> bool:
@@ -285,87 +270,227 @@ def redirect_url_usable(url: str) -> bool:
     return not any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url)
 
 
-def _recruitment(raw: Any) -> dict:
-    data = _mapping(raw, "recruitment")
-    platform = data.get("platform", "open")
-    if platform not in PLATFORMS:
-        raise SpecError("recruitment.platform", f"must be one of {', '.join(map(repr, PLATFORMS))}")
-    redirect = _str(data.get("redirect_url"), "recruitment.redirect_url", required=False)
-    if redirect and not redirect.startswith(("https://", "http://")):
-        raise SpecError("recruitment.redirect_url", "must be an http(s) address")
-    if redirect and not redirect_url_usable(redirect):
-        raise SpecError("recruitment.redirect_url", "must not contain spaces, line breaks or control characters")
-    return {
-        "platform": platform,
-        "quota": _int(data.get("quota"), "recruitment.quota", minimum=0, default=0),
-        "completion_code": _str(data.get("completion_code"), "recruitment.completion_code", required=False),
-        "redirect_url": redirect,
-        "prolific": _mapping(data.get("prolific"), "recruitment.prolific"),
-        "mturk": _mapping(data.get("mturk"), "recruitment.mturk"),
-    }
+class Recruitment(_Lenient):
+    platform: Annotated[str, _one_of(PLATFORMS)] = "open"
+    quota: Annotated[int, _whole(0)] = 0
+    completion_code: OptionalText = ""
+    redirect_url: OptionalText = ""
+    prolific: Mapping = Field(default_factory=dict)
+    mturk: Mapping = Field(default_factory=dict)
+
+    @field_validator("redirect_url")
+    @classmethod
+    def _redirect(cls, redirect: str) -> str:
+        if redirect and not redirect.startswith(("https://", "http://")):
+            raise SpecError("", "must be an http(s) address")
+        if redirect and not redirect_url_usable(redirect):
+            raise SpecError("", "must not contain spaces, line breaks or control characters")
+        return redirect
 
 
-def _survey(raw: Any) -> list:
+class Consent(_Lenient):
+    text: OptionalText = ""
+    required: Flag = True
+
+
+class StudySpec(SpecModel):
+    """The whole study spec (its top level refuses unknown keys)."""
+
+    slug: Annotated[str, PlainValidator(lambda value: slug_check(value, path=""))]
+    title: Text
+    description: OptionalText = ""
+    # participants see this, never the title, which often names the systems
+    participant_title: OptionalText = "Compare two replies"
+    seeker_speaker: OptionalText = "seeker"
+    prompts: Any = None
+    prompts_file: Any = None
+    systems: Any = None
+    criteria: Any = None
+    pairs_per_participant: Annotated[int, _whole(1)]
+    judgments_per_pair: Annotated[int, _whole(1)] = 1
+    repeat_prompts: Flag = False
+    attention_checks: Any = None
+    consent: Consent = Field(default_factory=Consent)
+    survey: Any = None
+    instructions: OptionalText = ""
+    recruitment: Recruitment = Field(default_factory=Recruitment)
+    reservation_minutes: Annotated[int, _whole(1)] = 60
+
+    @classmethod
+    def unknown_key_message(cls, known: list[str]) -> str:
+        return f"unknown key (known: {', '.join(sorted(known))})"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seeker_known(cls, raw: Any, info: ValidationInfo) -> Any:
+        if isinstance(raw, dict) and raw.get("prompts") is not None and raw.get("prompts_file") is not None:
+            raise SpecError("prompts", "give prompts or prompts_file, not both")
+        seeker = raw.get("seeker_speaker") if isinstance(raw, dict) else None
+        if info.context is not None:
+            info.context["seeker"] = seeker.strip() if isinstance(seeker, str) and seeker.strip() else "seeker"
+        return raw
+
+    @field_validator("prompts_file", mode="plain")
+    @classmethod
+    def _prompts_file(cls, name: Any, info: ValidationInfo) -> list[dict]:
+        name = _text(name)
+        base_dir = (info.context or {}).get("base_dir")
+        if base_dir is None:
+            # text from the dashboard or the API must not make the server read its own files
+            raise SpecError("", "only a spec loaded from a file (manage.py load_study) may name a "
+                                "prompts file; list the prompts inline under prompts")
+        path = Path(name) if Path(name).is_absolute() else base_dir / name
+        return prompts_file_parse(path, seeker=_seeker(info))
+
+    @field_validator("prompts", mode="plain")
+    @classmethod
+    def _prompts(cls, raw: Any, info: ValidationInfo) -> list[dict]:
+        if not isinstance(raw, list):
+            raise SpecError("", "is required: a list of {id, context} (or give prompts_file)")
+        return [spec_validate(Prompt, row, context=info.context, path=f"[{i}]").normalised()
+                for i, row in enumerate(raw)]
+
+    @field_validator("systems", mode="plain")
+    @classmethod
+    def _systems(cls, raw: Any) -> list[dict]:
+        if not isinstance(raw, list) or len(raw) < 2:
+            raise SpecError("", "needs a list of two or more systems")
+        systems = [_dump(spec_validate(System, row, path=f"[{i}]")) for i, row in enumerate(raw)]
+        _unique([s["name"] for s in systems], "[{}].name", "duplicate system {!r}")
+        return systems
+
+    @field_validator("criteria", mode="plain")
+    @classmethod
+    def _criteria(cls, raw: Any) -> list[dict]:
+        return _criteria_list(raw)
+
+    @field_validator("attention_checks", mode="plain")
+    @classmethod
+    def _attention(cls, raw: Any, info: ValidationInfo) -> dict:
+        return _dump(spec_validate(AttentionChecks, raw if raw is not None else {}, context=info.context))
+
+    @field_validator("survey", mode="plain")
+    @classmethod
+    def _survey(cls, raw: Any) -> list:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            raise SpecError("", "must be a list of questions (or of demographic question names)")
+        for i, question in enumerate(raw):
+            if not isinstance(question, str | dict):
+                raise SpecError(f"[{i}]", "must be a question name or a question mapping")
+            if isinstance(question, dict) and not question.get("name"):
+                raise SpecError(f"[{i}].name", "is required")
+        return raw
+
+    @model_validator(mode="after")
+    def _prompts_given_once_and_enough(self) -> StudySpec:
+        prompts = self.prompts if self.prompts is not None else self.prompts_file
+        if prompts is None:
+            raise SpecError("prompts", "is required: a list of {id, context} (or give prompts_file)")
+        if not prompts:
+            raise SpecError("prompts", "needs at least one prompt")
+        _unique([p["id"] for p in prompts], "prompts[{}].id", "duplicate prompt id {!r}")
+        if self.systems is None:
+            raise SpecError("systems", "needs a list of two or more systems")
+        if not self.repeat_prompts and self.pairs_per_participant > len(prompts):
+            raise SpecError(
+                "pairs_per_participant",
+                f"is {self.pairs_per_participant} but there are only {len(prompts)} prompts and a participant never "
+                "sees a prompt twice (set repeat_prompts: true for test-retest)",
+            )
+        return self
+
+    def normalised(self) -> dict:
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "participant_title": self.participant_title,
+            "seeker_speaker": self.seeker_speaker,
+            "prompts": self.prompts if self.prompts is not None else self.prompts_file,
+            "systems": self.systems,
+            "criteria": self.criteria if self.criteria is not None else _criteria_list(None),
+            "pairs_per_participant": self.pairs_per_participant,
+            "judgments_per_pair": self.judgments_per_pair,
+            "repeat_prompts": self.repeat_prompts,
+            "attention_checks": self.attention_checks if self.attention_checks is not None else _dump(
+                spec_validate(AttentionChecks, {})),
+            "consent": self.consent.model_dump(),
+            "survey": self.survey if self.survey is not None else [],
+            "instructions": self.instructions,
+            "recruitment": self.recruitment.model_dump(),
+            "reservation_minutes": self.reservation_minutes,
+        }
+
+
+def _criteria_list(raw: Any) -> list[dict]:
     if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise SpecError("survey", "must be a list of questions (or of demographic question names)")
-    for i, question in enumerate(raw):
-        if not isinstance(question, str | dict):
-            raise SpecError(f"survey[{i}]", "must be a question name or a question mapping")
-        if isinstance(question, dict) and not question.get("name"):
-            raise SpecError(f"survey[{i}].name", "is required")
-    return raw
+        raw = DEFAULT_CRITERIA
+    if not isinstance(raw, list) or not raw:
+        raise SpecError("", "needs a list of at least one question (the first is the overall one)")
+    criteria = [_dump(spec_validate(Criterion, row, path=f"[{i}]")) for i, row in enumerate(raw)]
+    _unique([c["name"] for c in criteria], "[{}].name", "duplicate criterion {!r}")
+    return criteria
+
+
+def _dump(model: SpecModel) -> dict:
+    return model.model_dump()
+
+
+def _unique(values: list[str], path: str, message: str) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise SpecError(path.format(i), message.format(value))
+        seen.add(value)
+
+
+def prompts_file_parse(path: Path, *, seeker: str) -> list[dict]:
+    """Reads a JSONL prompts file ``{id, context}``; errors name the file, line and field."""
+    prompts = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise SpecError("", f"cannot read {path}: {exc.strerror}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _outside(SpecError(where, f"not valid JSON ({exc.msg})")) from exc
+        if not isinstance(row, dict):
+            raise _outside(SpecError(where, "each line must be a JSON object {id, context}"))
+        try:
+            prompts.append(spec_validate(Prompt, row, context={"seeker": seeker}, path=where).normalised())
+        except SpecError as exc:
+            raise _outside(exc) from None
+    return prompts
+
+
+class _OutsideSpec(SpecError):
+    """A problem in a file the spec names: its path is the file's (``prompts.jsonl:2.context[0].text``), not
+    under the spec key that named the file."""
+
+    paths_are_absolute = True
+
+
+def _outside(exc: SpecError) -> SpecError:
+    return _OutsideSpec(problems=exc.problems)
 
 
 def spec_parse(source: str | dict, *, base_dir: Path | None = None) -> dict:
     """Validates a spec (YAML/JSON text or a mapping) and returns it normalised; raises ``SpecError``."""
-    data = _load(source)
-    unknown = sorted(set(data) - TOP_KEYS)
-    if unknown:
-        raise SpecError(unknown[0], f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
-    slug = _str(data.get("slug"), "slug")
-    if not SLUG_RE.match(slug):
-        raise SpecError("slug", "must be 3-60 lower-case letters, digits or hyphens")
-    seeker = _str(data.get("seeker_speaker"), "seeker_speaker", required=False, default="seeker")
-    prompts = _prompts(data, base_dir, seeker)
-    systems = _systems(data.get("systems"))
-    pairs_per_participant = _int(data.get("pairs_per_participant"), "pairs_per_participant", minimum=1)
-    repeat_prompts = _bool(data.get("repeat_prompts"), "repeat_prompts", default=False)
-    if not repeat_prompts and pairs_per_participant > len(prompts):
-        raise SpecError(
-            "pairs_per_participant",
-            f"is {pairs_per_participant} but there are only {len(prompts)} prompts and a participant never "
-            "sees a prompt twice (set repeat_prompts: true for test-retest)",
-        )
-    consent = _mapping(data.get("consent"), "consent")
-    return {
-        "slug": slug,
-        "title": _str(data.get("title"), "title"),
-        "description": _str(data.get("description"), "description", required=False),
-        # participants see this, never the title, which often names the systems
-        "participant_title": _str(data.get("participant_title"), "participant_title", required=False,
-                                  default="Compare two replies"),
-        "seeker_speaker": seeker,
-        "prompts": prompts,
-        "systems": systems,
-        "criteria": _criteria(data.get("criteria")),
-        "pairs_per_participant": pairs_per_participant,
-        "judgments_per_pair": _int(data.get("judgments_per_pair"), "judgments_per_pair", minimum=1, default=1),
-        "repeat_prompts": repeat_prompts,
-        "attention_checks": _attention(data.get("attention_checks"), seeker),
-        "consent": {"text": _str(consent.get("text"), "consent.text", required=False),
-                    "required": _bool(consent.get("required"), "consent.required", default=True)},
-        "survey": _survey(data.get("survey")),
-        "instructions": _str(data.get("instructions"), "instructions", required=False),
-        "recruitment": _recruitment(data.get("recruitment")),
-        "reservation_minutes": _int(data.get("reservation_minutes"), "reservation_minutes", minimum=1, default=60),
-    }
-
-
-def spec_hash(spec: dict) -> str:
-    """SHA-256 of the normalised spec in canonical JSON: equal meaning, equal hash."""
-    return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    context = {"base_dir": base_dir}
+    if isinstance(source, dict):
+        return spec_validate(StudySpec, source, context=context).normalised()
+    data, lines = spec_text_read(source)
+    try:
+        return spec_validate(StudySpec, data, context=context).normalised()
+    except SpecError as exc:
+        raise exc.located(lines) from None
 
 
 def spec_load_file(path: Path) -> dict:

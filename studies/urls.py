@@ -18,6 +18,7 @@ urlpatterns = [
     path("studies/<slug:slug>/", views.study_detail, name="study_detail"),
     path("studies/<slug:slug>/toggle/", views.study_toggle, name="study_toggle"),
     path("studies/<slug:slug>/edit/", views.study_edit, name="study_edit"),
+    path("studies/<slug:slug>/share/", views.study_share, name="study_share"),
     path("api/studies/", include("studies.api_urls")),
 ]
 

@@ -20,10 +20,11 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from studies import selectors, services
 from studies.models import Pair, Participant, Study
-from studies.spec import SpecError, redirect_url_usable, spec_parse
+from studies.spec import SpecError, redirect_url_usable
 from webapp.people.crowd import crowd_identity_from_request, crowd_link_remember, crowd_user_for_link
 from webapp.people.journey import link_admits
 from webapp.people.models import User
+from webapp.people.ownership import ShareError, may_manage
 from webapp.people.roles import researcher_required
 from webapp.people.surveys import (
     attributes_from_answers,
@@ -33,7 +34,6 @@ from webapp.people.surveys import (
     survey_self_described,
     survey_validate,
 )
-from webapp.yamlsafe import yaml_load_plain
 
 KEY_TO_SIDE = {"1": "left", "2": "right", "0": "tie"}
 SESSION_KEY = "studies:{slug}"
@@ -222,7 +222,9 @@ def study_detail(request, slug):
     join_url = request.build_absolute_uri(reverse("studies:join", kwargs={"slug": slug}))
     context = {"study": study, "progress": selectors.study_progress(study=study),
                "systems": study.systems.all(), "missing": services.responses_missing(study=study)[:20],
-               "join_url": join_url, "prolific_url": join_url + PROLIFIC_QUERY}
+               "join_url": join_url, "prolific_url": join_url + PROLIFIC_QUERY,
+               "collaborators": study.collaborators.order_by("username"),
+               "may_manage": may_manage(study, request.user)}
     template = "studies/study_detail.html#progress" if request.htmx else "studies/study_detail.html"
     return render(request, template, context)
 
@@ -244,6 +246,25 @@ def study_toggle(request, slug):
     return redirect("studies:study_detail", slug=slug)
 
 
+@require_POST
+@researcher_required
+def study_share(request, slug):
+    """Shares the study with the researcher named in the form (owner only), or with ``remove`` set takes it back
+    from that collaborator; back to the study page with what happened."""
+    study = selectors.study_get_for_user(user=request.user, slug=slug)
+    username = request.POST.get("username", "").strip()
+    try:
+        if request.POST.get("remove"):
+            services.study_unshare(study=study, username=username, by=request.user)
+            messages.success(request, f"{username} no longer has access.")
+        else:
+            services.study_share(study=study, username=username, by=request.user)
+            messages.success(request, "Shared.")
+    except ShareError as exc:
+        messages.error(request, str(exc))
+    return redirect(reverse("studies:study_detail", kwargs={"slug": slug}) + "#share")
+
+
 def study_presets() -> dict[str, str]:
     """Spec texts to start a study from, by name (studies/presets/*.yaml)."""
     return {path.stem: path.read_text(encoding="utf-8") for path in sorted(PRESETS_DIR.glob("*.yaml"))}
@@ -256,22 +277,14 @@ def _spec_form(request, *, spec_text: str, study: Study | None, error: str | Non
 
 
 def _spec_save(request, *, study: Study | None):
-    """Parses the posted spec and loads it (create or update); the form again with the error (422) otherwise."""
+    """Creates (no ``study``) or updates the study from the posted spec; the form again with the error, its key
+    and line, and the researcher's text (422) when anything is wrong, nothing saved."""
     spec_text = request.POST.get("spec", "")
     try:
-        raw = yaml_load_plain(spec_text) if spec_text.strip() else None
-    except yaml.YAMLError:
-        raw = None  # spec_parse reports the syntax error with its position
-    slug = raw.get("slug") if isinstance(raw, dict) else None
-    if study is not None and slug is not None and slug != study.slug:
-        return _spec_form(request, spec_text=spec_text, study=study, status=422,
-                          error=f"slug: a study's slug cannot change (this one is {study.slug!r}); "
-                                "load the spec as a new study instead")
-    if study is None and slug is not None and Study.objects.filter(slug=slug).exists():
-        return _spec_form(request, spec_text=spec_text, study=None, status=422,
-                          error=f"slug: a study {slug!r} already exists; choose another slug (or edit that study)")
-    try:
-        saved = services.study_load(spec=spec_parse(spec_text), owner=request.user)
+        if study is None:
+            saved = services.study_create(spec=spec_text, owner=request.user)
+        else:
+            saved = services.study_update(study=study, spec=spec_text, by=request.user)
     except (SpecError, services.StudyError) as exc:
         return _spec_form(request, spec_text=spec_text, study=study, error=str(exc), status=422)
     messages.success(request, f"Saved study {saved.slug}.")

@@ -11,15 +11,15 @@ from collections import defaultdict
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Case, F, Value, When
-from django.db.models.functions import Greatest, Least
+from django.db.models.functions import Least
 
 from annotations.importing import ImportFormatError, iter_items, iter_label_rows
 from annotations.importing.sources import source_name
 from annotations.models import Item, Label, Project, ProjectAnnotator
-from annotations.spec import SpecError, dimension_value_clean, dimension_value_parse, spec_hash, spec_load
+from annotations.services import projects
+from annotations.spec import dimension_value_clean, dimension_value_parse, spec_load
 
 BATCH_SIZE = 2000
 IMPORTED_PLATFORM = "imported"
@@ -42,75 +42,18 @@ class LabelsImported(int):
 
 @transaction.atomic
 def project_load_spec(*, spec_text: str, owner=None, editor=None) -> Project:
-    """Creates or updates (by slug) a project from YAML/JSON spec text.
+    """Creates or updates (by slug) a project from YAML/JSON spec text: what ``manage.py load_project`` and the
+    demo do (the pages and the API create and update separately, see ``annotations.services.projects``).
 
     A new project needs ``owner`` (or ``editor``, who then owns it); on update the owner stays unless one is
-    given. ``editor`` is the researcher acting through the page or the API: an existing project must be theirs
-    or shared with them (PermissionDenied otherwise, so one group cannot overwrite another's project). The item
-    kind cannot change once items exist. The spec's attention-check items are created or
-    updated (role ``attention``, expected answers in ``gold``), items named in
-    ``gold.answers`` become gold items, and task items take the new overlap as ``needed``.
-    """
+    given. ``editor``, when given, must own or share an existing project (PermissionDenied otherwise)."""
     spec = spec_load(spec_text)
     project = Project.objects.select_for_update().filter(slug=spec["slug"]).first()
-    if project is not None and editor is not None and not editor.is_superuser and not (
-        project.owner_id == editor.id or project.collaborators.filter(id=editor.id).exists()
-    ):
-        raise PermissionDenied(f"the slug {spec['slug']!r} belongs to another researcher's project")
-    owner = owner or (editor if project is None else None)
     if project is None:
-        if owner is None:
+        if (owner or editor) is None:
             raise ValueError(f"project {spec['slug']!r} is new: give its owner")
-        project = Project(slug=spec["slug"], owner=owner)
-    else:
-        if project.kind != spec["kind"] and project.items.exists():
-            raise SpecError("kind", f"the project already holds {project.kind} items; kind cannot become {spec['kind']!r}")
-        if owner is not None:
-            project.owner = owner
-    project.title, project.kind, project.overlap = spec["title"], spec["kind"], spec["overlap"]
-    project.spec, project.spec_hash = spec, spec_hash(spec)
-    project.save()
-    _attention_items_sync(project, spec)
-    _gold_items_sync(project, spec)
-    _overlap_apply(project, spec["overlap"])
-    return project
-
-
-def _attention_items_sync(project: Project, spec: dict) -> None:
-    checks = spec["attention_checks"]["items"]
-    wanted = {check["id"]: check for check in checks}
-    existing = {item.external_id: item for item in project.items.filter(external_id__in=list(wanted))}
-    for index, check in enumerate(checks):
-        item = existing.get(check["id"])
-        if item is not None and item.role != Item.Role.ATTENTION:
-            raise SpecError(f"attention_checks.items[{index}].id", f"{check['id']!r} is already an imported item's id")
-        if item is None:
-            Item.objects.create(project=project, external_id=check["id"], kind=project.kind, data=check["data"],
-                                role=Item.Role.ATTENTION, gold=check["expect"], needed=project.overlap)
-        else:
-            Item.objects.filter(id=item.id).update(data=check["data"], gold=check["expect"])
-    # Checks dropped from the spec go unless someone already answered them (their results stay meaningful).
-    project.items.filter(role=Item.Role.ATTENTION, assignments__isnull=True).exclude(
-        external_id__in=list(wanted)
-    ).delete()
-
-
-def _gold_items_sync(project: Project, spec: dict) -> None:
-    answers = spec["gold"]["answers"]
-    project.items.filter(role=Item.Role.GOLD).exclude(external_id__in=list(answers)).update(
-        role=Item.Role.TASK, gold=None
-    )
-    for item in project.items.filter(external_id__in=list(answers)).exclude(role=Item.Role.ATTENTION):
-        item.role, item.gold = Item.Role.GOLD, answers[item.external_id]
-        item.save(update_fields=["role", "gold"])
-
-
-def _overlap_apply(project: Project, overlap: int) -> None:
-    # Never below `taken`: live reservations and stored labels keep their slots.
-    project.items.filter(role=Item.Role.TASK).update(
-        needed=Greatest(Value(overlap), F("taken")),
-        is_full=Case(When(taken__gte=overlap, then=Value(True)), default=Value(False)),
-    )
+        return projects.project_create(spec_text=spec_text, owner=owner or editor)
+    return projects.project_update(project=project, spec_text=spec_text, by=editor, owner=owner)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Study setup writes: load a spec, store or import responses, open and close a study."""
+"""Study setup writes: create, update, delete and share a study from its spec, store or import responses, open
+and close it."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from collections.abc import Iterable
 from itertools import combinations
 from pathlib import Path
 
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
 
 from studies.models import AttentionCheck, Pair, Prompt, Response, Study, System
-from studies.spec import spec_hash
+from studies.spec import SpecError, spec_parse
+from webapp.people.ownership import collaborator_add, collaborator_remove, may_manage, owned_or_shared
+from webapp.specs import SlugTaken, spec_hash
 
 # Keys whose change would invalidate judgments already collected.
 FROZEN_ONCE_STARTED = ("prompts", "systems", "criteria", "pairs_per_participant", "judgments_per_pair",
@@ -23,35 +27,89 @@ class StudyError(ValueError):
 
 
 @transaction.atomic
-def study_load(*, spec: dict, owner) -> Study:
-    """Creates or updates the study a normalised spec (``studies.spec.spec_parse``) describes.
+def study_create(*, spec: str | dict, owner) -> Study:
+    """A new study owned by ``owner`` from spec text (YAML/JSON) or a mapping (``studies.spec.spec_parse``).
+    ``SlugTaken`` when any study (whoever's) already has the slug: creating never updates another study."""
+    spec = spec_parse(spec)
+    if Study.objects.filter(slug=spec["slug"]).exists():
+        raise SlugTaken(spec["slug"], "study")
+    study = Study.objects.create(slug=spec["slug"], title=spec["title"], spec=spec, spec_hash=spec_hash(spec),
+                                 owner=owner)
+    _sync_rows(study, spec)
+    return study
 
-    Upserts systems by name and prompts by id; systems and prompts the spec no longer lists are
-    removed with their responses. Once a participant has started, only wording and recruitment
-    may change (``FROZEN_ONCE_STARTED`` keys must be equal), and the same while it is open, else
-    ``StudyError``. The same spec
-    loaded twice changes nothing. A different researcher than the owner may not load over it.
-    """
-    study = Study.objects.select_for_update().filter(slug=spec["slug"]).first()
+
+@transaction.atomic
+def study_update(*, study: Study, spec: str | dict, by=None) -> Study:
+    """Replaces ``study``'s spec (text or mapping). The slug must stay the study's own. ``by``, the researcher
+    acting, must own or share it, or be a superuser (PermissionDenied otherwise; None for a command).
+
+    Upserts systems by name and prompts by id; systems and prompts the spec no longer lists are removed with
+    their responses. Once a participant has started, and while the study is open, only wording and recruitment
+    may change (``FROZEN_ONCE_STARTED`` keys must be equal), else ``StudyError``. The same spec twice changes
+    nothing."""
+    spec = spec_parse(spec)
+    if spec["slug"] != study.slug:
+        raise SpecError("slug", f"a study's slug cannot change (this one is {study.slug!r}); "
+                                "load the spec as a new study instead")
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if by is not None and not owned_or_shared(Study.objects.filter(pk=study.pk), by).exists():
+        raise PermissionDenied(f"the slug {study.slug!r} belongs to another researcher's study")
     digest = spec_hash(spec)
-    if study is not None:
-        if study.owner_id != owner.pk and not study.collaborators.filter(pk=owner.pk).exists():
-            raise StudyError(f"slug: a study {spec['slug']!r} already exists and is not yours")
-        if study.spec_hash == digest:
-            return study
-        if study.is_open or study.participants.exists():
-            changed = [key for key in FROZEN_ONCE_STARTED if study.spec.get(key) != spec.get(key)]
-            if changed:
-                raise StudyError(f"{changed[0]}: cannot change while the study is open or once participants "
-                                 "have started (close it, or make a new study)")
-        study.title, study.spec, study.spec_hash = spec["title"], spec, digest
-        study.save(update_fields=["title", "spec", "spec_hash"])
-    else:
-        study = Study.objects.create(slug=spec["slug"], title=spec["title"], spec=spec, spec_hash=digest, owner=owner)
+    if study.spec_hash == digest:
+        return study
+    if study.is_open or study.participants.exists():
+        changed = [key for key in FROZEN_ONCE_STARTED if study.spec.get(key) != spec.get(key)]
+        if changed:
+            raise StudyError(f"{changed[0]}: cannot change while the study is open or once participants "
+                             "have started (close it, or make a new study)")
+    study.title, study.spec, study.spec_hash = spec["title"], spec, digest
+    study.save(update_fields=["title", "spec", "spec_hash"])
+    _sync_rows(study, spec)
+    return study
+
+
+@transaction.atomic
+def study_load(*, spec: dict, owner) -> Study:
+    """Creates or updates the study a normalised spec (``studies.spec.spec_parse``) describes, acting as
+    ``owner``: what ``manage.py load_study``, the demo and the model comparison do (pages and API create and
+    update separately). Loading over a study ``owner`` neither owns nor shares is a ``StudyError``."""
+    study = Study.objects.filter(slug=spec["slug"]).first()
+    if study is None:
+        return study_create(spec=spec, owner=owner)
+    try:
+        return study_update(study=study, spec=spec, by=owner)
+    except PermissionDenied:
+        raise StudyError(f"slug: a study {spec['slug']!r} already exists and is not yours") from None
+
+
+@transaction.atomic
+def study_delete(*, study: Study, by) -> None:
+    """Deletes a study. Only its owner or a superuser deletes (PermissionDenied, also for a collaborator); a
+    study with participants is refused (StudyError): close it instead, so collected judgments are never lost."""
+    if not may_manage(study, by):
+        raise PermissionDenied("only the owner may delete a study")
+    if study.participants.exists():
+        raise StudyError("a study with participants cannot be deleted; close it instead")
+    study.delete()
+
+
+@transaction.atomic
+def study_share(*, study: Study, username: str, by) -> None:
+    """Gives the researcher ``username`` access to the study (see ``collaborator_add``)."""
+    collaborator_add(obj=study, username=username, by=by)
+
+
+@transaction.atomic
+def study_unshare(*, study: Study, username: str, by) -> None:
+    """Takes access back from the collaborator ``username`` (see ``collaborator_remove``)."""
+    collaborator_remove(obj=study, username=username, by=by)
+
+
+def _sync_rows(study: Study, spec: dict) -> None:
     _sync_systems(study, spec["systems"])
     _sync_prompts(study, spec["prompts"])
     _sync_attention_checks(study, spec["attention_checks"]["items"])
-    return study
 
 
 def _sync_systems(study: Study, systems: list[dict]) -> None:

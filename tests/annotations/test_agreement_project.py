@@ -115,7 +115,7 @@ def test_api_report_matches_the_command_and_only_the_owner_may_read_it(researche
     response = client.get(url)
     assert response.status_code == 200
     assert response.json()["dimensions"] == _agreement_json(project.slug, "--bootstrap", "50", "--seed", "3")["dimensions"]
-    for user, status in ((other_researcher, 403), (annotator, 403)):
+    for user, status in ((other_researcher, 404), (annotator, 403)):
         client.force_login(user)
         assert client.get(url).status_code == status
     client.logout()
@@ -156,4 +156,4 @@ def test_agreement_page_shows_table_plot_quality_and_disagreement(researcher, ot
     response = client.post(reverse("agreement_item_queue", args=[project.slug, "u5"]))
     assert response.status_code == 302 and project.items.get(external_id="u5").needed == before + 1
     client.force_login(other_researcher)
-    assert client.get(url).status_code == 403
+    assert client.get(url).status_code == 404

@@ -61,7 +61,10 @@ def test_another_researcher_cannot_overwrite_a_project_by_reusing_its_slug(resea
     _client(researcher).post("/api/projects/", {"spec": SPEC}, format="json")
     response = _client(other_researcher).post("/api/projects/", {"spec": SPEC.replace("API demo", "Stolen")},
                                               format="json")
-    assert response.status_code == 403
+    assert response.status_code == 409 and response.json()["where"] == "slug" and "api-demo" in response.json()["detail"]
+    response = _client(other_researcher).put("/api/projects/api-demo/", {"spec": SPEC.replace("API demo", "Stolen")},
+                                             format="json")
+    assert response.status_code == 404
     project = Project.objects.get(slug="api-demo")
     assert project.title == "API demo" and project.owner == researcher
 
@@ -69,9 +72,9 @@ def test_another_researcher_cannot_overwrite_a_project_by_reusing_its_slug(resea
 def test_collaborator_may_update_the_spec_but_ownership_stays(researcher, other_researcher):
     _client(researcher).post("/api/projects/", {"spec": SPEC}, format="json")
     Project.objects.get(slug="api-demo").collaborators.add(other_researcher)
-    response = _client(other_researcher).post("/api/projects/", {"spec": SPEC.replace("overlap: 2", "overlap: 3")},
-                                              format="json")
-    assert response.status_code == 201
+    response = _client(other_researcher).put("/api/projects/api-demo/", {"spec": SPEC.replace("overlap: 2", "overlap: 3")},
+                                             format="json")
+    assert response.status_code == 200
     project = Project.objects.get(slug="api-demo")
     assert project.overlap == 3 and project.owner == researcher
 

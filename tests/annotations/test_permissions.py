@@ -34,6 +34,8 @@ def test_project_pages_open_only_to_owner_and_collaborators(client, people, proj
         assert response.status_code == 200
     elif role == "anonymous":
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    elif role == "other_researcher":
+        assert response.status_code == 404  # its existence is not revealed
     else:
         assert response.status_code == 403
 
@@ -50,6 +52,8 @@ def test_project_api_answers_only_owner_and_collaborators(people, project, role,
         assert response.status_code == 200
     elif role == "anonymous":
         assert response.status_code == 401
+    elif role == "other_researcher":
+        assert response.status_code == 404
     else:
         assert response.status_code == 403
 
@@ -70,8 +74,8 @@ def test_project_list_shows_only_own_and_shared_projects(people, project, role):
 
 def test_unknown_and_foreign_project_look_the_same(client, other_researcher, project):
     client.force_login(other_researcher)
-    assert client.get(reverse("project_detail", args=[project.slug])).status_code == 403
-    assert client.get(reverse("project_detail", args=["does-not-exist"])).status_code == 403
+    assert client.get(reverse("project_detail", args=[project.slug])).status_code == 404
+    assert client.get(reverse("project_detail", args=["does-not-exist"])).status_code == 404
 
 
 def test_annotator_cannot_submit_for_another_annotators_assignment(client, project):

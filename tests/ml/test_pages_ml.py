@@ -46,6 +46,8 @@ def api_client(user):
 
 LAB_WIDE = {"owner": 200, "other_researcher": 200, "annotator": 403, "participant": 403, "anonymous": 302}
 OWNER_ONLY = {"owner": 200, "other_researcher": 403, "annotator": 403, "participant": 403, "anonymous": 302}
+# another group's study or project is not revealed: 404, as for one that does not exist
+TARGET_ONLY = {**OWNER_ONLY, "other_researcher": 404}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -53,8 +55,8 @@ OWNER_ONLY = {"owner": 200, "other_researcher": 403, "annotator": 403, "particip
     ("models", lambda w: reverse("ml:models"), LAB_WIDE),
     ("jobs", lambda w: reverse("ml:jobs"), LAB_WIDE),
     ("job detail", lambda w: reverse("ml:job_detail", args=[w["job"].pk]), OWNER_ONLY),
-    ("new job on a study", lambda w: reverse("ml:job_new") + f"?study={w['study'].slug}", OWNER_ONLY),
-    ("new job on a project", lambda w: reverse("ml:job_new") + f"?project={w['project'].slug}", OWNER_ONLY),
+    ("new job on a study", lambda w: reverse("ml:job_new") + f"?study={w['study'].slug}", TARGET_ONLY),
+    ("new job on a project", lambda w: reverse("ml:job_new") + f"?project={w['project'].slug}", TARGET_ONLY),
 ])
 def test_page_get_permissions(client, world, role, name, url, expected):
     response = page_client(client, world["users"][role]).get(url(world))
@@ -100,7 +102,7 @@ API_OWNER = {"owner": 200, "other_researcher": 403, "annotator": 403, "participa
     ("post", lambda w: reverse("ml:api_job_cancel", args=[w["job"].pk]), {}, API_OWNER),
     ("post", lambda w: reverse("ml:api_jobs"),
      lambda w: {"kind": "generation", "model_version": w["version"].pk, "study": w["study"].slug},
-     {**API_OWNER, "owner": 201}),
+     {**API_OWNER, "owner": 201, "other_researcher": 404}),
     ("post", lambda w: reverse("ml:api_models"), {"name": "x", "kind": "generator", "path": "/nowhere"},
      {**API_LAB_WIDE, "owner": 403, "other_researcher": 403}),  # registering is the model managers' role
 ])

@@ -222,7 +222,7 @@ def finished_reports(rated_project, judged_study, researcher, other_researcher, 
     return jobs, users
 
 
-LAUNCH = {"owner": 302, "other_researcher": 403, "annotator": 403, "participant": 403, "anonymous": 302}
+LAUNCH = {"owner": 302, "other_researcher": 404, "annotator": 403, "participant": 403, "anonymous": 302}
 DOWNLOAD = {"owner": 200, "other_researcher": 403, "annotator": 403, "participant": 403, "anonymous": 302}
 
 

@@ -44,7 +44,7 @@ def users(researcher, other_researcher, annotator, participant):
 
 EXPECTED = {
     "owner": 200,
-    "other researcher": 403,
+    "other researcher": 404,  # another group's study is not revealed
     "annotator": 403,
     "participant": 403,
     "anonymous": (302, 401, 403),

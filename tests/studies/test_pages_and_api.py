@@ -32,14 +32,14 @@ def clients(client, researcher, other_researcher, annotator, participant, django
 RESEARCHER_PAGES = {
     # name: (method, url builder, expected per role: owner, other researcher, annotator, participant, anonymous)
     "study_list": ("get", lambda s: reverse("studies:study_list"), (200, 200, 403, 403, 302)),
-    "study_detail": ("get", lambda s: reverse("studies:study_detail", args=[s.slug]), (200, 403, 403, 403, 302)),
-    "study_toggle": ("post", lambda s: reverse("studies:study_toggle", args=[s.slug]), (302, 403, 403, 403, 302)),
+    "study_detail": ("get", lambda s: reverse("studies:study_detail", args=[s.slug]), (200, 404, 403, 403, 302)),
+    "study_toggle": ("post", lambda s: reverse("studies:study_toggle", args=[s.slug]), (302, 404, 403, 403, 302)),
     "api_list": ("get", lambda s: reverse("studies:api_study_list"), (200, 200, 403, 403, 401)),
-    "api_detail": ("get", lambda s: reverse("studies:api_study_detail", args=[s.slug]), (200, 403, 403, 403, 401)),
-    "api_progress": ("get", lambda s: reverse("studies:api_study_progress", args=[s.slug]), (200, 403, 403, 403, 401)),
-    "api_close": ("post", lambda s: reverse("studies:api_study_close", args=[s.slug]), (200, 403, 403, 403, 401)),
+    "api_detail": ("get", lambda s: reverse("studies:api_study_detail", args=[s.slug]), (200, 404, 403, 403, 401)),
+    "api_progress": ("get", lambda s: reverse("studies:api_study_progress", args=[s.slug]), (200, 404, 403, 403, 401)),
+    "api_close": ("post", lambda s: reverse("studies:api_study_close", args=[s.slug]), (200, 404, 403, 403, 401)),
     "api_responses": ("post", lambda s: reverse("studies:api_study_responses", args=[s.slug]),
-                      (400, 403, 403, 403, 401)),
+                      (400, 404, 403, 403, 401)),
 }
 
 
@@ -62,10 +62,10 @@ def test_api_creates_a_study_from_spec_text_and_reports_errors_by_key(clients):
     response = clients["owner"].post(reverse("studies:api_study_list"), {"spec": bad}, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["spec"].startswith("judgments_per_pair:")
-    # another researcher may not overwrite it
+    # another researcher may not overwrite it: creating with a taken slug is a conflict naming the slug
     response = clients["other_researcher"].post(reverse("studies:api_study_list"), {"spec": spec},
                                                 content_type="application/json")
-    assert response.status_code == 400
+    assert response.status_code == 409 and response.json()["field"] == "slug" and "from-api" in response.json()["spec"]
 
 
 def test_api_imports_responses_then_opens(clients):

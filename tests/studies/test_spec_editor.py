@@ -34,8 +34,8 @@ PAGES = {
     # name: (method, url builder, expected per role: owner, other researcher, annotator, participant, anonymous)
     "new_get": ("get", lambda s: reverse("studies:study_new"), (200, 200, 403, 403, 302)),
     "new_post": ("post", lambda s: reverse("studies:study_new"), (422, 422, 403, 403, 302)),
-    "edit_get": ("get", lambda s: reverse("studies:study_edit", args=[s.slug]), (200, 403, 403, 403, 302)),
-    "edit_post": ("post", lambda s: reverse("studies:study_edit", args=[s.slug]), (422, 403, 403, 403, 302)),
+    "edit_get": ("get", lambda s: reverse("studies:study_edit", args=[s.slug]), (200, 404, 403, 403, 302)),
+    "edit_post": ("post", lambda s: reverse("studies:study_edit", args=[s.slug]), (422, 404, 403, 403, 302)),
 }
 
 

@@ -105,7 +105,7 @@ def demo_projects_load(*, owner, collaborator=None) -> list[DemoProject]:
         if not Item.objects.filter(project=project, role=Item.Role.TASK).exists():
             imported = items_import(project=project, path_or_file=DEMO_DIR / ITEMS_BY_KIND[project.kind])
         if collaborator is not None:
-            project_share(project=project, username=collaborator.username)
+            project_share(project=project, username=collaborator.username, by=owner)
         total = Item.objects.filter(project=project, role=Item.Role.TASK).count()
         loaded.append(DemoProject(project.slug, project.title, project.kind, total, imported))
     return loaded

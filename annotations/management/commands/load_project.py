@@ -1,10 +1,10 @@
 """manage.py load_project SPEC [--owner USERNAME]: create or update a project from a YAML/JSON spec."""
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from annotations.services.importing import project_load_spec
 from annotations.spec import SpecError
+from webapp.management.acting import acting_researcher
 
 
 class Command(BaseCommand):
@@ -20,11 +20,7 @@ class Command(BaseCommand):
                 text = handle.read()
         except OSError as exc:
             raise CommandError(f"cannot read {spec}: {exc.strerror}") from None
-        owner_user = None
-        if owner:
-            owner_user = get_user_model().objects.filter(username=owner).first()
-            if owner_user is None:
-                raise CommandError(f"no user named {owner!r}")
+        owner_user = acting_researcher(owner)
         try:
             project = project_load_spec(spec_text=text, owner=owner_user)
         except SpecError as exc:

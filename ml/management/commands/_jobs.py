@@ -1,11 +1,10 @@
-"""Shared by the job commands (and the report commands' ``--background``): who acts, launching, and
+"""Shared by the job commands (and the report commands' ``--background``): launching, and
 following a job's progress in the terminal."""
 
 from __future__ import annotations
 
 import time
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 from django.urls import reverse
 
@@ -13,16 +12,6 @@ from ml.models import Job, ModelVersion
 from ml.services import JobError, report_job_launch
 
 BAR_WIDTH = 30
-
-
-def acting_user(username: str | None):
-    """The named researcher; None (recorded as nobody) when no name is given."""
-    if not username:
-        return None
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None or not user.is_researcher:
-        raise CommandError(f"--user: no researcher called {username!r}")
-    return user
 
 
 def version_by_name_or_active(name: str | None, kinds: tuple[str, ...]) -> ModelVersion:

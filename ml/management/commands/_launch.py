@@ -7,9 +7,10 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from annotations.models import Project
-from ml.management.commands._jobs import acting_user, follow, report_launch, version_by_name_or_active
+from ml.management.commands._jobs import follow, report_launch, version_by_name_or_active
 from ml.services import JobError, job_launch
 from studies.models import Study
+from webapp.management.acting import acting_researcher
 
 
 class LaunchCommand(BaseCommand):
@@ -44,7 +45,7 @@ class LaunchCommand(BaseCommand):
             raise CommandError(f"--project: no project {project!r}")
         version = version_by_name_or_active(model, self.default_model_kinds(target_project))
         try:
-            job = job_launch(kind=self.job_kind, model_version=version, created_by=acting_user(user),
+            job = job_launch(kind=self.job_kind, model_version=version, created_by=acting_researcher(user, option="--user"),
                              study=target_study, project=target_project, system_name=system, params=parsed)
         except JobError as exc:
             raise CommandError(str(exc)) from exc

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from ml.management.commands._jobs import acting_user
 from ml.models import ModelVersion
 from ml.services.comparison import comparison_study_create
 from ml.services.jobs import JobError
+from webapp.management.acting import acting_researcher
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         if version is None:
             raise CommandError(f"name: no model version called {name!r}")
         try:
-            study, jobs = comparison_study_create(version=version, owner=acting_user(user))
+            study, jobs = comparison_study_create(version=version, owner=acting_researcher(user, option="--user"))
         except JobError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"study {study.slug} created with {study.prompts.count()} held-out prompts; "

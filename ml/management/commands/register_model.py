@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from ml.management.commands._jobs import acting_user
 from ml.models import ModelKind, ModelVersion
 from ml.services import RegistryError, model_version_register
+from webapp.management.acting import acting_researcher
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--parent: no model version called {parent!r}")
         try:
             version = model_version_register(name=name, kind=kind, path=path, base=base, parent=parent_version,
-                                             export=export, activate=activate, registered_by=acting_user(user))
+                                             export=export, activate=activate, registered_by=acting_researcher(user, option="--user"))
         except RegistryError as exc:
             raise CommandError(str(exc)) from exc
         state = "active" if version.is_active else "inactive"

@@ -4,11 +4,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotations.models import Project
 from ml.core.training.config import RECIPES
-from ml.management.commands._jobs import acting_user, follow
+from ml.management.commands._jobs import follow
 from ml.models import ModelVersion
 from ml.services.jobs import JobError
 from ml.services.training import STUDY_RECIPES, train_job_launch
 from studies.models import Study
+from webapp.management.acting import acting_researcher
 
 
 def _value(text: str):
@@ -64,7 +65,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--set: {item!r} is not KEY=VALUE")
             overrides[key.strip()] = _value(value)
         try:
-            job = train_job_launch(recipe=recipe, created_by=acting_user(user), base=base_version,
+            job = train_job_launch(recipe=recipe, created_by=acting_researcher(user, option="--user"), base=base_version,
                                    holdout_group=group, overrides=overrides, **target)
         except JobError as exc:
             raise CommandError(str(exc)) from exc

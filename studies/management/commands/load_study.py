@@ -2,9 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from studies.management.commands._owner import acting_researcher
 from studies.services import StudyError, study_load
 from studies.spec import SpecError, spec_load_file
+from webapp.management.acting import acting_researcher
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, spec: Path, owner=None, **options):
         try:
             parsed = spec_load_file(spec)
-            study = study_load(spec=parsed, owner=acting_researcher(owner))
+            study = study_load(spec=parsed, owner=acting_researcher(owner, default_first=True))
         except (SpecError, StudyError) as exc:
             raise CommandError(f"{spec}: {exc}") from exc
         kept = sorted({key for prompt in parsed["prompts"] for key in prompt.get("metadata", {})})
