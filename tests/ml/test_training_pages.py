@@ -7,10 +7,12 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from ml.models import Job, ModelVersion
-from ml.services import job_run, model_version_register
+from ml.models import ModelVersion
+from ml.services import model_version_register
 from tests.factories import UserFactory
 from tests.ml.training_support import learnable_items, likert, project_with_labels
+from webapp.jobs.models import Job
+from webapp.jobs.services import job_run
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +48,7 @@ def test_researcher_reads_lineage_metrics_curve_and_disagreements_on_the_version
 def test_the_training_job_page_shows_the_loss_by_step_and_links_the_new_version(client, trained):
     client.force_login(UserFactory(username="res", role="researcher"))
     job = Job.objects.get(kind="train")
-    page = client.get(reverse("ml:job_detail", args=[job.pk])).content.decode()
+    page = client.get(reverse("jobs:job_detail", args=[job.pk])).content.decode()
     assert 'data-testid="train-loss"' in page and "4 of 4 done" in page
     assert reverse("ml:model_detail", args=[trained.pk]) in page
 

@@ -1,15 +1,43 @@
-"""The common body of `generate` and `score`: parse the target, launch, optionally follow."""
+"""Shared by ml's commands: who acts, which model version, and the common body of `generate` and `score`
+(parse the target, launch, optionally follow)."""
 
 from __future__ import annotations
 
 import json
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from annotations.models import Project
-from ml.management.commands._jobs import acting_user, follow, report_launch, version_by_name_or_active
-from ml.services import JobError, job_launch
+from ml.models import ModelVersion
+from ml.services import model_job_launch
 from studies.models import Study
+from webapp.jobs.commands import job_announce, job_follow
+from webapp.jobs.errors import JobError
+
+
+def acting_user(username: str | None):
+    """The named researcher; None (recorded as nobody) when no name is given."""
+    if not username:
+        return None
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None or not user.is_researcher:
+        raise CommandError(f"--user: no researcher called {username!r}")
+    return user
+
+
+def version_by_name_or_active(name: str | None, kinds: tuple[str, ...]) -> ModelVersion:
+    """The version called ``name``, or the active one of the first kind in ``kinds`` that has one."""
+    if name:
+        version = ModelVersion.objects.filter(name=name).first()
+        if version is None:
+            raise CommandError(f"--model: no model version called {name!r} (see /models/)")
+        return version
+    for kind in kinds:
+        version = ModelVersion.objects.filter(kind=kind, is_active=True).first()
+        if version is not None:
+            return version
+    raise CommandError(f"--model: no active {' or '.join(kinds)}; name one or run register_defaults")
 
 
 class LaunchCommand(BaseCommand):
@@ -44,11 +72,11 @@ class LaunchCommand(BaseCommand):
             raise CommandError(f"--project: no project {project!r}")
         version = version_by_name_or_active(model, self.default_model_kinds(target_project))
         try:
-            job = job_launch(kind=self.job_kind, model_version=version, created_by=acting_user(user),
+            job = model_job_launch(kind=self.job_kind, model_version=version, created_by=acting_user(user),
                              study=target_study, project=target_project, system_name=system, params=parsed)
         except JobError as exc:
             raise CommandError(str(exc)) from exc
-        report_launch(self, job)
+        job_announce(self, job)
         if wait:
-            job = follow(self, job, timeout=timeout)
+            job = job_follow(self, job, timeout=timeout)
             self.stdout.write(f"job {job.pk} succeeded: {json.dumps(job.result)}")

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from ml.management.commands._jobs import acting_user
+from ml.management.commands._launch import acting_user
 from ml.models import ModelVersion
 from ml.services.comparison import comparison_study_create
-from ml.services.jobs import JobError
+from webapp.jobs.errors import JobError
 
 
 class Command(BaseCommand):

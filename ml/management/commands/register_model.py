@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from ml.management.commands._jobs import acting_user
+from ml.management.commands._launch import acting_user
 from ml.models import ModelKind, ModelVersion
 from ml.services import RegistryError, model_version_register
 
