@@ -8,7 +8,12 @@ import shutil
 
 import pytest
 
-from annotations.jobs import export_file, export_job_launch
+from annotations.jobs import (
+    agreement_report_file,
+    agreement_report_job_launch,
+    export_file,
+    export_job_launch,
+)
 from ml import services
 from ml.models import GeneratedText, Score
 from ml.selectors import job_score_table
@@ -171,10 +176,10 @@ def test_report_job_runs_on_the_default_queue_and_leaves_the_json_for_download(c
         for annotator, value in (("reporter-a1", 3), ("reporter-a2", 4)):
             LabelFactory(item=item, annotator__username=annotator, values={"empathy": value})
 
-    job = wait_for(services.report_job_launch(project=project, created_by=owner, n_bootstrap=100, seed=1))
+    job = wait_for(agreement_report_job_launch(project=project, created_by=owner, n_bootstrap=100, seed=1))
 
     assert job.status == Job.Status.SUCCEEDED, f"{job.error}\n{celery_worker.log[-3000:]}"
-    report = json.loads(taken_from_storage(services.report_file(job)))
+    report = json.loads(taken_from_storage(agreement_report_file(job)))
     assert (report["project"], report["settings"]["bootstrap"], report["settings"]["seed"]) == (project.slug, 100, 1)
     assert report["dimensions"]["empathy"]["n_labels"] == 6
     assert (job.result["items"], job.result["labels"], job.done, job.total) == (3, 6, 1, 1)
