@@ -87,3 +87,35 @@ def test_training_is_launched_through_the_api_and_bad_input_names_the_field(sett
     annotator = APIClient()
     annotator.force_authenticate(UserFactory(username="ann", role="annotator"))
     assert annotator.post(url, {"recipe": "reward-model", "project": project.slug}, format="json").status_code == 403
+
+
+def test_the_jobs_api_launches_training_like_the_training_api_and_names_the_field_it_refuses(
+        settings, tmp_path, tiny_regressor_path):
+    from rest_framework.test import APIClient
+
+    settings.RESONANCE_MODEL_STORE = str(tmp_path / "store")
+    owner = UserFactory(username="res", role="researcher")
+    base = model_version_register(name="tiny-scorer", kind="scorer", path=tiny_regressor_path)
+    project = project_with_labels(kind="narrative", dimensions=[likert("empathy")],
+                                  items=learnable_items("narrative", 20))
+    project.owner = owner
+    project.save(update_fields=["owner"])
+    api = APIClient()
+    api.force_authenticate(owner)
+    url = reverse("jobs:api_jobs")
+
+    unknown = api.post(url, {"kind": "train", "recipe": "astrology", "project": project.slug}, format="json")
+    wrong_base = api.post(url, {"kind": "train", "recipe": "bi-encoder", "project": project.slug, "base": base.pk},
+                          format="json")
+    assert unknown.status_code == 400 and list(unknown.json()) == ["recipe"]
+    assert wrong_base.status_code == 400 and list(wrong_base.json()) == ["base"]
+    assert not Job.objects.exists()
+    made = api.post(url, {"kind": "train", "recipe": "reward-model", "project": project.slug, "base": base.pk,
+                          "params": {"max_steps": 2}}, format="json")
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert (body["kind"], body["queue"], body["target"], body["described"]["with"]) == (
+        "train", "gpu", project.slug, "tiny-scorer")
+    job = Job.objects.get(pk=body["id"])
+    assert job.params["overrides"] == {"max_steps": 2} and job.params["holdout_group"] is None
+    assert job.params["snapshot"]["manifest"]["labels"] == 60
