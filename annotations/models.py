@@ -1,6 +1,7 @@
 import random
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 
@@ -30,6 +31,8 @@ class Project(models.Model):
     is_open = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # the jobs run on this project (exports, reports, model jobs): deleted with it
+    jobs = GenericRelation("jobs.Job", content_type_field="target_type", object_id_field="target_id")
 
     class Meta:
         ordering = ["-created_at"]

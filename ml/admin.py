@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from ml import services
-from ml.models import GeneratedText, Job, ModelVersion, Score
+from ml.models import GeneratedText, ModelVersion, Score
 
 
 @admin.register(ModelVersion)
@@ -16,19 +16,6 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def promote(self, request, queryset):
         for version in queryset:
             services.model_version_promote(version=version)
-
-
-@admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "status", "model_version", "study", "project", "done", "total", "created_at"]
-    list_filter = ["kind", "status"]
-    readonly_fields = [field.name for field in Job._meta.fields]
-    actions = ["cancel"]
-
-    @admin.action(description="Cancel the selected jobs")
-    def cancel(self, request, queryset):
-        for job in queryset:
-            services.job_cancel(job=job)
 
 
 @admin.register(GeneratedText)

@@ -10,12 +10,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ml import selectors
-from ml.api import JobSerializer
 from ml.core.training.config import RECIPES
 from ml.models import ModelVersion
 from ml.selectors_training import version_lineage
-from ml.services.jobs import JobError
 from ml.services.training import train_job_launch
+from webapp.jobs.api import JobSerializer, refusal
+from webapp.jobs.errors import JobError
 from webapp.people.roles import IsResearcher
 
 
@@ -51,8 +51,7 @@ class TrainLaunchView(APIView):
             job = train_job_launch(recipe=values["recipe"], created_by=request.user, project=project, study=study,
                                    base=values.get("base"), holdout_group=group, overrides=values["params"])
         except JobError as exc:
-            field = str(exc).partition(": ")[0].split(".")[0]
-            raise ValidationError({field if field in data.fields else "non_field_errors": [str(exc)]}) from exc
+            raise refusal(exc) from exc
         job.refresh_from_db()
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 

@@ -10,10 +10,6 @@ urlpatterns = [
     path("models/<int:pk>/promote/", api.ModelPromoteView.as_view(), name="api_model_promote"),
     path("models/<int:pk>/lineage/", api_training.LineageView.as_view(), name="api_model_lineage"),
     path("train/", api_training.TrainLaunchView.as_view(), name="api_train"),
-    path("jobs/", api.JobListView.as_view(), name="api_jobs"),
-    path("jobs/<int:pk>/", api.JobDetailView.as_view(), name="api_job_detail"),
-    path("jobs/<int:pk>/cancel/", api.JobCancelView.as_view(), name="api_job_cancel"),
-    path("jobs/<int:pk>/retry/", api.JobRetryView.as_view(), name="api_job_retry"),
     path("jobs/<int:pk>/scores/", api.JobScoresView.as_view(), name="api_job_scores"),
     path("jobs/<int:pk>/human-agreement/", api.JobHumanAgreementView.as_view(), name="api_job_human_agreement"),
 ]

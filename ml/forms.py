@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from ml.core.scores import COMBINE_RULES, PERM_DIMENSIONS
-from ml.models import Job, ModelKind, ModelVersion
+from ml.models import MlJobKind, ModelKind, ModelVersion
 
 
 class RegisterForm(forms.Form):
@@ -29,7 +29,7 @@ class LaunchForm(forms.Form):
     """A generation or scoring job on the study or project named in the URL."""
 
     # exports, reports and training are launched from their own pages and commands, not from this form
-    kind = forms.ChoiceField(choices=[(kind.value, kind.label) for kind in (Job.Kind.GENERATION, Job.Kind.SCORING)])
+    kind = forms.ChoiceField(choices=[(kind.value, kind.label) for kind in (MlJobKind.GENERATION, MlJobKind.SCORING)])
     model_version = VersionChoiceField(queryset=ModelVersion.objects.order_by("kind", "name"))  # the service checks the kind
     system = forms.CharField(max_length=100, required=False,
                              help_text="generation: the system to fill; scoring: only this system (empty: all)")
@@ -59,12 +59,12 @@ class LaunchForm(forms.Form):
 
     def params(self) -> dict:
         data = self.cleaned_data
-        if data["kind"] == Job.Kind.GENERATION:
+        if data["kind"] == MlJobKind.GENERATION:
             names = ("batch_size", "max_new_tokens", "temperature", "seed")
         else:
             names = ("batch_size", "combine")
         params = {name: data[name] for name in names if data.get(name) not in (None, "")}
-        if data["kind"] == Job.Kind.SCORING and data["model_version"].kind == ModelKind.JUDGE:
+        if data["kind"] == MlJobKind.SCORING and data["model_version"].kind == ModelKind.JUDGE:
             if data.get("judge_mode"):
                 params["judge_mode"] = data["judge_mode"]
             if data.get("rubrics"):

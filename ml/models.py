@@ -1,12 +1,17 @@
-"""Model registry and jobs: model versions, generation/scoring jobs, their outputs and scores.
+"""Model registry and model jobs: model versions, the model side of generation/scoring/training jobs,
+their outputs and scores.
 
 Every output row is keyed by (job, input key), so a task that runs again after a crash upserts
 what it already wrote and skips inputs already done.
 """
 
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from webapp.jobs.models import Job
 
 
 class ModelKind(models.TextChoices):
@@ -43,76 +48,50 @@ class ModelVersion(models.Model):
         return f"{self.name} ({self.kind})"
 
 
-class Job(models.Model):
-    """One piece of background work: generation and scoring on the ``gpu`` queue, label exports and
-    statistical reports on the ``default`` queue. Its state lives here (the dashboard polls this row), never only in Celery."""
+class MlJobKind(models.TextChoices):
+    """The kinds of job ml registers (``ml.jobs``); all run on the ``gpu`` queue."""
 
-    class Kind(models.TextChoices):
-        GENERATION = "generation", "Generation"
-        SCORING = "scoring", "Scoring"
-        EXPORT = "export", "Label export"
-        REPORT = "report", "Statistical report"
-        TRAIN = "train", "Training"
+    GENERATION = "generation", "Generation"
+    SCORING = "scoring", "Scoring"
+    TRAIN = "train", "Training"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
 
-    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+class ModelJob(Job):
+    """The model side of a generation, scoring or training job (a child row of the job system's ``Job``):
+    the model version it runs (or trains from), which cannot be deleted while the job exists, and for a
+    study generation the system it fills. Its target is a study or an annotation project."""
 
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    model_version = models.ForeignKey(  # none for an export or a report
-        ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs")
-    # The target: a study (optionally one of its systems) or an annotation project.
-    study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, null=True, blank=True, related_name="jobs")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="jobs")
     system_name = models.CharField(max_length=100, blank=True, default="")
-    project = models.ForeignKey("annotations.Project", on_delete=models.CASCADE, null=True, blank=True,
-                                related_name="jobs")
-    params = models.JSONField(default=dict, blank=True)
-    done = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, default="")
-    result = models.JSONField(default=dict, blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    attempts = models.PositiveIntegerField(default=0)
-    worker = models.CharField(max_length=200, blank=True, default="", help_text="the worker holding the job")
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="ml_jobs")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(condition=Q(study__isnull=True) | Q(project__isnull=True),
-                                   name="job_one_target"),
-        ]
-        indexes = [models.Index(fields=["status", "worker"], name="job_running_idx")]
+    @classmethod
+    def of(cls, job: Job) -> ModelJob:
+        """The model job of ``job`` (itself when it already is one); DoesNotExist for a job of another kind."""
+        return job if isinstance(job, cls) else cls.objects.select_related("model_version").get(pk=job.pk)
 
-    def __str__(self) -> str:
-        return f"job {self.pk} ({self.kind}, {self.status})"
+    def _target_of(self, model) -> object | None:
+        target = self.target
+        return target if isinstance(target, model) else None
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in self.FINISHED
+    def study(self):
+        from studies.models import Study
+
+        return self._target_of(Study)
 
     @property
-    def percent(self) -> float:
-        return round(100 * self.done / self.total, 1) if self.total else (100.0 if self.is_finished else 0.0)
+    def project(self):
+        from annotations.models import Project
+
+        return self._target_of(Project)
 
     @property
-    def seconds(self) -> float | None:
-        if self.started_at is None:
-            return None
-        from django.utils import timezone
+    def study_id(self) -> int | None:
+        return self.target_id if self.study is not None else None
 
-        return round(((self.finished_at or timezone.now()) - self.started_at).total_seconds(), 1)
+    @property
+    def project_id(self) -> int | None:
+        return self.target_id if self.project is not None else None
 
 
 class GeneratedText(models.Model):

@@ -1,7 +1,7 @@
-"""Reads for the registry and jobs, with the access checks. Views and the API never filter by hand.
+"""Reads for the registry and model jobs, with the access checks. Views and the API never filter by hand.
 
-The model registry is lab-wide: every researcher sees and uses every version. A job is visible
-to its creator and to whoever may see its study or project.
+The model registry is lab-wide: every researcher sees and uses every version. Who may see a job is
+the job system's rule (``webapp.jobs.selectors``); these read what a model job produced.
 """
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from __future__ import annotations
 from statistics import mean
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from annotations.selectors import project_get_for_user, projects_for_user
-from ml.models import GeneratedText, Job, ModelVersion, Score
-from studies.selectors import studies_for_user, study_get_for_user
+from annotations.selectors import project_get_for_user
+from ml.models import GeneratedText, MlJobKind, ModelJob, ModelVersion, Score
+from studies.selectors import study_get_for_user
+from webapp.jobs.models import Job
+from webapp.jobs.selectors import job_get_for_user
 
 
 def _is_researcher(user) -> bool:
@@ -38,32 +40,21 @@ def model_version_by_name(*, name: str) -> ModelVersion | None:
     return ModelVersion.objects.filter(name=name).first()
 
 
-def jobs_for_user(*, user) -> QuerySet[Job]:
-    """Jobs the researcher launched or whose study or project they may see (superusers see all)."""
-    if not _is_researcher(user):
-        return Job.objects.none()
-    jobs = Job.objects.select_related("model_version", "study", "project", "created_by")
-    if user.is_superuser:
-        return jobs.all()
-    return jobs.filter(
-        Q(created_by=user)
-        | Q(study__in=studies_for_user(user=user).values("pk"))
-        | Q(project__in=projects_for_user(user=user).values("pk"))
-    ).distinct()
-
-
-def job_get_for_user(*, user, pk: int) -> Job:
-    """The job if ``user`` may see it; PermissionDenied otherwise (also when it does not exist)."""
-    job = jobs_for_user(user=user).filter(pk=pk).first()
-    if job is None:
-        raise PermissionDenied("no such job among yours")
-    return job
+def model_job_get_for_user(*, user, pk: int) -> ModelJob:
+    """The model job if ``user`` may see it (the job system's rule); PermissionDenied otherwise (also when
+    it does not exist or is not a model job)."""
+    job = job_get_for_user(user=user, pk=pk)
+    model_job = ModelJob.objects.select_related("model_version").filter(pk=job.pk).first()
+    if model_job is None:
+        raise PermissionDenied("no such model job among yours")
+    return model_job
 
 
 def job_score_table(*, job: Job) -> dict:
     """Mean score per dimension (and reward) for each system of a study job, or one row for a project's
     items: ``{"dimensions": [...], "rows": [{"label", "n", "means": {dim: mean or None}}]}``.
     Unscored values (null) are left out of the means; ``n`` counts scored responses or items."""
+    job = ModelJob.of(job)
     values: dict[str, dict[str, list[float]]] = {}
     inputs: dict[str, set[str]] = {}
     dimensions: list[str] = []
@@ -89,6 +80,7 @@ def job_similarity_vs_annotators(*, job: Job) -> list[dict]:
     correlation between the model's similarity and the annotators' mean rating of each pair
     (excluded annotators left out), over the items that have both. Read live, so it follows
     the labels as they come in: ``[{"dimension", "spearman" (None below 3 items), "n"}]``."""
+    job = ModelJob.of(job)
     if job.model_version is None or job.model_version.kind != "similarity" or not job.project_id:
         return []
     from scipy.stats import spearmanr
@@ -122,7 +114,8 @@ def job_human_agreement(*, job: Job) -> dict[str, dict]:
     model and the project share, the model's agreement with the humans beside the humans' own
     (see :mod:`annotations.agreement.versus_model`), with the items of largest disagreement.
     Read live from the labels (excluded annotators left out); ``{}`` for other jobs."""
-    if job.kind != Job.Kind.SCORING or not job.project_id or job.model_version is None:
+    job = ModelJob.of(job)
+    if job.kind != MlJobKind.SCORING or not job.project_id or job.model_version is None:
         return {}
     if job.model_version.kind not in ("judge", "scorer"):
         return {}

@@ -8,6 +8,7 @@ side a system was shown on is stored with every judgment.
 import secrets
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 
 
@@ -25,6 +26,8 @@ class Study(models.Model):
     is_open = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     opened_at = models.DateTimeField(null=True, blank=True)
+    # the jobs run on this study (reports, model jobs): deleted with it
+    jobs = GenericRelation("jobs.Job", content_type_field="target_type", object_id_field="target_id")
 
     class Meta:
         ordering = ["-created_at"]

@@ -3,7 +3,7 @@ pages under /studies/, and the API under /api/studies/ (studies.api_urls)."""
 
 from django.urls import include, path
 
-from studies import views
+from studies import views, views_jobs
 
 urlpatterns = [
     path("s/<slug:slug>/", views.join, name="join"),
@@ -19,6 +19,7 @@ urlpatterns = [
     path("studies/<slug:slug>/toggle/", views.study_toggle, name="study_toggle"),
     path("studies/<slug:slug>/edit/", views.study_edit, name="study_edit"),
     path("studies/<slug:slug>/share/", views.study_share, name="study_share"),
+    path("studies/<slug:slug>/report/", views_jobs.study_report_launch, name="study_report_launch"),
     path("api/studies/", include("studies.api_urls")),
 ]
 

@@ -15,6 +15,7 @@ error). ``worker.kill()`` sends SIGKILL, ``worker.start()`` starts it again unde
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -78,8 +79,10 @@ def database_url_for_tests() -> str:
 class CeleryWorker:
     """One worker process; ``start``/``stop``/``kill``/``pause``/``resume`` and its ``log``."""
 
-    def __init__(self, *, broker_url: str, database_url: str, folder: Path, extra_env: dict[str, str] | None = None):
+    def __init__(self, *, broker_url: str, database_url: str, folder: Path, extra_env: dict[str, str] | None = None,
+                 include: tuple[str, ...] = ()):
         self.broker_url = broker_url
+        self.include = include  # modules the worker imports at start (e.g. a test's own job kinds)
         self.database_url = database_url
         self.folder = folder
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
@@ -116,7 +119,8 @@ class CeleryWorker:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "default,gpu", "-c", "1", "-P", "solo",
-             "-n", self.name, "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+             "-n", self.name, "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             *(["--include", ",".join(self.include)] if self.include else [])],
             cwd=REPO_ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
@@ -191,15 +195,15 @@ def point_publisher_at(broker_url: str, transport_options: dict):
     return restore
 
 
-@pytest.fixture
-def celery_worker(transactional_db, tmp_path_factory):
-    """A started worker on a private broker and the test database; stopped (and its broker emptied)
-    after the test, before the database is flushed."""
+@contextlib.contextmanager
+def running_worker(tmp_path_factory, *, include: tuple[str, ...] = ()):
+    """A started worker on a private broker and the test database (importing ``include`` at start);
+    stopped, and its broker emptied, on leaving."""
     folder = tmp_path_factory.mktemp("celery-worker")
     database_url = database_url_for_tests()
     broker_url, transport_options = broker_for_tests(folder)
     restore = point_publisher_at(broker_url, transport_options)
-    worker = CeleryWorker(broker_url=broker_url, database_url=database_url, folder=folder)
+    worker = CeleryWorker(broker_url=broker_url, database_url=database_url, folder=folder, include=include)
     try:
         yield worker.start()
     finally:
@@ -207,3 +211,11 @@ def celery_worker(transactional_db, tmp_path_factory):
         restore()
         if broker_url.startswith("redis"):
             flush_redis_db(broker_url)
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path_factory):
+    """A started worker on a private broker and the test database; stopped (and its broker emptied)
+    after the test, before the database is flushed."""
+    with running_worker(tmp_path_factory) as worker:
+        yield worker

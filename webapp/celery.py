@@ -10,5 +10,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings.dev")
 app = Celery("resonance")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("default"), Queue("gpu"))
-app.conf.task_routes = {"ml.tasks.gpu_*": {"queue": "gpu"}}
+app.conf.task_routes = {"jobs.run_gpu": {"queue": "gpu"}, "jobs.run_default": {"queue": "default"}}
 app.autodiscover_tasks()

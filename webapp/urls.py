@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("annotations.urls")),
     path("", include(("studies.urls", "studies"), namespace="studies")),
+    path("", include(("webapp.jobs.urls", "jobs"), namespace="jobs")),
     path("", include(("ml.urls", "ml"), namespace="ml")),
 ]
 

@@ -11,3 +11,11 @@ class Cancelled(Exception):
 
 class DeviceUnavailable(ValueError):
     """An explicitly requested device (e.g. ``cuda:1``) does not exist on this host."""
+
+
+class ParamError(ValueError):
+    """A job parameter is unusable; ``field`` names it (``params.rubrics.humour``), ``message`` says why."""
+
+    def __init__(self, field: str, message: str):
+        self.field, self.message = field, message
+        super().__init__(f"{field}: {message}")

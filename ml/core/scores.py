@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ml.core.errors import ParamError
+
 PERM_DIMENSIONS: tuple[str, ...] = ("resonation", "expression", "reception", "bystander")
 COMBINE_RULES = ("mean", "weighted", "geometric", "harmonic")
 
@@ -160,26 +162,25 @@ MAX_RUBRIC_CHARS = 4000
 
 
 def judge_param_clean(name: str, value):
-    """A judge job's ``judge_mode`` or ``rubrics`` parameter, checked; ValueError names ``params.<name>``.
+    """A judge job's ``judge_mode`` or ``rubrics`` parameter, checked; ``ParamError`` names ``params.<name>``.
 
     ``rubrics`` maps perspective names to rubric texts (each non-empty, at most
     :data:`MAX_RUBRIC_CHARS` characters); they replace the built-in rubric of that perspective.
     """
     if name == "judge_mode":
         if value not in JUDGE_MODES:
-            raise ValueError(f"params.judge_mode: must be one of {', '.join(JUDGE_MODES)}")
+            raise ParamError("params.judge_mode", f"must be one of {', '.join(JUDGE_MODES)}")
         return value
     if name == "rubrics":
         if not isinstance(value, Mapping) or not value:
-            raise ValueError("params.rubrics: must map perspective names to rubric texts")
+            raise ParamError("params.rubrics", "must map perspective names to rubric texts")
         clean = {}
         for perspective, text in value.items():
             if not isinstance(perspective, str) or not perspective.strip() or perspective.strip() == "reward":
-                raise ValueError("params.rubrics: perspective names must be non-empty and not 'reward'")
+                raise ParamError("params.rubrics", "perspective names must be non-empty and not 'reward'")
             if not isinstance(text, str) or not text.strip() or len(text) > MAX_RUBRIC_CHARS:
-                raise ValueError(
-                    f"params.rubrics.{perspective}: must be a non-empty text of at most {MAX_RUBRIC_CHARS} characters"
-                )
+                raise ParamError(f"params.rubrics.{perspective}",
+                                 f"must be a non-empty text of at most {MAX_RUBRIC_CHARS} characters")
             clean[perspective.strip()] = text.strip()
         return clean
-    raise ValueError(f"params.{name}: is not a judge parameter")
+    raise ParamError(f"params.{name}", "is not a judge parameter")

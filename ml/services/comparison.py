@@ -10,8 +10,10 @@ from pathlib import Path
 
 from django.db import transaction
 
-from ml.models import Job, ModelKind, ModelVersion
-from ml.services.jobs import JobError, job_launch
+from ml.models import MlJobKind, ModelJob, ModelKind, ModelVersion
+from ml.services.jobs import model_job_launch
+from webapp.jobs.errors import JobError
+from webapp.jobs.models import targeting
 
 NEW, PARENT = "trained", "parent"
 
@@ -35,7 +37,7 @@ def _heldout_prompts(version: ModelVersion) -> list[dict]:
 
 
 @transaction.atomic
-def comparison_study_create(*, version: ModelVersion, owner) -> tuple[object, list[Job]]:
+def comparison_study_create(*, version: ModelVersion, owner) -> tuple[object, list[ModelJob]]:
     """Creates the study (closed) and queues one generation job per system. ``JobError`` naming
     the field when the version cannot be compared."""
     from studies.services import StudyError, study_load
@@ -43,13 +45,13 @@ def comparison_study_create(*, version: ModelVersion, owner) -> tuple[object, li
 
     settings = version.training_settings or {}
     if version.kind != ModelKind.GENERATOR or settings.get("recipe") not in ("sft", "dpo"):
-        raise JobError(f"name: {version.name} is not a generator trained here (sft or dpo)")
+        raise JobError(f"{version.name} is not a generator trained here (sft or dpo)", field="name")
     parent = version.parent
     if parent is None or parent.kind != ModelKind.GENERATOR:
-        raise JobError(f"name: {version.name} has no generator parent to compare with")
+        raise JobError(f"{version.name} has no generator parent to compare with", field="name")
     prompts = _heldout_prompts(version)
     if len(prompts) < 1:
-        raise JobError(f"split: {version.name} has no held-out prompts")
+        raise JobError(f"{version.name} has no held-out prompts", field="split")
     raw = {"slug": f"compare-{version.pk}", "title": f"{version.name} against {parent.name} (held-out prompts)",
            "prompts": prompts,
            "systems": [{"name": NEW, "kind": "model", "model_version": version.pk},
@@ -58,9 +60,9 @@ def comparison_study_create(*, version: ModelVersion, owner) -> tuple[object, li
     try:
         study = study_load(spec=spec_parse(raw), owner=owner)
     except (SpecError, StudyError) as exc:
-        raise JobError(f"study: {exc}") from exc
-    jobs = [job_launch(kind=Job.Kind.GENERATION, model_version=model, created_by=owner, study=study,
-                       system_name=name) for name, model in ((NEW, version), (PARENT, parent))]
+        raise JobError(f"{exc}", field="study") from exc
+    jobs = [model_job_launch(kind=MlJobKind.GENERATION, model_version=model, created_by=owner, study=study,
+                             system_name=name) for name, model in ((NEW, version), (PARENT, parent))]
     return study, jobs
 
 
@@ -73,9 +75,9 @@ def comparison_open_if_ready(*, study_id: int) -> bool:
         study = Study.objects.select_for_update().filter(pk=study_id, slug__startswith="compare-").first()
         if study is None or study.is_open:
             return False
-        jobs = Job.objects.filter(study=study, kind=Job.Kind.GENERATION)
-        names = set(jobs.filter(status=Job.Status.SUCCEEDED).values_list("system_name", flat=True))
-        if names != {NEW, PARENT} or jobs.exclude(status=Job.Status.SUCCEEDED).exists():
+        jobs = ModelJob.objects.filter(targeting(study), kind=MlJobKind.GENERATION)
+        names = set(jobs.filter(status=ModelJob.Status.SUCCEEDED).values_list("system_name", flat=True))
+        if names != {NEW, PARENT} or jobs.exclude(status=ModelJob.Status.SUCCEEDED).exists():
             return False
         study_open(study=study)
         return True

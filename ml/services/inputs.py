@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from annotations.models import Item
-from ml.models import Job
+from ml.models import ModelJob
 from studies.models import Prompt, Response
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -74,7 +74,7 @@ def _ordered(inputs: list, length) -> list:
     return sorted(inputs, key=lambda row: (length(row), row.key))
 
 
-def generation_inputs(*, job: Job) -> list[GenerationInput]:
+def generation_inputs(*, job: ModelJob) -> list[GenerationInput]:
     """One input per study prompt, or per task item of the project (kinds in ``GENERATION_ITEM_KINDS``)."""
     if job.study_id:
         rows = [
@@ -91,7 +91,7 @@ def generation_inputs(*, job: Job) -> list[GenerationInput]:
     return _ordered(rows, lambda row: sum(len(text) for _, text in row.turns))
 
 
-def scoring_inputs(*, job: Job) -> list[ScoringInput]:
+def scoring_inputs(*, job: ModelJob) -> list[ScoringInput]:
     """One input per study response (of ``job.system_name`` when set), or per task item of the project."""
     if job.study_id:
         responses = Response.objects.filter(study_id=job.study_id).select_related("prompt")
@@ -122,7 +122,7 @@ def scoring_inputs(*, job: Job) -> list[ScoringInput]:
     return _ordered(rows, lambda row: len(row.text) + len(row.context or ""))
 
 
-def similarity_inputs(*, job: Job) -> list[PairInput]:
+def similarity_inputs(*, job: ModelJob) -> list[PairInput]:
     """One input per pair item of the job's project (a similarity job scores projects only)."""
     if not job.project_id:
         raise InputError("a similarity job scores the pair items of an annotation project, not a study")

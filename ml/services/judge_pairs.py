@@ -8,11 +8,11 @@ from ml.core.cache import load_model
 from ml.core.registry_checks import check_loadable
 from ml.models import ModelKind, ModelVersion
 from ml.services.inputs import context_text
-from ml.services.jobs import JobError
 from studies.analysis.frame import judgments_canonical
 from studies.analysis.judge_pairs import judge_versus_humans
 from studies.analysis.load import judgments_frame, study_criteria, study_judgments
 from studies.models import Response, Study
+from webapp.jobs.errors import JobError
 
 
 def study_judge_pairs(
@@ -29,16 +29,16 @@ def study_judge_pairs(
     compares (:func:`studies.analysis.judge_pairs.judge_versus_humans`). Raises ``JobError``
     naming the field for a model that is not a judge, an unknown criterion or a study without judgments."""
     if model_version.kind != ModelKind.JUDGE:
-        raise JobError(f"model_version: {model_version.name} is a {model_version.kind}, not a judge")
+        raise JobError(f"{model_version.name} is a {model_version.kind}, not a judge", field="model_version")
     criteria = study_criteria(study)
     criterion = criterion or (criteria[0] if criteria else None)
     if criterion not in criteria:
-        raise JobError(f"criterion: must be one of {', '.join(criteria)}")
+        raise JobError(f"must be one of {', '.join(criteria)}", field="criterion")
     canonical = judgments_canonical(
         judgments_frame(study_judgments(study, include_ended=include_ended, criteria=[criterion]))
     )
     if canonical.empty:
-        raise JobError("study: it has no judgments on that criterion yet")
+        raise JobError("it has no judgments on that criterion yet", field="study")
     pairs = canonical[["prompt", "system_a", "system_b"]].drop_duplicates().reset_index(drop=True)
     responses = {
         (r.prompt.external_id, r.system.name): r

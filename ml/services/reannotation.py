@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ml.models import ModelVersion
 from ml.selectors_training import version_disagreements
-from ml.services.jobs import JobError
+from webapp.jobs.errors import JobError
 
 
 @transaction.atomic
@@ -22,13 +22,13 @@ def items_reannotate(*, version: ModelVersion, top: int, labels: int = 3) -> lis
 
     settings = version.training_settings or {}
     if not settings.get("project"):
-        raise JobError(f"name: {version.name} was not trained on an annotation project's labels")
+        raise JobError(f"{version.name} was not trained on an annotation project's labels", field="name")
     if top < 1 or labels < 1:
-        raise JobError("top: and labels: must be at least 1")
+        raise JobError("and labels: must be at least 1", field="top")
     project = Project.objects.get(slug=settings["project"])
     chosen = list(dict.fromkeys(row["item"] for row in version_disagreements(version=version, top=10_000)))[:top]
     if not chosen:
-        raise JobError(f"name: {version.name} has no held-out items with both model and human values")
+        raise JobError(f"{version.name} has no held-out items with both model and human values", field="name")
     items = list(Item.objects.select_for_update().filter(project=project, external_id__in=chosen))
     sent_at = timezone.now().isoformat()
     for item in items:

@@ -1,5 +1,6 @@
-"""Running a claimed job on a worker: load the model (cached per process), work batch by batch, write
-each batch's results in one transaction, record progress, honour cancellation between batches.
+"""Running a claimed generation or scoring job on a worker (the runners ``ml.jobs`` registers): load the
+model (cached per process), work batch by batch, write each batch's results in one transaction,
+record progress, honour cancellation between batches.
 
 Batches are fixed by the job's inputs (``ml.services.inputs``), and a batch whose results are
 stored is skipped on the next run, so a task that runs again after a crash adds no duplicates and
@@ -13,13 +14,12 @@ import math
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 
-from ml.core.errors import Cancelled, DeviceUnavailable, ModelLoadError
+from ml.core.errors import Cancelled
 from ml.core.registry_checks import check_loadable
 from ml.core.scores import score_health
-from ml.models import GeneratedText, Job, Score
-from ml.services.exports import export_file, run_export
+from ml.models import GeneratedText, ModelJob, Score
 from ml.services.inputs import (
     GenerationInput,
     InputError,
@@ -31,55 +31,9 @@ from ml.services.inputs import (
     scoring_inputs,
     similarity_inputs,
 )
-from ml.services.jobs import JobError, job_claim, job_finish, job_progress
-from ml.services.reports import report_file, run_report
+from webapp.jobs.errors import JobError
 
 log = logging.getLogger(__name__)
-
-# Worth retrying later: the database or a connection was briefly unavailable.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
-# Failures that are the job's own (bad model, bad input): reported in words, never retried.
-PERMANENT_ERRORS = (ModelLoadError, DeviceUnavailable, InputError, JobError, ValueError)
-
-
-class _LeaseLost(Exception):
-    """Another worker took the job over (ours was presumed dead); stop without touching it."""
-
-
-def job_run(*, job_id: int, worker: str) -> Job | None:
-    """Claims and runs one job on this worker; returns the job as it ended, or None when there was
-    nothing to do. Permanent errors end the job ``failed`` with the reason; transient errors
-    (database or connection trouble) propagate so the task can retry with backoff."""
-    job = job_claim(job_id=job_id, worker=worker)
-    if job is None:
-        return None
-
-    def on_batch(done: int, total: int) -> bool:
-        return job_progress(job_id=job_id, worker=worker, done=done, total=total)
-
-    try:
-        result = RUNNERS[job.kind](job, on_batch)
-    except Cancelled:
-        job.refresh_from_db(fields=["cancel_requested", "worker"])
-        if not job.cancel_requested and job.worker != worker:
-            log.warning("job %s was taken over by %s; this worker stops", job_id, job.worker)
-            return None
-        return job_finish(job_id=job_id, status=Job.Status.CANCELLED, error="cancelled on request")
-    except ModelLoadError as exc:
-        return job_finish(job_id=job_id, status=Job.Status.FAILED, error=f"the model could not be loaded: {exc}")
-    except PERMANENT_ERRORS as exc:
-        return job_finish(job_id=job_id, status=Job.Status.FAILED, error=str(exc))
-    except TRANSIENT_ERRORS:
-        raise
-    except Exception as exc:  # noqa: BLE001 - an unexpected crash still ends the job, with its reason
-        log.exception("job %s crashed", job_id)
-        return job_finish(job_id=job_id, status=Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
-    job = job_finish(job_id=job_id, status=Job.Status.SUCCEEDED, result=result)
-    if job is not None and job.kind == Job.Kind.GENERATION and job.study_id:
-        from ml.services.comparison import comparison_open_if_ready  # training's own module (see issue 12)
-
-        comparison_open_if_ready(study_id=job.study_id)
-    return job
 
 
 def load_model(kind: str, path: str, **options):
@@ -94,7 +48,7 @@ def _device() -> str:
     return str(getattr(settings, "RESONANCE_DEVICE", "auto") or "auto")
 
 
-def _work(job: Job, inputs: list, done_keys: set[str], on_batch: Callable[[int, int], bool],
+def _work(job: ModelJob, inputs: list, done_keys: set[str], on_batch: Callable[[int, int], bool],
           process: Callable[[int, list], None]) -> None:
     """Runs ``process(batch_index, todo)`` on each batch with inputs not yet done, then reports progress."""
     total = len(inputs)
@@ -112,7 +66,7 @@ def _work(job: Job, inputs: list, done_keys: set[str], on_batch: Callable[[int, 
             raise Cancelled(f"stopped after {done} of {total}")
 
 
-def _run_generation(job: Job, on_batch) -> dict:
+def run_generation(job: ModelJob, on_batch) -> dict:
     version = job.model_version
     check_loadable(version.path, "generator")
     inputs = generation_inputs(job=job)
@@ -138,7 +92,7 @@ def _run_generation(job: Job, on_batch) -> dict:
 
 
 @transaction.atomic
-def generations_store(*, job: Job, rows: list[tuple[GenerationInput, str, int]]) -> int:
+def generations_store(*, job: ModelJob, rows: list[tuple[GenerationInput, str, int]]) -> int:
     """Upserts one batch of generated texts keyed by (job, input) and, for a study, the system's
     responses keyed by (prompt, system): both or neither."""
     GeneratedText.objects.bulk_create(
@@ -160,7 +114,7 @@ def generations_store(*, job: Job, rows: list[tuple[GenerationInput, str, int]])
     return len(rows)
 
 
-def _scorer_options(job: Job) -> tuple[str, dict]:
+def _scorer_options(job: ModelJob) -> tuple[str, dict]:
     params = job.params
     dimensions = tuple(params.get("dimensions") or ())
     weights = params.get("weights")
@@ -174,7 +128,7 @@ def _scorer_options(job: Job) -> tuple[str, dict]:
                       "batch_size": params["batch_size"]}
 
 
-def _run_scoring(job: Job, on_batch) -> dict:
+def run_scoring(job: ModelJob, on_batch) -> dict:
     version = job.model_version
     if version.kind == "similarity":
         return _run_similarity(job, on_batch)
@@ -209,7 +163,7 @@ def _run_scoring(job: Job, on_batch) -> dict:
             "mode": options.get("mode", "regression"), "health": health}
 
 
-def _stored_scores(job: Job, dimensions: list[str]) -> dict[str, list[float | None]]:
+def _stored_scores(job: ModelJob, dimensions: list[str]) -> dict[str, list[float | None]]:
     """Every stored score of the job per dimension (None: the judge gave none), for the health check."""
     columns: dict[str, list[float | None]] = {name: [] for name in dimensions}
     for dimension, value in Score.objects.filter(job=job, dimension__in=dimensions).values_list("dimension", "value"):
@@ -229,7 +183,7 @@ def similarity_scale(project) -> tuple[float, float]:
     return 0.0, 1.0
 
 
-def _run_similarity(job: Job, on_batch) -> dict:
+def _run_similarity(job: ModelJob, on_batch) -> dict:
     """Cosine similarity of each pair item's two narratives, stored raw (``cosine``) and on the
     project's scale (``similarity``, also the reward)."""
     from ml.core.similarity import to_scale
@@ -261,7 +215,7 @@ def _run_similarity(job: Job, on_batch) -> dict:
     return {"scored": len(inputs), "dimensions": ["similarity", "cosine"], "scale": [low, high]}
 
 
-def _scored_keys(job: Job) -> set[str]:
+def _scored_keys(job: ModelJob) -> set[str]:
     """Inputs this job already stored scores for (skipped when it runs again)."""
     return set(Score.objects.filter(job=job).values_list("input_key", flat=True).distinct())
 
@@ -272,7 +226,7 @@ def _number(value: float) -> float | None:
 
 
 @transaction.atomic
-def scores_store(*, job: Job, rows: list[tuple[ScoringInput | PairInput, dict[str, float], float]],
+def scores_store(*, job: ModelJob, rows: list[tuple[ScoringInput | PairInput, dict[str, float], float]],
                  answers: list[dict[str, str]] | None = None) -> int:
     """Upserts one batch of scores keyed by (job, input, dimension); ``reward`` is stored as a dimension.
     NaN (no score) is stored as null. ``answers`` (one {dimension: raw text} per row) are a judge's raw
@@ -287,21 +241,3 @@ def scores_store(*, job: Job, rows: list[tuple[ScoringInput | PairInput, dict[st
     Score.objects.bulk_create(objects, update_conflicts=True, unique_fields=["job", "input_key", "dimension"],
                               update_fields=["value", "answer"])
     return len(objects)
-
-
-def _run_training(job: Job, on_batch) -> dict:
-    from ml.services.training_run import run_training  # training's own module (see issue 12)
-
-    return run_training(job, on_batch)
-
-
-RUNNERS = {Job.Kind.GENERATION: _run_generation, Job.Kind.SCORING: _run_scoring, Job.Kind.EXPORT: run_export,
-           Job.Kind.REPORT: run_report, Job.Kind.TRAIN: _run_training}
-# The file each kind of job leaves for download (``ml.services.files``), as a name in the default storage.
-FILES = {Job.Kind.EXPORT: export_file, Job.Kind.REPORT: report_file}
-
-
-def job_file(job: Job) -> str | None:
-    """The file a succeeded job left for download; None for a job that leaves none or has not succeeded."""
-    name = FILES.get(job.kind)
-    return name(job) if name is not None and job.status == Job.Status.SUCCEEDED else None

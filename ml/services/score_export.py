@@ -20,18 +20,19 @@ from collections.abc import Iterator
 from itertools import groupby
 from typing import IO, Any
 
-from ml.models import Job, Score
+from ml.models import MlJobKind, ModelJob, Score
+from webapp.jobs.models import Job
 
 FORMATS = ("jsonl", "csv")
 CHUNK_SIZE = 5000
 
 
-def _dimensions(job: Job) -> list[str]:
+def _dimensions(job: ModelJob) -> list[str]:
     names = list(dict.fromkeys(Score.objects.filter(job=job).order_by("id").values_list("dimension", flat=True)))
     return [name for name in names if name != Score.REWARD] + [Score.REWARD]
 
 
-def _head(job: Job, score: Score) -> dict:
+def _head(job: ModelJob, score: Score) -> dict:
     if score.response_id is not None:
         response = score.response
         prompt = response.prompt
@@ -46,7 +47,7 @@ def _head(job: Job, score: Score) -> dict:
             "item_kind": item.kind, **fields}
 
 
-def score_rows(*, job: Job) -> tuple[list[str], Iterator[dict]]:
+def score_rows(*, job: ModelJob) -> tuple[list[str], Iterator[dict]]:
     """Columns and rows of ``job``'s scores (see module docstring)."""
     dimensions = _dimensions(job)
     version = job.model_version.name if job.model_version_id else None
@@ -72,9 +73,9 @@ def scores_export(*, job: Job, out: Any, fmt: str = "jsonl") -> dict:
     {job, format, rows, columns}. Raises ``ValueError`` for an unknown format or a job without scores."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if job.kind != Job.Kind.SCORING:
+    if job.kind != MlJobKind.SCORING:
         raise ValueError(f"job {job.pk} is a {job.kind} job; only scoring jobs have scores")
-    columns, rows = score_rows(job=job)
+    columns, rows = score_rows(job=ModelJob.of(job))
     if isinstance(out, str | os.PathLike):
         with open(out, "w", encoding="utf-8", newline="") as handle:
             written = _write(handle, fmt, columns, rows)

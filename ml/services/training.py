@@ -19,8 +19,9 @@ from django.conf import settings
 from django.db import transaction
 
 from ml.core.training.config import RECIPES, defaults_for
-from ml.models import Job, ModelKind, ModelVersion
-from ml.services.jobs import JobError
+from ml.models import MlJobKind, ModelJob, ModelKind, ModelVersion
+from webapp.jobs.errors import JobError
+from webapp.jobs.services import job_queue
 
 PROJECT_RECIPES = {"reward-model": ("narrative", "pair", "response", "dialogue"), "bi-encoder": ("pair",),
                    "sft": ("response",)}
@@ -37,7 +38,7 @@ def model_store() -> Path:
     return Path(getattr(settings, "RESONANCE_MODEL_STORE", None) or Path(settings.MEDIA_ROOT) / "models")
 
 
-def run_folder(job: Job) -> Path:
+def run_folder(job: ModelJob) -> Path:
     """The job's folder in the store; the launch time is in the name, as ids restart with a new database."""
     return model_store() / "runs" / f"job-{job.pk}-{job.created_at:%Y%m%dT%H%M%S%f}"
 
@@ -56,15 +57,15 @@ def _base_for(recipe: str, base: ModelVersion | None) -> ModelVersion:
         base = ModelVersion.objects.filter(name=DEFAULT_BASES.get(recipe, "")).first() or \
             ModelVersion.objects.filter(kind=kinds[0], is_active=True).first()
         if base is None:
-            raise JobError(f"base: no base model for {recipe}; name one (a {' or '.join(kinds)}) or run "
-                           "register_defaults")
+            raise JobError(f"no base model for {recipe}; name one (a {' or '.join(kinds)}) or run "
+                           "register_defaults", field="base")
     if base.kind not in kinds:
-        raise JobError(f"base: {base.name} is a {base.kind}; {recipe} trains from a {' or '.join(kinds)}")
+        raise JobError(f"{base.name} is a {base.kind}; {recipe} trains from a {' or '.join(kinds)}", field="base")
     folder = Path(base.path)
     if (folder / "adapter_config.json").is_file():
-        raise JobError(f"base: {base.name} is a LoRA adapter; train from a full model (its base: {base.base})")
+        raise JobError(f"{base.name} is a LoRA adapter; train from a full model (its base: {base.base})", field="base")
     if not (folder / "config.json").is_file():
-        raise JobError(f"base: {base.name} cannot be used: {folder} has no config.json")
+        raise JobError(f"{base.name} cannot be used: {folder} has no config.json", field="base")
     return base
 
 
@@ -72,7 +73,7 @@ def _overrides_clean(recipe: str, overrides: dict | None) -> dict:
     known = defaults_for(recipe, "cpu")
     for key in overrides or {}:
         if key not in known:
-            raise JobError(f"params.{key}: is not a setting of {recipe} (known: {', '.join(sorted(known))})")
+            raise JobError(f"is not a setting of {recipe} (known: {', '.join(sorted(known))})", field=f"params.{key}")
     return dict(overrides or {})
 
 
@@ -85,28 +86,28 @@ def _lora_targets_check(base: ModelVersion, targets) -> None:
     from ml.core.training.data import TrainingDataError
 
     if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
-        raise JobError("params.lora_target_modules: must be a list of module names")
+        raise JobError("must be a list of module names", field="params.lora_target_modules")
     with init_empty_weights():
         model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(base.path))
     try:
         lora_target_check(model, targets)
     except TrainingDataError as exc:
-        raise JobError(f"params.{exc}") from None
+        raise JobError(exc.message, field=f"params.{exc.field}") from None
 
 
 def _project_snapshot(project, recipe: str, folder: Path) -> dict:
     from annotations.services.exporting import labels_export
 
     if project.kind not in PROJECT_RECIPES[recipe]:
-        raise JobError(f"recipe: {recipe} needs a project of kind {' or '.join(PROJECT_RECIPES[recipe])}; "
-                       f"{project.slug} is a {project.kind} project")
+        raise JobError(f"{recipe} needs a project of kind {' or '.join(PROJECT_RECIPES[recipe])}; "
+                       f"{project.slug} is a {project.kind} project", field="recipe")
     numeric = [d for d in project.spec.get("dimensions", [])
                if d.get("type") in ("likert", "levels", "slider", "number") and not d.get("per_turn")]
     if not numeric:
-        raise JobError(f"recipe: {recipe} needs a numeric per-item dimension; {project.slug} has none")
+        raise JobError(f"{recipe} needs a numeric per-item dimension; {project.slug} has none", field="recipe")
     labelled = project.items.filter(labels__isnull=False).distinct().count()
     if labelled < MIN_UNITS:
-        raise JobError(f"snapshot: {project.slug} has {labelled} labelled items; training needs at least {MIN_UNITS}")
+        raise JobError(f"{project.slug} has {labelled} labelled items; training needs at least {MIN_UNITS}", field="snapshot")
     path = folder / "labels.jsonl"
     manifest = labels_export(project=project, out=str(path), fmt="jsonl")
     return {"source": str(path), "manifest": {k: manifest[k] for k in ("project", "spec_hash", "rows", "labels",
@@ -121,11 +122,11 @@ def _study_snapshot(study, folder: Path) -> dict:
     dpo, raw = folder / "preferences.jsonl", folder / "judgments.jsonl"
     manifest = export_write(study, path=dpo, format="dpo", filters=filters)
     if manifest["counts"]["records"] == 0:
-        raise JobError(f"snapshot: study {study.slug} has no preferences (no judgments, or only ties)")
+        raise JobError(f"study {study.slug} has no preferences (no judgments, or only ties)", field="snapshot")
     prompts = len({json.loads(line)["prompt_id"] for line in dpo.read_text(encoding="utf-8").splitlines()})
     if prompts < MIN_UNITS:
-        raise JobError(f"snapshot: study {study.slug} has preferences on {prompts} prompts; training needs at "
-                       f"least {MIN_UNITS}")
+        raise JobError(f"study {study.slug} has preferences on {prompts} prompts; training needs at "
+                       f"least {MIN_UNITS}", field="snapshot")
     export_write(study, path=raw, format="raw", filters=filters)
     return {"source": str(dpo), "raw_source": str(raw), "manifest": {"study": study.slug,
             "spec_hash": manifest["spec_hash"], "counts": manifest["counts"], "filters": filters},
@@ -134,26 +135,26 @@ def _study_snapshot(study, folder: Path) -> dict:
 
 @transaction.atomic
 def train_job_launch(*, recipe: str, created_by, project=None, study=None, base: ModelVersion | None = None,
-                     holdout_group: tuple[str, str] | None = None, overrides: dict | None = None) -> Job:
+                     holdout_group: tuple[str, str] | None = None, overrides: dict | None = None) -> ModelJob:
     """Checks the request, freezes the export snapshot and queues a training job; ``JobError``
     naming the field when the request cannot train (nothing is queued then). The caller has
     checked that ``created_by`` may see the project or study."""
     if recipe not in RECIPES:
-        raise JobError(f"recipe: must be one of {', '.join(RECIPES)}")
+        raise JobError(f"must be one of {', '.join(RECIPES)}", field="recipe")
     if (project is None) == (study is None):
-        raise JobError("target: give either an annotation project or a study")
+        raise JobError("give either an annotation project or a study", field="target")
     if study is not None and recipe not in STUDY_RECIPES:
-        raise JobError(f"recipe: {recipe} trains from an annotation project's labels, not a study")
+        raise JobError(f"{recipe} trains from an annotation project's labels, not a study", field="recipe")
     if project is not None and recipe in STUDY_RECIPES:
-        raise JobError(f"recipe: {recipe} trains from a study's preferences, not a project's labels")
+        raise JobError(f"{recipe} trains from a study's preferences, not a project's labels", field="recipe")
     if holdout_group is not None and recipe not in ("reward-model", "bi-encoder"):
-        raise JobError(f"holdout_group: {recipe} cannot hold out an annotator group")
+        raise JobError(f"{recipe} cannot hold out an annotator group", field="holdout_group")
     base = _base_for(recipe, base)
     clean = _overrides_clean(recipe, overrides)
     if clean.get("lora_target_modules"):
         _lora_targets_check(base, clean["lora_target_modules"])
-    job = Job.objects.create(kind=Job.Kind.TRAIN, model_version=base, project=project, study=study,
-                             created_by=created_by, params={"recipe": recipe, "overrides": clean})
+    job = job_queue(kind=MlJobKind.TRAIN, row=ModelJob, target=project or study, created_by=created_by,
+                    params={"recipe": recipe, "overrides": clean}, model_version=base)
     folder = run_folder(job) / "snapshot"
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -163,8 +164,7 @@ def train_job_launch(*, recipe: str, created_by, project=None, study=None, base:
         raise
     job.params = {**job.params, "snapshot": snapshot,
                   "holdout_group": list(holdout_group) if holdout_group is not None else None}
-    job.save(update_fields=["params"])
-    transaction.on_commit(lambda: _enqueue(job.pk))
+    job.save(update_fields=["params"])  # before the commit that publishes its task
     return job
 
 
@@ -174,13 +174,7 @@ def _snapshot(project, study, recipe: str, folder: Path, holdout_group) -> dict:
         attribute, value = holdout_group
         if not any(json.loads(line).get(f"annotator_{attribute}") == value
                    for line in Path(snapshot["source"]).read_text(encoding="utf-8").splitlines()):
-            raise JobError(f"holdout_group: no label in the snapshot is from an annotator with {attribute}={value} "
-                           "(and export.allow_attributes must be on)")
+            raise JobError(f"no label in the snapshot is from an annotator with {attribute}={value} "
+                           "(and export.allow_attributes must be on)", field="holdout_group")
     return snapshot
-
-
-def _enqueue(job_id: int) -> None:
-    from ml.services.jobs import job_enqueue
-
-    job_enqueue(job_id=job_id)
 

@@ -16,10 +16,11 @@ from pathlib import Path
 from django.db import transaction
 
 from ml.core.errors import Cancelled
-from ml.models import Job, ModelVersion
-from ml.services.jobs import JobError
+from ml.models import ModelJob, ModelVersion
 from ml.services.registry import RegistryError, model_version_register
 from ml.services.training import run_folder
+from webapp.jobs.errors import JobError
+from webapp.jobs.models import Job
 
 log = logging.getLogger(__name__)
 CURVE_EVERY = 1  # steps between loss-curve writes to the job row
@@ -31,11 +32,11 @@ def _device() -> str:
     return str(getattr(settings, "RESONANCE_DEVICE", "auto") or "auto")
 
 
-def trained_version_name(job: Job) -> str:
+def trained_version_name(job: ModelJob) -> str:
     return f"{job.model_version.name}-{job.params['recipe']}-job{job.pk}"
 
 
-def _request(job: Job) -> dict:
+def _request(job: ModelJob) -> dict:
     params, snapshot = job.params, job.params["snapshot"]
     parent = job.model_version
     fixed = None
@@ -71,8 +72,8 @@ def training_curve_record(*, job_id: int, point: dict) -> None:
     Job.objects.filter(pk=job_id).update(result={**job.result, "curve": [*curve, point]})
 
 
-def run_training(job: Job, on_batch) -> dict:
-    """The ``train`` job runner (``ml.services.running.RUNNERS``)."""
+def run_training(job: ModelJob, on_batch) -> dict:
+    """The ``train`` job runner (registered by ``ml.jobs``)."""
     from ml.core.training.child import ChildFailed, run_in_child
     from ml.core.training.data import TrainingDataError
 
@@ -89,7 +90,7 @@ def run_training(job: Job, on_batch) -> dict:
     try:
         outcome = run_in_child(_request(job), on_progress=on_progress)
     except TrainingDataError as exc:
-        raise JobError(str(exc)) from None
+        raise JobError(exc.message, field=exc.field) from None
     except ChildFailed as exc:
         raise JobError(str(exc)) from None
     job.refresh_from_db(fields=["cancel_requested"])
@@ -114,7 +115,7 @@ def artifact_checksum(*, folder: Path) -> dict:
 
 
 @transaction.atomic
-def trained_version_register(*, job: Job, outcome: dict) -> ModelVersion:
+def trained_version_register(*, job: ModelJob, outcome: dict) -> ModelVersion:
     """Registers the run's model as a new, inactive version; idempotent per job."""
     name = trained_version_name(job)
     existing = ModelVersion.objects.select_for_update().filter(name=name).first()

@@ -14,13 +14,16 @@ from django.utils import timezone
 from ml import services
 from ml.core.judge import LLMJudgeScorer
 from ml.core.reward_model import RewardModelScorer
-from ml.models import GeneratedText, Job, Score
+from ml.models import GeneratedText, Score
 from ml.selectors import job_score_table
 from studies.models import Response
 from tests.celery_worker import point_publisher_at
 from tests.factories import ItemFactory, LabelFactory, ProjectFactory
 from tests.ml import test_jobs_support as support
 from tests.ml.test_jobs_support import make_project, make_study
+from webapp.jobs import services as job_services
+from webapp.jobs.errors import JobError
+from webapp.jobs.models import Job
 
 generator_version, scorer_version, judge_version, similarity_version = (  # fixtures shared with other modules
     support.generator_version, support.scorer_version, support.judge_version, support.similarity_version)
@@ -29,7 +32,7 @@ WORKER = "in-process@test"
 
 
 def launch(**kwargs) -> Job:
-    return services.job_launch(created_by=kwargs.pop("created_by", None), **kwargs)
+    return services.model_job_launch(created_by=kwargs.pop("created_by", None), **kwargs)
 
 
 def test_generation_job_fills_the_linked_study_system_with_one_response_per_prompt(researcher, generator_version):
@@ -37,7 +40,7 @@ def test_generation_job_fills_the_linked_study_system_with_one_response_per_prom
     job = launch(kind="generation", model_version=generator_version, study=study,
                  params={"max_new_tokens": 6, "batch_size": 2, "temperature": 0})
 
-    finished = services.job_run(job_id=job.pk, worker=WORKER)
+    finished = job_services.job_run(job_id=job.pk, worker=WORKER)
 
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     assert (finished.done, finished.total, finished.attempts) == (5, 5, 1)
@@ -54,7 +57,7 @@ def test_rerun_after_a_crash_redoes_only_missing_inputs_and_adds_no_duplicates(r
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=6)
     job = launch(kind="generation", model_version=generator_version, study=study,
                  params={"max_new_tokens": 6, "batch_size": 2, "temperature": 0})
-    services.job_run(job_id=job.pk, worker=WORKER)
+    job_services.job_run(job_id=job.pk, worker=WORKER)
     first = {row.input_key: (row.pk, row.text) for row in GeneratedText.objects.filter(job=job)}
     # As if the worker died after its first two batches: the last batch's rows never got written.
     last_batch = GeneratedText.objects.filter(job=job).order_by("-id")[:2]
@@ -62,7 +65,7 @@ def test_rerun_after_a_crash_redoes_only_missing_inputs_and_adds_no_duplicates(r
     GeneratedText.objects.filter(job=job, input_key__in=lost).delete()
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, done=4)
 
-    again = services.job_run(job_id=job.pk, worker=WORKER)  # the same worker, restarted
+    again = job_services.job_run(job_id=job.pk, worker=WORKER)  # the same worker, restarted
 
     assert again.status == Job.Status.SUCCEEDED and again.attempts == 2
     rows = {row.input_key: (row.pk, row.text) for row in GeneratedText.objects.filter(job=job)}
@@ -75,9 +78,9 @@ def test_rerun_after_a_crash_redoes_only_missing_inputs_and_adds_no_duplicates(r
 def test_a_finished_job_delivered_again_is_left_alone(researcher, generator_version):
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
     job = launch(kind="generation", model_version=generator_version, study=study, params={"max_new_tokens": 4})
-    services.job_run(job_id=job.pk, worker=WORKER)
+    job_services.job_run(job_id=job.pk, worker=WORKER)
 
-    assert services.job_run(job_id=job.pk, worker=WORKER) is None
+    assert job_services.job_run(job_id=job.pk, worker=WORKER) is None
     job.refresh_from_db()
     assert job.attempts == 1 and GeneratedText.objects.filter(job=job).count() == 2
 
@@ -93,7 +96,7 @@ def test_reward_model_scores_each_response_per_dimension_as_the_scorer_does(rese
                                                           for i in range(4)])
     job = launch(kind="scoring", model_version=scorer_version, study=study, params={"batch_size": 3})
 
-    finished = services.job_run(job_id=job.pk, worker=WORKER)
+    finished = job_services.job_run(job_id=job.pk, worker=WORKER)
 
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     assert (finished.done, finished.total) == (8, 8)
@@ -118,7 +121,7 @@ def test_judge_answers_without_a_score_are_stored_empty_and_counted(researcher, 
     job = launch(kind="scoring", model_version=judge_version, project=project,
                  params={"perspectives": ["resonation", "reception"], "judge_mode": "parsed"})
 
-    finished = services.job_run(job_id=job.pk, worker=WORKER)
+    finished = job_services.job_run(job_id=job.pk, worker=WORKER)
 
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     items = list(project.items.order_by("pk"))
@@ -141,7 +144,7 @@ def test_a_model_folder_gone_since_registration_fails_the_job_with_the_reason(re
     job = launch(kind="generation", model_version=version, study=study)
     shutil.rmtree(folder)
 
-    finished = services.job_run(job_id=job.pk, worker=WORKER)
+    finished = job_services.job_run(job_id=job.pk, worker=WORKER)
 
     assert finished.status == Job.Status.FAILED
     assert finished.error.startswith("the model could not be loaded: ")
@@ -160,7 +163,7 @@ def test_launch_refuses_what_cannot_run_and_says_why(researcher, generator_versi
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
     arguments = {"kind": "generation", "model_version": generator_version, "study": study, **change}
 
-    with pytest.raises(services.JobError, match="^" + message.replace(".", r"\.").replace("(", r"\(")):
+    with pytest.raises(JobError, match="^" + message.replace(".", r"\.").replace("(", r"\(")):
         launch(**arguments)
     assert not Job.objects.exists()
 
@@ -168,7 +171,7 @@ def test_launch_refuses_what_cannot_run_and_says_why(researcher, generator_versi
 def test_generation_into_an_open_study_is_refused(researcher, generator_version):
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2, open_it=True)
 
-    with pytest.raises(services.JobError, match="is open; close it"):
+    with pytest.raises(JobError, match="is open; close it"):
         launch(kind="generation", model_version=generator_version, study=study)
 
 
@@ -176,9 +179,9 @@ def test_cancelling_a_queued_job_ends_it_and_a_later_delivery_does_nothing(resea
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
     job = launch(kind="generation", model_version=generator_version, study=study)
 
-    services.job_cancel(job=job)
+    job_services.job_cancel(job=job)
 
-    assert services.job_run(job_id=job.pk, worker=WORKER) is None
+    assert job_services.job_run(job_id=job.pk, worker=WORKER) is None
     job.refresh_from_db()
     assert job.status == Job.Status.CANCELLED and not GeneratedText.objects.filter(job=job).exists()
 
@@ -187,12 +190,12 @@ def test_a_job_held_by_a_live_worker_is_not_taken_but_a_restarted_worker_recover
         researcher, generator_version, django_capture_on_commit_callbacks):
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
     job = launch(kind="generation", model_version=generator_version, study=study)
-    assert services.job_claim(job_id=job.pk, worker="w1@host") is not None
+    assert job_services.job_claim(job_id=job.pk, worker="w1@host") is not None
 
-    assert services.job_claim(job_id=job.pk, worker="w2@host") is None
-    assert services.jobs_recover(worker="w2@host") == []
+    assert job_services.job_claim(job_id=job.pk, worker="w2@host") is None
+    assert job_services.jobs_recover(worker="w2@host") == []
     with django_capture_on_commit_callbacks() as callbacks:
-        assert services.jobs_recover(worker="w1@host") == [job.pk]
+        assert job_services.jobs_recover(worker="w1@host") == [job.pk]
 
     job.refresh_from_db()
     assert job.status == Job.Status.QUEUED and job.worker == "" and len(callbacks) == 1
@@ -212,7 +215,7 @@ def test_launch_with_the_broker_down_fails_the_job_quickly_and_says_so(researche
 
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
-    assert job.error.startswith(services.QUEUE_UNREACHABLE)
+    assert job.error.startswith(job_services.QUEUE_UNREACHABLE)
     assert elapsed < 10
 
 
@@ -221,14 +224,14 @@ def test_beat_sweep_re_enqueues_jobs_with_a_stale_heartbeat_and_leaves_live_ones
 ):
     from django.conf import settings
 
-    from ml.tasks import recover_stale_jobs
+    from webapp.jobs.tasks import recover_stale_jobs
 
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
     other = make_study(owner=researcher, slug="ml-study-2", model_version=generator_version, n_prompts=2)
     stale = launch(kind="generation", model_version=generator_version, study=study)
     live = launch(kind="generation", model_version=generator_version, study=other)
-    services.job_claim(job_id=stale.pk, worker="gone@host")
-    services.job_claim(job_id=live.pk, worker="busy@host")
+    job_services.job_claim(job_id=stale.pk, worker="gone@host")
+    job_services.job_claim(job_id=live.pk, worker="busy@host")
     Job.objects.filter(pk=stale.pk).update(heartbeat_at=timezone.now() - timedelta(hours=2))
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -263,7 +266,7 @@ def test_similarity_job_scores_each_pair_item_on_the_projects_scale(researcher, 
     project.save(update_fields=["spec"])
     job = launch(kind="scoring", model_version=similarity_version, project=project)
 
-    finished = services.job_run(job_id=job.pk, worker=WORKER)
+    finished = job_services.job_run(job_id=job.pk, worker=WORKER)
 
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     assert finished.result["scale"] == [1.0, 4.0]
@@ -278,7 +281,7 @@ def test_similarity_job_scores_each_pair_item_on_the_projects_scale(researcher, 
     assert Score.objects.get(job=job, item=identical, dimension="similarity").value == pytest.approx(
         4.0, abs=1e-4
     )
-    assert services.job_run(job_id=job.pk, worker=WORKER) is None  # finished: a redelivery does nothing
+    assert job_services.job_run(job_id=job.pk, worker=WORKER) is None  # finished: a redelivery does nothing
     assert Score.objects.filter(job=job).count() == 3 * 3
 
 
@@ -288,11 +291,11 @@ def test_similarity_models_score_pair_projects_and_other_scorers_do_not(
     pairs = make_pair_project(owner=researcher)
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
 
-    with pytest.raises(services.JobError, match="similarity model; it scores the pair items"):
+    with pytest.raises(JobError, match="similarity model; it scores the pair items"):
         launch(kind="scoring", model_version=similarity_version, study=study)
-    with pytest.raises(services.JobError, match="has no items a scoring job can use"):
+    with pytest.raises(JobError, match="has no items a scoring job can use"):
         launch(kind="scoring", model_version=scorer_version, project=pairs)
-    with pytest.raises(services.JobError, match="has no items a scoring job can use \\(kinds pair\\)"):
+    with pytest.raises(JobError, match="has no items a scoring job can use \\(kinds pair\\)"):
         launch(kind="scoring", model_version=similarity_version, project=make_project(owner=researcher))
 
 
@@ -305,7 +308,7 @@ def test_similarity_job_page_compares_the_model_with_the_annotators_mean_ratings
 
     project = make_pair_project(owner=researcher)
     job = launch(kind="scoring", model_version=similarity_version, project=project)
-    services.job_run(job_id=job.pk, worker=WORKER)
+    job_services.job_run(job_id=job.pk, worker=WORKER)
     similarity = dict(Score.objects.filter(job=job, dimension="similarity").values_list("item_id", "value"))
     ranked = sorted(project.items.all(), key=lambda item: similarity[item.pk])
     dimension = project.spec["dimensions"][0]["name"]
@@ -318,5 +321,5 @@ def test_similarity_job_page_compares_the_model_with_the_annotators_mean_ratings
 
     assert rows == [{"dimension": dimension, "spearman": pytest.approx(1.0), "n": 3}]
     client.force_login(researcher)
-    page = client.get(reverse("ml:job_detail", args=[job.pk]))
+    page = client.get(reverse("jobs:job_detail", args=[job.pk]))
     assert 'data-testid="versus-annotators"' in page.text and "1.000" in page.text

@@ -8,10 +8,10 @@ import time
 import pytest
 
 from ml import services
-from ml.models import Job
 from studies import services as study_services
 from studies.spec import spec_parse
 from tests.factories import ItemFactory, ProjectFactory
+from webapp.jobs.models import Job
 
 SEEKER_LINES = [
     "I lost my job today and I feel lost",

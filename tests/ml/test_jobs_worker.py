@@ -8,13 +8,21 @@ import shutil
 
 import pytest
 
+from annotations.jobs import (
+    agreement_report_file,
+    agreement_report_job_launch,
+    export_file,
+    export_job_launch,
+)
 from ml import services
-from ml.models import GeneratedText, Job, Score
+from ml.models import GeneratedText, Score
 from ml.selectors import job_score_table
 from studies.models import Response
 from tests import celery_worker as worker_fixtures
 from tests.factories import UserFactory
 from tests.ml.test_jobs_support import make_project, make_study, wait_for
+from webapp.jobs import services as job_services
+from webapp.jobs.models import Job
 
 celery_worker = worker_fixtures.celery_worker
 
@@ -30,7 +38,7 @@ def test_generation_job_runs_on_the_worker_and_fills_the_study_system(celery_wor
     version = services.model_version_register(name="tiny-llama", kind="generator", path=tiny_llama_path)
     study = make_study(owner=owner, model_version=version, n_prompts=5)
 
-    job = services.job_launch(kind="generation", model_version=version, study=study, created_by=owner,
+    job = services.model_job_launch(kind="generation", model_version=version, study=study, created_by=owner,
                               params={"max_new_tokens": 6, "batch_size": 2})
     job = wait_for(job)
 
@@ -49,7 +57,7 @@ def test_scoring_job_runs_on_the_worker_and_gives_means_per_system(celery_worker
     responses_store(study=study, system_name="tiny", rows=[{"prompt_id": f"p{i}", "text": "I feel lost"}
                                                           for i in range(3)])
 
-    job = wait_for(services.job_launch(kind="scoring", model_version=version, study=study, created_by=owner))
+    job = wait_for(services.model_job_launch(kind="scoring", model_version=version, study=study, created_by=owner))
 
     assert job.status == Job.Status.SUCCEEDED, f"{job.error}\n{celery_worker.log[-3000:]}"
     assert Score.objects.filter(job=job).count() == 6 * 5
@@ -66,7 +74,7 @@ def test_worker_killed_mid_job_and_restarted_finishes_it_without_duplicates(cele
     version = services.model_version_register(name="tiny-llama", kind="generator", path=tiny_llama_path)
     project = make_project(owner=owner, n_items=30)
 
-    job = services.job_launch(kind="generation", model_version=version, project=project, created_by=owner,
+    job = services.model_job_launch(kind="generation", model_version=version, project=project, created_by=owner,
                               params={"max_new_tokens": 16, "batch_size": 1})
     wait_for(job, until=lambda job: job.done >= 5)
     celery_worker.pause()  # freeze it mid-job, so what it had written can be looked at
@@ -89,11 +97,11 @@ def test_worker_killed_mid_job_and_restarted_finishes_it_without_duplicates(cele
 def test_cancel_stops_a_running_job_after_its_batch_and_keeps_what_it_wrote(celery_worker, owner, tiny_llama_path):
     version = services.model_version_register(name="tiny-llama", kind="generator", path=tiny_llama_path)
     project = make_project(owner=owner, n_items=30)
-    job = services.job_launch(kind="generation", model_version=version, project=project, created_by=owner,
+    job = services.model_job_launch(kind="generation", model_version=version, project=project, created_by=owner,
                               params={"max_new_tokens": 16, "batch_size": 1})
     wait_for(job, until=lambda job: job.done >= 2)
 
-    services.job_cancel(job=job)
+    job_services.job_cancel(job=job)
     job = wait_for(job)
 
     assert job.status == Job.Status.CANCELLED and job.error == "cancelled on request"
@@ -107,7 +115,7 @@ def test_a_bad_model_path_fails_the_job_with_a_clear_error(celery_worker, owner,
     study = make_study(owner=owner, model_version=version, n_prompts=2)
     (folder / "config.json").unlink()
 
-    job = wait_for(services.job_launch(kind="generation", model_version=version, study=study, created_by=owner))
+    job = wait_for(services.model_job_launch(kind="generation", model_version=version, study=study, created_by=owner))
 
     assert job.status == Job.Status.FAILED
     assert job.error == f"the model could not be loaded: {folder} has no config.json"
@@ -154,10 +162,10 @@ def test_export_job_runs_on_the_worker_and_leaves_the_file_for_download(celery_w
     for item in project.items.all():
         LabelFactory(item=item, annotator__username="exporter-a1", values={"empathy": 3})
 
-    job = wait_for(services.export_job_launch(project=project, created_by=owner, fmt="csv"))
+    job = wait_for(export_job_launch(project=project, created_by=owner, fmt="csv"))
 
     assert job.status == Job.Status.SUCCEEDED, f"{job.error}\n{celery_worker.log[-3000:]}"
-    assert len(taken_from_storage(services.export_file(job)).splitlines()) == 1 + 3 and job.result["rows"] == 3
+    assert len(taken_from_storage(export_file(job)).splitlines()) == 1 + 3 and job.result["rows"] == 3
 
 
 def test_report_job_runs_on_the_default_queue_and_leaves_the_json_for_download(celery_worker, owner):
@@ -168,10 +176,10 @@ def test_report_job_runs_on_the_default_queue_and_leaves_the_json_for_download(c
         for annotator, value in (("reporter-a1", 3), ("reporter-a2", 4)):
             LabelFactory(item=item, annotator__username=annotator, values={"empathy": value})
 
-    job = wait_for(services.report_job_launch(project=project, created_by=owner, n_bootstrap=100, seed=1))
+    job = wait_for(agreement_report_job_launch(project=project, created_by=owner, n_bootstrap=100, seed=1))
 
     assert job.status == Job.Status.SUCCEEDED, f"{job.error}\n{celery_worker.log[-3000:]}"
-    report = json.loads(taken_from_storage(services.report_file(job)))
+    report = json.loads(taken_from_storage(agreement_report_file(job)))
     assert (report["project"], report["settings"]["bootstrap"], report["settings"]["seed"]) == (project.slug, 100, 1)
     assert report["dimensions"]["empathy"]["n_labels"] == 6
     assert (job.result["items"], job.result["labels"], job.done, job.total) == (3, 6, 1, 1)

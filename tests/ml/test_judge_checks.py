@@ -21,10 +21,12 @@ from rest_framework.test import APIClient
 from ml import services
 from ml.core.judge import RUBRICS, LLMJudgeScorer, build_judge_messages
 from ml.core.scores import score_health
-from ml.models import Job, Score
+from ml.models import Score
 from tests.factories import ItemFactory, ProjectFactory
 from tests.ml import test_jobs_support as support
 from tests.ml.test_jobs_support import make_project
+from webapp.jobs import services as job_services
+from webapp.jobs.models import Job
 
 judge_version = support.judge_version
 WORKER = "in-process@test"
@@ -78,15 +80,15 @@ def test_a_scoring_job_on_identical_items_warns_on_its_page_and_in_its_result(cl
     for i in range(4):
         ItemFactory(project=project, kind="response", external_id=f"r{i}",
                     data={"context": "I lost my job", "response": "that must be painful"})
-    job = services.job_launch(kind="scoring", model_version=judge_version, project=project, created_by=researcher,
+    job = services.model_job_launch(kind="scoring", model_version=judge_version, project=project, created_by=researcher,
                               params={"perspectives": ["resonation", "reception"]})
-    finished = services.job_run(job_id=job.pk, worker=WORKER)
+    finished = job_services.job_run(job_id=job.pk, worker=WORKER)
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     assert finished.result["mode"] == "expected" and finished.result["unparseable"] == 0
     health = finished.result["health"]
     assert health["degenerate"] and {w.split(":")[0] for w in health["warnings"]} == {"resonation", "reception"}
     client.force_login(researcher)
-    html = client.get(reverse("ml:job_detail", args=[job.pk])).content.decode()
+    html = client.get(reverse("jobs:job_detail", args=[job.pk])).content.decode()
     assert 'data-testid="score-warnings"' in html and "do not tell the texts apart" in html
     assert "expected score under the judge" in html
 
@@ -94,9 +96,9 @@ def test_a_scoring_job_on_identical_items_warns_on_its_page_and_in_its_result(cl
 def test_rubrics_from_job_parameters_reach_the_judge(researcher, judge_version, tiny_llama_path):
     project = make_project(owner=researcher, slug="own-rubric", n_items=3)
     rubric = "Is the reply kind? 1 = not at all; 5 = very."
-    job = services.job_launch(kind="scoring", model_version=judge_version, project=project, created_by=researcher,
+    job = services.model_job_launch(kind="scoring", model_version=judge_version, project=project, created_by=researcher,
                               params={"perspectives": ["kindness"], "rubrics": {"kindness": rubric}})
-    finished = services.job_run(job_id=job.pk, worker=WORKER)
+    finished = job_services.job_run(job_id=job.pk, worker=WORKER)
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     items = list(project.items.order_by("pk"))
     direct = LLMJudgeScorer(tiny_llama_path, perspectives=("kindness",), rubrics={"kindness": rubric},
@@ -116,7 +118,7 @@ def test_api_refuses_bad_judge_parameters_naming_the_field(researcher, judge_ver
     project = make_project(owner=researcher, slug="bad-judge")
     api = APIClient()
     api.force_authenticate(researcher)
-    response = api.post(reverse("ml:api_jobs"), {"kind": "scoring", "model_version": judge_version.pk,
+    response = api.post(reverse("jobs:api_jobs"), {"kind": "scoring", "model_version": judge_version.pk,
                                                  "project": project.slug, "params": params}, format="json")
     assert response.status_code == 400 and field in response.content.decode()
 

@@ -17,10 +17,12 @@ from scipy.stats import pearsonr
 
 from annotations.services.importing import labels_import
 from ml import services
-from ml.models import Job, Score
+from ml.models import Score
 from tests.factories import ItemFactory, ProjectFactory, spec_for
 from tests.ml import test_jobs_support as support
 from tests.ml.test_jobs_support import SEEKER_LINES
+from webapp.jobs import services as job_services
+from webapp.jobs.models import Job
 
 judge_version = support.judge_version
 DIMENSIONS = [
@@ -45,9 +47,9 @@ def judged_project(researcher, judge_version):
             for name in ("resonation", "reception"):
                 lines.append(f"r{i},h{a},{name},{int(np.clip(1 + i % 5 + rng.integers(-1, 2), 1, 5))}")
     labels_import(project=project, path_or_file=io.StringIO("\n".join(lines) + "\n"))
-    job = services.job_launch(kind="scoring", model_version=judge_version, project=project, created_by=researcher,
+    job = services.model_job_launch(kind="scoring", model_version=judge_version, project=project, created_by=researcher,
                               params={"perspectives": ["resonation", "reception"]})
-    finished = services.job_run(job_id=job.pk, worker="in-process@test")
+    finished = job_services.job_run(job_id=job.pk, worker="in-process@test")
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     return project, finished
 
@@ -92,7 +94,7 @@ def test_api_reports_model_and_human_agreement_against_independent_references(re
 def test_job_page_shows_the_model_beside_the_annotators(client, researcher, judged_project):
     _, job = judged_project
     client.force_login(researcher)
-    html = client.get(reverse("ml:job_detail", args=[job.pk])).content.decode()
+    html = client.get(reverse("jobs:job_detail", args=[job.pk])).content.decode()
     assert 'data-testid="human-agreement"' in html and "α with the model as a rater" in html
     assert "items where the model and the annotators differ most" in html
 

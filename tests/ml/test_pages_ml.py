@@ -9,10 +9,12 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from ml import services
-from ml.models import Job, ModelVersion
+from ml.models import ModelVersion
 from tests.celery_worker import point_publisher_at
 from tests.ml import test_jobs_support as support
 from tests.ml.test_jobs_support import make_project, make_study
+from webapp.jobs import services as job_services
+from webapp.jobs.models import Job
 from webapp.management.commands.model_managers import model_managers_group
 
 generator_version = support.generator_version  # a fixture shared with the other ml test modules
@@ -24,7 +26,7 @@ ROLES = ("owner", "other_researcher", "annotator", "participant", "anonymous")
 def world(researcher, other_researcher, annotator, participant, generator_version):
     study = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
     project = make_project(owner=researcher)
-    job = services.job_launch(kind="generation", model_version=generator_version, study=study,
+    job = services.model_job_launch(kind="generation", model_version=generator_version, study=study,
                               created_by=researcher)
     users = {"owner": researcher, "other_researcher": other_researcher, "annotator": annotator,
              "participant": participant, "anonymous": None}
@@ -53,8 +55,8 @@ TARGET_ONLY = {**OWNER_ONLY, "other_researcher": 404}
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name, url, expected", [
     ("models", lambda w: reverse("ml:models"), LAB_WIDE),
-    ("jobs", lambda w: reverse("ml:jobs"), LAB_WIDE),
-    ("job detail", lambda w: reverse("ml:job_detail", args=[w["job"].pk]), OWNER_ONLY),
+    ("jobs", lambda w: reverse("jobs:jobs"), LAB_WIDE),
+    ("job detail", lambda w: reverse("jobs:job_detail", args=[w["job"].pk]), OWNER_ONLY),
     ("new job on a study", lambda w: reverse("ml:job_new") + f"?study={w['study'].slug}", TARGET_ONLY),
     ("new job on a project", lambda w: reverse("ml:job_new") + f"?project={w['project'].slug}", TARGET_ONLY),
 ])
@@ -71,9 +73,9 @@ def test_page_get_permissions(client, world, role, name, url, expected):
     # promoting is the model managers' role, not every researcher's (tests/ml/test_model_managers.py)
     ("promote", lambda w: reverse("ml:model_promote", args=[w["version"].pk]),
      {"owner": 403, "other_researcher": 403, "annotator": 403, "participant": 403, "anonymous": 302}),
-    ("cancel", lambda w: reverse("ml:job_cancel", args=[w["job"].pk]),
+    ("cancel", lambda w: reverse("jobs:job_cancel", args=[w["job"].pk]),
      {"owner": 302, "other_researcher": 403, "annotator": 403, "participant": 403, "anonymous": 302}),
-    ("retry", lambda w: reverse("ml:job_retry", args=[w["job"].pk]),
+    ("retry", lambda w: reverse("jobs:job_retry", args=[w["job"].pk]),
      {"owner": 302, "other_researcher": 403, "annotator": 403, "participant": 403, "anonymous": 302}),
     ("register", lambda w: reverse("ml:model_register"),
      {"owner": 422, "other_researcher": 422, "annotator": 403, "participant": 403, "anonymous": 302}),
@@ -96,11 +98,11 @@ API_OWNER = {"owner": 200, "other_researcher": 403, "annotator": 403, "participa
     ("get", lambda w: reverse("ml:api_model_detail", args=[w["version"].pk]), None, API_LAB_WIDE),
     ("post", lambda w: reverse("ml:api_model_promote", args=[w["version"].pk]), {},
      {**API_LAB_WIDE, "owner": 403, "other_researcher": 403}),
-    ("get", lambda w: reverse("ml:api_jobs"), None, API_LAB_WIDE),
-    ("get", lambda w: reverse("ml:api_job_detail", args=[w["job"].pk]), None, API_OWNER),
+    ("get", lambda w: reverse("jobs:api_jobs"), None, API_LAB_WIDE),
+    ("get", lambda w: reverse("jobs:api_job_detail", args=[w["job"].pk]), None, API_OWNER),
     ("get", lambda w: reverse("ml:api_job_scores", args=[w["job"].pk]), None, API_OWNER),
-    ("post", lambda w: reverse("ml:api_job_cancel", args=[w["job"].pk]), {}, API_OWNER),
-    ("post", lambda w: reverse("ml:api_jobs"),
+    ("post", lambda w: reverse("jobs:api_job_cancel", args=[w["job"].pk]), {}, API_OWNER),
+    ("post", lambda w: reverse("jobs:api_jobs"),
      lambda w: {"kind": "generation", "model_version": w["version"].pk, "study": w["study"].slug},
      {**API_OWNER, "owner": 201, "other_researcher": 404}),
     ("post", lambda w: reverse("ml:api_models"), {"name": "x", "kind": "generator", "path": "/nowhere"},
@@ -114,8 +116,8 @@ def test_api_permissions(world, role, method, url, body, expected):
 
 
 def test_api_job_list_shows_only_jobs_the_researcher_may_see(world):
-    mine = api_client(world["users"]["owner"]).get(reverse("ml:api_jobs")).json()
-    theirs = api_client(world["users"]["other_researcher"]).get(reverse("ml:api_jobs")).json()
+    mine = api_client(world["users"]["owner"]).get(reverse("jobs:api_jobs")).json()
+    theirs = api_client(world["users"]["other_researcher"]).get(reverse("jobs:api_jobs")).json()
 
     assert [job["id"] for job in mine] == [world["job"].pk]
     assert theirs == []
@@ -135,10 +137,10 @@ def test_api_register_refuses_a_folder_that_is_not_a_model_with_the_reason(world
 
 def test_job_progress_fragment_polls_every_2s_until_the_job_finishes(client, world):
     client.force_login(world["users"]["owner"])
-    url = reverse("ml:job_detail", args=[world["job"].pk])
+    url = reverse("jobs:job_detail", args=[world["job"].pk])
 
     running = client.get(url, headers={"HX-Request": "true"})
-    services.job_finish(job_id=world["job"].pk, status=Job.Status.FAILED, error="out of patience")
+    job_services.job_finish(job_id=world["job"].pk, status=Job.Status.FAILED, error="out of patience")
     finished = client.get(url, headers={"HX-Request": "true"})
 
     assert running.status_code == 200 and 'hx-trigger="every 2s"' in running.text

@@ -11,12 +11,15 @@ import math
 import pytest
 from django.core.management import CommandError, call_command
 
+from annotations.jobs import AnnotationJobKind
 from ml import services
 from ml.core.judge import LLMJudgeScorer
-from ml.models import Job, Score
+from ml.models import Score
 from ml.services.score_export import scores_export
 from tests.ml import test_jobs_support as support
 from tests.ml.test_jobs_support import make_project, make_study
+from webapp.jobs import services as job_services
+from webapp.jobs.models import Job
 
 scorer_version, judge_version = support.scorer_version, support.judge_version
 WORKER = "in-process@test"
@@ -24,8 +27,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _run(**kwargs) -> Job:
-    job = services.job_launch(created_by=None, **kwargs)
-    finished = services.job_run(job_id=job.pk, worker=WORKER)
+    job = services.model_job_launch(created_by=None, **kwargs)
+    finished = job_services.job_run(job_id=job.pk, worker=WORKER)
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     return finished
 
@@ -74,7 +77,7 @@ def test_judge_scores_export_with_the_raw_answer_behind_each_score(researcher, j
 
 
 def test_export_scores_of_a_job_that_is_not_a_scoring_job_is_refused(researcher, tmp_path):
-    job = Job.objects.create(kind=Job.Kind.EXPORT, project=make_project(owner=researcher, n_items=1),
+    job = Job.objects.create(kind=AnnotationJobKind.EXPORT, target=make_project(owner=researcher, n_items=1),
                              params={"format": "jsonl", "aggregate": "none"})
     with pytest.raises(CommandError, match="only scoring jobs have scores"):
         call_command("export_scores", str(job.pk), "-o", str(tmp_path / "x.jsonl"))

@@ -12,12 +12,14 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from ml.models import GeneratedText, Job, ModelVersion, Score
-from ml.services import job_cancel, job_launch, job_run, model_version_register
+from ml.models import GeneratedText, MlJobKind, ModelJob, ModelVersion, Score
+from ml.services import model_job_launch, model_version_register
 from tests.factories import LabelFactory, UserFactory
 from tests.ml.training_support import export_file, learnable_items, likert, project_with_labels
 from tests.studies.conftest import make_study  # noqa: F401  (fixture)
 from tests.studies.test_export_preferences import ALPHA, BETA, import_judgments, prompt
+from webapp.jobs.models import Job
+from webapp.jobs.services import job_cancel, job_run
 
 pytestmark = pytest.mark.django_db
 FAST = ["--set", "max_steps=4", "--set", "batch_size=4", "--set", "save_steps=2", "--set", "logging_steps=1"]
@@ -48,7 +50,7 @@ def narrative_project():
 
 def _launched(capsys) -> Job:
     assert "queued (train" in capsys.readouterr().out
-    return Job.objects.get(kind=Job.Kind.TRAIN)
+    return Job.objects.get(kind=MlJobKind.TRAIN)
 
 
 def test_train_command_registers_an_inactive_version_that_a_scoring_job_then_uses(
@@ -74,7 +76,7 @@ def test_train_command_registers_an_inactive_version_that_a_scoring_job_then_use
     assert version.metrics["heldout"]["empathy"]["spearman"] is not None or version.metrics["heldout"]["empathy"]["n"]
     assert "empathy" in version.metrics["parent"]
 
-    scoring = job_launch(kind="scoring", model_version=version, created_by=None, project=narrative_project,
+    scoring = model_job_launch(kind="scoring", model_version=version, created_by=None, project=narrative_project,
                          params={"dimensions": ["empathy"]})
     assert job_run(job_id=scoring.pk, worker="test-worker").status == Job.Status.SUCCEEDED
     assert Score.objects.filter(job=scoring, dimension="empathy").count() == 20
@@ -107,7 +109,7 @@ def test_dpo_version_is_a_lora_adapter_that_a_generation_job_loads_over_its_base
     assert all(r["scorer"] == "tiny-scorer" and r["n"] >= 1 and r["mean"] is not None for r in rewards)
     project = project_with_labels(kind="response", dimensions=[likert("empathy")],
                                   items=learnable_items("response", 3))
-    generation = job_launch(kind="generation", model_version=version, created_by=None, project=project,
+    generation = model_job_launch(kind="generation", model_version=version, created_by=None, project=project,
                             params={"max_new_tokens": 4, "temperature": 0})
     assert job_run(job_id=generation.pk, worker="test-worker").status == Job.Status.SUCCEEDED
     assert GeneratedText.objects.filter(job=generation).count() == 3
@@ -172,7 +174,7 @@ def test_compare_in_study_pits_the_new_generator_against_its_parent_on_heldout_p
     call_command("compare_in_study", version.name, "--user", researcher.username)
     assert "held-out prompts" in capsys.readouterr().out
     comparison = version.training_settings["split"]["parts"]["heldout"]
-    jobs = list(Job.objects.filter(kind=Job.Kind.GENERATION).order_by("pk"))
+    jobs = list(ModelJob.objects.filter(kind=MlJobKind.GENERATION).order_by("pk"))
     assert [j.model_version for j in jobs] == [version, generator_base]
     created = jobs[0].study
     assert sorted(created.prompts.values_list("external_id", flat=True)) == sorted(comparison)

@@ -7,10 +7,12 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from ml.models import Job, ModelVersion
-from ml.services import job_run, model_version_register
+from ml.models import ModelVersion
+from ml.services import model_version_register
 from tests.factories import UserFactory
 from tests.ml.training_support import learnable_items, likert, project_with_labels
+from webapp.jobs.models import Job
+from webapp.jobs.services import job_run
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +50,7 @@ def test_researcher_reads_lineage_metrics_curve_and_disagreements_on_the_version
 def test_the_training_job_page_shows_the_loss_by_step_and_links_the_new_version(client, trained):
     client.force_login(UserFactory(username="res", role="researcher"))
     job = Job.objects.get(kind="train")
-    page = client.get(reverse("ml:job_detail", args=[job.pk])).content.decode()
+    page = client.get(reverse("jobs:job_detail", args=[job.pk])).content.decode()
     assert 'data-testid="train-loss"' in page and "4 of 4 done" in page
     assert reverse("ml:model_detail", args=[trained.pk]) in page
 
@@ -87,3 +89,35 @@ def test_training_is_launched_through_the_api_and_bad_input_names_the_field(sett
     annotator = APIClient()
     annotator.force_authenticate(UserFactory(username="ann", role="annotator"))
     assert annotator.post(url, {"recipe": "reward-model", "project": project.slug}, format="json").status_code == 403
+
+
+def test_the_jobs_api_launches_training_like_the_training_api_and_names_the_field_it_refuses(
+        settings, tmp_path, tiny_regressor_path):
+    from rest_framework.test import APIClient
+
+    settings.RESONANCE_MODEL_STORE = str(tmp_path / "store")
+    owner = UserFactory(username="res", role="researcher")
+    base = model_version_register(name="tiny-scorer", kind="scorer", path=tiny_regressor_path)
+    project = project_with_labels(kind="narrative", dimensions=[likert("empathy")],
+                                  items=learnable_items("narrative", 20))
+    project.owner = owner
+    project.save(update_fields=["owner"])
+    api = APIClient()
+    api.force_authenticate(owner)
+    url = reverse("jobs:api_jobs")
+
+    unknown = api.post(url, {"kind": "train", "recipe": "astrology", "project": project.slug}, format="json")
+    wrong_base = api.post(url, {"kind": "train", "recipe": "bi-encoder", "project": project.slug, "base": base.pk},
+                          format="json")
+    assert unknown.status_code == 400 and list(unknown.json()) == ["recipe"]
+    assert wrong_base.status_code == 400 and list(wrong_base.json()) == ["base"]
+    assert not Job.objects.exists()
+    made = api.post(url, {"kind": "train", "recipe": "reward-model", "project": project.slug, "base": base.pk,
+                          "params": {"max_steps": 2}}, format="json")
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert (body["kind"], body["queue"], body["target"], body["described"]["with"]) == (
+        "train", "gpu", project.slug, "tiny-scorer")
+    job = Job.objects.get(pk=body["id"])
+    assert job.params["overrides"] == {"max_steps": 2} and job.params["holdout_group"] is None
+    assert job.params["snapshot"]["manifest"]["labels"] == 60

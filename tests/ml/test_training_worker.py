@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 
 from ml import services
-from ml.models import Job, ModelVersion
+from ml.models import ModelVersion
 from ml.services.training import train_job_launch
 from tests import celery_worker as worker_fixtures
 from tests.factories import UserFactory
 from tests.ml.test_jobs_support import wait_for
 from tests.ml.training_support import learnable_items, likert, project_with_labels
+from webapp.jobs import services as job_services
+from webapp.jobs.models import Job
 
 celery_worker = worker_fixtures.celery_worker
 
@@ -45,7 +47,7 @@ def test_worker_killed_mid_training_resumes_from_the_checkpoint_and_registers_on
 def test_cancel_on_the_worker_stops_the_run_and_registers_nothing(celery_worker, launch):
     job = launch()
     wait_for(job, until=lambda job: job.done >= 5, timeout=180)
-    services.job_cancel(job=job)
+    job_services.job_cancel(job=job)
     job = wait_for(job, timeout=120)
     assert job.status == Job.Status.CANCELLED and job.done < 400
     assert not ModelVersion.objects.filter(parent__name="tiny-scorer").exists()
@@ -58,7 +60,7 @@ def test_train_command_waits_on_the_worker_and_prints_the_new_version_with_its_p
     from django.core.management import call_command
 
     job = launch()  # makes the base, the project and its owner; this first job is cancelled at once
-    services.job_cancel(job=job)
+    job_services.job_cancel(job=job)
     call_command("train", job.project.slug, "--recipe", "reward-model", "--base", "tiny-scorer", "--wait", "--json",
                  "--set", "max_steps=4", "--set", "batch_size=4", "--timeout", "240")
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1].split("\r")[-1])

@@ -24,7 +24,7 @@ generator_version = support.generator_version  # fixture
 def tiny_llama_path(tmp_path_factory):
     return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
-RESEARCHER_ONLY = re.compile(r"^(dashboard/|projects/|studies/|models/|jobs/|reports/|api/projects/|api/ml/|"
+RESEARCHER_ONLY = re.compile(r"^(dashboard/|projects/|studies/|models/|jobs/|reports/|api/projects/|api/ml/|api/jobs/|"
                              r"api/studies/(?!participate/))")
 SUCCESS = {200, 201, 204}
 
@@ -62,7 +62,7 @@ def world(researcher, other_researcher, annotator, participant, generator_versio
     project = make_project(owner=researcher)
     flow.enrollment_open(project=project, user=annotator)
     generated = make_study(owner=researcher, model_version=generator_version, n_prompts=2)
-    job = ml_services.job_launch(kind="generation", model_version=generator_version, study=generated,
+    job = ml_services.model_job_launch(kind="generation", model_version=generator_version, study=generated,
                                  created_by=researcher)
     enrolled = study_services.participant_enroll(study=study, user=participant)
     return {"study": study, "project": project, "job": job, "version": generator_version, "participant": enrolled,

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "webapp",
+    "webapp.jobs",
     "annotations",
     "studies",
     "ml",
@@ -177,7 +178,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Beat (`celery -A webapp beat`, or a worker's `-B`) sweeps jobs whose worker died and never came back.
 CELERY_BEAT_SCHEDULE = {
     "recover-stale-jobs": {
-        "task": "ml.tasks.recover_stale_jobs",
+        "task": "jobs.recover_stale_jobs",
         "schedule": env_int("RESONANCE_JOB_SWEEP_SECONDS", 5 * 60),
         "options": {"queue": "default"},
     },
@@ -218,7 +219,7 @@ SPECTACULAR_SETTINGS.update({
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ItemKindEnum": "annotations.models.ItemKind",
     "ModelKindEnum": "ml.models.ModelKind",
-    "JobKindEnum": "ml.models.Job.Kind",
+    "JobStatusEnum": "webapp.jobs.models.Job.Status",
     "SystemKindEnum": "studies.models.System.Kind",
     "PreferenceExportKindEnum": ["raw", "dpo"],
 }

@@ -36,10 +36,12 @@ class Command(BaseCommand):
         if options["background"]:
             if options["level"] or options["kappa_weights"] != "quadratic" or options["regroup"]:
                 raise CommandError("--background: a report job uses declared levels, quadratic weights and no regroup")
-            from ml.management.commands._jobs import report_in_background
+            from annotations.jobs import agreement_report_job_launch
+            from webapp.jobs.commands import job_launch_from_command
 
-            report_in_background(self, created_by=None, project=project, n_bootstrap=options["bootstrap"],
-                                 seed=options["seed"], by=options["by"])
+            job_launch_from_command(self, lambda: agreement_report_job_launch(
+                created_by=None, project=project, n_bootstrap=options["bootstrap"], seed=options["seed"],
+                by=options["by"]))
             return
         try:
             report = project_agreement_report(

@@ -1,4 +1,5 @@
-"""The common body of `generate` and `score`: parse the target, launch, optionally follow."""
+"""Shared by ml's commands: who acts, which model version, and the common body of `generate` and `score`
+(parse the target, launch, optionally follow)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,26 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from annotations.models import Project
-from ml.management.commands._jobs import follow, report_launch, version_by_name_or_active
-from ml.services import JobError, job_launch
+from ml.models import ModelVersion
+from ml.services import model_job_launch
 from studies.models import Study
+from webapp.jobs.commands import job_announce, job_follow
+from webapp.jobs.errors import JobError
 from webapp.management.acting import acting_researcher
+
+
+def version_by_name_or_active(name: str | None, kinds: tuple[str, ...]) -> ModelVersion:
+    """The version called ``name``, or the active one of the first kind in ``kinds`` that has one."""
+    if name:
+        version = ModelVersion.objects.filter(name=name).first()
+        if version is None:
+            raise CommandError(f"--model: no model version called {name!r} (see /models/)")
+        return version
+    for kind in kinds:
+        version = ModelVersion.objects.filter(kind=kind, is_active=True).first()
+        if version is not None:
+            return version
+    raise CommandError(f"--model: no active {' or '.join(kinds)}; name one or run register_defaults")
 
 
 class LaunchCommand(BaseCommand):
@@ -45,11 +62,11 @@ class LaunchCommand(BaseCommand):
             raise CommandError(f"--project: no project {project!r}")
         version = version_by_name_or_active(model, self.default_model_kinds(target_project))
         try:
-            job = job_launch(kind=self.job_kind, model_version=version, created_by=acting_researcher(user, option="--user"),
+            job = model_job_launch(kind=self.job_kind, model_version=version, created_by=acting_researcher(user, option="--user"),
                              study=target_study, project=target_project, system_name=system, params=parsed)
         except JobError as exc:
             raise CommandError(str(exc)) from exc
-        report_launch(self, job)
+        job_announce(self, job)
         if wait:
-            job = follow(self, job, timeout=timeout)
+            job = job_follow(self, job, timeout=timeout)
             self.stdout.write(f"job {job.pk} succeeded: {json.dumps(job.result)}")

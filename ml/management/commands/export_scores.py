@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ml.models import Job
 from ml.services.score_export import FORMATS, scores_export
+from webapp.jobs.models import Job
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", dest="fmt", choices=FORMATS, default="jsonl")
 
     def handle(self, *args, job, output, fmt, **options):
-        found = Job.objects.filter(pk=job).select_related("model_version", "study", "project").first()
+        found = Job.objects.filter(pk=job).first()
         if found is None:
             raise CommandError(f"no job {job}")
         try:

@@ -3,10 +3,10 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from ml.core.errors import ModelLoadError
-from ml.management.commands._jobs import version_by_name_or_active
-from ml.services.jobs import JobError
+from ml.management.commands._launch import version_by_name_or_active
 from ml.services.judge_pairs import study_judge_pairs
 from studies.management.commands._owner import study_by_slug
+from webapp.jobs.errors import JobError
 
 
 def _fmt(value, digits=3) -> str:

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from ml.models import ModelVersion
-from ml.services.jobs import JobError
 from ml.services.reannotation import items_reannotate
+from webapp.jobs.errors import JobError
 
 
 class Command(BaseCommand):

@@ -4,11 +4,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotations.models import Project
 from ml.core.training.config import RECIPES
-from ml.management.commands._jobs import follow
 from ml.models import ModelVersion
-from ml.services.jobs import JobError
 from ml.services.training import STUDY_RECIPES, train_job_launch
 from studies.models import Study
+from webapp.jobs.commands import job_follow
+from webapp.jobs.errors import JobError
 from webapp.management.acting import acting_researcher
 
 
@@ -73,7 +73,7 @@ class Command(BaseCommand):
             job.refresh_from_db()
             self.stdout.write(f"job {job.pk} queued (train {recipe} from {job.model_version.name})")
             return
-        job = follow(self, job, timeout=timeout)
+        job = job_follow(self, job, timeout=timeout)
         version = ModelVersion.objects.get(pk=job.result["version_id"])
         if json:
             self.stdout.write(_json_dump({"version": version.name, "job": job.pk, "parent": version.parent.name,

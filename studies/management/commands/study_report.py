@@ -49,10 +49,11 @@ class Command(BaseCommand):
     ):
         study = study_by_slug(slug)
         if options.get("background"):
-            from ml.management.commands._jobs import report_in_background
+            from studies.jobs import study_report_job_launch
+            from webapp.jobs.commands import job_launch_from_command
 
-            report_in_background(self, created_by=None, study=study, n_bootstrap=bootstrap, seed=seed,
-                                 include_ended=include_ended)
+            job_launch_from_command(self, lambda: study_report_job_launch(
+                created_by=None, study=study, n_bootstrap=bootstrap, seed=seed, include_ended=include_ended))
             return
         try:
             report = study_report_for(

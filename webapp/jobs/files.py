@@ -1,4 +1,4 @@
-"""Files that jobs on the ``default`` queue leave for download (label exports, statistical reports).
+"""Files that jobs leave for download (label exports, statistical reports).
 
 A worker writes the file and its manifest (``<name>.manifest.json``) in a local folder, then stores both
 whole in the default storage (``MEDIA_ROOT``, which the web and the workers share); the job page offers
@@ -15,8 +15,8 @@ from pathlib import Path
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from ml.core.errors import Cancelled
-from ml.models import Job
+from webapp.jobs.errors import Cancelled
+from webapp.jobs.models import Job
 
 MANIFEST_SUFFIX = ".manifest.json"
 
