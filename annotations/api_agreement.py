@@ -19,7 +19,7 @@ from annotations.agreement.load import project_agreement_report, project_annotat
 from annotations.agreement.reliability import LEVELS
 from annotations.models import Item
 from annotations.services.quality import annotator_exclude, annotator_include, item_queue_more_labels
-from webapp.api_fields import RegroupField
+from webapp.people.api_fields import RegroupField
 from webapp.people.roles import IsResearcher
 
 

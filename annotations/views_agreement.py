@@ -23,9 +23,9 @@ from annotations.agreement.plot import alpha_by_group_svg
 from annotations.agreement.rounds import reannotation_rounds_compared
 from annotations.models import Item
 from annotations.services.quality import annotator_exclude, annotator_include, item_queue_more_labels
+from webapp.people.regroup import regroup_parse
 from webapp.people.roles import researcher_required
 from webapp.people.surveys import ATTRIBUTE_NAMES
-from webapp.regroup import regroup_parse
 
 PAGE_BOOTSTRAP = 500  # enough for a stable 95% interval on a page that must stay quick
 SORTABLE = [*QUALITY_COLUMNS, "excluded"]

@@ -5,7 +5,7 @@
 * ``GET <slug>/report/``: the report of :mod:`studies.analysis.report` (``comparisons``,
   ``bradley_terry``, ``position_bias`` and more); ``?bootstrap=`` resamples (0–5000, default 1000);
   ``?correction=holm|bh`` adjusts the participant-group tests (Holm by default);
-  ``?regroup=age_band=45`` relabels participant attributes first (see :mod:`webapp.regroup`).
+  ``?regroup=age_band=45`` relabels participant attributes first (see :mod:`webapp.people.regroup`).
 * ``GET <slug>/plan/?win_rate=0.6&icc=0.1``: participants needed (see :mod:`studies.analysis.planning`);
   the report takes the same parameters for its ``planning`` section.
 * ``GET <slug>/export/?kind=raw|dpo``: the JSON Lines export of :mod:`studies.export`, streamed;
@@ -30,7 +30,7 @@ from studies.analysis.clustered import CORRECTIONS, DEFAULT_CORRECTION
 from studies.analysis.load import study_plan_for, study_report_for
 from studies.analysis.planning import DEFAULTS
 from studies.export import FORMATS, export_filters, export_lines
-from webapp.api_fields import RegroupField
+from webapp.people.api_fields import RegroupField
 from webapp.people.roles import IsResearcher
 
 

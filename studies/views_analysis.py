@@ -6,7 +6,7 @@ namespace):
 * ``studies/<slug>/results/``: the results page; an htmx request gets the ``results`` fragment
   (what ``studies/_results.html`` loads into the study page); ``?correction=bh`` adjusts the
   group tests by Benjamini–Hochberg instead of Holm; ``?regroup=age_band=45`` relabels
-  participant attributes first (see :mod:`webapp.regroup`).
+  participant attributes first (see :mod:`webapp.people.regroup`).
 * ``studies/<slug>/plan/?win_rate=0.6&icc=0.1``: participants the study needs (the study page
   loads its ``plan`` fragment); bad values get a 400 naming the field.
 * ``studies/<slug>/results/export/?kind=raw|dpo``: the JSONL download, default filters.
@@ -26,8 +26,8 @@ from studies.analysis.planning import DEFAULTS, planning_options_clean
 from studies.analysis.plots import bt_plot, winrate_plot
 from studies.api_analysis import export_response
 from studies.export import FORMATS, export_filters
+from webapp.people.regroup import regroup_parse
 from webapp.people.roles import researcher_required
-from webapp.regroup import regroup_parse
 
 PAGE_BOOTSTRAP = 1000
 

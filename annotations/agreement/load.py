@@ -124,7 +124,7 @@ def project_agreement_report(
     regroup: dict[str, dict] | None = None,
 ) -> dict:
     """The agreement report of ``project``'s task items, excluded annotators left out. ``regroup`` rules
-    (:func:`webapp.regroup.regroup_parse`) relabel the annotator attributes first; raises ValueError naming
+    (:func:`webapp.people.regroup.regroup_parse`) relabel the annotator attributes first; raises ValueError naming
     an attribute no annotator has."""
     from annotations.agreement.report import agreement_report
 

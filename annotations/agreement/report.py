@@ -25,7 +25,7 @@ beside kappa for categorical dimensions. ``alpha_differences`` tests whether alp
 between each two groups of an attribute (:mod:`annotations.agreement.difference`: items
 resampled, both groups weighed by the same draw). ``mean_ratings`` (numeric dimensions) is
 the mean of the group's annotator means with a t interval over annotators, each annotator one
-observation. ``regroup`` (see :mod:`webapp.regroup`) relabels attributes before grouping.
+observation. ``regroup`` (see :mod:`webapp.people.regroup`) relabels attributes before grouping.
 
 Between groups: each group's labels of a unit are summarised into one value (the mean, or
 for nominal dimensions the mode, a tied mode counting as missing) and alpha is computed with
@@ -49,7 +49,7 @@ from annotations.agreement.icc import icc
 from annotations.agreement.kappa import cohen_kappa_mean, fleiss_kappa
 from annotations.agreement.matrix import Ratings
 from annotations.agreement.reliability import LEVELS, alpha_terms, alpha_weighted
-from webapp.regroup import regroup_apply
+from webapp.people.regroup import regroup_apply
 
 MISSING_GROUP = "(not given)"
 
@@ -215,7 +215,7 @@ def agreement_report(
 ) -> dict:
     """The full report described in the module docstring.
 
-    ``regroup`` rules (:func:`webapp.regroup.regroup_parse`) relabel attributes before the
+    ``regroup`` rules (:func:`webapp.people.regroup.regroup_parse`) relabel attributes before the
     groups are formed; a rule for an attribute absent from ``attributes`` raises ValueError.
     """
     if regroup:

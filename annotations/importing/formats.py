@@ -25,7 +25,7 @@ from annotations.importing.sources import (
     csv_rows,
     pick_column,
 )
-from webapp.unstorable import json_problem
+from webapp.data.unstorable import json_problem
 
 _RESERVED = ("id", "kind", "metadata", "gold", "attention_check")
 

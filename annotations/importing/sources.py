@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import IO, Any
 
 from annotations.importing.errors import ImportFormatError
-from webapp.unstorable import text_problem
+from webapp.data.unstorable import text_problem
 
 # Stories and posts exceed csv's default 128 KiB cell limit now and then.
 csv.field_size_limit(2**31 - 1)

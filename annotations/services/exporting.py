@@ -37,7 +37,7 @@ from django.db.models.expressions import RawSQL
 from annotations.agreement.load import project_annotator_attribute_table
 from annotations.importing.items import KIND_FIELDS
 from annotations.models import Label, Project
-from webapp.csvsafe import csv_cell_neutralised
+from webapp.data.csvsafe import csv_cell_neutralised
 from webapp.people.surveys import ATTRIBUTE_NAMES
 
 FORMATS = ("jsonl", "csv")

@@ -6,7 +6,7 @@ Invariants, held under concurrency on both databases:
 - a submit is idempotent per assignment (one label per item × annotator).
 A task slot is taken by one conditional UPDATE that picks the candidate in a sub-select and takes it in the same
 statement, so no two transactions can both take the last one; on PostgreSQL the pick passes over rows other
-transactions hold (FOR UPDATE SKIP LOCKED, from `webapp.row_locks`), so concurrent annotators do not queue behind
+transactions hold (FOR UPDATE SKIP LOCKED, from `webapp.data.row_locks`), so concurrent annotators do not queue behind
 each other; SQLite runs one writer at a time and needs no lock. The statements of the usual turn (a task item
 submitted while its reservation holds, then the next task item) are written out once here: compiling the
 equivalent ORM calls cost more CPU than the database spent answering them.
@@ -24,8 +24,8 @@ from django.utils import timezone
 
 from annotations.models import Assignment, ControlResult, Enrollment, Item, Label
 from annotations.values import control_passed, label_values_validate
-from webapp.raw_rows import instance_from_row, values_converted
-from webapp.row_locks import row_lock
+from webapp.data.raw_rows import instance_from_row, values_converted
+from webapp.data.row_locks import row_lock
 
 
 class SubmitError(Exception):

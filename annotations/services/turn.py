@@ -21,7 +21,7 @@ from annotations.models import Assignment, Enrollment, Item, Label, Project
 from annotations.selectors import project_spec_cached
 from annotations.services import flow
 from annotations.services.routing import assignment_next, assignment_skip, label_submit
-from webapp.raw_rows import instance_from_row
+from webapp.data.raw_rows import instance_from_row
 
 SKIPS = {"skip": False, "distressing": True}  # action -> whether the skip is a distressing one
 

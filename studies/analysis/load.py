@@ -15,8 +15,8 @@ from studies.analysis.frame import JUDGMENT_COLUMNS, judgments_frame_empty
 from studies.analysis.planning import plan_reached, study_plan
 from studies.analysis.report import study_report
 from studies.models import Judgment, Participant, Study
+from webapp.people.regroup import regroup_apply
 from webapp.people.surveys import ATTRIBUTE_NAMES, survey_section, survey_section_questions
-from webapp.regroup import regroup_apply
 
 # Free-text answers other than these make one group per person, which says nothing about groups.
 FREE_TEXT_GROUP_ATTRIBUTES = ("country", "culture", "native_language")
@@ -132,7 +132,7 @@ def study_report_for(
     """The full report of a study as stored now (see :mod:`studies.analysis.report`), with its spec hash.
 
     ``correction`` ("holm" or "bh") adjusts the participant-group tests for multiplicity;
-    ``regroup`` rules (:func:`webapp.regroup.regroup_parse`) relabel participant attributes
+    ``regroup`` rules (:func:`webapp.people.regroup.regroup_parse`) relabel participant attributes
     first (raises ValueError naming an attribute the study does not have). ``planning``
     (:func:`studies.analysis.planning.planning_options_clean`'s output; defaults when None) sets
     the target the report's ``planning`` section checks the study against.

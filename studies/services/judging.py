@@ -23,7 +23,7 @@ from django.utils import timezone
 from studies.models import Assignment, AttentionCheck, Judgment, Pair, Participant, Prompt, Response, Study
 from studies.selectors import study_spec_cached
 from studies.services.reservation import pairs_release, slots_refill
-from webapp.raw_rows import instance_from_row
+from webapp.data.raw_rows import instance_from_row
 
 SIDES = ("left", "right", "tie")
 

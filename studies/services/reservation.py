@@ -5,7 +5,7 @@
 statement, so no two reservations can both take a pair's last unit. Nothing here sleeps or polls: on PostgreSQL
 the pick first passes over rows other reservations hold (``SKIP LOCKED``), and only when every candidate is held at
 that instant does it wait on one row lock, which a one-statement reservation releases at once. SQLite runs one
-writer at a time and needs neither (``webapp.row_locks``).
+writer at a time and needs neither (``webapp.data.row_locks``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.db.models import F
 
 from studies import design
 from studies.models import Assignment, AttentionCheck, Pair, Participant, Study, System
-from webapp.row_locks import row_lock
+from webapp.data.row_locks import row_lock
 
 _PAIR_COLUMNS = ("id", "study_id", "prompt_id", "system_a_id", "system_b_id", "response_a_id", "response_b_id",
                  "taken")

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from webapp.regroup import regroup_apply, regroup_parse
+from webapp.people.regroup import regroup_apply, regroup_parse
 
 
 def test_a_cut_at_45_turns_survey_bands_into_under_45_and_45_and_over():

@@ -66,7 +66,7 @@ def job_launch(*, kind: str, created_by, target=None, data: dict | None = None) 
 def job_enqueue(*, job_id: int) -> bool:
     """Publishes the job's task on its queue. Never blocks long: a broker that cannot be reached within a
     couple of seconds marks the job failed with "the job queue is not reachable: ..." and returns False."""
-    from webapp.celery import app
+    from celery import current_app as app  # the site's app (webapp/celery.py), without importing the site
 
     job = Job.objects.filter(pk=job_id).only("queue").first()
     if job is None:

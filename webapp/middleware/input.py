@@ -14,7 +14,7 @@ from django.http import HttpResponse, JsonResponse
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from webapp.unstorable import json_problem, text_problem
+from webapp.data.unstorable import json_problem, text_problem
 
 
 def _params_problem(request) -> tuple[str, str] | None:

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from annotations.agreement.load import project_agreement_report
 from annotations.agreement.reliability import LEVELS
 from annotations.models import Project
-from webapp.regroup import regroup_parse
+from webapp.people.regroup import regroup_parse
 
 
 class Command(BaseCommand):

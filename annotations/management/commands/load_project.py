@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotations.services.importing import project_load_spec
 from annotations.spec import SpecError
-from webapp.management.acting import acting_researcher
+from webapp.people.acting import acting_researcher
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ from ml.services import model_job_launch
 from studies.models import Study
 from webapp.jobs.commands import job_announce, job_follow
 from webapp.jobs.errors import JobError
-from webapp.management.acting import acting_researcher
+from webapp.people.acting import acting_researcher
 
 
 def version_by_name_or_active(name: str | None, kinds: tuple[str, ...]) -> ModelVersion:

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ml.models import ModelVersion
 from ml.services.comparison import comparison_study_create
 from webapp.jobs.errors import JobError
-from webapp.management.acting import acting_researcher
+from webapp.people.acting import acting_researcher
 
 
 class Command(BaseCommand):

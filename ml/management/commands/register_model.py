@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ml.models import ModelKind, ModelVersion
 from ml.services import RegistryError, model_version_register
-from webapp.management.acting import acting_researcher
+from webapp.people.acting import acting_researcher
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from ml.services.training import STUDY_RECIPES, train_job_launch
 from studies.models import Study
 from webapp.jobs.commands import job_follow
 from webapp.jobs.errors import JobError
-from webapp.management.acting import acting_researcher
+from webapp.people.acting import acting_researcher
 
 
 def _value(text: str):

@@ -1,4 +1,4 @@
-"""Shared by the study commands: the study a slug names (who acts: ``webapp.management.acting``)."""
+"""Shared by the study commands: the study a slug names (who acts: ``webapp.people.acting``)."""
 
 from django.core.management.base import CommandError
 

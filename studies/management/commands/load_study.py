@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from studies.services import StudyError, study_load
 from studies.spec import SpecError, spec_load_file
-from webapp.management.acting import acting_researcher
+from webapp.people.acting import acting_researcher
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from studies.analysis.clustered import CORRECTIONS, DEFAULT_CORRECTION
 from studies.analysis.load import study_report_for
 from studies.management.commands._owner import study_by_slug
-from webapp.regroup import regroup_parse
+from webapp.people.regroup import regroup_parse
 
 
 def _fmt(value, digits=3) -> str:

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from webapp.regroup import regroup_parse
+from webapp.people.regroup import regroup_parse
 
 
 class RegroupField(serializers.CharField):
