@@ -19,6 +19,12 @@ def fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def model_cache_of_this_test(settings, tmp_path):
+    """Workers copy published model versions into RESONANCE_MODEL_CACHE; a test's copies stay in its own folder."""
+    settings.RESONANCE_MODEL_CACHE = tmp_path / "model-cache"
+
+
 @pytest.fixture
 def researcher(db):
     return UserFactory(username="researcher", role="researcher")

@@ -8,6 +8,7 @@ from ml.core.cache import load_model
 from ml.core.registry_checks import check_loadable
 from ml.models import ModelKind, ModelVersion
 from ml.services.inputs import context_text
+from ml.services.model_store import version_path
 from studies.analysis.frame import judgments_canonical
 from studies.analysis.judge_pairs import judge_versus_humans
 from studies.analysis.load import judgments_frame, study_criteria, study_judgments
@@ -50,8 +51,8 @@ def study_judge_pairs(
         texts_a.append(a.text)
         texts_b.append(b.text)
         contexts.append(context_text([(t.get("speaker", ""), t.get("text", "")) for t in a.prompt.context]) or None)
-    check_loadable(model_version.path, "judge")
-    judge = load_model("judge", model_version.path, version_key=f"model-version-{model_version.pk}",
+    check_loadable(version_path(model_version), "judge")
+    judge = load_model("judge", version_path(model_version), version_key=f"model-version-{model_version.pk}",
                        device=device, batch_size=batch_size, acceleration=settings.ML_ACCELERATION)
     verdicts = pairs.assign(
         p_a_first=judge.prefer_first(contexts, texts_a, texts_b),

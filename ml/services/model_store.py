@@ -156,3 +156,8 @@ def version_local_folder(version) -> Path:
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
     return final
+
+
+def version_path(version) -> str:
+    """:func:`version_local_folder` as text, for the loaders."""
+    return str(version_local_folder(version))

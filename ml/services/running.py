@@ -31,6 +31,7 @@ from ml.services.inputs import (
     scoring_inputs,
     similarity_inputs,
 )
+from ml.services.model_store import version_path
 from webapp.jobs.errors import JobError
 
 log = logging.getLogger(__name__)
@@ -68,12 +69,12 @@ def _work(job: ModelJob, inputs: list, done_keys: set[str], on_batch: Callable[[
 
 def run_generation(job: ModelJob, on_batch) -> dict:
     version = job.model_version
-    check_loadable(version.path, "generator")
+    check_loadable(version_path(version), "generator")
     inputs = generation_inputs(job=job)
     if not inputs:
         raise InputError("there is nothing to generate for: the target has no prompts or usable items")
     done_keys = set(GeneratedText.objects.filter(job=job).values_list("input_key", flat=True))
-    generator = load_model("generator", version.path, version_key=f"model-version-{version.pk}", device=_device())
+    generator = load_model("generator", version_path(version), version_key=f"model-version-{version.pk}", device=_device())
     params = job.params
     use_chat = bool(getattr(generator.tokenizer, "chat_template", None))
     system_prompt = params.get("system_prompt", "")
@@ -133,12 +134,12 @@ def run_scoring(job: ModelJob, on_batch) -> dict:
     if version.kind == "similarity":
         return _run_similarity(job, on_batch)
     kind, options = _scorer_options(job)
-    check_loadable(version.path, kind)
+    check_loadable(version_path(version), kind)
     inputs = scoring_inputs(job=job)
     if not inputs:
         raise InputError("there is nothing to score: the target has no responses or usable items")
     done_keys = _scored_keys(job)
-    scorer = load_model(kind, version.path, version_key=f"model-version-{version.pk}", device=_device(), **options)
+    scorer = load_model(kind, version_path(version), version_key=f"model-version-{version.pk}", device=_device(), **options)
 
     def process(index: int, todo: list[ScoringInput]) -> None:
         contexts = [row.context for row in todo]
@@ -189,7 +190,7 @@ def _run_similarity(job: ModelJob, on_batch) -> dict:
     from ml.core.similarity import to_scale
 
     version = job.model_version
-    check_loadable(version.path, "similarity")
+    check_loadable(version_path(version), "similarity")
     inputs = similarity_inputs(job=job)
     if not inputs:
         raise InputError("there is nothing to score: the project has no pair items")
@@ -197,7 +198,7 @@ def _run_similarity(job: ModelJob, on_batch) -> dict:
     done_keys = _scored_keys(job)
     model = load_model(
         "similarity",
-        version.path,
+        version_path(version),
         version_key=f"model-version-{version.pk}",
         device=_device(),
         batch_size=job.params["batch_size"],

@@ -9,7 +9,6 @@ existing one is returned as it is. A cancelled run registers nothing.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from django.db import transaction
 
 from ml.core.errors import Cancelled
 from ml.models import ModelJob, ModelVersion
+from ml.services.model_store import version_path, version_publish
 from ml.services.registry import RegistryError, model_version_register
 from ml.services.training import run_folder
 from webapp.jobs.errors import JobError
@@ -57,11 +57,11 @@ def _active_scorer(recipe: str) -> dict | None:
     scorer = ModelVersion.objects.filter(kind="scorer", is_active=True).first()
     if scorer is None:
         return None
-    return {"path": scorer.path, "name": scorer.name}
+    return {"path": version_path(scorer), "name": scorer.name}
 
 
 def _base_path(version: ModelVersion) -> str:
-    return version.path
+    return version_path(version)
 
 
 @transaction.atomic
@@ -101,19 +101,6 @@ def run_training(job: ModelJob, on_batch) -> dict:
             "resumed_from": outcome["record"]["resumed_from"]}
 
 
-def artifact_checksum(*, folder: Path) -> dict:
-    """SHA-256 over the model folder's files (names and contents, in name order), and its size,
-    so a copy on another host can be checked against the version."""
-    digest, size = hashlib.sha256(), 0
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        with path.open("rb") as handle:
-            for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
-                digest.update(block)
-                size += len(block)
-    return {"sha256": digest.hexdigest(), "bytes": size}
-
-
 @transaction.atomic
 def trained_version_register(*, job: ModelJob, outcome: dict) -> ModelVersion:
     """Registers the run's model as a new, inactive version; idempotent per job."""
@@ -128,7 +115,7 @@ def trained_version_register(*, job: ModelJob, outcome: dict) -> ModelVersion:
                              "manifest": snapshot["manifest"]},
                 "holdout_group": job.params.get("holdout_group"), "split": outcome["split"],
                 "hyperparameters": outcome["record"]["hyperparameters"], "record": outcome["record"]}
-    settings["artifact"] = artifact_checksum(folder=Path(outcome["model_dir"]))
+    settings["artifact"] = version_publish(folder=Path(outcome["model_dir"]), name=name)
     metrics = {"heldout": outcome["metrics"], "parent": outcome["parent_metrics"],
                "predictions": outcome["details"].get("predictions", {}),
                "heldout_means": outcome["details"].get("heldout_means", {})}

@@ -70,8 +70,13 @@ def test_train_command_registers_an_inactive_version_that_a_scoring_job_then_use
     assert settings["snapshot"]["manifest"]["labels"] == 60 and settings["recipe"] == "reward-model"
     assert sum(settings["split"]["sizes"].values()) == 20 and settings["hyperparameters"]["max_steps"] == 4
     assert settings["record"]["seed"] == 0 and settings["record"]["versions"]["trl"]
-    from ml.services.training_run import artifact_checksum
-    assert settings["artifact"] == artifact_checksum(folder=Path(version.path)) and settings["artifact"]["bytes"] > 0
+    from ml.services.model_store import folder_checksum, version_local_folder
+
+    artifact = settings["artifact"]
+    assert {key: artifact[key] for key in ("sha256", "bytes")} == folder_checksum(folder=Path(version.path))
+    assert artifact["bytes"] > 0 and artifact["store_key"] == f"versions/{version.name}"
+    # a worker loads its own checked copy, not the training host's folder
+    assert folder_checksum(folder=version_local_folder(version))["sha256"] == artifact["sha256"]
     assert [p["step"] for p in job.result["curve"] if p.get("loss") is not None] == [1, 2, 3, 4]
     assert version.metrics["heldout"]["empathy"]["spearman"] is not None or version.metrics["heldout"]["empathy"]["n"]
     assert "empathy" in version.metrics["parent"]
