@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from annotations.models import Assignment, ControlResult, Enrollment, Item, Label
 from annotations.values import control_passed, label_values_validate
-from webapp.data.raw_rows import instance_from_row, values_converted
+from webapp.data.raw_rows import db_datetime, instance_from_row, quoted, table_name, values_converted
 from webapp.data.row_locks import row_lock
 
 
@@ -43,19 +43,6 @@ RECLAIM_EVERY_SECONDS = 15.0
 # What the enrollment's policies read after an item (flow.enrollment_after_item); a label's store hands them back.
 COUNTERS = ("labels_done", "skipped", "session_done", "since_control", "attention_failures", "stage",
             "session_started_at", "break_until")
-
-
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def _table(model) -> str:
-    return _quote(model._meta.db_table)
-
-
-def _stamp(value: datetime | None):
-    """A datetime as the database column takes it (SQLite stores naive UTC text, PostgreSQL takes it as it is)."""
-    return connection.ops.adapt_datetimefield_value(value)
 
 
 ITEM_FIELDS = list(Item._meta.concrete_fields)
@@ -130,14 +117,14 @@ def _take_statement(bound: str) -> str:
 
     The enrollment row is share-locked at that stage: a move to the final stage (flow.enrollment_items_finished,
     which updates that row first) waits for this reservation's transaction, or this one finds the stage moved on."""
-    columns = ", ".join(_quote(field.column) for field in ITEM_FIELDS)
+    columns = ", ".join(quoted(field.column) for field in ITEM_FIELDS)
     return (
-        f"UPDATE {_table(Item)} SET taken = taken + 1, is_full = taken + 1 >= needed "
-        f"WHERE taken < needed AND id = (SELECT i.id FROM {_table(Item)} i "
+        f"UPDATE {table_name(Item)} SET taken = taken + 1, is_full = taken + 1 >= needed "
+        f"WHERE taken < needed AND id = (SELECT i.id FROM {table_name(Item)} i "
         f"WHERE i.project_id = %s AND i.role = 'task' AND NOT i.is_full AND i.taken < i.needed "
         f"AND i.shuffle_key {bound} %s "
-        f"AND NOT EXISTS (SELECT 1 FROM {_table(Assignment)} a WHERE a.item_id = i.id AND a.annotator_id = %s) "
-        f"AND EXISTS (SELECT 1 FROM {_table(Enrollment)} e WHERE e.id = %s AND e.stage = %s {row_lock(share=True)}) "
+        f"AND NOT EXISTS (SELECT 1 FROM {table_name(Assignment)} a WHERE a.item_id = i.id AND a.annotator_id = %s) "
+        f"AND EXISTS (SELECT 1 FROM {table_name(Enrollment)} e WHERE e.id = %s AND e.stage = %s {row_lock(share=True)}) "
         f"ORDER BY i.shuffle_key LIMIT 1 {row_lock(of='i')}) "
         f"RETURNING {columns}"
     )
@@ -145,7 +132,7 @@ def _take_statement(bound: str) -> str:
 
 @cache
 def _reservation_statement() -> str:
-    return (f"INSERT INTO {_table(Assignment)} (project_id, item_id, annotator_id, status, reserved_at, expires_at, "
+    return (f"INSERT INTO {table_name(Assignment)} (project_id, item_id, annotator_id, status, reserved_at, expires_at, "
             f"follows_id) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id")
 
 
@@ -277,7 +264,7 @@ def _task_reserve(enrollment: Enrollment, after: Assignment | None = None) -> As
             expires_at = now + timedelta(seconds=reservation_seconds())
             follows_id = after.id if after is not None else None
             cursor.execute(_reservation_statement(), [project.id, item.id, enrollment.annotator_id,
-                                                      Assignment.Status.RESERVED, _stamp(now), _stamp(expires_at),
+                                                      Assignment.Status.RESERVED, db_datetime(now), db_datetime(expires_at),
                                                       follows_id])
             reserved = cursor.fetchone()
             if reserved is None:
@@ -368,20 +355,20 @@ class _LabelExists(Exception):
 @cache
 def _label_statement() -> str:
     """The label, inserted from the assignment row while it has status %s (locked until the transaction ends)."""
-    return (f"INSERT INTO {_table(Label)} (project_id, item_id, annotator_id, assignment_id, {_quote('values')}, "
+    return (f"INSERT INTO {table_name(Label)} (project_id, item_id, annotator_id, assignment_id, {quoted('values')}, "
             f"seconds, source, created_at) SELECT a.project_id, a.item_id, a.annotator_id, a.id, %s, %s, %s, %s "
-            f"FROM {_table(Assignment)} a WHERE a.id = %s AND a.status = %s {row_lock(skip_locked=False)} "
+            f"FROM {table_name(Assignment)} a WHERE a.id = %s AND a.status = %s {row_lock(skip_locked=False)} "
             f"ON CONFLICT DO NOTHING RETURNING id")
 
 
 @cache
 def _finish_statement() -> str:
-    return f"UPDATE {_table(Assignment)} SET status = %s, finished_at = %s, seconds = %s WHERE id = %s AND status = %s"
+    return f"UPDATE {table_name(Assignment)} SET status = %s, finished_at = %s, seconds = %s WHERE id = %s AND status = %s"
 
 
 @cache
 def _labelled_statement() -> str:
-    return f"UPDATE {_table(Item)} SET labels_count = labels_count + 1 WHERE id = %s"
+    return f"UPDATE {table_name(Item)} SET labels_count = labels_count + 1 WHERE id = %s"
 
 
 @cache
@@ -390,8 +377,8 @@ def _counters_statement(*, task: bool, attention_failed: bool) -> str:
     changes.append("since_control = since_control + 1" if task else "since_control = since_control")
     if attention_failed:
         changes.append("attention_failures = attention_failures + 1")
-    return (f"UPDATE {_table(Enrollment)} SET {', '.join(changes)} WHERE project_id = %s AND annotator_id = %s "
-            f"RETURNING {', '.join(_quote(name) for name in COUNTERS)}")
+    return (f"UPDATE {table_name(Enrollment)} SET {', '.join(changes)} WHERE project_id = %s AND annotator_id = %s "
+            f"RETURNING {', '.join(quoted(name) for name in COUNTERS)}")
 
 
 def _label_store(assignment: Assignment, item: Item, values: dict, seconds: float | None,
@@ -405,17 +392,17 @@ def _label_store(assignment: Assignment, item: Item, values: dict, seconds: floa
     SubmitError rolls everything back; it runs in a savepoint so that a refusal leaves the caller's transaction
     usable."""
     json_values = Label._meta.get_field("values").get_db_prep_save(values, connection)
-    label_params = [json_values, seconds, Label.Source.PLATFORM, _stamp(now), assignment.id]
+    label_params = [json_values, seconds, Label.Source.PLATFORM, db_datetime(now), assignment.id]
     with connection.cursor() as cursor:
         cursor.execute(_label_statement(), [*label_params, Assignment.Status.RESERVED])
         row = cursor.fetchone()
         if row is not None:
-            cursor.execute(_finish_statement(), [Assignment.Status.SUBMITTED, _stamp(now), seconds, assignment.id,
+            cursor.execute(_finish_statement(), [Assignment.Status.SUBMITTED, db_datetime(now), seconds, assignment.id,
                                                  Assignment.Status.RESERVED])
         else:
             try:
                 with transaction.atomic():
-                    cursor.execute(_finish_statement(), [Assignment.Status.SUBMITTED, _stamp(now), seconds,
+                    cursor.execute(_finish_statement(), [Assignment.Status.SUBMITTED, db_datetime(now), seconds,
                                                          assignment.id, Assignment.Status.EXPIRED])
                     if not cursor.rowcount:
                         return None

@@ -23,7 +23,7 @@ from django.utils import timezone
 from studies.models import Assignment, AttentionCheck, Judgment, Pair, Participant, Prompt, Response, Study
 from studies.selectors import study_spec_cached
 from studies.services.reservation import pairs_release, slots_refill
-from webapp.data.raw_rows import instance_from_row
+from webapp.data.raw_rows import db_datetime, instance_from_row, quoted, table_name
 
 SIDES = ("left", "right", "tie")
 
@@ -44,19 +44,6 @@ class SubmitOutcome:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def _table(model) -> str:
-    return _quote(model._meta.db_table)
-
-
-def _stamp(value: datetime | None):
-    """A datetime as the database column takes it (SQLite stores naive UTC text, PostgreSQL takes it as it is)."""
-    return connection.ops.adapt_datetimefield_value(value)
-
-
 def _json(value):
     # drivers hand JSON columns back as text (Django decodes them in from_db_value, which is bypassed here)
     return json.loads(value) if isinstance(value, str | bytes) else value
@@ -71,20 +58,20 @@ _SLOT_COLUMNS = ("a.id", "a.participant_id", "a.position", "a.token", "a.status"
 
 
 def _slot_columns() -> str:
-    return ", ".join(f"{table}.{_quote(column)}" for table, column in (c.split(".") for c in _SLOT_COLUMNS))
+    return ", ".join(f"{table}.{quoted(column)}" for table, column in (c.split(".") for c in _SLOT_COLUMNS))
 
 
 def _slot_joins() -> str:
-    return (f"LEFT JOIN {_table(Pair)} p ON p.id = a.pair_id "
-            f"LEFT JOIN {_table(Prompt)} pr ON pr.id = p.prompt_id "
-            f"LEFT JOIN {_table(Response)} ra ON ra.id = p.response_a_id "
-            f"LEFT JOIN {_table(Response)} rb ON rb.id = p.response_b_id "
-            f"LEFT JOIN {_table(AttentionCheck)} ac ON ac.id = a.attention_check_id")
+    return (f"LEFT JOIN {table_name(Pair)} p ON p.id = a.pair_id "
+            f"LEFT JOIN {table_name(Prompt)} pr ON pr.id = p.prompt_id "
+            f"LEFT JOIN {table_name(Response)} ra ON ra.id = p.response_a_id "
+            f"LEFT JOIN {table_name(Response)} rb ON rb.id = p.response_b_id "
+            f"LEFT JOIN {table_name(AttentionCheck)} ac ON ac.id = a.attention_check_id")
 
 
 @cache
 def _slots_statement(count: int) -> str:
-    return (f"SELECT {_slot_columns()} FROM {_table(Assignment)} a {_slot_joins()} "
+    return (f"SELECT {_slot_columns()} FROM {table_name(Assignment)} a {_slot_joins()} "
             f"WHERE a.participant_id = %s AND a.position IN ({', '.join(['%s'] * count)})")
 
 
@@ -121,11 +108,11 @@ _STUDY_FIELDS = [Study._meta.get_field(name) for name in ("id", "slug", "title",
 
 @cache
 def _context_statement() -> str:
-    participant = ", ".join(f"t.{_quote(f.column)}" for f in _PARTICIPANT_FIELDS)
-    study = ", ".join(f"s.{_quote(f.column)}" for f in _STUDY_FIELDS)
-    return (f"SELECT {participant}, {study}, {_slot_columns()} FROM {_table(Participant)} t "
-            f"JOIN {_table(Study)} s ON s.id = t.study_id "
-            f"LEFT JOIN {_table(Assignment)} a ON a.participant_id = t.id "
+    participant = ", ".join(f"t.{quoted(f.column)}" for f in _PARTICIPANT_FIELDS)
+    study = ", ".join(f"s.{quoted(f.column)}" for f in _STUDY_FIELDS)
+    return (f"SELECT {participant}, {study}, {_slot_columns()} FROM {table_name(Participant)} t "
+            f"JOIN {table_name(Study)} s ON s.id = t.study_id "
+            f"LEFT JOIN {table_name(Assignment)} a ON a.participant_id = t.id "
             f"AND a.position IN (t.position, t.position + 1) {_slot_joins()} "
             f"WHERE t.token = %s")
 
@@ -244,7 +231,7 @@ def judgment_submit(
 
 @cache
 def _claim_statement() -> str:
-    return (f"UPDATE {_table(Assignment)} SET status = %s, answered_at = %s, seconds = %s, attention_passed = %s "
+    return (f"UPDATE {table_name(Assignment)} SET status = %s, answered_at = %s, seconds = %s, attention_passed = %s "
             f"WHERE id = %s AND status = %s")
 
 
@@ -256,7 +243,7 @@ _JUDGMENT_COLUMNS = ("study_id", "participant_id", "assignment_id", "pair_id", "
 @cache
 def _judgments_statement(rows: int) -> str:
     row = "(" + ", ".join(["%s"] * len(_JUDGMENT_COLUMNS)) + ")"
-    return (f"INSERT INTO {_table(Judgment)} ({', '.join(_quote(c) for c in _JUDGMENT_COLUMNS)}) "
+    return (f"INSERT INTO {table_name(Judgment)} ({', '.join(quoted(c) for c in _JUDGMENT_COLUMNS)}) "
             f"VALUES {', '.join([row] * rows)}")
 
 
@@ -265,7 +252,7 @@ _MOVED = ("position", "attention_failures", "last_seen_at", "expires_at", "stage
 
 @cache
 def _move_statement() -> str:
-    return f"UPDATE {_table(Participant)} SET {', '.join(f'{_quote(c)} = %s' for c in _MOVED)} WHERE id = %s"
+    return f"UPDATE {table_name(Participant)} SET {', '.join(f'{quoted(c)} = %s' for c in _MOVED)} WHERE id = %s"
 
 
 def _judgment_store(*, participant: Participant, current: Assignment, following: Assignment | None,
@@ -278,7 +265,7 @@ def _judgment_store(*, participant: Participant, current: Assignment, following:
     seconds = (now - participant.last_seen_at).total_seconds() if participant.last_seen_at else None
     passed = _attention_passed(current, clean, spec) if current.attention_check_id else None
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_claim_statement(), [Assignment.Status.DONE, _stamp(now), seconds, passed, current.pk,
+        cursor.execute(_claim_statement(), [Assignment.Status.DONE, db_datetime(now), seconds, passed, current.pk,
                                             Assignment.Status.RESERVED])
         if not cursor.rowcount:  # a concurrent submit of the same slot won; show what follows it
             return SubmitOutcome(stored=False, next_slot=following)
@@ -304,8 +291,8 @@ def _judgment_store(*, participant: Participant, current: Assignment, following:
         elif participant.position >= participant.total:
             participant.stage, participant.completed_at = Participant.Stage.COMPLETED, now
         cursor.execute(_move_statement(), [
-            participant.position, participant.attention_failures, _stamp(participant.last_seen_at),
-            _stamp(participant.expires_at), participant.stage, _stamp(participant.completed_at), participant.pk])
+            participant.position, participant.attention_failures, db_datetime(participant.last_seen_at),
+            db_datetime(participant.expires_at), participant.stage, db_datetime(participant.completed_at), participant.pk])
     next_slot = following if participant.stage == Participant.Stage.JUDGING else None
     return SubmitOutcome(stored=True, next_slot=next_slot, warned=warned)
 
@@ -324,7 +311,7 @@ def _judgments(participant: Participant, slot: Assignment, clean: dict[str, dict
 
 def _judgment_values(judgment: Judgment, now: datetime) -> list:
     values = [getattr(judgment, name) for name in _JUDGMENT_COLUMNS[:-2]]
-    return values + [_stamp(now), Judgment.Source.PLATFORM]
+    return values + [db_datetime(now), Judgment.Source.PLATFORM]
 
 
 def _choice(side: str, left: str) -> str:

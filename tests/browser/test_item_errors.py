@@ -27,6 +27,19 @@ def _set_slider(page, field: str, value: int) -> None:
     page.locator(f'[data-dimension="{field}"] input[type=range]').fill(str(value))
 
 
+def _fill_turns_with_one_off_the_step(page):
+    """Answers every per-turn box in range, then types 3.7 (off the 0.5 step) for turn 2; submits. Returns the
+    question in error."""
+    boxes = page.locator("#item-form input[type=number]")
+    for index in range(boxes.count()):
+        box = boxes.nth(index)
+        box.fill("4" if box.get_attribute("max") == "7" else "0.5")
+    wrong = page.locator('[data-dimension="d__empathy__1"]')
+    wrong.locator("input").fill("3.7")
+    page.get_by_role("button", name="Submit").click()
+    return wrong
+
+
 def test_untouched_slider_is_named_beside_its_question_focused_and_other_answers_kept(new_page):
     project = _preset_project("response_quality")
     page = new_page(PHONE)
@@ -69,13 +82,7 @@ def test_number_off_the_step_is_explained_in_plain_words_and_answers_kept(new_pa
     page = new_page(DESKTOP)
     walk_to_first_item(page, slug=project.slug, worker="err-number")
     open_content_note(page)  # the first item served may be a distressing one, its turns folded
-    boxes = page.locator("#item-form input[type=number]")
-    for index in range(boxes.count()):
-        box = boxes.nth(index)
-        box.fill("4" if box.get_attribute("max") == "7" else "0.5")
-    wrong = page.locator('[data-dimension="d__empathy__1"]')
-    wrong.locator("input").fill("3.7")
-    page.get_by_role("button", name="Submit").click()
+    wrong = _fill_turns_with_one_off_the_step(page)
 
     expect(wrong.locator(".field-error")).to_have_text(
         "“3.7” is not allowed here: please enter a number from 1 to 7 in steps of 0.5.")
@@ -94,13 +101,7 @@ def test_an_error_inside_a_distressing_items_fold_keeps_the_fold_open_and_focuse
     page = new_page(PHONE)
     walk_to_first_item(page, slug=project.slug, worker="err-fold")
     open_content_note(page, keyboard=True)
-    boxes = page.locator("#item-form input[type=number]")
-    for index in range(boxes.count()):
-        box = boxes.nth(index)
-        box.fill("4" if box.get_attribute("max") == "7" else "0.5")
-    wrong = page.locator('[data-dimension="d__empathy__1"]')
-    wrong.locator("input").fill("3.7")
-    page.get_by_role("button", name="Submit").click()
+    wrong = _fill_turns_with_one_off_the_step(page)
 
     expect(page.locator("details.content-note")).to_have_attribute("open", "")
     expect(wrong.locator("input")).to_be_focused()

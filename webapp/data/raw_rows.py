@@ -5,7 +5,23 @@ hands columns back in its own shapes (SQLite: naive datetimes and 0/1 for boolea
 backend's and the field's converters, the ones a queryset would run, turn them into what the model holds.
 """
 
+from datetime import datetime
+
 from django.db import connection
+
+
+def quoted(name: str) -> str:
+    """A table or column name quoted for the database in use."""
+    return connection.ops.quote_name(name)
+
+
+def table_name(model) -> str:
+    return quoted(model._meta.db_table)
+
+
+def db_datetime(value: datetime | None):
+    """A datetime as the database column takes it (SQLite stores naive UTC text, PostgreSQL takes it as it is)."""
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 def values_converted(fields: list, values) -> list:
