@@ -19,6 +19,7 @@ from annotations.importing.errors import ImportFormatError
 from annotations.services import importing, projects
 from annotations.services.exporting import labels_export
 from annotations.spec import SpecError
+from webapp.people.api_fields import ShareIn
 from webapp.people.roles import IsResearcher
 from webapp.specs import SlugTaken
 
@@ -171,11 +172,11 @@ class LabelExportView(ResearcherView):
 
 
 class ProjectShareView(ResearcherView):
-    @extend_schema(request=serializers.ShareIn, responses={204: None, 400: serializers.ErrorOut},
+    @extend_schema(request=ShareIn, responses={204: None, 400: serializers.ErrorOut},
                    summary="Give another researcher access (owner only)")
     def post(self, request, slug):
         project = self.project(request, slug)
-        data = serializers.ShareIn(data=request.data)
+        data = ShareIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             projects.project_share(project=project, username=data.validated_data["username"], by=request.user)

@@ -51,10 +51,6 @@ class LabelsImportedOut(CountOut):
                                        help_text="Annotator attribute columns recorded for this project")
 
 
-class ShareIn(serializers.Serializer):
-    username = serializers.CharField()
-
-
 class ProgressOut(serializers.Serializer):
     items = serializers.IntegerField()
     complete = serializers.IntegerField()

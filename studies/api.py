@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from studies import selectors, services
 from studies.models import Participant, Study
 from studies.spec import SpecError
+from webapp.people.api_fields import ShareIn
 from webapp.people.ownership import ShareError
 from webapp.people.roles import IsResearcher
 from webapp.specs import SlugTaken
@@ -84,10 +85,6 @@ def _spec_refused(exc: Exception):
     return ValidationError({"spec": str(exc)})
 
 
-class ShareInSerializer(serializers.Serializer):
-    username = serializers.CharField()
-
-
 class StudyListView(APIView):
     permission_classes = [IsResearcher]
 
@@ -137,10 +134,10 @@ class StudyDetailView(APIView):
 class StudyShareView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(request=ShareInSerializer, responses={204: None}, summary="Give another researcher access (owner only)")
+    @extend_schema(request=ShareIn, responses={204: None}, summary="Give another researcher access (owner only)")
     def post(self, request, slug):
         study = _study(request, slug)
-        data = ShareInSerializer(data=request.data)
+        data = ShareIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             services.study_share(study=study, username=data.validated_data["username"], by=request.user)

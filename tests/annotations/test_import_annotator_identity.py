@@ -136,7 +136,7 @@ def test_api_import_names_the_same_annotators_only_of_a_project_the_researcher_m
             data["same_annotators_as"] = source
         return client.post("/api/projects/second/labels/", data, format="multipart")
 
-    assert upload("theirs").status_code == 403
+    assert upload("theirs").status_code == 404  # another researcher's project is not among yours
     assert not Label.objects.filter(project=b).exists()
     response = upload("first")
     assert response.status_code == 201 and response.json() == {"imported": 1, "attributes": ["country"]}

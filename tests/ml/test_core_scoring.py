@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from ml.core.accel.quantization import SharedInputSlice, SmoothedInt8Linear, cpu_has_int8_dot_product
+from ml.core.accel.quantization import SharedInputSlice, SmoothedInt8Linear
 from ml.core.errors import ModelLoadError
 from ml.core.reward_model import RewardModelScorer
 from ml.core.scores import PERM_DIMENSIONS
@@ -80,7 +80,18 @@ def test_outputs_are_matched_to_dimensions_by_label_name(make_tiny_regressor):
     assert result.per_dimension["bystander"][0] == pytest.approx(raw[0], abs=1e-5)
 
 
-def test_int8_quantization_converts_the_per_token_layers_and_keeps_the_ranking(tiny_regressor_path):
+# How far int8 may move a tiny random model's scores, as a share of their range: 8-bit weights
+# (CPUs with VNNI/AMX) measured 0.031, 7-bit weights (the others) 0.055.
+INT8_TOLERANCE = {True: 0.05, False: 0.08}
+
+
+@pytest.mark.parametrize("branch", ["this CPU's", "7-bit weights"])
+def test_int8_quantization_converts_the_per_token_layers_and_keeps_the_ranking(tiny_regressor_path, monkeypatch, branch):
+    from ml.core.accel import quantization
+
+    if branch == "7-bit weights":  # what a CPU without VNNI/AMX runs; safe on every CPU (no int16 overflow)
+        monkeypatch.setattr(quantization, "cpu_has_int8_dot_product", lambda: False)
+    eight_bit = quantization.cpu_has_int8_dot_product()
     plain = RewardModelScorer(tiny_regressor_path, device="cpu", acceleration="off")
     quantized = RewardModelScorer(tiny_regressor_path, quantize=True, device="cpu")
 
@@ -92,14 +103,14 @@ def test_int8_quantization_converts_the_per_token_layers_and_keeps_the_ranking(t
         "intermediate.dense")}
     last_kv = {f"bert.encoder.layer.1.layer.attention.self.{part}" for part in ("key", "value")}
     down = "bert.encoder.layer.0.output.dense"
-    assert converted == layer_0 | last_kv | ({down} if cpu_has_int8_dot_product() else set())
+    assert converted == layer_0 | last_kv | ({down} if eight_bit else set())
     assert all(isinstance(modules[name], (SmoothedInt8Linear, SharedInputSlice)) for name in converted)
     # Float32: what computes one row per text (the last layer's first token, pooler and head).
     assert all(type(modules[name]) is torch.nn.Linear for name in plan.kept_float)
     assert {"bert.pooler.dense", "classifier"} <= set(plan.kept_float)
     exact, approx = plain.score(TEXTS).reward, quantized.score(TEXTS).reward
     assert all(math.isfinite(value) for value in approx)
-    assert approx == pytest.approx(exact, abs=0.05 * (max(exact) - min(exact)))
+    assert approx == pytest.approx(exact, abs=INT8_TOLERANCE[eight_bit] * (max(exact) - min(exact)))
     assert sorted(range(len(TEXTS)), key=exact.__getitem__) == sorted(
         range(len(TEXTS)), key=approx.__getitem__
     )

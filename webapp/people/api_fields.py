@@ -24,3 +24,9 @@ class RegroupField(serializers.CharField):
             return regroup_parse(super().to_internal_value(data))
         except ValueError as error:
             raise serializers.ValidationError(str(error)) from None
+
+
+class ShareIn(serializers.Serializer):
+    """The body of a share request: the researcher who gets access."""
+
+    username = serializers.CharField(help_text="the researcher to share with")
