@@ -169,6 +169,32 @@ class Label(models.Model):
         indexes = [models.Index(fields=["project", "id"], name="label_export_order")]
 
 
+class ItemNote(models.Model):
+    """What an annotator told the researchers about one item they were given, beside their answer or their skip:
+    a flag (something is wrong with the item) and/or a free comment. One per assignment, so a replayed turn
+    stores it once."""
+
+    class Flag(models.TextChoices):
+        NONE = "", "No problem"
+        UNCLEAR = "unclear", "Unclear or ambiguous"
+        BROKEN = "broken", "Text is broken or garbled"
+        OFFENSIVE = "offensive", "Offensive or harmful"
+        OTHER = "other", "Something else"
+
+    COMMENT_MAX = 2000
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="notes")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="notes")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="item_notes")
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="note")
+    flag = models.CharField(max_length=16, choices=Flag.choices, blank=True, default=Flag.NONE)
+    comment = models.TextField(blank=True, default="", max_length=COMMENT_MAX)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "item"], name="note_by_item")]
+
+
 class ControlResult(models.Model):
     """The outcome of one attention check or gold item for one annotator."""
 
