@@ -161,6 +161,15 @@ def job_finish(*, job_id: int, status: str, error: str = "", result: dict | None
     return job
 
 
+def job_result_record(*, job_id: int, result: dict) -> None:
+    """Merges ``result`` into the job's row without committing: call it inside the transaction of the
+    writes it describes, so that the work and the record of it commit together and a redelivered or
+    re-run job finds ``job.result`` filled instead of writing twice. Locks the job row until that
+    transaction ends, so call it last."""
+    job = Job.objects.select_for_update().only("result").get(pk=job_id)
+    Job.objects.filter(pk=job_id).update(result={**job.result, **result})
+
+
 def job_run(*, job_id: int, worker: str) -> Job | None:
     """Claims and runs one job on this worker with its kind's runner; returns the job as it ended, or
     None when there was nothing to do. ``JobError`` and ``ValueError`` (the job's own fault) end it
