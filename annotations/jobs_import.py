@@ -6,7 +6,8 @@ the file twice: a read pass through the parsers, outside any transaction, report
 file's lines, every ``PROGRESS_EVERY`` rows), observes a cancel and refuses a malformed line; then the store
 pass runs the import service itself (``items_import`` / ``labels_import``, the inline path's own function),
 one transaction that also records the job's result, so a failing import stores nothing and a redelivered job
-finds its rows already stored instead of writing them twice. The store pass reports no progress: an update
+finds its rows already stored instead of writing them twice. The stored file is removed when the job ends
+(``import_ended``), whatever the outcome, also when it is cancelled before it ran. The store pass reports no progress: an update
 written inside its transaction would stay invisible, and the job row locked, until it commits.
 """
 
@@ -26,7 +27,7 @@ from annotations.services.import_uploads import (
 from webapp.jobs.errors import Cancelled, JobError
 from webapp.jobs.models import Job, Queue
 from webapp.jobs.registry import JobKind, job_kind_register
-from webapp.jobs.services import TRANSIENT_ERRORS, job_queue, job_result_record
+from webapp.jobs.services import job_queue, job_result_record
 
 IMPORT_KIND = "import"
 WHAT_FORMATS = {"items": ITEM_FORMATS, "labels": LABEL_FORMATS}
@@ -56,24 +57,18 @@ def import_job_launch(*, project: Project, created_by, upload, what: str, fmt: s
 
 def run_import(job: Job, on_batch) -> dict:
     """Reads, then stores, the job's file (see the module docstring); returns ``{"what", "file", "imported"}``,
-    plus ``"attributes"`` (the annotator attribute columns kept) for labels. Removes the stored file when the
-    job ends here, kept only for a transient error, which the task retries."""
+    plus ``"attributes"`` (the annotator attribute columns kept) for labels. Raises ``ImportFormatError`` naming
+    the researcher's file, line and field, with nothing stored."""
     if "imported" in job.result:  # an earlier run of this job committed its rows
         return job.result
-    params = job.params
-    try:
-        summary = _read_then_store(job, on_batch)
-    except TRANSIENT_ERRORS:
-        raise
-    except Cancelled:
-        if Job.objects.filter(pk=job.pk, cancel_requested=True).exists():  # not a worker taking it over
-            upload_remove(params["upload"])
-        raise
-    except Exception:
-        upload_remove(params["upload"])
-        raise
-    upload_remove(params["upload"])
-    return summary
+    return _read_then_store(job, on_batch)
+
+
+def import_ended(job: Job) -> None:
+    """Removes the job's stored file once the job has ended, whatever the outcome (a job that Celery retries
+    after a transient error has not ended, and keeps it)."""
+    if job.params.get("upload"):
+        upload_remove(job.params["upload"])
 
 
 def _read_then_store(job: Job, on_batch) -> dict:
@@ -128,4 +123,5 @@ def register() -> None:
     """Registers the import kind (the project target is registered by ``annotations.jobs``)."""
     job_kind_register(JobKind(
         name=IMPORT_KIND, label="Import", queue=Queue.DEFAULT, run=run_import, launch=_from_data,
-        targets=(Project,), describe=_described, progress_template="annotations/_import_progress.html"))
+        targets=(Project,), describe=_described, progress_template="annotations/_import_progress.html",
+        ended=import_ended))

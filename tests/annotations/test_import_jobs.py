@@ -4,6 +4,7 @@ stores nothing twice, cancel, and who may launch or see the job (page and API)."
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -67,6 +68,9 @@ def test_an_items_job_stores_every_row_reports_progress_every_few_thousand_rows_
     assert result == {"what": "items", "file": "many stories.jsonl", "imported": 4500}
     assert Item.objects.filter(project=project).count() == 4500
     assert Item.objects.get(project=project, external_id="s4499").data == {"text": "Story 4499."}
+    assert default_storage.exists(stored)  # until the job has ended
+    with django_capture_on_commit_callbacks(execute=True):
+        job_services.job_finish(job_id=job.pk, status=Job.Status.SUCCEEDED, result=result)
     assert not default_storage.exists(stored) and not (media_root / "imports" / f"job-{job.pk}").exists()
 
 
@@ -76,12 +80,17 @@ def test_a_bad_line_fails_the_job_naming_the_uploaded_file_line_and_field_with_n
     content = stories(2999) + b'{"id": "broken"}\n' + stories(10, start=3000)
     job = launched(project, researcher, "my stories.jsonl", content, django_capture_on_commit_callbacks)
 
-    failed = job_services.job_run(job_id=job.pk, worker=WORKER)
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = job_services.job_run(job_id=job.pk, worker=WORKER)
 
     assert failed.status == Job.Status.FAILED
     assert failed.error == "my stories.jsonl, line 3000, field 'text': is required"
     assert not Item.objects.filter(project=project).exists()
     assert not default_storage.exists(job.params["upload"])
+    owner = Client()
+    owner.force_login(researcher)
+    page = html.unescape(owner.get(reverse("jobs:job_detail", args=[job.pk])).content.decode())
+    assert "my stories.jsonl, line 3000, field 'text': is required" in page and "Nothing was imported." in page
     with django_capture_on_commit_callbacks():
         job_services.job_requeue(job=failed)
     retried = job_services.job_run(job_id=job.pk, worker=WORKER)
@@ -129,7 +138,22 @@ def test_a_cancelled_import_stops_while_reading_with_nothing_stored_and_its_file
             job_id=job.pk, worker=WORKER, done=done, total=total))
 
     assert not Item.objects.filter(project=project).exists()
+    with django_capture_on_commit_callbacks(execute=True):  # as job_run ends a job its runner cancelled
+        job_services.job_finish(job_id=job.pk, status=Job.Status.CANCELLED, error="cancelled on request")
     assert not default_storage.exists(job.params["upload"])
+
+
+def test_an_import_cancelled_before_a_worker_took_it_removes_its_file(researcher, django_capture_on_commit_callbacks):
+    project = ProjectFactory(owner=researcher, slug="cancel-queued")
+    job = launched(project, researcher, "never.jsonl", stories(10), django_capture_on_commit_callbacks)
+    assert default_storage.exists(job.params["upload"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job_services.job_cancel(job=job)
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED and not default_storage.exists(job.params["upload"])
+    assert job_services.job_run(job_id=job.pk, worker=WORKER) is None and not Item.objects.exists()
 
 
 def test_a_labels_job_keeps_the_attribute_columns_and_reports_them_as_the_inline_import_does(
