@@ -12,6 +12,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from webapp.jobs.broker import embedded_broker_folders_make
 from webapp.jobs.errors import Cancelled, JobError
 from webapp.jobs.models import Job, Queue
 from webapp.jobs.registry import job_kind, job_kinds
@@ -72,6 +73,7 @@ def job_enqueue(*, job_id: int) -> bool:
     if job is None:
         return False
     try:
+        embedded_broker_folders_make(app)
         # A fresh connection with short timeouts, so a dead broker fails fast instead of retrying.
         with app.connection_for_write(
             connect_timeout=BROKER_CONNECT_TIMEOUT,
