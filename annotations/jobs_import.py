@@ -6,9 +6,9 @@ the file twice: a read pass through the parsers, outside any transaction, report
 file's lines, every ``PROGRESS_EVERY`` rows), observes a cancel and refuses a malformed line; then the store
 pass runs the import service itself (``items_import`` / ``labels_import``, the inline path's own function),
 one transaction that also records the job's result, so a failing import stores nothing and a redelivered job
-finds its rows already stored instead of writing them twice. The stored file is removed when the job ends
-(``import_ended``), whatever the outcome, also when it is cancelled before it ran. The store pass reports no progress: an update
-written inside its transaction would stay invisible, and the job row locked, until it commits.
+finds its rows already stored instead of writing them twice. The store pass reports no progress: an update
+written inside its transaction would stay invisible, and the job row locked, until it commits. The stored file
+is removed when the job ends (``import_ended``), whatever the outcome, also when it is cancelled before it ran.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ class ProjectSpecIn(serializers.Serializer):
 
 
 class FileIn(serializers.Serializer):
-    file = serializers.FileField(help_text="at most RESONANCE_MAX_UPLOAD_BYTES (50 MiB unless configured)")
+    file = serializers.FileField(help_text="at most RESONANCE_MAX_UPLOAD_BYTES (50 MiB unless configured); one above "
+                                           "RESONANCE_IMPORT_INLINE_BYTES (2 MiB) is answered 202 with its import job")
     format = serializers.CharField(required=False, allow_blank=True,
                                    help_text="Import format; detected from the file name and header when left out.")
 
