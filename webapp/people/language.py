@@ -35,7 +35,7 @@ def crowd_language(spec: dict) -> str:
     """The language a stored spec names, if the site ships it; ``LANGUAGE_CODE`` otherwise (a spec stored before
     specs named one)."""
     language = spec.get("language")
-    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    return language if isinstance(language, str) and language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 def crowd_language_use(spec: dict) -> str:

@@ -19,7 +19,7 @@ def language_check(value: Any, *, path: str = "") -> str:
     for anything but one of ``SPEC_LANGUAGES``."""
     if value is None:
         return DEFAULT_LANGUAGE
-    if value not in SPEC_LANGUAGES:
+    if not isinstance(value, str) or value not in SPEC_LANGUAGES:
         offered = ", ".join(f"{code} ({name})" for code, name in SPEC_LANGUAGES.items())
         raise SpecError(path, f"{value!r} is not a language the crowd pages are shipped in; use one of {offered}")
     return value
