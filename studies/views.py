@@ -64,6 +64,7 @@ def _pairs_left(study) -> bool:
 def _full_context(study, identity, reason: str) -> dict:
     recruitment = study.spec.get("recruitment") or {}
     return {"study": study, "spec": study.spec, "full": reason, "identity": identity,
+            "participant_title": _in_page_language(study.spec["participant_title"]),
             "no_work_code": (recruitment.get("prolific") or {}).get("no_work_code")}
 
 
@@ -177,7 +178,7 @@ def participate_start(request, token):
     try:
         services.participant_start(participant=participant)
     except services.StudyFull as exc:
-        return render(request, PAGE, {"study": participant.study, "spec": participant.study.spec, "full": str(exc)})
+        return render(request, PAGE, _full_context(participant.study, None, str(exc)))
     return _to_page(request, token)
 
 
