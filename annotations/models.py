@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 
 class ItemKind(models.TextChoices):
@@ -167,6 +168,33 @@ class Label(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="one_label_per_item_annotator")]
         indexes = [models.Index(fields=["project", "id"], name="label_export_order")]
+
+
+class ItemNote(models.Model):
+    """What an annotator told the researchers about one item they were given, beside their answer or their skip:
+    a flag (something is wrong with the item) and/or a free comment. One per assignment, so a replayed turn
+    stores it once."""
+
+    class Flag(models.TextChoices):
+        # labels in the language of the page that shows them (the annotator's project's)
+        NONE = "", gettext_lazy("No problem")
+        UNCLEAR = "unclear", gettext_lazy("Unclear or ambiguous")
+        BROKEN = "broken", gettext_lazy("Text is broken or garbled")
+        OFFENSIVE = "offensive", gettext_lazy("Offensive or harmful")
+        OTHER = "other", gettext_lazy("Something else")
+
+    COMMENT_MAX = 2000
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="notes")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="notes")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="item_notes")
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="note")
+    flag = models.CharField(max_length=16, choices=Flag.choices, blank=True, default=Flag.NONE)
+    comment = models.TextField(blank=True, default="", max_length=COMMENT_MAX)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "item"], name="note_by_item")]
 
 
 class ControlResult(models.Model):

@@ -16,14 +16,15 @@ from django.utils.translation import get_language, gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from annotations.models import Assignment, Enrollment, Item, Label
+from annotations.models import Assignment, Enrollment, Item, ItemNote, Label
 from annotations.presenting import item_view
 from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow
+from annotations.services.notes import FORM_COMMENT, FORM_FLAG, note_from_form
 from annotations.services.routing import SubmitError, assignment_next, stored_label
 from annotations.services.turn import SKIPS, annotation_turn, turn_context_fetch
 from annotations.values import raw_values_from_form
-from annotations.views_errors import item_view_with_answers
+from annotations.views_errors import NOTE_ERROR, item_view_with_answers
 from webapp.people.crowd import crowd_identity_from_request, crowd_link_remember, crowd_user_for_link
 from webapp.people.journey import final_questions, link_admits, wants_support
 from webapp.people.language import crowd_language_use, crowd_page
@@ -182,7 +183,17 @@ def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict |
         "content_note": project.spec.get("content_note") if (assignment.item.distressing or project.spec.get("content_note")) else "",
         "attention_warning": enrollment.attention_failures >= warn_after,
         "break_reminder": flow.break_reminder_due(enrollment),
+        "note": _note_shown(posted, errors), "note_flags": ItemNote.Flag.choices,
+        "note_comment_max": ItemNote.COMMENT_MAX,
     }
+
+
+def _note_shown(posted, errors: dict | None) -> dict:
+    """The note box as the annotator left it when their submit was refused (empty on a fresh item)."""
+    if not errors or posted is None:
+        return {}
+    return {"flag": posted.get(FORM_FLAG, ""), "comment": posted.get(FORM_COMMENT, ""),
+            "error": errors.get(NOTE_ERROR, "")}
 
 
 def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, status: int = 200, posted=None,
@@ -343,7 +354,7 @@ def annotate_submit(request, slug):
     raw = raw_values_from_form(enrollment.project.dimensions, request.POST) if action == "submit" else None
     try:
         turn = annotation_turn(enrollment=enrollment, assignment=assignment, action=action, raw_values=raw,
-                               seconds=_seconds(request))
+                               seconds=_seconds(request), note=note_from_form(request.POST))
     except SubmitError as exc:
         context = _item_context(enrollment, assignment, exc.errors, posted=request.POST)
         if request.htmx:

@@ -14,6 +14,9 @@ def _fmt(number) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
+NOTE_ERROR = "note"  # the key of a refused note (annotations.services.notes), shown by the note's own box
+
+
 def _field_of(error_key: str) -> str:
     """`empathy` -> `d__empathy`; a per-turn `empathy[3]` -> `d__empathy__3` (the form's field names)."""
     match = _TURN_KEY.match(error_key)
@@ -58,7 +61,7 @@ def _all_widgets(view: dict) -> list[dict]:
 def item_view_with_answers(view: dict, *, posted, errors: dict) -> list[dict]:
     """Puts each posted answer back into its widget (`current`) and each error beside it (`error`); returns the
     summary rows [{field, question, message}] in page order. `posted` is the POSTed form."""
-    by_field = {_field_of(key): message for key, message in errors.items()}
+    by_field = {_field_of(key): message for key, message in errors.items() if key != NOTE_ERROR}
     summary = []
     for widget in _all_widgets(view):
         raw = posted.get(widget["field"], "") if posted is not None else ""
@@ -70,4 +73,7 @@ def item_view_with_answers(view: dict, *, posted, errors: dict) -> list[dict]:
             summary.append({"field": widget["field"], "question": question, "message": widget["error"]})
     for field, message in by_field.items():  # an error no widget shows (a stale form): still said, never lost
         summary.append({"field": "", "question": field.removeprefix("d__"), "message": message})
+    if NOTE_ERROR in errors:
+        summary.append({"field": NOTE_ERROR, "question": gettext("Your note on this item"),
+                        "message": errors[NOTE_ERROR]})
     return summary

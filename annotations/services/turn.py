@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from annotations.models import Assignment, Enrollment, Item, Label, Project
 from annotations.selectors import project_spec_cached
 from annotations.services import flow
+from annotations.services.notes import NoteInput, item_note_store
 from annotations.services.routing import assignment_next, assignment_skip, label_submit
 from webapp.data.raw_rows import instance_from_row
 
@@ -37,11 +38,12 @@ class Turn:
 
 
 def annotation_turn(*, enrollment: Enrollment, assignment: Assignment, action: str = "submit",
-                    raw_values: dict | None = None, seconds: float | None = None) -> Turn:
-    """Submits ``raw_values`` for ``assignment`` (``action`` "submit") or skips it ("skip", "distressing"), then
-    reserves the item that follows. One transaction: SubmitError (answers that do not fit, a reservation lost)
-    leaves nothing written. A replay of the same turn (a double click, a retry, a resent form) stores nothing new
-    and gets the same next item back.
+                    raw_values: dict | None = None, seconds: float | None = None,
+                    note: NoteInput | None = None) -> Turn:
+    """Submits ``raw_values`` for ``assignment`` (``action`` "submit") or skips it ("skip", "distressing"), with
+    the annotator's ``note`` on the item if they left one, then reserves the item that follows. One transaction:
+    SubmitError (answers that do not fit, a reservation lost) leaves nothing written. A replay of the same turn
+    (a double click, a retry, a resent form) stores nothing new and gets the same next item back.
 
     ``enrollment`` is the annotator's (with ``project``), read in this request and at the items stage;
     ``assignment`` one of theirs in that project (with ``item`` and ``project``)."""
@@ -56,6 +58,8 @@ def annotation_turn(*, enrollment: Enrollment, assignment: Assignment, action: s
             label = label_submit(assignment=assignment, raw_values=raw_values or {}, seconds=seconds,
                                  enrollment=enrollment)
             stop = flow.enrollment_after_item(enrollment=enrollment, counters_fresh=True)
+        if note is not None:
+            item_note_store(assignment=assignment, note=note)
         if stop is not None:
             return Turn(label=label, skipped=skipped, stop=stop)
         following, stop = turn_next(enrollment=enrollment, resume=False, after=assignment)

@@ -202,6 +202,9 @@ RESONANCE_RESERVATION_SECONDS = env_int("RESONANCE_RESERVATION_SECONDS", 30 * 60
 # Uploads: an import file may be this large (refused with a 400 beyond). Files over FILE_UPLOAD_MAX_MEMORY_SIZE
 # are spooled to disk.
 RESONANCE_MAX_UPLOAD_BYTES = env_int("RESONANCE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+# An import file up to this size is imported inside the request; a larger one is stored under MEDIA_ROOT and
+# imported by a background job (the page and the API answer with the job), so no request nears gunicorn's timeout.
+RESONANCE_IMPORT_INLINE_BYTES = env_int("RESONANCE_IMPORT_INLINE_BYTES", 2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # LOG_FORMAT=json (the production default): one JSON object a line with the request id; text otherwise.
