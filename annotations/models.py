@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 
 class ItemKind(models.TextChoices):
@@ -175,11 +176,12 @@ class ItemNote(models.Model):
     stores it once."""
 
     class Flag(models.TextChoices):
-        NONE = "", "No problem"
-        UNCLEAR = "unclear", "Unclear or ambiguous"
-        BROKEN = "broken", "Text is broken or garbled"
-        OFFENSIVE = "offensive", "Offensive or harmful"
-        OTHER = "other", "Something else"
+        # labels in the language of the page that shows them (the annotator's project's)
+        NONE = "", gettext_lazy("No problem")
+        UNCLEAR = "unclear", gettext_lazy("Unclear or ambiguous")
+        BROKEN = "broken", gettext_lazy("Text is broken or garbled")
+        OFFENSIVE = "offensive", gettext_lazy("Offensive or harmful")
+        OTHER = "other", gettext_lazy("Something else")
 
     COMMENT_MAX = 2000
 

@@ -10,6 +10,7 @@ Shape (YAML shown; JSON is the same)::
 
     slug: perm-vs-base              # [a-z0-9-], 3..60
     title: PERM vs. base model        # researchers only; participants see participant_title
+    language: de                    # the participant pages' language: en (the default) or de
     prompts:                        # or prompts_file: prompts.jsonl (JSONL {id, context}), relative to the spec
       - id: p1
         context: [{speaker: seeker, text: "..."}]   # the last turn is the seeker's
@@ -39,7 +40,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, PlainValidator, ValidationInfo, field_validator, model_validator
 
-from webapp.specs import SpecError, slug_check, spec_hash, spec_text_read
+from webapp.specs import DEFAULT_LANGUAGE, SpecError, language_check, slug_check, spec_hash, spec_text_read
 from webapp.specs.models import SpecModel, spec_validate
 
 __all__ = ["SpecError", "redirect_url_usable", "spec_hash", "spec_load_file", "spec_parse"]
@@ -47,6 +48,7 @@ __all__ = ["SpecError", "redirect_url_usable", "spec_hash", "spec_load_file", "s
 SYSTEM_KINDS = ("model", "imported")
 RATIONALE = ("none", "optional", "required")
 PLATFORMS = ("open", "prolific", "mturk")
+DEFAULT_PARTICIPANT_TITLE = "Compare two replies"
 DEFAULT_CRITERIA = [{"name": "overall", "question": "Which response is better overall?"}]
 
 
@@ -299,8 +301,9 @@ class StudySpec(SpecModel):
     slug: Annotated[str, PlainValidator(lambda value: slug_check(value, path=""))]
     title: Text
     description: OptionalText = ""
+    language: Annotated[str, PlainValidator(language_check)] = DEFAULT_LANGUAGE
     # participants see this, never the title, which often names the systems
-    participant_title: OptionalText = "Compare two replies"
+    participant_title: OptionalText = DEFAULT_PARTICIPANT_TITLE
     seeker_speaker: OptionalText = "seeker"
     prompts: Any = None
     prompts_file: Any = None
@@ -406,6 +409,7 @@ class StudySpec(SpecModel):
             "slug": self.slug,
             "title": self.title,
             "description": self.description,
+            "language": self.language,
             "participant_title": self.participant_title,
             "seeker_speaker": self.seeker_speaker,
             "prompts": self.prompts if self.prompts is not None else self.prompts_file,

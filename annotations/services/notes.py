@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from annotations.models import Assignment, ItemNote, Project
 from annotations.services.routing import SubmitError
 from webapp.data.csvsafe import csv_cell_neutralised
@@ -31,7 +33,8 @@ def note_parse(*, flag: object = "", comment: object = "") -> NoteInput | None:
         choices = ", ".join(repr(value) for value in ItemNote.Flag.values if value)
         raise SubmitError({"note": f"flag {flag!r} is not one of {choices} (or empty)"})
     if len(comment) > ItemNote.COMMENT_MAX:
-        raise SubmitError({"note": f"the comment has {len(comment)} characters; at most {ItemNote.COMMENT_MAX}"})
+        raise SubmitError({"note": gettext("the comment has %(length)d characters; at most %(limit)d")
+                           % {"length": len(comment), "limit": ItemNote.COMMENT_MAX}})
     if "\x00" in comment:
         raise SubmitError({"note": "the comment contains a NUL byte"})
     return NoteInput(flag=flag, comment=comment) if flag or comment else None

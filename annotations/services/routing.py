@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from annotations.models import Assignment, ControlResult, Enrollment, Item, Label
 from annotations.values import control_passed, label_values_validate
@@ -334,7 +335,7 @@ def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | N
         # assignment was finished before (a replay returns the label stored first)
         label = _stored_label(assignment)
         if label is None:
-            raise SubmitError({"item": "this item was skipped or is no longer yours"})
+            raise SubmitError({"item": gettext("this item was skipped or is no longer yours")})
         if enrollment is not None:
             enrollment.refresh_from_db(fields=list(COUNTERS))
         return label
@@ -407,8 +408,8 @@ def _label_store(assignment: Assignment, item: Item, values: dict, seconds: floa
                     if not cursor.rowcount:
                         return None
                     if item.role == Item.Role.TASK and not _take_slot(item.id):
-                        raise SubmitError({"item": "your reservation expired and this item has been completed by "
-                                                   "others"})
+                        raise SubmitError({"item": gettext("your reservation expired and this item has been "
+                                                           "completed by others")})
                     cursor.execute(_label_statement(), [*label_params, Assignment.Status.SUBMITTED])
                     row = cursor.fetchone()
                     if row is None:

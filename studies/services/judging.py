@@ -19,6 +19,7 @@ from functools import cache
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from studies.models import Assignment, AttentionCheck, Judgment, Pair, Participant, Prompt, Response, Study
 from studies.selectors import study_spec_cached
@@ -176,10 +177,10 @@ def answers_validate(*, criteria: list[dict], answers: dict[str, dict]) -> dict[
         raw = answers.get(name) or {}
         side = raw.get("side")
         if side not in SIDES:
-            errors[name] = "Please choose the left reply, the right reply or a tie."
+            errors[name] = gettext("Please choose the left reply, the right reply or a tie.")
             continue
         if side == "tie" and not criterion["ties"]:
-            errors[name] = "A tie is not allowed for this question; please choose one reply."
+            errors[name] = gettext("A tie is not allowed for this question; please choose one reply.")
             continue
         strength = raw.get("strength")
         if criterion["strength"] and side != "tie":
@@ -188,13 +189,13 @@ def answers_validate(*, criteria: list[dict], answers: dict[str, dict]) -> dict[
             except (TypeError, ValueError):
                 strength = 0
             if not 1 <= strength <= len(criterion["strength"]):
-                errors[name] = "Please say how much better the chosen reply is."
+                errors[name] = gettext("Please say how much better the chosen reply is.")
                 continue
         else:
             strength = None
         rationale = (raw.get("rationale") or "").strip()[:4000]
         if criterion["rationale"] == "required" and not rationale:
-            errors[name] = "Please give a short reason."
+            errors[name] = gettext("Please give a short reason.")
             continue
         clean[name] = {"side": side, "strength": strength, "rationale": rationale}
     if errors:

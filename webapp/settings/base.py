@@ -4,6 +4,7 @@ embedded (filesystem) Celery broker under var/, so a new user can start in one c
 from pathlib import Path
 
 from webapp.settings.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_str
+from webapp.specs.language import DEFAULT_LANGUAGE, SPEC_LANGUAGES
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("RESONANCE_VAR_DIR", str(BASE_DIR / "var")))
@@ -118,7 +119,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# Researcher pages are English (no LocaleMiddleware: the browser's language changes nothing); the crowd pages of a
+# project or study speak the language its spec names (webapp.people.language), from the catalogues in locale/.
+LANGUAGE_CODE = DEFAULT_LANGUAGE
+LANGUAGES = list(SPEC_LANGUAGES.items())
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -68,7 +68,9 @@
     const card = document.getElementById("item-card");
     if (card) card.focus({ preventScroll: true });
     const progress = f.querySelector("#progress-text");
-    if (announcer) announcer.textContent = "Next item. " + (progress ? progress.textContent : "");
+    // the words come from the page (annotate.html), in its language
+    const next = (announcer && announcer.dataset.nextItem) || "Next item.";
+    if (announcer) announcer.textContent = next + " " + (progress ? progress.textContent : "");
   }
 
   function toggleNote() {
