@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+
 from ml import services
 from ml.models import ModelVersion, Score
 from ml.services.model_store import folder_checksum, models_storage, store_key
