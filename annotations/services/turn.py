@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from django.db import connection, transaction
+from django.db import connection
 
 from annotations.models import Assignment, Enrollment, Item, Label, Project
 from annotations.selectors import project_spec_cached
@@ -45,20 +45,19 @@ def annotation_turn(*, enrollment: Enrollment, assignment: Assignment, action: s
 
     ``enrollment`` is the annotator's (with ``project``), read in this request and at the items stage;
     ``assignment`` one of theirs in that project (with ``item`` and ``project``)."""
-    with transaction.atomic():
-        if action in SKIPS:
-            label = None
-            skipped = assignment_skip(assignment=assignment, distressing=SKIPS[action], seconds=seconds)
-            # the skip counted itself on the row: the policies read the counters again
-            stop = flow.enrollment_after_item(enrollment=enrollment)
-        else:
-            skipped = False
-            label = label_submit(assignment=assignment, raw_values=raw_values or {}, seconds=seconds,
-                                 enrollment=enrollment)
-            stop = flow.enrollment_after_item(enrollment=enrollment, counters_fresh=True)
-        if stop is not None:
-            return Turn(label=label, skipped=skipped, stop=stop)
-        following, stop = turn_next(enrollment=enrollment, resume=False, after=assignment)
+    if action in SKIPS:
+        label = None
+        skipped = assignment_skip(assignment=assignment, distressing=SKIPS[action], seconds=seconds)
+        # the skip counted itself on the row: the policies read the counters again
+        stop = flow.enrollment_after_item(enrollment=enrollment)
+    else:
+        skipped = False
+        label = label_submit(assignment=assignment, raw_values=raw_values or {}, seconds=seconds,
+                             enrollment=enrollment)
+        stop = flow.enrollment_after_item(enrollment=enrollment, counters_fresh=True)
+    if stop is not None:
+        return Turn(label=label, skipped=skipped, stop=stop)
+    following, stop = turn_next(enrollment=enrollment, resume=False, after=assignment)
     return Turn(label=label, skipped=skipped, stop=stop, assignment=following)
 
 
