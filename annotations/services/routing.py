@@ -4,12 +4,14 @@ Invariants, held under concurrency on both databases:
 - an item's `taken` (live reservations + stored labels) never exceeds its `needed`;
 - an annotator never gets the same item twice (unique item × annotator);
 - a submit is idempotent per assignment (one label per item × annotator).
-A task slot is taken by one conditional UPDATE that picks the candidate in a sub-select and takes it in the same
-statement, so no two transactions can both take the last one; on PostgreSQL the pick passes over rows other
-transactions hold (FOR UPDATE SKIP LOCKED, from `webapp.data.row_locks`), so concurrent annotators do not queue behind
-each other; SQLite runs one writer at a time and needs no lock. The statements of the usual turn (a task item
-submitted while its reservation holds, then the next task item) are written out once here: compiling the
-equivalent ORM calls cost more CPU than the database spent answering them.
+The usual turn's writes (a task item submitted while its reservation holds, then the next task item) are written
+out once here as parts of two statements (``webapp.data.statements``: data-modifying WITH on PostgreSQL, the parts
+in order in one transaction on SQLite): the store (``_store_sql``), where each write depends on the label's insert,
+so a reservation lost leaves nothing written; and the next reservation (``_reserve_sql``), where the slot is taken
+only if the reservation went in. The pick of the next item locks its row, passing over rows other transactions
+hold (FOR UPDATE SKIP LOCKED, from `webapp.data.row_locks`), so concurrent annotators do not queue behind each
+other and no two take its last slot; SQLite runs one writer at a time and needs no lock. Compiling the equivalent
+ORM calls cost more CPU than the database spent answering them.
 """
 
 import random
@@ -321,8 +323,9 @@ def _stored_label(assignment: Assignment) -> Label | None:
 def label_submit(*, assignment: Assignment, raw_values: dict, seconds: float | None,
                  enrollment: Enrollment | None = None) -> Label:
     """Stores one annotator's labels for one item. Idempotent per assignment: a double click or a retry returns the
-    label stored first. Raises SubmitError (nothing stored) when answers do not fit the schema or the reservation
-    expired and its slot went to someone else. One transaction of its own, or part of the caller's.
+    label stored first. Raises SubmitError (nothing stored) when answers do not fit the schema, the assignment was
+    finished otherwise (skipped) or the reservation expired and its slot went to someone else. Atomic on its own
+    (one statement in the usual case on PostgreSQL), or part of the caller's transaction.
 
     When `enrollment` (the annotator's, in this project) is given, its COUNTERS are up to date on return: with the
     values the store read back (the policies after an item then need no query), or read again after a replay."""

@@ -1,11 +1,13 @@
 """The judgment turn: a participant's answers to the slot on screen are stored, and the slot to show next comes back.
 
 One path on PostgreSQL and SQLite alike, for the page, the API and the benchmarks. A usual turn (a participant
-arriving by their link token, a pair slot, answers that fit) runs four statements: the participant with its study
-and its current and next slots (``judgment_context_fetch``, one read), then, in one transaction, the conditional
-claim of the slot (so a second submit of the same slot writes nothing), one multi-row INSERT of the judgments and
-the participant's move to the next position. The statements are written out once here: the equivalent ORM calls
-spent more CPU compiling SQL than the database spent answering it. Slots read here are views holding only the
+arriving by their link token, a pair slot, answers that fit) runs two statements on PostgreSQL: the participant
+with its study and its current and next slots (``judgment_context_fetch``, one read), then the store: the
+conditional claim of the slot, a judgment per criterion and the participant's move to the next position, each
+depending on the claim (so a second submit of the same slot writes nothing), as one data-modifying WITH
+(``webapp.data.statements``), atomic on its own without BEGIN and COMMIT. On SQLite the same parts run one after
+another in a transaction. The statements are written out once here: the equivalent ORM calls spent more CPU
+compiling SQL than the database spent answering it. Slots read here are views holding only the
 fields the turn and the page use (``Assignment`` with ``pair.prompt``, ``pair.response_a``, ``pair.response_b`` or
 ``attention_check`` set): never ``save()`` one, update by ``pk``.
 """
