@@ -296,21 +296,6 @@ def _task_reserve(enrollment: Enrollment, after: Assignment | None = None) -> As
     return None
 
 
-def _finish(assignment: Assignment, status: str, seconds: float | None) -> str | None:
-    """Moves a live assignment to `status`; returns the status it left (reserved or expired), None if it was
-    already finished.
-
-    Each try is one conditional UPDATE, so the transition is atomic against a concurrent reclaim (which moves
-    reserved to expired the same way): the caller learns whether the slot was still held from the status the row
-    actually left, never from an earlier read that a reclaim could overtake (that race gave a slot back twice or
-    used one without taking it again, and let items collect more labels than they need)."""
-    for previous in (Assignment.Status.RESERVED, Assignment.Status.EXPIRED):
-        if Assignment.objects.filter(id=assignment.id, status=previous).update(
-                status=status, finished_at=timezone.now(), seconds=seconds):
-            return previous
-    return None
-
-
 def stored_label(*, assignment: Assignment) -> Label | None:
     """The label stored for this assignment's item by its annotator, if any."""
     return Label.objects.filter(item_id=assignment.item_id, annotator_id=assignment.annotator_id).first()
@@ -434,17 +419,49 @@ def _label_store(assignment: Assignment, item: Item, values: dict, seconds: floa
     return stored
 
 
-def assignment_skip(*, assignment: Assignment, distressing: bool, seconds: float | None = None) -> bool:
+@cache
+def _skip_sql() -> tuple[list[tuple[str, str]], str]:
+    """A skip as parts of one statement (``webapp.data.statements``): the assignment, locked while live (reserved,
+    or expired by the reclaim); its finish; its task slot given back if it still held one; the enrollment's
+    counters, handed back. The slot's fate is decided from the status the locked row had when the skip took it,
+    never from an earlier read that a reclaim could overtake (that race gave a slot back twice, or used one without
+    taking it again, and let items collect more labels than they need)."""
+    was = (f"SELECT a.id, a.status, a.item_id FROM {table_name(Assignment)} a "
+           f"WHERE a.id = %s AND a.status IN (%s, %s) {row_lock(skip_locked=False)}")
+    finish = (f"UPDATE {table_name(Assignment)} SET status = %s, finished_at = %s, seconds = %s "
+              f"WHERE id = (SELECT id FROM was) RETURNING id")
+    released = (f"UPDATE {table_name(Item)} SET taken = taken - 1, is_full = FALSE "
+                f"WHERE id = (SELECT item_id FROM was WHERE status = %s) AND role = 'task' AND taken > 0 "
+                f"AND EXISTS (SELECT 1 FROM finish) RETURNING id")
+    counters = (f"UPDATE {table_name(Enrollment)} SET skipped = skipped + 1, session_done = session_done + 1 "
+                f"WHERE project_id = %s AND annotator_id = %s AND EXISTS (SELECT 1 FROM finish) "
+                f"RETURNING {', '.join(quoted(name) for name in COUNTERS)}")
+    result = (f"SELECT finish.id, {', '.join(f'counters.{quoted(name)}' for name in COUNTERS)} "
+              f"FROM finish LEFT JOIN counters ON TRUE")
+    return [("was", was), ("finish", finish), ("released", released), ("counters", counters)], result
+
+
+def assignment_skip(*, assignment: Assignment, distressing: bool, seconds: float | None = None,
+                    enrollment: Enrollment | None = None) -> bool:
     """Gives an item back to the pool; the annotator will not see it again. A distressing skip is recorded apart
-    from an ordinary one. Idempotent: False when the assignment was already finished."""
-    status = Assignment.Status.DISTRESSING if distressing else Assignment.Status.SKIPPED
-    with transaction.atomic():
-        left = _finish(assignment, status, seconds)
-        if left is None:
-            return False
-        if left == Assignment.Status.RESERVED and assignment.item.role == Item.Role.TASK:
-            _release_slot(assignment.item_id)
-        Enrollment.objects.filter(project_id=assignment.project_id, annotator_id=assignment.annotator_id).update(
-            skipped=F("skipped") + 1, session_done=F("session_done") + 1
-        )
+    from an ordinary one. Idempotent: False when the assignment was already finished. Atomic on its own (one
+    statement on PostgreSQL), or part of the caller's transaction.
+
+    When `enrollment` (the annotator's, in this project) is given and the skip counted, its COUNTERS are up to
+    date on return (the policies after an item then need no query)."""
+    sql, result = _skip_sql()
+    params = {
+        "was": [assignment.id, Assignment.Status.RESERVED, Assignment.Status.EXPIRED],
+        "finish": [Assignment.Status.DISTRESSING if distressing else Assignment.Status.SKIPPED,
+                   db_datetime(timezone.now()), seconds],
+        "released": [Assignment.Status.RESERVED],
+        "counters": [assignment.project_id, assignment.annotator_id],
+    }
+    rows = statements_run([Part(name, text, params[name]) for name, text in sql], result=result)
+    if not rows:
+        return False
+    _finished, *counters = rows[0]
+    if enrollment is not None and counters[0] is not None:
+        for name, value in zip(COUNTERS, values_converted(COUNTER_FIELDS, counters), strict=True):
+            setattr(enrollment, name, value)
     return True

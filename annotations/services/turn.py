@@ -58,9 +58,10 @@ def annotation_turn(*, enrollment: Enrollment, assignment: Assignment, action: s
     ``assignment`` one of theirs in that project (with ``item`` and ``project``)."""
     if action in SKIPS:
         label = None
-        skipped = assignment_skip(assignment=assignment, distressing=SKIPS[action], seconds=seconds)
-        # the skip counted itself on the row: the policies read the counters again
-        stop = flow.enrollment_after_item(enrollment=enrollment)
+        skipped = assignment_skip(assignment=assignment, distressing=SKIPS[action], seconds=seconds,
+                                  enrollment=enrollment)
+        # a skip hands back the counters it moved; a replay of one reads them again
+        stop = flow.enrollment_after_item(enrollment=enrollment, counters_fresh=skipped)
     else:
         skipped = False
         label = label_submit(assignment=assignment, raw_values=raw_values or {}, seconds=seconds,

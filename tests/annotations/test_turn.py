@@ -217,25 +217,31 @@ def test_a_usual_submit_answers_with_the_form_the_page_draws(client):
     assert CSRF_RE.search(fragment)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_usual_submit_through_the_page_takes_four_statements_on_postgresql(client):
+@pytest.mark.django_db(transaction=True)  # outside a test transaction, so a BEGIN or COMMIT would show
+@pytest.mark.parametrize("action", ["submit", "skip"])
+def test_a_usual_turn_through_the_page_takes_four_statements_on_postgresql(client, action):
     project = ProjectFactory(slug="counted", overlap=1)
-    ItemFactory.create_batch(3, project=project)
-    _, page = _annotating_client(client, project)
+    ItemFactory.create_batch(4, project=project)
+    user, page = _annotating_client(client, project)
 
-    def submit(held: str):
+    def send(held: str, action: str):
         return client.post(f"/annotate/{project.slug}/submit/", {"assignment": held, "d__empathy": "3",
-                                                                 "action": "submit"}, headers={"HX-Request": "true"})
+                                                                 "action": action}, headers={"HX-Request": "true"})
 
-    held = ASSIGNMENT_RE.search(submit(ASSIGNMENT_RE.search(page).group(1)).content.decode()).group(1)
+    held = ASSIGNMENT_RE.search(send(ASSIGNMENT_RE.search(page).group(1), "submit").content.decode()).group(1)
     with CaptureQueriesContext(connection) as captured:  # the spec is in this process's cache by now
-        response = submit(held)
+        response = send(held, action)
     assert response.status_code == 200 and ASSIGNMENT_RE.search(response.content.decode())
-    statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+    statements = [q["sql"] for q in captured.captured_queries]
     # the user (session auth), the context, the store (the label, the assignment's finish, the item's and the
-    # enrollment's counters), the next (the pick, the reservation, the slot's take); on PostgreSQL the store and
-    # the next are one statement each and need no BEGIN and COMMIT, on SQLite their parts and results run in turn,
-    # each lot between BEGIN and COMMIT
+    # enrollment's counters; a skip: the assignment, its finish, its slot given back, the enrollment's counters),
+    # the next (the pick, the reservation, the slot's take); on PostgreSQL the store and the next are one statement
+    # each and need no BEGIN and COMMIT, on SQLite their parts and results run in turn, each lot between BEGIN and
+    # COMMIT
     assert len(statements) == (4 if statements_join() else 2 + (2 + 5) + (2 + 4)), "\n".join(s[:150] for s in statements)
-    # nothing else: the store and the next are atomic on their own (this test runs outside a test transaction, so
-    # a BEGIN or COMMIT would show)
+    enrollment = Enrollment.objects.get(annotator=user)
+    assert (enrollment.labels_done, enrollment.skipped, enrollment.session_done) == (
+        (2, 0, 2) if action == "submit" else (1, 1, 2))
+    assert Assignment.objects.get(pk=held).status == ("submitted" if action == "submit" else "skipped")
+    assert sorted(Item.objects.filter(project=project).values_list("taken", "labels_count")) == (
+        [(0, 0), (1, 0), (1, 1), (1, 1)] if action == "submit" else [(0, 0), (0, 0), (1, 0), (1, 1)])
