@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from annotations.models import Assignment, Enrollment, Item, Label
+from annotations.models import Assignment, ControlResult, Enrollment, Item, Label
 from annotations.services import flow, routing
 from annotations.services.routing import COUNTERS, assignment_next, label_submit
 from annotations.services.turn import annotation_turn, turn_context_fetch
@@ -118,6 +118,27 @@ def test_a_label_store_writes_the_label_and_every_counter_in_one_statement(monke
     stored = Enrollment.objects.values(*COUNTERS).get(pk=enrollment.pk)
     assert stored == {name: getattr(enrollment, name) for name in COUNTERS}
     assert stored["labels_done"] == stored["session_done"] == stored["since_control"] == 1
+
+
+@pytest.mark.parametrize(("role", "answer", "passed"), [("attention", 1, True), ("attention", 5, False),
+                                                        ("gold", 5, False)])
+def test_a_control_items_store_records_its_result_and_hands_back_the_counters(role, answer, passed):
+    project = _keyed_project()
+    enrollment = _enrolled(project, f"checked-{role}-{answer}")
+    Enrollment.objects.filter(pk=enrollment.pk).update(since_control=3)
+    enrollment.refresh_from_db()
+    control = ItemFactory(project=project, role=role, gold={"empathy": 1})
+    assignment = routing._reserve(enrollment, control.pk, None)
+    label = label_submit(assignment=assignment, raw_values={"empathy": answer}, seconds=2.0, enrollment=enrollment)
+    assert Label.objects.get().pk == label.pk
+    assert list(ControlResult.objects.values_list("item_id", "kind", "passed")) == [(control.pk, role, passed)]
+    stored = Enrollment.objects.values(*COUNTERS).get(pk=enrollment.pk)
+    assert stored == {name: getattr(enrollment, name) for name in COUNTERS}
+    # a control item does not count towards the next one; only a failed attention check counts as a failure
+    assert (stored["labels_done"], stored["since_control"]) == (1, 3)
+    assert stored["attention_failures"] == (1 if role == "attention" and not passed else 0)
+    # its slot was never taken (controls have no overlap), but its labels are counted
+    assert Item.objects.values_list("taken", "labels_count").get(pk=control.pk) == (0, 1)
 
 
 def test_a_store_of_an_expired_reservation_takes_a_free_slot_again(monkeypatch):
