@@ -6,9 +6,10 @@ item or says why there is none. The usual turn on the page (a task item answered
 the next task item) runs four statements on PostgreSQL: the user (session auth), ``turn_context_fetch``, the store
 (the label's insert, the assignment's finish, the item's and the enrollment's counters, handed back) and the next
 (the pick, its reservation and the slot's take); a skip turn the same four, its store the locked assignment, its
-finish, its slot given back and the enrollment's counters. The store and the next are one statement each (data-modifying
-WITH, ``webapp.data.statements``), each atomic on its own, so no BEGIN and COMMIT surround them; on SQLite the same
-parts run one after another, each lot in a transaction of its own (eleven statements, four BEGIN/COMMIT).
+finish, its slot given back and the enrollment's counters. The store and the next are one statement each
+(data-modifying WITH, ``webapp.data.statements``), each atomic on its own, so no BEGIN and COMMIT surround them; on
+SQLite the same parts run one after another, each lot in a transaction of its own (eleven statements, four
+BEGIN/COMMIT).
 
 No transaction spans the store and the next, and none needs to: once the store has committed, the turn's later
 steps are derived from what is stored, so a turn cut short after it (the process died, the connection dropped)

@@ -259,7 +259,8 @@ def test_a_usual_turn_through_the_page_takes_four_statements_on_postgresql(clien
     # the next (the pick, the reservation, the slot's take); on PostgreSQL the store and the next are one statement
     # each and need no BEGIN and COMMIT, on SQLite their parts and results run in turn, each lot between BEGIN and
     # COMMIT
-    assert len(statements) == (4 if statements_join() else 2 + (2 + 5) + (2 + 4)), "\n".join(s[:150] for s in statements)
+    expected = 4 if statements_join() else 2 + (2 + 5) + (2 + 4)
+    assert len(statements) == expected, "\n".join(s[:150] for s in statements)
     enrollment = Enrollment.objects.get(annotator=user)
     assert (enrollment.labels_done, enrollment.skipped, enrollment.session_done) == (
         (2, 0, 2) if action == "submit" else (1, 1, 2))
