@@ -2,6 +2,7 @@
 
     python bench/judgment_loop.py            # 20 s closed loop, 30 s open loop
     python bench/judgment_loop.py --quick    # under a minute in all
+    python bench/judgment_loop.py --quick --profile-only   # queries and CPU per loop only (no server)
 
 One loop = what a participant's browser does per comparison: POST /s/p/<token>/judge/ with the answers (htmx
 headers), which stores the judgments and answers with the next pair's fragment; the next slot token is parsed
@@ -194,6 +195,30 @@ def in_process_targets(figures: dict) -> dict:
     """The per-loop budget of the in-process step: at most 4 SQL statements and 5 ms of this process's CPU."""
     return {"at_most_4_queries": figures["queries_per_loop"] <= 4, "cpu_under_5_ms": figures["cpu_ms_per_loop"] <= 5}
 
+
+def server_measure(args, *, database_url: str, results: dict, durations: tuple[float, float]) -> None:
+    """The server-side steps: closed then open loops through gunicorn."""
+    from django.db import connections
+
+    closed_s, open_s = durations
+    with gunicorn_server(database_url=database_url, workers=args.workers, worker_class=args.worker_class,
+                         threads=args.threads) as server:
+        results["server"] = server.describe()
+        cpu_before, judged_before = workers_cpu_seconds(server.process.pid), judgments_stored()
+        closed = run_closed_loop(base_url=server.base_url, crowd_link=crowd_link("c"), one_loop=one_loop,
+                                 users=args.users, duration_s=closed_s, warmup_s=2.0)
+        results["closed"] = closed.figures()
+        # every loop stores one judgment per criterion; the CPU counts the participants' arrival pages too
+        loops = (judgments_stored() - judged_before) / len(CRITERIA)
+        cpu = workers_cpu_seconds(server.process.pid) - cpu_before
+        results["closed"]["server_cpu_ms_per_loop"] = round(1000 * cpu / loops, 2) if loops else None
+        connections.close_all()
+        print(f"closed {json.dumps(results['closed'])}", file=sys.stderr, flush=True)
+        opened = run_open_loop(base_url=server.base_url, crowd_link=crowd_link("o"), one_loop=one_loop,
+                               users=args.open_users, rate_per_s=args.open_rate, duration_s=open_s)
+        results["open"] = opened.figures()
+
+
 def _arguments(parser) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
@@ -202,6 +227,7 @@ def _arguments(parser) -> None:
     parser.add_argument("--open-users", type=int, default=500, help="open-loop participants")
     parser.add_argument("--open-rate", type=float, default=50.0, help="open-loop judgments per second")
     parser.add_argument("--keep-db", action="store_true", help="leave the bench database behind for EXPLAIN")
+    parser.add_argument("--profile-only", action="store_true", help="only the in-process step (no server)")
 
 
 def main() -> None:
@@ -211,8 +237,10 @@ def main() -> None:
     closed_slots = int(600 * (closed_s + 4) / args.users) + 10
     open_slots = int(args.open_rate * open_s * 3 / args.open_users) + 10
     prompts = max(closed_slots, open_slots, profile_loops + 10)
-    plans = ([(f"prof{0}", profile_loops + 10)] + [(f"c{i}", closed_slots) for i in range(args.users)]
-             + [(f"o{i}", open_slots) for i in range(args.open_users)])
+    plans = [(f"prof{0}", profile_loops + 10)]
+    if not args.profile_only:
+        plans += [(f"c{i}", closed_slots) for i in range(args.users)] + [(f"o{i}", open_slots)
+                                                                          for i in range(args.open_users)]
     database_url = bench_database_create()
     results: dict = {}
     try:
@@ -228,31 +256,18 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        with gunicorn_server(database_url=database_url, workers=args.workers, worker_class=args.worker_class,
-                             threads=args.threads) as server:
-            results["server"] = server.describe()
-            cpu_before, judged_before = workers_cpu_seconds(server.process.pid), judgments_stored()
-            closed = run_closed_loop(base_url=server.base_url, crowd_link=crowd_link("c"), one_loop=one_loop,
-                                     users=args.users, duration_s=closed_s, warmup_s=2.0)
-            results["closed"] = closed.figures()
-            # every loop stores one judgment per criterion; the CPU counts the participants' arrival pages too
-            loops = (judgments_stored() - judged_before) / len(CRITERIA)
-            cpu = workers_cpu_seconds(server.process.pid) - cpu_before
-            results["closed"]["server_cpu_ms_per_loop"] = round(1000 * cpu / loops, 2) if loops else None
-            connections.close_all()
-            print(f"closed {json.dumps(results['closed'])}", file=sys.stderr, flush=True)
-            opened = run_open_loop(base_url=server.base_url, crowd_link=crowd_link("o"), one_loop=one_loop,
-                                   users=args.open_users, rate_per_s=args.open_rate, duration_s=open_s)
-            results["open"] = opened.figures()
+        if not args.profile_only:
+            server_measure(args, database_url=database_url, results=results, durations=(closed_s, open_s))
     finally:
         from django.db import connections
 
         connections.close_all()
         if not args.keep_db:
             bench_database_drop()
-    results["targets_met"] = {**in_process_targets(results["in_process"]),
-                              "closed_200_loops_per_s": results["closed"]["loops_per_s"] >= 200,
-                              "open_p95_under_50_ms": results["open"]["p95_ms"] < 50}
+    results["targets_met"] = in_process_targets(results["in_process"])
+    if not args.profile_only:
+        results["targets_met"] |= {"closed_200_loops_per_s": results["closed"]["loops_per_s"] >= 200,
+                                   "open_p95_under_50_ms": results["open"]["p95_ms"] < 50}
     print_result("judgment_loop", results)
 
 
