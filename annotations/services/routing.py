@@ -274,6 +274,9 @@ def _task_reserve(enrollment: Enrollment, after: Assignment | None = None) -> As
                                         db_datetime(now), db_datetime(expires_at), follows_id]),
             Part("took", took)], result=result)
         if not rows:
+            if _attempt < 3 and _open_item_passed_over(enrollment):
+                time.sleep(PASSED_OVER_PAUSE * (_attempt + 1))
+                continue
             return None  # nothing open for them, or the enrollment left the items stage
         _picked, reserved_id, *item_row = rows[0]
         if reserved_id is None:
@@ -295,6 +298,19 @@ def _task_reserve(enrollment: Enrollment, after: Assignment | None = None) -> As
         assignment.project, assignment.item = project, item
         return assignment
     return None
+
+
+PASSED_OVER_PAUSE = 0.005  # seconds; another turn holds an item's row for about one statement
+
+
+def _open_item_passed_over(enrollment: Enrollment) -> bool:
+    """Whether the pick found nothing only because it passed over rows other turns held at that instant (an item
+    with a free slot that this annotator never had, while they are still at the items stage): then "nothing left"
+    would be false, and the last free slots of a project would be left unfilled by annotators sent home early."""
+    return (Enrollment.objects.filter(id=enrollment.id, stage=Enrollment.Stage.ITEMS).exists()
+            and Item.objects.filter(project_id=enrollment.project_id, role=Item.Role.TASK, is_full=False,
+                                    taken__lt=F("needed"))
+            .exclude(assignments__annotator_id=enrollment.annotator_id).exists())
 
 
 def stored_label(*, assignment: Assignment) -> Label | None:
