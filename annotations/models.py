@@ -67,6 +67,8 @@ class Item(models.Model):
     taken = models.PositiveIntegerField(default=0)
     labels_count = models.PositiveIntegerField(default=0)
     is_full = models.BooleanField(default=False)
+    # Above 0: served before the other open items (sent back for re-annotation); higher first is not implied.
+    priority = models.PositiveSmallIntegerField(default=0, db_default=0)  # db_default: raw bulk loads omit it
 
     class Meta:
         constraints = [
@@ -76,6 +78,8 @@ class Item(models.Model):
         indexes = [
             models.Index(fields=["project", "shuffle_key"], condition=Q(role="task", is_full=False),
                          name="item_open_pool"),
+            models.Index(fields=["project", "shuffle_key"], condition=Q(role="task", is_full=False, priority__gt=0),
+                         name="item_open_priority_pool"),
         ]
 
     def __str__(self) -> str:

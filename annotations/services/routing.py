@@ -114,14 +114,17 @@ def _take_slot(item_id: int) -> bool:
     )
 
 
-def _pick_branch(bound: str) -> str:
+def _pick_branch(bound: str, *, sent_back: bool = False) -> str:
+    """One branch of the pick: open task items from the offset up (``>=``), or below it (``<``); ``sent_back``:
+    only items sent back for re-annotation (``priority`` above 0, the partial index `item_open_priority_pool`)."""
+    name = "sent_back" if sent_back else "later" if bound == ">=" else "earlier"
     return (f"SELECT id FROM (SELECT i.id FROM {table_name(Item)} i "
             f"WHERE i.project_id = %s AND i.role = 'task' AND NOT i.is_full AND i.taken < i.needed "
-            f"AND i.shuffle_key {bound} %s "
+            f"{'AND i.priority > 0 ' if sent_back else ''}AND i.shuffle_key {bound} %s "
             f"AND NOT EXISTS (SELECT 1 FROM {table_name(Assignment)} a WHERE a.item_id = i.id AND a.annotator_id = %s) "
             f"AND EXISTS (SELECT 1 FROM {table_name(Enrollment)} e WHERE e.id = %s AND e.stage = %s "
             f"{row_lock(share=True)}) "
-            f"ORDER BY i.shuffle_key LIMIT 1 {row_lock(of='i')}) AS {'later' if bound == '>=' else 'earlier'}")
+            f"ORDER BY i.shuffle_key LIMIT 1 {row_lock(of='i')}) AS {name}")
 
 
 @cache
@@ -129,15 +132,16 @@ def _reserve_sql() -> tuple[str, str, str, str]:
     """The next task item's reservation as parts of one statement (``webapp.data.statements``): the pick, the
     reservation, the slot's take.
 
-    The pick is the first open task item the annotator never had, walking the shuffled order (the partial index
-    `item_open_pool`) from an offset and wrapping around below it; it locks the item (passing over rows others
+    The pick is the first open task item the annotator never had: among the items sent back for re-annotation
+    first, then walking the shuffled order (the partial index `item_open_pool`) from an offset and wrapping around
+    below it; it locks the item (passing over rows others
     hold) and share-locks the enrollment row at the items stage, so a move to the final stage
     (flow.enrollment_items_finished, which updates that row first) waits for this reservation, or this one finds
     the stage moved on. The reservation is inserted before the slot is taken and the take depends on it: when the
     insert finds the annotator already had the item (another tab) or `follows` already led somewhere (a replay),
     nothing at all is written, so no slot is ever taken without its reservation. The pick's lock (SQLite: its
     single writer) keeps `taken < needed` true for the take."""
-    pick = f"{_pick_branch('>=')} UNION ALL {_pick_branch('<')} LIMIT 1"
+    pick = f"{_pick_branch('>=', sent_back=True)} UNION ALL {_pick_branch('>=')} UNION ALL {_pick_branch('<')} LIMIT 1"
     reserved = (f"INSERT INTO {table_name(Assignment)} (project_id, item_id, annotator_id, status, reserved_at, "
                 f"expires_at, follows_id) SELECT %s, id, %s, %s, %s, %s, %s FROM pick WHERE TRUE "
                 f"ON CONFLICT DO NOTHING RETURNING id, item_id")
@@ -269,7 +273,7 @@ def _task_reserve(enrollment: Enrollment, after: Assignment | None = None) -> As
         now = timezone.now()
         expires_at = now + timedelta(seconds=reservation_seconds())
         rows = statements_run([
-            Part("pick", pick, pool + pool),
+            Part("pick", pick, [project.id, SHUFFLE_KEY_MIN, *pool[2:]] + pool + pool),
             Part("reserved", reserved, [project.id, enrollment.annotator_id, Assignment.Status.RESERVED,
                                         db_datetime(now), db_datetime(expires_at), follows_id]),
             Part("took", took)], result=result)
@@ -300,6 +304,7 @@ def _task_reserve(enrollment: Enrollment, after: Assignment | None = None) -> As
     return None
 
 
+SHUFFLE_KEY_MIN = -(2 ** 63)  # below every shuffle key: items sent back are walked from the start
 PASSED_OVER_PAUSE = 0.005  # seconds; another turn holds an item's row for about one statement
 
 
