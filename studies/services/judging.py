@@ -4,10 +4,11 @@ One path on PostgreSQL and SQLite alike, for the page, the API and the benchmark
 arriving by their link token, a pair slot, answers that fit) runs four statements: the participant with its study
 and its current and next slots (``judgment_context_fetch``, one read), then, in one transaction, the conditional
 claim of the slot (so a second submit of the same slot writes nothing), one multi-row INSERT of the judgments and
-the participant's move to the next position. The statements are written out once here: the equivalent ORM calls
-spent more CPU compiling SQL than the database spent answering it. Slots read here are views holding only the
-fields the turn and the page use (``Assignment`` with ``pair.prompt``, ``pair.response_a``, ``pair.response_b`` or
-``attention_check`` set): never ``save()`` one, update by ``pk``.
+the participant's move to the next position. A turn that reaches a slot left for later (a participant holds at most
+``pairs_reserved_at_once`` pairs) also reserves the next ones (``reservation.slots_refill``). The statements are
+written out once here: the equivalent ORM calls spent more CPU compiling SQL than the database spent answering it.
+Slots read here are views holding only the fields the turn and the page use (``Assignment`` with ``pair.prompt``,
+``pair.response_a``, ``pair.response_b`` or ``attention_check`` set): never ``save()`` one, update by ``pk``.
 """
 
 from __future__ import annotations
@@ -145,21 +146,22 @@ def judgment_context_fetch(*, token: str) -> tuple[Participant | None, dict[int,
 
 
 def slot_for_display(*, participant: Participant, now: datetime | None = None) -> Assignment | None:
-    """The slot to show now, reserving afresh if the reservations lapsed meanwhile; stamps the start time."""
+    """The slot to show now, reserving its pair (and the next ones, up to ``pairs_reserved_at_once``) when it holds
+    none: planned for later, or its reservation lapsed meanwhile; stamps the start time. Call outside a transaction
+    (``slots_refill`` runs its own)."""
     if participant.stage != Participant.Stage.JUDGING:
         return None
     now = now or timezone.now()
-    with transaction.atomic():
+    slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
+    if slot is not None and slot.status == Assignment.Status.RELEASED:
+        total = slots_refill(study=participant.study, participant=participant, now=now)
+        participant.total = total
+        if participant.position >= total:
+            _finish(participant, now)
+            return None
         slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
-        if slot is not None and slot.status == Assignment.Status.RELEASED:
-            total = slots_refill(study=participant.study, participant=participant, now=now)
-            participant.total = total
-            if participant.position >= total:
-                _finish(participant, now)
-                return None
-            slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
-        Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
-        participant.last_seen_at = now
+    Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
+    participant.last_seen_at = now
     return slot
 
 
