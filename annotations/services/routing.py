@@ -3,6 +3,8 @@
 Invariants, held under concurrency on both databases:
 - an item's `taken` (live reservations + stored labels) never exceeds its `needed`;
 - an annotator never gets the same item twice (unique item × annotator);
+- an annotator holds at most one reservation in a project (unique project × annotator among reserved rows): racing
+  requests, a second tab and a submit from a lapsed one all end with the one item held;
 - a submit is idempotent per assignment (one label per item × annotator).
 A task slot is taken by one conditional UPDATE that picks the candidate in a sub-select and takes it in the same
 statement, so no two transactions can both take the last one; on PostgreSQL the pick passes over rows other
@@ -214,6 +216,13 @@ def assignment_next(*, enrollment: Enrollment, resume: bool = True,
     return assignment
 
 
+def _held(enrollment: Enrollment) -> Assignment | None:
+    """The annotator's reservation in this project, lapsed or not (there is at most one)."""
+    return (Assignment.objects.select_related("item")
+            .filter(project_id=enrollment.project_id, annotator_id=enrollment.annotator_id,
+                    status=Assignment.Status.RESERVED).first())
+
+
 def _follower(after: Assignment) -> Assignment | None:
     return Assignment.objects.select_related("item").filter(follows_id=after.id).first()
 
@@ -268,10 +277,17 @@ def _task_reserve(enrollment: Enrollment, after: Assignment | None = None) -> As
                                                       follows_id])
             reserved = cursor.fetchone()
             if reserved is None:
-                # the annotator got this item meanwhile (another tab), or `after` already led to a reservation
+                # `after` already led to a reservation, or the annotator holds one (another tab, a racing request),
+                # or got this item meanwhile
                 _release_slot(item.id)
                 if after is not None and Assignment.objects.filter(follows_id=after.id).exists():
                     return None
+                held = _held(enrollment)
+                if held is not None and _is_live(held):
+                    held.project = project
+                    return held
+                if held is not None:  # lapsed but not yet reclaimed: it goes back to the pool, and a fresh one is taken
+                    assignments_release(assignments=[held])
                 continue
         item.project = project
         stored = {"id": reserved[0], "project_id": project.id, "item_id": item.id,
