@@ -3,8 +3,8 @@
     python bench/faults.py            # annotators for 40 s, PostgreSQL restarted twice, a 300k-label export killed
     python bench/faults.py --quick    # 10 annotators for 15 s, one restart, a 40k-label export killed
 
---quick takes about a minute on an idle machine plus some 25 s for fault (3) (two worker starts, the export twice);
-on a shared two-core host at load 8-10 it took 80 s without (3) and 110 s with it.
+--quick was meant to take under a minute; on a shared two-core host at load 8-10 it took 80 s before fault (3) and
+110 s with it (two worker starts and the export twice add some 25 s).
 
 (1) PostgreSQL restarted mid-load, on a cluster of its own (initdb in a temporary folder, run as the `postgres`
     user when this script runs as root): requests during the outage fail cleanly (503, never 500), the loop
