@@ -9,8 +9,8 @@ writer at a time and needs neither (``webapp.data.row_locks``).
 
 A participant holds at most ``pairs_reserved_at_once`` pairs (the spec's setting): the start reserves that many of
 the plan's comparisons and leaves the others ``released`` (planned, no pair yet); when the participant reaches a
-released slot, ``slots_refill`` reserves the next ones, each in a short transaction under the participant's row
-lock, so two requests of one participant never fill past the cap. A script opening many links holds at most the
+released slot, ``slots_refill`` reserves the next ones in a short transaction under the participant's row lock,
+so two requests of one participant never fill past the cap. A script opening many links holds at most the
 cap per link, and the pairs beyond stay free for others.
 """
 
@@ -187,52 +187,74 @@ def slots_refill(*, study: Study, participant: Participant, now: datetime) -> in
     its planned system pair and side where that pair has room, else takes any pair with room (side chosen for
     balance); a slot the study can no longer supply is dropped and the later slots move up. Returns the new total.
 
-    One short transaction per slot, each under the participant's row lock: concurrent requests of one participant
-    fill one after the other and never past the cap. Call outside a transaction (each fill may wait for a pair's
-    row lock, holding no other)."""
-    while _slot_fill_next(study=study, participant_id=participant.pk):
-        pass
+    Under the participant's row lock, so concurrent requests of one participant fill one after the other and never
+    past the cap. Call outside a transaction: each batch is its own (``_slots_fill_batch``)."""
     expires_at = now + timedelta(minutes=study.spec["reservation_minutes"])
-    Participant.objects.filter(pk=participant.pk).update(expires_at=expires_at)
-    return Participant.objects.values_list("total", flat=True).get(pk=participant.pk)
+    while True:
+        total, again = _slots_fill_batch(study=study, participant_id=participant.pk, expires_at=expires_at)
+        if not again:
+            return total
+
+
+_SLOT_FIELDS = ("pk", "position", "status", "pair_id", "pair__prompt_id", "system_a_id", "system_b_id", "left")
 
 
 @transaction.atomic
-def _slot_fill_next(*, study: Study, participant_id: int) -> bool:
-    """Fills (or drops) the participant's first released slot if they hold fewer pairs than the cap; returns
-    whether another slot may need filling."""
+def _slots_fill_batch(*, study: Study, participant_id: int, expires_at: datetime) -> tuple[int, bool]:
+    """One transaction of ``slots_refill``: returns (total, whether another batch is needed).
+
+    The first reservation may wait for a pair's row lock (the batch holds none yet); the later ones pass over locked
+    pairs, and the batch stops short at the first that finds none (the next batch retries it, waiting), so no two
+    refills ever wait on each other. Only a slot that finds no pair while it may wait is dropped."""
     spec = study.spec
-    position = (Participant.objects.select_for_update().filter(pk=participant_id, stage=Participant.Stage.JUDGING)
-                .values_list("position", flat=True).first())
-    if position is None:
-        return False
-    slots = list(Assignment.objects.filter(participant_id=participant_id).select_related("pair").order_by("position"))
-    held = sum(1 for s in slots if s.status == Assignment.Status.RESERVED and s.pair_id)
-    released = [s for s in slots if s.position >= position and s.status == Assignment.Status.RELEASED]
-    if not released or held >= pairs_held_at_once(spec):
-        return False
-    target = released[0]
-    seen: set[int] = set()
+    locked = (Participant.objects.select_for_update().filter(pk=participant_id, stage=Participant.Stage.JUDGING)
+              .values_list("position", "total").first())
+    if locked is None:
+        return Participant.objects.values_list("total", flat=True).get(pk=participant_id), False
+    position, total = locked
+    rows = [dict(zip(_SLOT_FIELDS, row, strict=True)) for row in Assignment.objects.filter(
+        participant_id=participant_id).order_by("position").values_list(*_SLOT_FIELDS)]
+    room = pairs_held_at_once(spec) - sum(1 for r in rows if r["status"] == Assignment.Status.RESERVED and r["pair_id"])
+    released = [r for r in rows if r["position"] >= position and r["status"] == Assignment.Status.RELEASED]
+    seen = {r["pair__prompt_id"] for r in rows if r["pair_id"]}
     balance: dict[int, int] = {}
-    for slot in slots:
-        if slot.pair_id:
-            seen.add(slot.pair.prompt_id)
-            _count_shown(balance, system_a=slot.system_a_id, system_b=slot.system_b_id, left=slot.left)
-    found = _pair_for_slot(study=study, quota=spec["judgments_per_pair"],
-                           exclude=set() if spec["repeat_prompts"] else seen,
-                           wanted=(target.system_a_id, target.system_b_id), left=target.left, balance=balance,
-                           may_wait=True)
-    if found is None:
-        target.delete()
-        # positions are unique per participant: move the later slots up in two steps
-        later = Assignment.objects.filter(participant_id=participant_id, position__gt=target.position)
-        later.update(position=F("position") + 100_000 - 1)
-        Assignment.objects.filter(participant_id=participant_id, position__gte=100_000).update(
-            position=F("position") - 100_000)
-        Participant.objects.filter(pk=participant_id).update(total=F("total") - 1)
-        return True
-    pair, left = found
-    Assignment.objects.filter(pk=target.pk).update(pair=pair, system_a_id=pair.system_a_id,
-                                                   system_b_id=pair.system_b_id, left=left,
-                                                   status=Assignment.Status.RESERVED)
-    return len(released) > 1 and held + 1 < pairs_held_at_once(spec)
+    for r in rows:
+        if r["pair_id"]:
+            _count_shown(balance, system_a=r["system_a_id"], system_b=r["system_b_id"], left=r["left"])
+    filled: list[Assignment] = []
+    dropped = 0
+    again = False
+    for target in released:
+        if len(filled) >= room:
+            break
+        may_wait = not filled
+        found = _pair_for_slot(study=study, quota=spec["judgments_per_pair"],
+                               exclude=set() if spec["repeat_prompts"] else seen,
+                               wanted=(target["system_a_id"], target["system_b_id"]), left=target["left"],
+                               balance=balance, may_wait=may_wait)
+        if found is None and not may_wait:
+            again = True  # every candidate was held by another reservation at that instant
+            break
+        if found is None:
+            _slot_drop(participant_id=participant_id, pk=target["pk"])
+            dropped += 1
+            continue
+        pair, left = found
+        seen.add(pair.prompt_id)
+        _count_shown(balance, system_a=pair.system_a_id, system_b=pair.system_b_id, left=left)
+        filled.append(Assignment(pk=target["pk"], pair=pair, system_a_id=pair.system_a_id,
+                                 system_b_id=pair.system_b_id, left=left, status=Assignment.Status.RESERVED))
+    if filled:
+        Assignment.objects.bulk_update(filled, ["pair", "system_a", "system_b", "left", "status"])
+    Participant.objects.filter(pk=participant_id).update(total=total - dropped, expires_at=expires_at)
+    return total - dropped, again
+
+
+def _slot_drop(*, participant_id: int, pk: int) -> None:
+    """Deletes a slot and moves the later ones up (positions are unique per participant: in two steps)."""
+    position = Assignment.objects.values_list("position", flat=True).get(pk=pk)
+    Assignment.objects.filter(pk=pk).delete()
+    Assignment.objects.filter(participant_id=participant_id, position__gt=position).update(
+        position=F("position") + 100_000 - 1)
+    Assignment.objects.filter(participant_id=participant_id, position__gte=100_000).update(
+        position=F("position") - 100_000)

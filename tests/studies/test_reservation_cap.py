@@ -149,3 +149,24 @@ def test_racing_requests_of_one_participant_and_of_a_crowd_never_hold_past_the_c
     done = Assignment.objects.filter(status="done", pair__isnull=False).count()
     reserved = Assignment.objects.filter(status="reserved", pair__isnull=False).count()
     assert _taken() == done + reserved == 1 + 4 * 2  # no pair taken without a slot holding it
+
+
+@pytest.mark.django_db
+def test_the_turn_that_reaches_a_slot_left_for_later_reserves_the_next_pairs_in_one_batch(make_study):
+    from django.test.utils import CaptureQueriesContext
+
+    study = make_study(slug="batched", n_prompts=8, pairs_per_participant=8, judgments_per_pair=1)
+    participant = services.participant_start(
+        participant=services.participant_enroll(study=study, user=UserFactory(role="participant")))
+    participant_get_by_token(token=participant.token)  # a process decodes each spec once
+    for _ in range(3):
+        fresh = participant_get_by_token(token=participant.token)
+        slot = services.slot_for_display(participant=fresh)
+        with CaptureQueriesContext(connection) as captured:
+            outcome = services.judgment_submit(participant=fresh, token=slot.token,
+                                               answers=answer(study.spec["criteria"]))
+    assert outcome.next_slot.pair is not None and _held(participant) == 3
+    statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+    # the usual turn's four (its slots read here), then the next slot (released), the lock, the slots, three
+    # reservations, one update of the three slots, the participant's total and expiry, the slot shown, its start time
+    assert len(statements) <= 14, statements
