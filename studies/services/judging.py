@@ -222,11 +222,17 @@ def judgment_submit(
         slots = slots_fetch(participant_id=participant.pk, positions=(position, position + 1))
     current = slots.get(position)
     if participant.stage != Participant.Stage.JUDGING or current is None or current.token != token:
-        return SubmitOutcome(stored=False, next_slot=current if participant.stage == Participant.Stage.JUDGING else None)
-    clean = answers_validate(criteria=participant.study.spec["criteria"], answers=answers)
-    outcome = _judgment_store(participant=participant, current=current, following=slots.get(position + 1),
-                              clean=clean, now=now)
+        outcome = SubmitOutcome(stored=False,
+                                next_slot=current if participant.stage == Participant.Stage.JUDGING else None)
+    else:
+        clean = answers_validate(criteria=participant.study.spec["criteria"], answers=answers)
+        outcome = _judgment_store(participant=participant, current=current, following=slots.get(position + 1),
+                                  clean=clean, now=now)
     if outcome.next_slot is not None and outcome.next_slot.status == Assignment.Status.RELEASED:
+        # the slot to show holds no pair yet (left for later, or lapsed): reserve, from where the participant is now
+        # (a concurrent submit of this slot may have moved them on)
+        if not outcome.stored:
+            participant.position = Participant.objects.values_list("position", flat=True).get(pk=participant.pk)
         outcome.next_slot = slot_for_display(participant=participant, now=now)
     return outcome
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -187,30 +188,59 @@ def slots_refill(*, study: Study, participant: Participant, now: datetime) -> in
     its planned system pair and side where that pair has room, else takes any pair with room (side chosen for
     balance); a slot the study can no longer supply is dropped and the later slots move up. Returns the new total.
 
-    Under the participant's row lock, so concurrent requests of one participant fill one after the other and never
-    past the cap. Call outside a transaction: each batch is its own (``_slots_fill_batch``)."""
+    Each batch is one transaction under the participant's row lock, so concurrent requests of one participant fill
+    one after the other and never past the cap. Under that lock nothing waits: locked pairs are passed over, and a
+    slot whose every candidate is locked at that instant (by another reservation, or by a judgment being stored)
+    gets its pair from a reservation that may wait, made between batches holding no lock, then offered to the next
+    batch (which gives it back if the slot was filled meanwhile). Call outside a transaction."""
     expires_at = now + timedelta(minutes=study.spec["reservation_minutes"])
+    offer: _Offer | None = None
     while True:
-        total, again = _slots_fill_batch(study=study, participant_id=participant.pk, expires_at=expires_at)
-        if not again:
+        total, stuck, unused = _slots_fill_batch(study=study, participant_id=participant.pk, expires_at=expires_at,
+                                                 offer=offer)
+        if unused is not None:
+            Pair.objects.filter(pk=unused.pk).update(taken=F("taken") - 1)
+        if stuck is None:
             return total
+        found = _pair_for_slot(study=study, quota=study.spec["judgments_per_pair"], exclude=stuck.exclude,
+                               wanted=stuck.wanted, left=stuck.left, balance=stuck.balance, may_wait=True)
+        offer = _Offer(pk=stuck.pk, found=found, wanted=stuck.wanted)
+
+
+@dataclass
+class _Stuck:
+    """A slot whose every candidate pair was locked while the batch passed over locked rows."""
+
+    pk: int
+    wanted: tuple[int, int]
+    left: str
+    exclude: set[int]
+    balance: dict[int, int]
+
+
+@dataclass
+class _Offer:
+    """What a reservation that could wait found for a stuck slot: its pair and side, or None (the study has none)."""
+
+    pk: int
+    found: tuple[Pair, str] | None
+    wanted: tuple[int, int]
 
 
 _SLOT_FIELDS = ("pk", "position", "status", "pair_id", "pair__prompt_id", "system_a_id", "system_b_id", "left")
 
 
 @transaction.atomic
-def _slots_fill_batch(*, study: Study, participant_id: int, expires_at: datetime) -> tuple[int, bool]:
-    """One transaction of ``slots_refill``: returns (total, whether another batch is needed).
-
-    The first reservation may wait for a pair's row lock (the batch holds none yet); the later ones pass over locked
-    pairs, and the batch stops short at the first that finds none (the next batch retries it, waiting), so no two
-    refills ever wait on each other. Only a slot that finds no pair while it may wait is dropped."""
+def _slots_fill_batch(*, study: Study, participant_id: int, expires_at: datetime,
+                      offer: _Offer | None) -> tuple[int, _Stuck | None, Pair | None]:
+    """One transaction of ``slots_refill``: returns the total, the slot it stopped at (None when done) and the
+    offered pair it could not use (the caller gives it back, outside this lock)."""
     spec = study.spec
     locked = (Participant.objects.select_for_update().filter(pk=participant_id, stage=Participant.Stage.JUDGING)
               .values_list("position", "total").first())
+    unused = offer.found[0] if offer is not None and offer.found is not None else None
     if locked is None:
-        return Participant.objects.values_list("total", flat=True).get(pk=participant_id), False
+        return Participant.objects.values_list("total", flat=True).get(pk=participant_id), None, unused
     position, total = locked
     rows = [dict(zip(_SLOT_FIELDS, row, strict=True)) for row in Assignment.objects.filter(
         participant_id=participant_id).order_by("position").values_list(*_SLOT_FIELDS)]
@@ -223,31 +253,39 @@ def _slots_fill_batch(*, study: Study, participant_id: int, expires_at: datetime
             _count_shown(balance, system_a=r["system_a_id"], system_b=r["system_b_id"], left=r["left"])
     filled: list[Assignment] = []
     dropped = 0
-    again = False
-    for target in released:
-        if len(filled) >= room:
-            break
-        may_wait = not filled
-        found = _pair_for_slot(study=study, quota=spec["judgments_per_pair"],
-                               exclude=set() if spec["repeat_prompts"] else seen,
-                               wanted=(target["system_a_id"], target["system_b_id"]), left=target["left"],
-                               balance=balance, may_wait=may_wait)
-        if found is None and not may_wait:
-            again = True  # every candidate was held by another reservation at that instant
-            break
-        if found is None:
-            _slot_drop(participant_id=participant_id, pk=target["pk"])
-            dropped += 1
-            continue
+
+    def fill(target: dict, found: tuple[Pair, str]) -> None:
         pair, left = found
         seen.add(pair.prompt_id)
         _count_shown(balance, system_a=pair.system_a_id, system_b=pair.system_b_id, left=left)
         filled.append(Assignment(pk=target["pk"], pair=pair, system_a_id=pair.system_a_id,
                                  system_b_id=pair.system_b_id, left=left, status=Assignment.Status.RESERVED))
+
+    stuck = None
+    if offer is not None and released and released[0]["pk"] == offer.pk and room > 0:
+        target = released.pop(0)
+        if offer.found is None:
+            _slot_drop(participant_id=participant_id, pk=target["pk"])
+            dropped += 1
+        else:
+            fill(target, offer.found)
+            unused = None
+    for target in released:
+        if len(filled) >= room:
+            break
+        wanted = (target["system_a_id"], target["system_b_id"])
+        exclude = set() if spec["repeat_prompts"] else set(seen)
+        found = _pair_for_slot(study=study, quota=spec["judgments_per_pair"], exclude=exclude, wanted=wanted,
+                               left=target["left"], balance=balance, may_wait=False)
+        if found is None:
+            stuck = _Stuck(pk=target["pk"], wanted=wanted, left=target["left"], exclude=exclude,
+                           balance=dict(balance))
+            break
+        fill(target, found)
     if filled:
         Assignment.objects.bulk_update(filled, ["pair", "system_a", "system_b", "left", "status"])
     Participant.objects.filter(pk=participant_id).update(total=total - dropped, expires_at=expires_at)
-    return total - dropped, again
+    return total - dropped, stuck, unused
 
 
 def _slot_drop(*, participant_id: int, pk: int) -> None:

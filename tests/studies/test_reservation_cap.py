@@ -170,3 +170,24 @@ def test_the_turn_that_reaches_a_slot_left_for_later_reserves_the_next_pairs_in_
     # the usual turn's four (its slots read here), then the next slot (released), the lock, the slots, three
     # reservations, one update of the three slots, the participant's total and expiry, the slot shown, its start time
     assert len(statements) <= 14, statements
+
+
+@pytest.mark.django_db
+def test_a_stale_submit_while_the_slot_on_screen_holds_no_pair_shows_it_with_a_pair(make_study):
+    study = make_study(slug="stale", n_prompts=6, pairs_per_participant=4, judgments_per_pair=1,
+                       pairs_reserved_at_once=1)
+    participant = services.participant_start(
+        participant=services.participant_enroll(study=study, user=UserFactory(role="participant")))
+    slot = services.slot_for_display(participant=participant)
+    first = services.judgment_submit(participant=participant_get_by_token(token=participant.token), token=slot.token,
+                                     answers=answer(study.spec["criteria"]))
+    Participant.objects.filter(pk=participant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with transaction.atomic():
+        services.reservations_release_expired(study=study, now=timezone.now())
+    # the same form sent again (a double click that arrives late, a retry): nothing stored, the slot on screen comes
+    # back with the pair reserved for it
+    again = services.judgment_submit(participant=participant_get_by_token(token=participant.token), token=slot.token,
+                                     answers=answer(study.spec["criteria"]))
+    assert not again.stored and again.next_slot.position == first.next_slot.position == 1
+    assert again.next_slot.pair is not None and again.next_slot.pair.response_a.text
+    assert _held(participant) == 1
