@@ -122,7 +122,8 @@ class Enrollment(models.Model):
 
 
 class Assignment(models.Model):
-    """A reservation of one item for one annotator. Never two for the same pair."""
+    """A reservation of one item for one annotator. Never two for the same pair, and an annotator holds at most one
+    reservation in a project at a time (so a script or many tabs cannot hold a project's items)."""
 
     class Status(models.TextChoices):
         RESERVED = "reserved", "Reserved"
@@ -144,7 +145,11 @@ class Assignment(models.Model):
     follows = models.OneToOneField("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="followed_by")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="one_assignment_per_item_annotator")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="one_assignment_per_item_annotator"),
+            models.UniqueConstraint(fields=["project", "annotator"], condition=Q(status="reserved"),
+                                    name="one_reservation_per_annotator"),
+        ]
         indexes = [
             models.Index(fields=["project", "expires_at"], condition=Q(status="reserved"), name="assignment_live"),
             models.Index(fields=["annotator", "project", "status"], name="assignment_by_annotator"),

@@ -16,7 +16,8 @@ own cookie jar) and lands on its pair page.
 Targets: at most 4 queries and 5 ms CPU per loop in process; closed >= 200 loops/s; open-loop p95 < 50 ms.
 The loop is the one write path (studies.services.judging) that SQLite runs too.
 
-The study is seeded directly (bulk rows: participants already judging with their plans reserved), not through
+The study is seeded directly (bulk rows: participants already judging, their first `pairs_reserved_at_once` pairs
+reserved and the rest of their plans left for later, as participant_start leaves them), not through
 participant_start, so seeding takes seconds; the loop measured is the real one. Needs PostgreSQL on
 127.0.0.1:5432 (user postgres, trust); uses a throwaway database `resonance_bench_<pid>`.
 The last line printed is one JSON object with every figure.
@@ -51,7 +52,9 @@ REPLY = ("That sounds really isolating, and it makes sense that you feel this wa
 
 def study_seed(*, owner, prompts: int, plans: list[tuple[str, int]]) -> dict[str, int]:
     """Creates an open two-system study with `prompts` prompts, then for each (crowd id, length) in `plans` a
-    Prolific participant already judging, with `length` reserved slots (distinct prompts, sides alternating).
+    Prolific participant already judging, with `length` slots (distinct prompts, sides alternating): the first
+    `pairs_reserved_at_once` hold their pairs, the later ones are released slots that the loop reserves as it
+    reaches them.
 
     Rows go in with bulk inserts (the participants' plans are not drawn by participant_start, which reserves pair
     by pair); the rows are the ones participant_start would make. Returns counts and seconds."""
@@ -61,6 +64,7 @@ def study_seed(*, owner, prompts: int, plans: list[tuple[str, int]]) -> dict[str
 
     from studies import services
     from studies.models import Assignment, Pair, Participant
+    from studies.services.reservation import pairs_held_at_once
     from studies.spec import spec_parse
 
     started = time.perf_counter()
@@ -81,6 +85,7 @@ def study_seed(*, owner, prompts: int, plans: list[tuple[str, int]]) -> dict[str
     services.responses_import(study=study, lines=lines, source="bench")
     services.study_open(study=study)
     pairs = list(Pair.objects.filter(study=study).order_by("prompt_id"))
+    cap = pairs_held_at_once(study.spec)
     user_model = get_user_model()
     with transaction.atomic():
         users = user_model.objects.bulk_create([
@@ -94,13 +99,16 @@ def study_seed(*, owner, prompts: int, plans: list[tuple[str, int]]) -> dict[str
         for index, (participant, (_, length)) in enumerate(zip(participants, plans, strict=True)):
             for position in range(length):
                 pair = pairs[(index + position) % len(pairs)]
-                slots.append(Assignment(participant=participant, position=position, pair=pair,
+                held = position < cap
+                slots.append(Assignment(participant=participant, position=position, pair=pair if held else None,
                                         system_a_id=pair.system_a_id, system_b_id=pair.system_b_id,
-                                        left="ab"[(index + position) % 2]))
+                                        left="ab"[(index + position) % 2],
+                                        status=Assignment.Status.RESERVED if held else Assignment.Status.RELEASED))
         Assignment.objects.bulk_create(slots, batch_size=5000)
         taken: dict[int, int] = {}
         for slot in slots:
-            taken[slot.pair_id] = taken.get(slot.pair_id, 0) + 1
+            if slot.pair_id:
+                taken[slot.pair_id] = taken.get(slot.pair_id, 0) + 1
         by_count: dict[int, list[int]] = {}
         for pair_id, count in taken.items():
             by_count.setdefault(count, []).append(pair_id)

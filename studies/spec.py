@@ -29,6 +29,7 @@ Shape (YAML shown; JSON is the same)::
     recruitment: {platform: open|prolific|mturk, quota: 100, completion_code: ABC, redirect_url: "...",
                   prolific: {...}, mturk: {...}}
     reservation_minutes: 60
+    pairs_reserved_at_once: 3       # pairs one participant holds at a time; the next is reserved as one finishes
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ SYSTEM_KINDS = ("model", "imported")
 RATIONALE = ("none", "optional", "required")
 PLATFORMS = ("open", "prolific", "mturk")
 DEFAULT_PARTICIPANT_TITLE = "Compare two replies"
+# A script opening many links holds at most this many pairs per link; the rest stay free for others.
+DEFAULT_PAIRS_RESERVED_AT_ONCE = 3
 DEFAULT_CRITERIA = [{"name": "overall", "question": "Which response is better overall?"}]
 
 
@@ -318,6 +321,7 @@ class StudySpec(SpecModel):
     instructions: OptionalText = ""
     recruitment: Recruitment = Field(default_factory=Recruitment)
     reservation_minutes: Annotated[int, _whole(1)] = 60
+    pairs_reserved_at_once: Annotated[int, _whole(1)] = DEFAULT_PAIRS_RESERVED_AT_ONCE
 
     @classmethod
     def unknown_key_message(cls, known: list[str]) -> str:
@@ -425,6 +429,7 @@ class StudySpec(SpecModel):
             "instructions": self.instructions,
             "recruitment": self.recruitment.model_dump(),
             "reservation_minutes": self.reservation_minutes,
+            "pairs_reserved_at_once": self.pairs_reserved_at_once,
         }
 
 

@@ -3,6 +3,8 @@
 Invariants, held under concurrency on both databases:
 - an item's `taken` (live reservations + stored labels) never exceeds its `needed`;
 - an annotator never gets the same item twice (unique item × annotator);
+- an annotator holds at most one reservation in a project (unique project × annotator among reserved rows): racing
+  requests, a second tab and a submit from a lapsed one all end with the one item held;
 - a submit is idempotent per assignment (one label per item × annotator).
 The usual turn's writes (a task item submitted while its reservation holds, then the next task item) are written
 out once here as parts of two statements (``webapp.data.statements``: data-modifying WITH on PostgreSQL, the parts
@@ -231,6 +233,13 @@ def assignment_next(*, enrollment: Enrollment, resume: bool = True,
     return assignment
 
 
+def _held(enrollment: Enrollment) -> Assignment | None:
+    """The annotator's reservation in this project, lapsed or not (there is at most one)."""
+    return (Assignment.objects.select_related("item")
+            .filter(project_id=enrollment.project_id, annotator_id=enrollment.annotator_id,
+                    status=Assignment.Status.RESERVED).first())
+
+
 def _follower(after: Assignment) -> Assignment | None:
     return Assignment.objects.select_related("item").filter(follows_id=after.id).first()
 
@@ -284,9 +293,16 @@ def _task_reserve(enrollment: Enrollment, after: Assignment | None = None) -> As
             return None  # nothing open for them, or the enrollment left the items stage
         _picked, reserved_id, *item_row = rows[0]
         if reserved_id is None:
-            # the annotator got this item meanwhile (another tab), or `after` already led to a reservation
+            # `after` already led to a reservation, or the annotator holds one (another tab, a racing request),
+            # or got this item meanwhile
             if after is not None and Assignment.objects.filter(follows_id=after.id).exists():
                 return None
+            held = _held(enrollment)
+            if held is not None and _is_live(held):
+                held.project = project
+                return held
+            if held is not None:  # lapsed but not yet reclaimed: it goes back to the pool, and a fresh one is taken
+                assignments_release(assignments=[held])
             continue
         if item_row[0] is None:  # cannot happen while the pick's lock holds; never keep a reservation without its slot
             Assignment.objects.filter(id=reserved_id).update(status=Assignment.Status.EXPIRED, finished_at=now)

@@ -6,7 +6,8 @@ with its study and its current and next slots (``judgment_context_fetch``, one r
 conditional claim of the slot, a judgment per criterion and the participant's move to the next position, each
 depending on the claim (so a second submit of the same slot writes nothing), as one data-modifying WITH
 (``webapp.data.statements``), atomic on its own without BEGIN and COMMIT. On SQLite the same parts run one after
-another in a transaction. The statements are written out once here: the equivalent ORM calls spent more CPU
+another in a transaction. A turn that reaches a slot left for later (a participant holds at most
+``pairs_reserved_at_once`` pairs) also reserves the next ones (``reservation.slots_refill``). The statements are written out once here: the equivalent ORM calls spent more CPU
 compiling SQL than the database spent answering it. Slots read here are views holding only the
 fields the turn and the page use (``Assignment`` with ``pair.prompt``, ``pair.response_a``, ``pair.response_b`` or
 ``attention_check`` set): never ``save()`` one, update by ``pk``.
@@ -150,21 +151,22 @@ def judgment_context_fetch(*, token: str) -> tuple[Participant | None, dict[int,
 
 
 def slot_for_display(*, participant: Participant, now: datetime | None = None) -> Assignment | None:
-    """The slot to show now, reserving afresh if the reservations lapsed meanwhile; stamps the start time."""
+    """The slot to show now, reserving its pair (and the next ones, up to ``pairs_reserved_at_once``) when it holds
+    none: planned for later, or its reservation lapsed meanwhile; stamps the start time. Call outside a transaction
+    (``slots_refill`` runs its own)."""
     if participant.stage != Participant.Stage.JUDGING:
         return None
     now = now or timezone.now()
-    with transaction.atomic():
+    slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
+    if slot is not None and slot.status == Assignment.Status.RELEASED:
+        total = slots_refill(study=participant.study, participant=participant, now=now)
+        participant.total = total
+        if participant.position >= total:
+            _finish(participant, now)
+            return None
         slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
-        if slot is not None and slot.status == Assignment.Status.RELEASED:
-            total = slots_refill(study=participant.study, participant=participant, now=now)
-            participant.total = total
-            if participant.position >= total:
-                _finish(participant, now)
-                return None
-            slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
-        Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
-        participant.last_seen_at = now
+    Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
+    participant.last_seen_at = now
     return slot
 
 
@@ -225,11 +227,17 @@ def judgment_submit(
         slots = slots_fetch(participant_id=participant.pk, positions=(position, position + 1))
     current = slots.get(position)
     if participant.stage != Participant.Stage.JUDGING or current is None or current.token != token:
-        return SubmitOutcome(stored=False, next_slot=current if participant.stage == Participant.Stage.JUDGING else None)
-    clean = answers_validate(criteria=participant.study.spec["criteria"], answers=answers)
-    outcome = _judgment_store(participant=participant, current=current, following=slots.get(position + 1),
-                              clean=clean, now=now)
+        outcome = SubmitOutcome(stored=False,
+                                next_slot=current if participant.stage == Participant.Stage.JUDGING else None)
+    else:
+        clean = answers_validate(criteria=participant.study.spec["criteria"], answers=answers)
+        outcome = _judgment_store(participant=participant, current=current, following=slots.get(position + 1),
+                                  clean=clean, now=now)
     if outcome.next_slot is not None and outcome.next_slot.status == Assignment.Status.RELEASED:
+        # the slot to show holds no pair yet (left for later, or lapsed): reserve, from where the participant is now
+        # (a concurrent submit of this slot may have moved them on)
+        if not outcome.stored:
+            participant.position = Participant.objects.values_list("position", flat=True).get(pk=participant.pk)
         outcome.next_slot = slot_for_display(participant=participant, now=now)
     return outcome
 

@@ -85,7 +85,8 @@ def participant_survey_submit(*, participant: Participant, answers: dict, attrib
 
 
 def participant_start(*, participant: Participant, now: datetime | None = None) -> Participant:
-    """After the instructions: returns lapsed reservations to the pool, then reserves this participant's plan.
+    """After the instructions: returns lapsed reservations to the pool, then plans this participant's slots and
+    reserves the first ``pairs_reserved_at_once`` of them (``reservation.plan_slots``; the rest as they are reached).
 
     Not one transaction, on purpose: each pair is reserved in its own short transaction, so no
     participant holds one pair's row lock while waiting for another's (two starts that each held

@@ -141,13 +141,15 @@ def test_enrolling_twice_resumes_the_same_participant(make_study):
 
 
 def test_judgment_loop_runs_in_at_most_three_queries_on_postgresql(make_study):
+    """The usual turn: the next pair is already reserved (a turn that reaches a slot left for later reserves the
+    next pairs too: ``test_reservation_cap``)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from studies.selectors import participant_get_by_token
     from webapp.data.statements import statements_join
 
-    study = make_study(n_prompts=6, pairs_per_participant=5, judgments_per_pair=1,
+    study = make_study(n_prompts=6, pairs_per_participant=5, judgments_per_pair=1, pairs_reserved_at_once=5,
                        criteria=[{"name": "overall", "question": "?"}, {"name": "reception", "question": "?"}])
     participant = services.participant_enroll(study=study, user=UserFactory(role="participant"))
     services.participant_start(participant=participant)

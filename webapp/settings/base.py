@@ -108,7 +108,7 @@ RATELIMIT_ENABLE = env_bool("RESONANCE_RATE_LIMITS", True)
 RESONANCE_RATE_LIMITS = {
     "login": "20/m",  # login page POST and /api/token/, per address
     "join": "30/m",  # opening a crowd link (creates an account), per address
-    "reserve": "10/m",  # a participant starting a study (reserves the plan's pairs), per address
+    "reserve": "10/m",  # a participant starting a study (reserves their first pairs_reserved_at_once pairs), per address
     "annotate": "240/m",  # the annotation loop (each turn reserves the next item), per user
 }
 SESSION_COOKIE_HTTPONLY = True
