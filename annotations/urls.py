@@ -25,6 +25,7 @@ urlpatterns = [
     path("projects/<slug:slug>/progress/", views_projects.project_progress, name="project_progress"),
     path("projects/<slug:slug>/edit/", views_projects.project_edit, name="project_edit"),
     path("projects/<slug:slug>/share/", views_projects.project_share, name="project_share"),
+    path("projects/<slug:slug>/delete/", views_projects.project_delete, name="project_delete"),
     path("projects/<slug:slug>/import/", views_import.project_import, name="project_import"),
     path("projects/<slug:slug>/items/", views_items.project_items, name="project_items"),
     path("projects/<slug:slug>/items/<int:item_id>/", views_items.project_item_preview, name="project_item_preview"),

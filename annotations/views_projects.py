@@ -41,6 +41,9 @@ def project_detail(request, slug):
         "may_manage": may_manage(project, request.user),
         "agreement_url": reverse("agreement_page", args=[project.slug]),
         "prolific_url": join_url + PROLIFIC_QUERY,
+        "delete_url": reverse("project_delete", args=[project.slug]),
+        "kept": "It holds labels, so it cannot be deleted: close it instead, and the labels stay."
+        if project.labels.exists() else "",
     })
 
 
@@ -121,6 +124,24 @@ def project_crowd_ids(request, slug):
                          enrollment.completed_at.isoformat() if enrollment.completed_at else "",
                          "yes" if enrollment.stage == Enrollment.Stage.DONE else "no"])
     return response
+
+
+@require_POST
+@researcher_required
+def project_delete(request, slug):
+    """Deletes the project when the form repeats its slug (owner only; refused while it holds labels); to the
+    dashboard once done, else back to the project page with why."""
+    project = selectors.project_get_for_user(user=request.user, slug=slug)
+    if request.POST.get("confirm", "").strip() != project.slug:
+        messages.error(request, f"Not deleted: type {project.slug} to confirm.")
+        return redirect(reverse("project_detail", args=[slug]) + "#delete")
+    try:
+        project_services.project_delete(project=project, by=request.user)
+    except project_services.ProjectError as exc:
+        messages.error(request, f"Not deleted: {exc}.")
+        return redirect(reverse("project_detail", args=[slug]) + "#delete")
+    messages.success(request, f"Project {slug} deleted.")
+    return redirect("dashboard")
 
 
 @require_POST

@@ -19,6 +19,7 @@ urlpatterns = [
     path("studies/<slug:slug>/toggle/", views.study_toggle, name="study_toggle"),
     path("studies/<slug:slug>/edit/", views.study_edit, name="study_edit"),
     path("studies/<slug:slug>/share/", views.study_share, name="study_share"),
+    path("studies/<slug:slug>/delete/", views.study_delete, name="study_delete"),
     path("studies/<slug:slug>/report/", views_jobs.study_report_launch, name="study_report_launch"),
     path("api/studies/", include("studies.api_urls")),
 ]

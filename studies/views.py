@@ -253,7 +253,10 @@ def study_detail(request, slug):
                "systems": study.systems.all(), "missing": services.responses_missing(study=study)[:20],
                "join_url": join_url, "prolific_url": join_url + PROLIFIC_QUERY,
                "collaborators": study.collaborators.order_by("username"),
-               "may_manage": may_manage(study, request.user)}
+               "may_manage": may_manage(study, request.user),
+               "delete_url": reverse("studies:study_delete", kwargs={"slug": slug}),
+               "kept": "People have taken part, so it cannot be deleted: close it instead, and their judgments stay."
+               if study.participants.exists() else ""}
     template = "studies/study_detail.html#progress" if request.htmx else "studies/study_detail.html"
     return render(request, template, context)
 
@@ -273,6 +276,25 @@ def study_toggle(request, slug):
     except services.StudyError as exc:
         messages.error(request, str(exc))
     return redirect("studies:study_detail", slug=slug)
+
+
+@require_POST
+@researcher_required
+def study_delete(request, slug):
+    """Deletes the study when the form repeats its slug (owner only; refused once anyone took part); to the study
+    list once done, else back to the study page with why."""
+    study = selectors.study_get_for_user(user=request.user, slug=slug)
+    back = reverse("studies:study_detail", kwargs={"slug": slug}) + "#delete"
+    if request.POST.get("confirm", "").strip() != study.slug:
+        messages.error(request, f"Not deleted: type {study.slug} to confirm.")
+        return redirect(back)
+    try:
+        services.study_delete(study=study, by=request.user)
+    except services.StudyError as exc:
+        messages.error(request, f"Not deleted: {exc}.")
+        return redirect(back)
+    messages.success(request, f"Study {slug} deleted.")
+    return redirect("studies:study_list")
 
 
 @require_POST
