@@ -199,8 +199,8 @@ class Command(BaseCommand):
             write(f"Study participant link: {base_url}s/{study.slug}/?PROLIFIC_PID=demo1&STUDY_ID=s&SESSION_ID=x")
         write(f"API docs: {base_url}api/docs/")
         if runs:
-            where = "the worker started here runs them" if serving else "a worker runs them (`make run` starts one)"
-            write(f"Training on the demo labels ({where}; the lineage pages need the researcher login):")
+            where = "the worker started here" if serving else "a worker (`make run` starts one)"
+            write(f"Training on the demo labels, run by {where}; log in as researcher for the pages:")
             for run in runs:
                 write(self._outcome(base_url, run))
         if serving:
