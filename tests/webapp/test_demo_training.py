@@ -36,9 +36,9 @@ def tiny_bases(settings, tmp_path, monkeypatch):
     return scorer, encoder
 
 
-def _demo(*options: str) -> str:
+def _demo(*options: str, bi_encoder_base: str = "tiny-encoder") -> str:
     out = io.StringIO()
-    call_command("demo", "--reward-base", "tiny-scorer", "--bi-encoder-base", "tiny-encoder", *options, stdout=out)
+    call_command("demo", "--reward-base", "tiny-scorer", "--bi-encoder-base", bi_encoder_base, *options, stdout=out)
     return out.getvalue()
 
 
@@ -90,6 +90,7 @@ def test_demo_trains_a_reward_model_and_a_bi_encoder_with_lineage_pages_and_a_re
     rerun = _demo()
     assert _state() == before
     assert set(_train_jobs()) == {"reward-model", "bi-encoder"}
+    assert rerun.count("launched by an earlier demo") == 2
     for version in versions.values():
         assert f"trained {version.name} in " in rerun and reverse("ml:model_detail", args=[version.pk]) in rerun
 
@@ -113,3 +114,9 @@ def test_no_training_loads_the_round_but_launches_nothing(tiny_bases):
     open_items = Item.objects.filter(project__in=Project.objects.filter(slug__in=(
         "demo-multi-perspective-empathy", "demo-narrative-pair-similarity")), role=Item.Role.TASK, is_full=False)
     assert open_items.count() == 24  # the hand-written demo items stay open for the demo's annotators
+
+
+def test_a_run_that_cannot_launch_is_named_and_the_other_still_launches(tiny_bases):
+    output = _demo(bi_encoder_base="tiny-scorer")
+    assert "bi-encoder not launched: base: tiny-scorer is a scorer; bi-encoder trains from a similarity" in output
+    assert set(_train_jobs()) == {"reward-model"}

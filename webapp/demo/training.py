@@ -93,25 +93,22 @@ class DemoTraining:
     launched_now: bool
 
 
-def demo_training_launch(*, researcher, bases: dict[str, object] | None = None) -> list[DemoTraining]:
-    """Launches each of ``DEMO_RUNS`` through ``train_job_launch`` unless its project already has a live or
-    finished run of that recipe. ``bases`` maps a recipe to the model version to start from (default: the
-    recipe's own default, the MiniLM encoder). Raises ``JobError`` when a run cannot be launched."""
+def demo_training_ensure(*, run: DemoRun, researcher, base=None) -> DemoTraining:
+    """Launches ``run`` through ``train_job_launch`` unless its project already has a live or finished run of
+    that recipe, which is returned instead. ``base`` is the model version to start from (default: the
+    recipe's own default, the MiniLM encoder). Raises ``JobError`` when the run cannot be launched."""
     from ml.models import MlJobKind, ModelJob
     from ml.services.training import train_job_launch
     from webapp.jobs.models import Job, targeting
 
-    started = []
-    for run in DEMO_RUNS:
-        project = Project.objects.get(slug=run.project_slug)
-        job = (ModelJob.objects.filter(targeting(project), kind=MlJobKind.TRAIN, params__recipe=run.recipe)
-               .exclude(status__in=(Job.Status.FAILED, Job.Status.CANCELLED)).order_by("-created_at").first())
-        launched_now = job is None
-        if launched_now:
-            job = train_job_launch(recipe=run.recipe, created_by=researcher, project=project,
-                                   base=(bases or {}).get(run.recipe), overrides=run.overrides)
-        started.append(DemoTraining(run, job, launched_now))
-    return started
+    project = Project.objects.get(slug=run.project_slug)
+    job = (ModelJob.objects.filter(targeting(project), kind=MlJobKind.TRAIN, params__recipe=run.recipe)
+           .exclude(status__in=(Job.Status.FAILED, Job.Status.CANCELLED)).order_by("-created_at").first())
+    if job is not None:
+        return DemoTraining(run, job, launched_now=False)
+    job = train_job_launch(recipe=run.recipe, created_by=researcher, project=project, base=base,
+                           overrides=run.overrides)
+    return DemoTraining(run, job, launched_now=True)
 
 
 def run_wall_seconds(job) -> float:

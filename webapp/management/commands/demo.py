@@ -94,11 +94,13 @@ class Command(BaseCommand):
         from webapp.jobs.errors import JobError
 
         self._broker_ready()
-        try:
-            return training.demo_training_launch(researcher=researcher, bases=bases)
-        except JobError as exc:  # the rest of the demo still works; say why the loop is missing
-            self.stdout.write(self.style.WARNING(f"training not launched: {exc}"))
-            return []
+        runs = []
+        for run in training.DEMO_RUNS:
+            try:
+                runs.append(training.demo_training_ensure(run=run, researcher=researcher, base=bases.get(run.recipe)))
+            except JobError as exc:  # the rest of the demo still works; say why this run is missing
+                self.stdout.write(self.style.WARNING(f"{run.label} not launched: {exc}"))
+        return runs
 
     def _watch(self, base_url: str, runs: list[training.DemoTraining]) -> None:
         """Prints each run's outcome (version page, wall time) as it finishes, beside the web server's log."""
@@ -129,7 +131,8 @@ class Command(BaseCommand):
 
         job = run.job
         job.refresh_from_db()
-        what = f"{run.run.label} ({run.run.recipe} on {run.run.project_slug})"
+        earlier = "" if run.launched_now else ", launched by an earlier demo"
+        what = f"{run.run.label} ({run.run.recipe} on {run.run.project_slug}{earlier})"
         page = f"{base_url.rstrip('/')}{reverse('jobs:job_detail', args=[job.pk])}"
         if not job.is_finished:
             return f"  {what}: {job.status}, job page {page}"
