@@ -129,6 +129,8 @@ class Command(BaseCommand):
         """One line for a run: where its job is, and once done where its version is and how long it took."""
         from django.urls import reverse
 
+        from ml.models import ModelVersion
+
         job = run.job
         job.refresh_from_db()
         earlier = "" if run.launched_now else ", launched by an earlier demo"
@@ -138,9 +140,12 @@ class Command(BaseCommand):
             return f"  {what}: {job.status}, job page {page}"
         if job.status != job.Status.SUCCEEDED:
             return f"  {what}: {job.status} ({job.error or 'no reason recorded'}), job page {page}"
-        version = f"{base_url.rstrip('/')}{reverse('ml:model_detail', args=[job.result['version_id']])}"
-        return (f"  {what}: trained {job.result['version']} in {training.run_wall_seconds(job):.1f} s "
-                f"on the worker; lineage page {version} (job page {page})")
+        version = ModelVersion.objects.get(pk=job.result["version_id"])
+        record = version.training_settings["record"]
+        lineage = f"{base_url.rstrip('/')}{reverse('ml:model_detail', args=[version.pk])}"
+        return (f"  {what}: trained {version.name} in {training.run_wall_seconds(job):.1f} s on the worker "
+                f"({record['steps']} steps in {record['train_seconds']:.1f} s); lineage page {lineage} "
+                f"(job page {page})")
 
     def _broker_ready(self) -> None:
         """The embedded (filesystem) broker needs its folder before anything is published or consumed."""
