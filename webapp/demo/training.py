@@ -35,12 +35,12 @@ class DemoRun:
 
 DEMO_RUNS = (
     DemoRun("reward model", "demo-multi-perspective-empathy", "reward-model",
-            {"epochs": 4.0, "batch_size": 8, "learning_rate": 1e-4, "max_length": 96, "heldout": 0.25,
+            {"epochs": 3.0, "batch_size": 8, "learning_rate": 2e-4, "max_length": 96, "heldout": 0.25,
              "logging_steps": 1, "save_steps": 1000}),
     # The cosine loss fits the similarity's level as well as its order (cosent only the order), so the
     # held-out MSE falls with the correlation.
     DemoRun("bi-encoder", "demo-narrative-pair-similarity", "bi-encoder",
-            {"epochs": 4.0, "batch_size": 8, "learning_rate": 5e-5, "max_length": 128, "heldout": 0.25,
+            {"epochs": 2.0, "batch_size": 8, "learning_rate": 1e-4, "max_length": 128, "heldout": 0.25,
              "loss": "cosine", "logging_steps": 1, "save_steps": 1000}),
 )
 
