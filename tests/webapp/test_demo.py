@@ -15,9 +15,9 @@ def _counts():
 
 def test_demo_loads_a_project_per_preset_with_items_and_is_idempotent(monkeypatch, tmp_path, settings):
     monkeypatch.setenv("RESONANCE_DEMO_PASSWORD", "demo-pass-123")
-    call_command("demo")
+    call_command("demo", "--no-training")  # the training runs: test_demo_training.py
     first = _counts()
-    call_command("demo")
+    call_command("demo", "--no-training")
     assert _counts() == first
     assert Project.objects.filter(slug__startswith="demo-").count() >= 5
     assert all(project.items.exists() for project in Project.objects.all())

@@ -1,18 +1,22 @@
-"""`manage.py demo [--serve] [--port 8000]`: demo accounts, projects, study; with --serve a worker and the site."""
+"""`manage.py demo [--serve] [--port 8000] [--no-training]`: demo accounts, projects, study, an earlier round of
+labels and two training runs on them; with --serve a worker (which runs the training) and the site."""
 
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from webapp.demo import loading
+from webapp.demo import loading, training
 
 WORKER_STOP_SECONDS = 15
+TRAINING_POLL_SECONDS = 2
 
 
 def _interrupt(signum, frame):
@@ -27,8 +31,15 @@ class Command(BaseCommand):
         parser.add_argument("--serve", action="store_true", help="start a Celery worker and the web server")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--no-training", action="store_true",
+                            help="do not launch the demo's reward-model and bi-encoder training runs")
+        parser.add_argument("--reward-base", default=None, metavar="VERSION",
+                            help="the model version the demo's reward model trains from (default: MiniLM)")
+        parser.add_argument("--bi-encoder-base", default=None, metavar="VERSION",
+                            help="the model version the demo's bi-encoder trains from (default: MiniLM)")
 
-    def handle(self, *args, serve: bool, port: int, host: str, **options):
+    def handle(self, *args, serve: bool, port: int, host: str, no_training: bool, reward_base, bi_encoder_base,
+               **options):
         password = loading.demo_password()
         accounts = loading.demo_accounts_ensure(password=password)
         self.stdout.write("accounts: " + ", ".join(accounts))
@@ -42,13 +53,23 @@ class Command(BaseCommand):
                               f"{'open' if study.is_open else 'not open'}")
         models = loading.demo_models_register()
         self.stdout.write("models: " + (", ".join(models) if models else "no model registry in this tree (skipped)"))
+        for loaded in training.demo_round_load():
+            self.stdout.write(f"earlier round (synthetic) in {loaded.slug}: {loaded.items_imported} items imported, "
+                              f"{loaded.labels_written} labels written")
+        bases = self._bases({"reward-model": ("--reward-base", reward_base),
+                             "bi-encoder": ("--bi-encoder-base", bi_encoder_base)})
+        base_url = f"http://{host}:{port}/"
         if not serve:
-            self._banner(f"http://{host}:{port}/", password, projects, study, serving=False)
+            runs = [] if no_training else self._launch(accounts["researcher"], bases)
+            self._banner(base_url, password, projects, study, runs, serving=False)
             return
         worker = self._start_worker()
         try:
             self._check_worker(worker)
-            self._banner(f"http://{host}:{port}/", password, projects, study, serving=True)
+            # Launched once the worker answers, so the jobs' pages show them running rather than waiting.
+            runs = [] if no_training else self._launch(accounts["researcher"], bases)
+            self._banner(base_url, password, projects, study, runs, serving=True)
+            self._watch(base_url, runs)
             # SIGTERM (e.g. from a supervisor) should stop the worker the same way Ctrl-C does.
             signal.signal(signal.SIGTERM, _interrupt)
             call_command("runserver", f"{host}:{port}", use_reloader=False)
@@ -57,10 +78,82 @@ class Command(BaseCommand):
         finally:
             self._stop_worker(worker)
 
-    def _start_worker(self) -> subprocess.Popen:
-        broker_dir = Path(settings.BROKER_DIR)
+    def _bases(self, options: dict[str, tuple[str, str | None]]) -> dict:
+        """recipe -> the model version named by its option (recipes whose option is not given are left out)."""
+        from ml.models import ModelVersion
+
+        bases = {}
+        for recipe, (option, name) in options.items():
+            if name:
+                bases[recipe] = ModelVersion.objects.filter(name=name).first()
+                if bases[recipe] is None:
+                    raise CommandError(f"{option}: no model version called {name!r}")
+        return bases
+
+    def _launch(self, researcher, bases: dict) -> list[training.DemoTraining]:
+        from webapp.jobs.errors import JobError
+
+        self._broker_ready()
+        runs = []
+        for run in training.DEMO_RUNS:
+            try:
+                runs.append(training.demo_training_ensure(run=run, researcher=researcher, base=bases.get(run.recipe)))
+            except JobError as exc:  # the rest of the demo still works; say why this run is missing
+                self.stdout.write(self.style.WARNING(f"{run.label} not launched: {exc}"))
+        return runs
+
+    def _watch(self, base_url: str, runs: list[training.DemoTraining]) -> None:
+        """Prints each run's outcome (version page, wall time) as it finishes, beside the web server's log."""
+        pending = [run for run in runs if not run.job.is_finished]
+        if not pending:
+            return
+
+        def watch():
+            from django.db import connection
+
+            try:
+                while pending:
+                    time.sleep(TRAINING_POLL_SECONDS)
+                    for run in list(pending):
+                        run.job.refresh_from_db()
+                        if run.job.is_finished:
+                            pending.remove(run)
+                            self.stdout.write(self._outcome(base_url, run))
+                            self.stdout.flush()
+            finally:
+                connection.close()
+
+        threading.Thread(target=watch, name="demo-training-watch", daemon=True).start()
+
+    def _outcome(self, base_url: str, run: training.DemoTraining) -> str:
+        """One line for a run: where its job is, and once done where its version is and how long it took."""
+        from django.urls import reverse
+
+        from ml.models import ModelVersion
+
+        job = run.job
+        job.refresh_from_db()
+        earlier = "" if run.launched_now else ", launched by an earlier demo"
+        what = f"{run.run.label} ({run.run.recipe} on {run.run.project_slug}{earlier})"
+        page = f"{base_url.rstrip('/')}{reverse('jobs:job_detail', args=[job.pk])}"
+        if not job.is_finished:
+            return f"  {what}: {job.status}, job page {page}"
+        if job.status != job.Status.SUCCEEDED:
+            return f"  {what}: {job.status} ({job.error or 'no reason recorded'}), job page {page}"
+        version = ModelVersion.objects.get(pk=job.result["version_id"])
+        record = version.training_settings["record"]
+        lineage = f"{base_url.rstrip('/')}{reverse('ml:model_detail', args=[version.pk])}"
+        return (f"  {what}: trained {version.name} in {training.run_wall_seconds(job):.1f} s on the worker "
+                f"({record['steps']} steps in {record['train_seconds']:.1f} s); lineage page {lineage} "
+                f"(job page {page})")
+
+    def _broker_ready(self) -> None:
+        """The embedded (filesystem) broker needs its folder before anything is published or consumed."""
         if settings.CELERY_BROKER_URL.startswith("filesystem"):
-            broker_dir.mkdir(parents=True, exist_ok=True)
+            Path(settings.BROKER_DIR).mkdir(parents=True, exist_ok=True)
+
+    def _start_worker(self) -> subprocess.Popen:
+        self._broker_ready()
         log_path = Path(settings.VAR_DIR) / "demo-worker.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "webapp.settings.dev")}
@@ -95,7 +188,7 @@ class Command(BaseCommand):
             worker.kill()
             worker.wait()
 
-    def _banner(self, base_url: str, password: str, projects, study, *, serving: bool) -> None:
+    def _banner(self, base_url: str, password: str, projects, study, runs, *, serving: bool) -> None:
         write = self.stdout.write
         write("")
         if serving:
@@ -113,6 +206,11 @@ class Command(BaseCommand):
         if study is not None and study.is_open:
             write(f"Study participant link: {base_url}s/{study.slug}/?PROLIFIC_PID=demo1&STUDY_ID=s&SESSION_ID=x")
         write(f"API docs: {base_url}api/docs/")
+        if runs:
+            where = "the worker started here" if serving else "a worker (`make run` starts one)"
+            write(f"Training on the demo labels, run by {where}; log in as researcher for the pages:")
+            for run in runs:
+                write(self._outcome(base_url, run))
         if serving:
             write("Press Ctrl-C to stop the web server and the worker.")
         write("")
