@@ -23,6 +23,7 @@ from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow
 from annotations.services.routing import SubmitError, stored_label
 from annotations.services.turn import Turn, annotation_turn, turn_next
+from webapp.people.api_fields import FieldErrorsOut
 from webapp.people.roles import IsAnnotator
 
 _SALT = "annotations.api_annotate.assignment"
@@ -174,7 +175,7 @@ class NextView(APIView):
 class SubmitView(APIView):
     permission_classes = [IsAnnotator]
 
-    @extend_schema(request=SubmitInput, responses={200: SubmitOutput, 400: OpenApiResponse(
+    @extend_schema(request=SubmitInput, responses={200: SubmitOutput, 400: OpenApiResponse(FieldErrorsOut,
         description="a field is invalid: `assignment`, `values` (per dimension) or `seconds`")},
         summary="Store your answers and get the next item",
         description=f"Idempotent per assignment: a retry returns the label stored first. {_PERMISSIONS}")
@@ -206,7 +207,7 @@ class SubmitView(APIView):
 class SkipView(APIView):
     permission_classes = [IsAnnotator]
 
-    @extend_schema(request=SkipInput, responses={200: SkipOutput, 400: OpenApiResponse(
+    @extend_schema(request=SkipInput, responses={200: SkipOutput, 400: OpenApiResponse(FieldErrorsOut,
         description="a field is invalid: `assignment`, `distressing` or `seconds`")},
         summary="Give the item back and get the next one",
         description=f"You will not see the item again. {_PERMISSIONS}")

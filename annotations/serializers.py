@@ -4,6 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from annotations.models import Project
+from webapp.people.api_fields import FieldErrorsOut
 
 
 class ProjectOut(serializers.ModelSerializer):
@@ -66,8 +67,10 @@ class SpecProblemOut(serializers.Serializer):
     message = serializers.CharField()
 
 
-class ErrorOut(serializers.Serializer):
-    detail = serializers.CharField()
+class ErrorOut(FieldErrorsOut):
+    """A refused spec names the key (``where``), its line and every problem; other refusals are field-keyed."""
+
+    detail = serializers.CharField(required=False)
     where = serializers.CharField(required=False, help_text="a spec error's key path (slug when the slug is taken)")
     line = serializers.IntegerField(required=False, allow_null=True, help_text="its YAML line")
     problems = SpecProblemOut(many=True, required=False)

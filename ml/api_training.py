@@ -16,6 +16,7 @@ from ml.selectors_training import version_lineage
 from ml.services.training import train_job_launch
 from webapp.jobs.api import JobSerializer, refusal
 from webapp.jobs.errors import JobError
+from webapp.people.api_fields import DetailOut
 from webapp.people.roles import IsResearcher
 
 
@@ -38,8 +39,9 @@ class TrainInSerializer(serializers.Serializer):
 class TrainLaunchView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(request=TrainInSerializer, responses={201: JobSerializer},
-                   summary="Launch a training job: the export is frozen now, the run goes to the gpu queue")
+    @extend_schema(request=TrainInSerializer, responses={201: JobSerializer, 404: DetailOut},
+                   summary="Launch a training job: the export is frozen now, the run goes to the gpu queue",
+                   description="404 when the project or study it names is not one you can see.")
     def post(self, request):
         data = TrainInSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
@@ -34,8 +34,13 @@ class StudySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({"oneOf": [{"type": "object"}, {"type": "string"}]})
+class SpecField(serializers.JSONField):
+    """A spec: a JSON object, or YAML/JSON text (never null, a number or a list)."""
+
+
 class SpecInSerializer(serializers.Serializer):
-    spec = serializers.JSONField(help_text="the spec as a JSON object, or YAML/JSON text")
+    spec = SpecField(help_text="the spec as a JSON object, or YAML/JSON text")
 
 
 class ResponsesInSerializer(serializers.Serializer):
@@ -149,12 +154,13 @@ class StudyShareView(APIView):
 class StudyUnshareView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(request=None, responses={204: None}, summary="Take access back from a collaborator (owner only)")
+    @extend_schema(request=None, responses={204: None},
+                   summary="Take access back from a collaborator (owner only; 404 when it is not shared with them)")
     def delete(self, request, slug, username):
         try:
             services.study_unshare(study=_study(request, slug), username=username, by=request.user)
         except ShareError as exc:
-            raise ValidationError({"username": str(exc)}) from exc
+            raise NotFound(str(exc)) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -20,7 +20,7 @@ import json
 from django.http import StreamingHttpResponse
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -61,7 +61,7 @@ class ReportQuerySerializer(ReportOptionsSerializer, PlanQuerySerializer):
 class ExportQuerySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=FORMATS, default="dpo")
     criterion = serializers.ListField(
-        child=serializers.CharField(max_length=40), required=False, default=list
+        child=serializers.CharField(max_length=40), required=False, default=list, help_text="keep these criteria"
     )
     include_ended = serializers.BooleanField(default=False)
     exclude_one_sided = serializers.BooleanField(default=False)
@@ -144,10 +144,7 @@ class StudyExportView(APIView):
     permission_classes = [IsResearcher]
 
     @extend_schema(
-        parameters=[
-            ExportQuerySerializer,
-            OpenApiParameter("criterion", OpenApiTypes.STR, many=True, description="keep these criteria"),
-        ],
+        parameters=[ExportQuerySerializer],
         responses={(200, "application/jsonl"): OpenApiTypes.STR},
         summary="Judgments as raw JSONL or DPO preference pairs (streamed)",
     )

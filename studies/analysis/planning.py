@@ -14,8 +14,11 @@ its target and with what power.
 from __future__ import annotations
 
 import math
+import warnings
 
+from scipy.stats import norm
 from statsmodels.stats.power import NormalIndPower
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.stats.proportion import proportion_effectsize
 
 DEFAULTS = {"win_rate": 0.6, "icc": 0.1, "alpha": 0.05, "power": 0.8}
@@ -44,7 +47,14 @@ def planning_options_clean(raw: dict) -> dict:
 def judgments_for(*, win_rate: float, alpha: float, power: float) -> float:
     """Independent decisive judgments for a two-sided test of ``win_rate`` against one half at ``power``."""
     effect = abs(float(proportion_effectsize(win_rate, 0.5)))
-    return float(NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        solved = float(NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=0))
+    if math.isfinite(solved):
+        return solved
+    # statsmodels' root finder starts at a few judgments and gives up (nan) when an effect is so large that fewer
+    # suffice; the closed form it refines is exact to well under one judgment there
+    return ((norm.ppf(1 - alpha / 2) + norm.ppf(power)) / effect) ** 2
 
 
 def power_at(*, win_rate: float, alpha: float, effective_n: float) -> float | None:

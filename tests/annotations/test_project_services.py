@@ -78,7 +78,7 @@ def test_the_api_creates_updates_deletes_shares_and_unshares(researcher, other_r
     assert other.delete("/api/projects/svc-demo/").status_code == 403  # a collaborator may not delete
     assert other.delete("/api/projects/svc-demo/share/other-researcher/").status_code == 403
     assert owner.delete("/api/projects/svc-demo/share/other-researcher/").status_code == 204
-    assert owner.delete("/api/projects/svc-demo/share/other-researcher/").status_code == 400
+    assert owner.delete("/api/projects/svc-demo/share/other-researcher/").status_code == 404
     assert owner.delete("/api/projects/svc-demo/").status_code == 204
     assert not Project.objects.exists()
 

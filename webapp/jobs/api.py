@@ -18,6 +18,7 @@ from webapp.jobs import selectors, services
 from webapp.jobs.errors import JobError
 from webapp.jobs.models import Job
 from webapp.jobs.registry import job_kinds, target_for_model, targets
+from webapp.people.api_fields import DetailOut
 from webapp.people.roles import IsResearcher
 
 
@@ -64,8 +65,9 @@ class JobListView(APIView):
     def get(self, request):
         return Response(JobSerializer(selectors.jobs_for_user(user=request.user)[:500], many=True).data)
 
-    @extend_schema(request=LaunchInSerializer, responses={201: JobSerializer},
-                   summary="Launch a job of any registered kind, on the kind's queue")
+    @extend_schema(request=LaunchInSerializer, responses={201: JobSerializer, 404: DetailOut},
+                   summary="Launch a job of any registered kind, on the kind's queue",
+                   description="404 when the target it names is not one you can see.")
     def post(self, request):
         data = LaunchInSerializer(data=request.data)
         data.is_valid(raise_exception=True)

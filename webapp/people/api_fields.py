@@ -30,3 +30,18 @@ class ShareIn(serializers.Serializer):
     """The body of a share request: the researcher who gets access."""
 
     username = serializers.CharField(help_text="the researcher to share with")
+
+
+class DetailOut(serializers.Serializer):
+    """A refusal of the whole request: not signed in (401), not allowed (403), no such object (404)."""
+
+    detail = serializers.CharField()
+
+
+class FieldErrorsOut(serializers.Serializer):
+    """A 400 (or 409): each key names the request field at fault (``non_field_errors`` when none does, ``detail``
+    for the request as a whole) and holds its messages, as DRF's validation writes them. Subclasses name the keys
+    their views use."""
+
+    detail = serializers.CharField(required=False, help_text="the request as a whole, when no one field is at fault")
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
