@@ -18,8 +18,8 @@ import warnings
 
 from scipy.stats import norm
 from statsmodels.stats.power import NormalIndPower
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.stats.proportion import proportion_effectsize
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 DEFAULTS = {"win_rate": 0.6, "icc": 0.1, "alpha": 0.05, "power": 0.8}
 LIMITS = {"win_rate": (0.501, 0.999), "icc": (0.0, 1.0), "alpha": (0.0001, 0.5), "power": (0.5, 0.999)}

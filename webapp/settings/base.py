@@ -156,6 +156,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # what Django's path converters match, so a generated path parameter reaches the view or is known not to
+    "PATH_CONVERTER_OVERRIDES": {
+        "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+        "str": {"type": "string", "pattern": "^[^/]+$"},
+        "path": {"type": "string", "pattern": "^.+$"},
+        "int": {"type": "integer", "minimum": 0},
+    },
 }
 
 # Celery: the embedded default is kombu's filesystem transport (a real worker process, no server needed).
