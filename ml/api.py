@@ -19,8 +19,9 @@ from webapp.people.roles import IsResearcher
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
-    registered_by = serializers.CharField(source="registered_by.username", read_only=True, default=None)
-    parent = serializers.PrimaryKeyRelatedField(read_only=True)
+    registered_by = serializers.CharField(source="registered_by.username", read_only=True, default=None,
+                                          allow_null=True)
+    parent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = ModelVersion

@@ -35,6 +35,22 @@ CHECK_NAMES = (
 
 
 @dataclass(frozen=True)
+class RealObjects:
+    """Path parameter values naming a role's own objects: ``everywhere`` for every path, ``under`` for the paths
+    starting with a prefix (an ``id`` is a job's under /api/jobs/, a model version's under /api/ml/models/)."""
+
+    everywhere: dict
+    under: dict[str, dict] = field(default_factory=dict)
+
+    def for_path(self, path: str) -> dict:
+        values = dict(self.everywhere)
+        for prefix, named in self.under.items():
+            if path.startswith(prefix):
+                values.update(named)
+        return values
+
+
+@dataclass(frozen=True)
 class Budget:
     coverage_cases: int  # per operation, spread evenly over what the coverage phase would send
     fuzzed_cases: int  # per operation and generation mode (positive, negative)
@@ -110,13 +126,13 @@ def _drawn(operation, mode: GenerationMode, count: int) -> list:
     return drawn
 
 
-def run_operation(operation, *, budget: Budget, headers: dict, path_values: dict, checks: list,
+def run_operation(operation, *, budget: Budget, headers: dict, real_objects: RealObjects, checks: list,
                   findings: Findings) -> None:
     findings.operations.add(operation.label)
     cases = [*example_cases(operation), *coverage_cases(operation, budget.coverage_cases),
              *fuzzed_cases(operation, budget.fuzzed_cases)]
     for case in cases:
-        _aim_at_real_objects(case, path_values)
+        _aim_at_real_objects(case, real_objects.for_path(operation.path))
         findings.cases += 1
         with transaction.atomic():
             _call_and_check(case, headers=headers, checks=checks, findings=findings)

@@ -13,9 +13,10 @@ from rest_framework.authtoken.models import Token
 from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES
 
 from annotations.services import flow
+from ml.models import ModelJob, ModelVersion
 from studies import services as study_services
 from tests.studies.conftest import responses_jsonl, study_spec
-from tests.webapp.api_fuzz_support import Budget, Findings, all_checks, run_operation
+from tests.webapp.api_fuzz_support import Budget, Findings, RealObjects, all_checks, run_operation
 
 pytestmark = pytest.mark.django_db
 BUDGET = Budget(coverage_cases=12, fuzzed_cases=3)
@@ -74,20 +75,35 @@ def demo_study(researcher):
     return study
 
 
-def _fuzz(api_schema, user, path_values: dict) -> Findings:
+def _fuzz(api_schema, user, real_objects: RealObjects) -> Findings:
     token, _ = Token.objects.get_or_create(user=user)
     headers = {"Authorization": f"Token {token.key}"}
     findings, checks = Findings(), all_checks()
     for result in api_schema.get_all_operations():
-        run_operation(result.ok(), budget=BUDGET, headers=headers, path_values=path_values, checks=checks,
+        run_operation(result.ok(), budget=BUDGET, headers=headers, real_objects=real_objects, checks=checks,
                       findings=findings)
     return findings
 
 
-def test_every_operation_answers_a_researcher_as_the_schema_says(api_schema, project, demo_study, researcher,
-                                                                  other_researcher):
-    findings = _fuzz(api_schema, researcher, {"slug": "demo", "username": other_researcher.username,
-                                              "external_id": project.items.first().external_id})
+@pytest.fixture
+def scoring_job(researcher, demo_study):
+    """A failed scoring job of the researcher's study, by a model version they registered (ids reach real rows)."""
+    version = ModelVersion.objects.create(name="fuzz-scorer", kind="scorer", path="/nowhere", registered_by=researcher)
+    return ModelJob.objects.create(kind="scoring", queue="gpu", status="failed", error="the model did not load",
+                                   target=demo_study, created_by=researcher, model_version=version)
+
+
+def test_every_operation_answers_a_researcher_as_the_schema_says(api_schema, project, demo_study, scoring_job,
+                                                                  researcher, other_researcher):
+    demo_study.collaborators.add(other_researcher)
+    project.collaborators.add(other_researcher)
+    objects = RealObjects(
+        everywhere={"slug": "demo", "username": other_researcher.username,
+                    "external_id": project.items.first().external_id},
+        under={"/api/jobs/": {"id": scoring_job.id}, "/api/ml/jobs/": {"id": scoring_job.id},
+               "/api/ml/models/": {"id": scoring_job.model_version_id}},
+    )
+    findings = _fuzz(api_schema, researcher, objects)
     assert len(findings.operations) >= OPERATIONS_AT_LEAST
     assert set(CHECKED_BEYOND_THE_SCHEMA) <= findings.operations
     if findings.failures:
@@ -96,7 +112,7 @@ def test_every_operation_answers_a_researcher_as_the_schema_says(api_schema, pro
 
 def test_every_operation_answers_an_annotator_as_the_schema_says(api_schema, project, demo_study, annotator):
     flow.enrollment_open(project=project, user=annotator)
-    findings = _fuzz(api_schema, annotator, {"slug": "demo", "pseudonym": annotator.pseudonym})
+    findings = _fuzz(api_schema, annotator, RealObjects(everywhere={"slug": "demo", "pseudonym": annotator.pseudonym}))
     assert len(findings.operations) >= OPERATIONS_AT_LEAST
     if findings.failures:
         pytest.fail(findings.report("annotator"), pytrace=False)

@@ -31,7 +31,7 @@ def refusal(exc: JobError) -> ValidationError:
 class JobSerializer(serializers.ModelSerializer):
     target_type = serializers.CharField(source="target_name", read_only=True)
     target = serializers.SerializerMethodField()
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None, allow_null=True)
     percent = serializers.FloatField(read_only=True)
     seconds = serializers.FloatField(read_only=True, allow_null=True)
     described = serializers.DictField(read_only=True, help_text="what the kind says about it: with, note")
