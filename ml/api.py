@@ -53,6 +53,13 @@ class ScoreTableSerializer(serializers.Serializer):
     rows = ScoreRowSerializer(many=True)
 
 
+class HumanAgreementOut(serializers.Serializer):
+    dimensions = serializers.DictField(
+        child=serializers.DictField(),
+        help_text="{dimension: the model's agreement with the humans, the humans' own, the items of largest "
+        "disagreement}; empty for a job that is not a scoring job on a project with labels")
+
+
 class ModelListView(APIView):
     permission_classes = [IsResearcher]
 
@@ -103,7 +110,7 @@ class JobScoresView(APIView):
 class JobHumanAgreementView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(responses={200: dict},
+    @extend_schema(responses=HumanAgreementOut,
                    summary="The model's agreement with the project's annotators per dimension, beside theirs")
     def get(self, request, pk):
         job = selectors.model_job_get_for_user(user=request.user, pk=pk)

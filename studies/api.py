@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from studies import selectors, services
 from studies.models import Participant, Study
 from studies.spec import SpecError
-from webapp.people.api_fields import ShareIn
+from webapp.people.api_fields import FieldErrorsOut, ShareIn, TextField
 from webapp.people.ownership import ShareError
 from webapp.people.roles import IsResearcher
 from webapp.specs import SlugTaken
@@ -78,8 +78,14 @@ def _study(request, slug: str) -> Study:
     return selectors.study_get_for_user(user=request.user, slug=slug)
 
 
-class SlugConflict(APIException):
+class Conflict(APIException):
+    """The request is well formed but the study's state refuses it (a slug taken, participants enrolled)."""
+
     status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class SlugConflict(Conflict):
     default_code = "slug_taken"
 
 
@@ -97,7 +103,7 @@ class StudyListView(APIView):
     def get(self, request):
         return Response(StudySerializer(selectors.studies_for_user(user=request.user), many=True).data)
 
-    @extend_schema(request=SpecInSerializer, responses={201: StudySerializer},
+    @extend_schema(request=SpecInSerializer, responses={201: StudySerializer, 409: FieldErrorsOut},
                    summary="Create from a spec (409 when the slug is taken; PUT updates)")
     def post(self, request):
         data = SpecInSerializer(data=request.data)
@@ -127,12 +133,13 @@ class StudyDetailView(APIView):
             raise _spec_refused(exc) from exc
         return Response(StudySerializer(study).data)
 
-    @extend_schema(responses={204: None}, summary="Delete a study that has no participants (owner only)")
+    @extend_schema(responses={204: None, 409: FieldErrorsOut},
+                   summary="Delete a study that has no participants (owner only; 409 when it has some)")
     def delete(self, request, slug):
         try:
             services.study_delete(study=_study(request, slug), by=request.user)
         except services.StudyError as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
+            raise Conflict({"detail": str(exc)}) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -236,7 +243,7 @@ class AnswerSerializer(serializers.Serializer):
     criterion = serializers.CharField()
     side = serializers.ChoiceField(choices=["left", "right", "tie"])
     strength = serializers.IntegerField(required=False, allow_null=True)
-    rationale = serializers.CharField(required=False, allow_blank=True, default="")
+    rationale = TextField(required=False, allow_blank=True, default="")
 
 
 class JudgmentInSerializer(serializers.Serializer):

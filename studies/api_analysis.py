@@ -54,6 +54,19 @@ class PlanQuerySerializer(serializers.Serializer):
     power = serializers.FloatField(min_value=0.5, max_value=0.999, default=DEFAULTS["power"])
 
 
+class PlanOutSerializer(serializers.Serializer):
+    win_rate = serializers.FloatField()
+    icc = serializers.FloatField()
+    alpha = serializers.FloatField()
+    power = serializers.FloatField()
+    system_pairs = serializers.IntegerField()
+    judgments_per_pair_per_participant = serializers.FloatField()
+    design_effect = serializers.FloatField()
+    independent_judgments = serializers.IntegerField(help_text="per pair, were every judgment independent")
+    judgments = serializers.IntegerField(help_text="per pair, with the design effect")
+    participants = serializers.IntegerField()
+
+
 class ReportQuerySerializer(ReportOptionsSerializer, PlanQuerySerializer):
     """The report's options and the planning target its ``planning`` section checks."""
 
@@ -132,7 +145,7 @@ class StudyReportView(APIView):
 class StudyPlanView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(parameters=[PlanQuerySerializer], responses={200: dict},
+    @extend_schema(parameters=[PlanQuerySerializer], responses=PlanOutSerializer,
                    summary="Participants a study needs for a win rate (power with the design effect)")
     def get(self, request, slug: str):
         study = selectors.study_get_for_user(user=request.user, slug=slug)

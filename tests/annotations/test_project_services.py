@@ -59,6 +59,8 @@ def test_deleting_is_for_the_owner_and_never_loses_labels(researcher):
     LabelFactory(item__project=project, values={"empathy": 2})
     with pytest.raises(projects.ProjectError, match="with labels cannot be deleted"):
         projects.project_delete(project=project, by=researcher)
+    refused = _api(researcher).delete(f"/api/projects/{project.slug}/")
+    assert refused.status_code == 409 and "with labels cannot be deleted" in refused.json()["detail"]
     project.labels.all().delete()
     projects.project_delete(project=project, by=researcher)
     assert not Project.objects.exists()

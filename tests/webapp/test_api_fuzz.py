@@ -15,7 +15,7 @@ from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUS
 from annotations.services import flow
 from ml.models import ModelJob, ModelVersion
 from studies import services as study_services
-from tests.studies.conftest import responses_jsonl, study_spec
+from tests.studies.conftest import responses_jsonl, run_participant, study_spec
 from tests.webapp.api_fuzz_support import Budget, Findings, RealObjects, all_checks, run_operation
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +37,7 @@ CHECKED_BEYOND_THE_SCHEMA = {
     "POST /api/studies/{slug}/share/": "the username must be a researcher's",
     "POST /api/annotate/{slug}/submit/": "the assignment id must be one the server gave out, the values the spec's",
     "POST /api/annotate/{slug}/skip/": "the assignment id must be one the server gave out",
+    "POST /api/studies/participate/{token}/judgments/": "the answers must name the study's criteria, the slot the one shown",
     "POST /api/jobs/": "each kind of job has its own fields and target",
     "POST /api/ml/train/": "each recipe needs its own target and base",
     "POST /api/ml/models/": "the path must be a loadable model folder",
@@ -94,12 +95,14 @@ def scoring_job(researcher, demo_study):
 
 
 def test_every_operation_answers_a_researcher_as_the_schema_says(api_schema, project, demo_study, scoring_job,
-                                                                  researcher, other_researcher):
+                                                                  researcher, other_researcher, annotator, participant):
     demo_study.collaborators.add(other_researcher)
     project.collaborators.add(other_researcher)
+    flow.enrollment_open(project=project, user=annotator)
+    judging = run_participant(study_services.study_open(study=demo_study), participant, stop_after=0)
     objects = RealObjects(
-        everywhere={"slug": "demo", "username": other_researcher.username,
-                    "external_id": project.items.first().external_id},
+        everywhere={"slug": "demo", "username": other_researcher.username, "pseudonym": annotator.pseudonym,
+                    "external_id": project.items.first().external_id, "token": judging.token},
         under={"/api/jobs/": {"id": scoring_job.id}, "/api/ml/jobs/": {"id": scoring_job.id},
                "/api/ml/models/": {"id": scoring_job.model_version_id}},
     )

@@ -5,6 +5,18 @@ from rest_framework import serializers
 from webapp.people.regroup import regroup_parse
 
 
+class TextField(serializers.CharField):
+    """A string input that is a string: DRF's CharField would store ``123`` or ``true`` as text, where the schema
+    (``type: string``) says such a request is refused."""
+
+    default_error_messages = {"not_text": "must be text, not {kind}"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_text", kind=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class RegroupField(serializers.CharField):
     """The ``regroup`` query parameter of the reports, parsed into rules; a bad rule is a 400 naming it."""
 
