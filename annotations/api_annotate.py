@@ -23,7 +23,7 @@ from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow
 from annotations.services.routing import SubmitError, stored_label
 from annotations.services.turn import Turn, annotation_turn, turn_next
-from webapp.people.api_fields import FieldErrorsOut
+from webapp.people.api_fields import FieldErrorsOut, TextField
 from webapp.people.roles import IsAnnotator
 
 _SALT = "annotations.api_annotate.assignment"
@@ -142,14 +142,14 @@ class SkipOutput(serializers.Serializer):
 
 
 class SubmitInput(serializers.Serializer):
-    assignment = serializers.CharField(max_length=500)
+    assignment = TextField(max_length=500)
     values = serializers.DictField(help_text="dimension name -> value; per-turn dimensions: {turn index: value}")
     seconds = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None,
                                      help_text="time spent on the item")
 
 
 class SkipInput(serializers.Serializer):
-    assignment = serializers.CharField(max_length=500)
+    assignment = TextField(max_length=500)
     distressing = serializers.BooleanField(default=False, help_text="the content was distressing (recorded apart)")
     seconds = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from annotations.models import Project
-from webapp.people.api_fields import FieldErrorsOut
+from webapp.people.api_fields import FieldErrorsOut, TextField
 
 
 class ProjectOut(serializers.ModelSerializer):
@@ -21,12 +21,12 @@ class ProjectDetailOut(ProjectOut):
 
 
 class ProjectSpecIn(serializers.Serializer):
-    spec = serializers.CharField(help_text="The project spec as YAML or JSON text.")
+    spec = TextField(help_text="The project spec as YAML or JSON text.")
 
 
 class FileIn(serializers.Serializer):
     file = serializers.FileField(help_text="at most RESONANCE_MAX_UPLOAD_BYTES (50 MiB unless configured)")
-    format = serializers.CharField(required=False, allow_blank=True,
+    format = TextField(required=False, allow_blank=True,
                                    help_text="Import format; detected from the file name and header when left out.")
 
     def validate_file(self, upload):

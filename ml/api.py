@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from ml import selectors, services
 from ml.models import ModelKind, ModelVersion
+from webapp.people.api_fields import TextField
 from webapp.people.roles import IsResearcher
 
 
@@ -31,12 +32,12 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 
 class RegisterInSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
+    name = TextField(max_length=120)
     kind = serializers.ChoiceField(choices=ModelKind.choices)
-    path = serializers.CharField(max_length=1000, help_text="the model folder on the workers")
-    base = serializers.CharField(max_length=200, required=False, default="")
+    path = TextField(max_length=1000, help_text="the model folder on the workers")
+    base = TextField(max_length=200, required=False, default="")
     parent = serializers.PrimaryKeyRelatedField(queryset=ModelVersion.objects.all(), required=False, allow_null=True)
-    export = serializers.CharField(max_length=500, required=False, default="")
+    export = TextField(max_length=500, required=False, default="")
     training_settings = serializers.DictField(required=False, default=dict)
     metrics = serializers.DictField(required=False, default=dict)
     activate = serializers.BooleanField(required=False, default=False)

@@ -44,8 +44,8 @@ class SpecInSerializer(serializers.Serializer):
 
 
 class ResponsesInSerializer(serializers.Serializer):
-    jsonl = serializers.CharField(required=False, help_text="JSONL lines {prompt_id, system, response}")
-    system = serializers.CharField(required=False, help_text="with rows: the system all rows belong to")
+    jsonl = TextField(required=False, help_text="JSONL lines {prompt_id, system, response}")
+    system = TextField(required=False, help_text="with rows: the system all rows belong to")
     rows = serializers.ListField(child=serializers.DictField(), required=False,
                                  help_text="[{prompt_id, text, model_version_id?, metadata?}] for one system")
 
@@ -240,14 +240,14 @@ class ParticipationSerializer(serializers.Serializer):
 
 
 class AnswerSerializer(serializers.Serializer):
-    criterion = serializers.CharField()
+    criterion = TextField()
     side = serializers.ChoiceField(choices=["left", "right", "tie"])
     strength = serializers.IntegerField(required=False, allow_null=True)
     rationale = TextField(required=False, allow_blank=True, default="")
 
 
 class JudgmentInSerializer(serializers.Serializer):
-    slot = serializers.CharField()
+    slot = TextField()
     answers = AnswerSerializer(many=True)
 
 

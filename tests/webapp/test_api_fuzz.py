@@ -19,7 +19,7 @@ from tests.studies.conftest import responses_jsonl, run_participant, study_spec
 from tests.webapp.api_fuzz_support import Budget, Findings, RealObjects, all_checks, run_operation
 
 pytestmark = pytest.mark.django_db
-BUDGET = Budget(coverage_cases=12, fuzzed_cases=3)
+BUDGET = Budget(coverage_cases=20, fuzzed_cases=4)
 OPERATIONS_AT_LEAST = 50
 
 # Operations whose input is checked beyond what a JSON schema can say: there a request of the right shape may be
@@ -107,15 +107,17 @@ def test_every_operation_answers_a_researcher_as_the_schema_says(api_schema, pro
                "/api/ml/models/": {"id": scoring_job.model_version_id}},
     )
     findings = _fuzz(api_schema, researcher, objects)
-    assert len(findings.operations) >= OPERATIONS_AT_LEAST
+    assert len(findings.operations) >= OPERATIONS_AT_LEAST and findings.cases >= 10 * len(findings.operations)
     assert set(CHECKED_BEYOND_THE_SCHEMA) <= findings.operations
     if findings.failures:
         pytest.fail(findings.report("researcher"), pytrace=False)
+    print(f"researcher: {len(findings.operations)} operations, {findings.cases} cases")
 
 
 def test_every_operation_answers_an_annotator_as_the_schema_says(api_schema, project, demo_study, annotator):
     flow.enrollment_open(project=project, user=annotator)
     findings = _fuzz(api_schema, annotator, RealObjects(everywhere={"slug": "demo", "pseudonym": annotator.pseudonym}))
-    assert len(findings.operations) >= OPERATIONS_AT_LEAST
+    assert len(findings.operations) >= OPERATIONS_AT_LEAST and findings.cases >= 10 * len(findings.operations)
     if findings.failures:
         pytest.fail(findings.report("annotator"), pytrace=False)
+    print(f"annotator: {len(findings.operations)} operations, {findings.cases} cases")

@@ -18,7 +18,7 @@ from webapp.jobs import selectors, services
 from webapp.jobs.errors import JobError
 from webapp.jobs.models import Job
 from webapp.jobs.registry import job_kinds, target_for_model, targets
-from webapp.people.api_fields import DetailOut
+from webapp.people.api_fields import DetailOut, TextField
 from webapp.people.roles import IsResearcher
 
 
@@ -48,7 +48,7 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class LaunchInSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="a registered kind of job (GET /api/jobs/kinds/)")
+    kind = TextField(help_text="a registered kind of job (GET /api/jobs/kinds/)")
 
 
 class KindSerializer(serializers.Serializer):

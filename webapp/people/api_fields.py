@@ -41,7 +41,7 @@ class RegroupField(serializers.CharField):
 class ShareIn(serializers.Serializer):
     """The body of a share request: the researcher who gets access."""
 
-    username = serializers.CharField(help_text="the researcher to share with")
+    username = TextField(help_text="the researcher to share with")
 
 
 class DetailOut(serializers.Serializer):

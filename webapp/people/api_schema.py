@@ -1,7 +1,8 @@
 """The OpenAPI schema's rules every API view shares, so no view has to repeat them in its ``@extend_schema``.
 
 An operation is documented with the refusals it can give besides its own answers: 400 with the field-keyed errors
-when it reads a body or a query, 401 and 403 when a role is required, 404 when its path names an object. A view's
+when it reads a body or a query, 415 when it reads a body, 401 and 403 when a role is required, 404 when its path
+names an object. A view's
 own declaration of one of those codes wins. A view that parses JSON is documented with JSON bodies only: the form
 encodings DRF also parses cannot carry a null or a nested object, so the schema would promise what they cannot send."""
 
@@ -31,8 +32,10 @@ class ResonanceAutoSchema(AutoSchema):
 
     def _refusals(self) -> dict:
         refusals = {}
-        if self._reads_input():
+        if self._reads_body() or self._reads_query():
             refusals["400"] = FieldErrorsOut
+        if self._reads_body():
+            refusals["415"] = DetailOut  # a body in a media type the view does not parse
         if any(not isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
             if self.view.get_authenticators():
                 refusals["401"] = DetailOut
@@ -41,9 +44,11 @@ class ResonanceAutoSchema(AutoSchema):
             refusals["404"] = DetailOut
         return refusals
 
-    def _reads_input(self) -> bool:
-        has_query = any(parameter.get("in") == "query" for parameter in self._get_parameters())
-        return has_query or (self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None)
+    def _reads_query(self) -> bool:
+        return any(parameter.get("in") == "query" for parameter in self._get_parameters())
+
+    def _reads_body(self) -> bool:
+        return self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
 
 
 class FieldErrorsExtension(OpenApiSerializerExtension):
