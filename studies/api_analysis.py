@@ -20,7 +20,7 @@ import json
 from django.http import StreamingHttpResponse
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -157,7 +157,13 @@ class StudyExportView(APIView):
     permission_classes = [IsResearcher]
 
     @extend_schema(
-        parameters=[ExportQuerySerializer],
+        parameters=[
+            ExportQuerySerializer,
+            OpenApiParameter("X-Spec-Hash", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200], required=True,
+                             description="the hash of the spec the judgments were made under"),
+            OpenApiParameter("X-Export-Filters", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200],
+                             required=True, description="the filters applied, as a JSON object"),
+        ],
         responses={(200, "application/jsonl"): OpenApiTypes.STR},
         summary="Judgments as raw JSONL or DPO preference pairs (streamed)",
     )

@@ -49,6 +49,7 @@ def judgments_for(*, win_rate: float, alpha: float, power: float) -> float:
     effect = abs(float(proportion_effectsize(win_rate, 0.5)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # the failed search's sqrt of a negative n, answered below
         solved = float(NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=0))
     if math.isfinite(solved):
         return solved
