@@ -37,10 +37,12 @@ CHECK_NAMES = (
 @dataclass(frozen=True)
 class RealObjects:
     """Path parameter values naming a role's own objects: ``everywhere`` for every path, ``under`` for the paths
-    starting with a prefix (an ``id`` is a job's under /api/jobs/, a model version's under /api/ml/models/)."""
+    starting with a prefix (an ``id`` is a job's under /api/jobs/, a model version's under /api/ml/models/);
+    ``in_bodies`` for the same-named fields of a valid JSON body (an assignment id the server gave out)."""
 
     everywhere: dict
     under: dict[str, dict] = field(default_factory=dict)
+    in_bodies: dict = field(default_factory=dict)
 
     def for_path(self, path: str) -> dict:
         values = dict(self.everywhere)
@@ -61,6 +63,10 @@ class Findings:
     cases: int = 0
     operations: set[str] = field(default_factory=set)
     failures: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (operation, check, title) -> reason
+    answered: dict[str, set[int]] = field(default_factory=dict)  # operation -> the status codes its method got
+
+    def succeeded(self) -> set[str]:
+        return {operation for operation, codes in self.answered.items() if any(200 <= code < 300 for code in codes)}
 
     def add(self, operation: str, check: str, failure: Failure, sent: str) -> None:
         reason = " ".join(failure.message.split())[:240]
@@ -132,24 +138,33 @@ def run_operation(operation, *, budget: Budget, headers: dict, real_objects: Rea
     cases = [*example_cases(operation), *coverage_cases(operation, budget.coverage_cases),
              *fuzzed_cases(operation, budget.fuzzed_cases)]
     for case in cases:
-        _aim_at_real_objects(case, real_objects.for_path(operation.path))
+        _aim_at_real_objects(case, real_objects.for_path(operation.path), real_objects.in_bodies)
         findings.cases += 1
         with transaction.atomic():
             _call_and_check(case, headers=headers, checks=checks, findings=findings)
             transaction.set_rollback(True)
 
 
-def _aim_at_real_objects(case, path_values: dict) -> None:
-    """Valid path parameters name the role's real objects; a deliberately invalid one is sent as generated."""
-    if case.meta is not None and case.meta.is_negative_at(ParameterLocation.PATH):
-        return
-    for name, value in path_values.items():
-        if name in (case.path_parameters or {}):
-            case.path_parameters[name] = value
+def _aim_at_real_objects(case, path_values: dict, body_values: dict) -> None:
+    """Valid path parameters and body fields name the role's real objects; invalid ones are sent as generated."""
+    if not _is_negative_at(case, ParameterLocation.PATH):
+        for name, value in path_values.items():
+            if name in (case.path_parameters or {}):
+                case.path_parameters[name] = value
+    if not _is_negative_at(case, ParameterLocation.BODY) and isinstance(case.body, dict):
+        for name, value in body_values.items():
+            if name in case.body:
+                case.body[name] = value
+
+
+def _is_negative_at(case, location: ParameterLocation) -> bool:
+    return case.meta is not None and case.meta.is_negative_at(location)
 
 
 def _call_and_check(case, *, headers: dict, checks: list, findings: Findings) -> None:
     response = case.call(headers=headers)
+    if case.method.upper() == case.operation.method.upper():  # not a probe with another method (OPTIONS, TRACE)
+        findings.answered.setdefault(case.operation.label, set()).add(response.status_code)
     sent = f"{case.method} {case.formatted_path} -> {response.status_code} {' '.join(response.text.split())[:160]}"
     for check in checks:
         try:

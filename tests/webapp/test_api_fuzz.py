@@ -12,7 +12,9 @@ from django.db import close_old_connections
 from rest_framework.authtoken.models import Token
 from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES
 
+from annotations.api_annotate import assignment_token
 from annotations.services import flow
+from annotations.services.turn import turn_next
 from ml.models import ModelJob, ModelVersion
 from studies import services as study_services
 from tests.studies.conftest import responses_jsonl, run_participant, study_spec
@@ -44,6 +46,12 @@ CHECKED_BEYOND_THE_SCHEMA = {
     "GET /api/projects/{slug}/agreement/": "regroup rules have their own grammar and name recorded attributes",
     "GET /api/studies/{slug}/report/": "regroup rules have their own grammar and name recorded attributes",
 }
+
+
+# What an annotator's token may get a 2xx from (the token endpoint and a participation need what a fuzzer cannot
+# guess: a password, a participant's token); everything else must refuse them.
+OPEN_TO_ANNOTATORS = {"GET /api/annotate/{slug}/next/", "POST /api/annotate/{slug}/skip/",
+                      "POST /api/annotate/{slug}/submit/"}
 
 
 def _schemathesis_config() -> schemathesis.Config:
@@ -111,12 +119,18 @@ def test_every_operation_answers_a_researcher_as_the_schema_says(api_schema, pro
     assert set(CHECKED_BEYOND_THE_SCHEMA) <= findings.operations
     if findings.failures:
         pytest.fail(findings.report("researcher"), pytrace=False)
+    reads = {operation for operation in findings.operations if operation.startswith("GET ")}
+    assert reads - findings.succeeded() == {"GET /api/annotate/{slug}/next/"}, "a read never reached a real object"
     print(f"researcher: {len(findings.operations)} operations, {findings.cases} cases")
 
 
 def test_every_operation_answers_an_annotator_as_the_schema_says(api_schema, project, demo_study, annotator):
-    flow.enrollment_open(project=project, user=annotator)
-    findings = _fuzz(api_schema, annotator, RealObjects(everywhere={"slug": "demo", "pseudonym": annotator.pseudonym}))
+    enrollment = flow.enrollment_open(project=project, user=annotator)
+    held, _ = turn_next(enrollment=enrollment, resume=True)
+    objects = RealObjects(everywhere={"slug": "demo", "pseudonym": annotator.pseudonym},
+                          in_bodies={"assignment": assignment_token(held), "values": {"empathy": 3}})
+    findings = _fuzz(api_schema, annotator, objects)
+    assert findings.succeeded() == OPEN_TO_ANNOTATORS, "an annotator reached researcher-only answers, or not theirs"
     assert len(findings.operations) >= OPERATIONS_AT_LEAST and findings.cases >= 10 * len(findings.operations)
     if findings.failures:
         pytest.fail(findings.report("annotator"), pytrace=False)
