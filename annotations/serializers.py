@@ -27,7 +27,7 @@ class ProjectSpecIn(serializers.Serializer):
 class FileIn(serializers.Serializer):
     file = serializers.FileField(help_text="at most RESONANCE_MAX_UPLOAD_BYTES (50 MiB unless configured)")
     format = TextField(required=False, allow_blank=True,
-                                   help_text="Import format; detected from the file name and header when left out.")
+                       help_text="Import format; detected from the file name and header when left out.")
 
     def validate_file(self, upload):
         limit = settings.RESONANCE_MAX_UPLOAD_BYTES

@@ -23,9 +23,10 @@ from schemathesis.generation.drivers import CoverageGenerator, ExamplesGenerator
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.generation.overrides import Override
 
-# Stateful checks (use_after_free, ensure_resource_availability) need the links of a stateful run, which
-# drf-spectacular's schema does not declare; object_level_authorization needs two identities in one scenario.
-# Each is run anyway and passes on its own when a case carries no such history.
+# All of schemathesis' checks. Three of them judge a scenario rather than one request and find nothing to judge
+# here: use_after_free and ensure_resource_availability compare a case with its parent in a stateful run (the
+# schema declares no links to chain one), object_level_authorization needs two configured identities. They stay
+# listed so that a stateful phase, when one is added, is judged by them too.
 CHECK_NAMES = (
     "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
     "response_schema_conformance", "negative_data_rejection", "positive_data_acceptance", "missing_required_header",

@@ -1,4 +1,5 @@
-"""Serializer fields that several apps' APIs share."""
+"""Serializer fields and shapes that several apps' APIs share: strict text input, the regroup rules, the share
+body, and the error bodies every API answers with (see webapp.people.api_schema)."""
 
 from rest_framework import serializers
 

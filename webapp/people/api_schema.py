@@ -2,9 +2,9 @@
 
 An operation is documented with the refusals it can give besides its own answers: 400 with the field-keyed errors
 when it reads a body or a query, 415 when it reads a body, 401 and 403 when a role is required, 404 when its path
-names an object. A view's
-own declaration of one of those codes wins. A view that parses JSON is documented with JSON bodies only: the form
-encodings DRF also parses cannot carry a null or a nested object, so the schema would promise what they cannot send."""
+names an object. A view's own declaration of one of those codes wins. A view that parses JSON is documented with
+JSON bodies only: the form encodings DRF also parses cannot carry a null or a nested object, so the schema would
+promise what they cannot send (they still work)."""
 
 from __future__ import annotations
 
