@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from django.http import FileResponse
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -16,9 +17,13 @@ from rest_framework.views import APIView
 
 from annotations import selectors, serializers
 from annotations.importing.errors import ImportFormatError
+from annotations.jobs_import import import_job_launch
 from annotations.services import importing, projects
 from annotations.services.exporting import labels_export
+from annotations.services.import_uploads import upload_runs_inline
 from annotations.spec import SpecError
+from webapp.jobs.api import refusal
+from webapp.jobs.errors import JobError
 from webapp.people.api_fields import ShareIn
 from webapp.people.roles import IsResearcher
 from webapp.specs import SlugTaken
@@ -97,35 +102,46 @@ class ProjectProgressView(ResearcherView):
         return Response(selectors.project_progress(project=self.project(request, slug)))
 
 
-class FileImportView(ResearcherView):
-    """Spools the upload to disk and runs one import service on it, all or nothing."""
+def _queued(job) -> Response:
+    """202 with the import job that a file above ``RESONANCE_IMPORT_INLINE_BYTES`` went to."""
+    job.refresh_from_db(fields=["status"])  # the enqueue ran on commit and may have marked it failed
+    return Response({"job": job.pk, "status": job.status, "url": reverse("jobs:api_job_detail", args=[job.pk]),
+                     "page": reverse("jobs:job_detail", args=[job.pk])}, status=status.HTTP_202_ACCEPTED)
+
+
+class ItemImportView(ResearcherView):
+    """Spools a small upload to disk and imports it in the request, all or nothing; a large one goes to a job."""
 
     parser_classes = [MultiPartParser]
 
-    def run_import(self, request, slug, importer):
+    @extend_schema(request={"multipart/form-data": serializers.FileIn},
+                   responses={201: serializers.CountOut, 202: serializers.ImportQueuedOut, 400: serializers.ErrorOut},
+                   summary="Import items (JSONL, CSV, EmpatheticDialogues, EmpathicStories, EPITOME, turn CSV); all or "
+                           "nothing; a file above RESONANCE_IMPORT_INLINE_BYTES answers 202 with its import job")
+    def post(self, request, slug):
         project = self.project(request, slug)
         data = serializers.FileIn(data=request.data)
         data.is_valid(raise_exception=True)
-        with _spooled(data.validated_data["file"]) as path:
+        upload, fmt = data.validated_data["file"], data.validated_data.get("format") or None
+        if not upload_runs_inline(upload):
+            return _queued(_job_launched(project=project, created_by=request.user, upload=upload, what="items",
+                                         fmt=fmt))
+        with _spooled(upload) as path:
             try:
-                count = importer(project=project, path_or_file=path, fmt=data.validated_data.get("format") or None)
+                count = importing.items_import(project=project, path_or_file=path, fmt=fmt)
             except ImportFormatError as exc:
                 return _error(exc)
         return Response({"imported": count}, status=status.HTTP_201_CREATED)
 
 
-class ItemImportView(FileImportView):
-    @extend_schema(request={"multipart/form-data": serializers.FileIn},
-                   responses={201: serializers.CountOut, 400: serializers.ErrorOut},
-                   summary="Import items (JSONL, CSV, EmpatheticDialogues, EmpathicStories, EPITOME, turn CSV); all or nothing")
-    def post(self, request, slug):
-        return self.run_import(request, slug, importing.items_import)
+class LabelImportView(ResearcherView):
+    parser_classes = [MultiPartParser]
 
-
-class LabelImportView(FileImportView):
     @extend_schema(request={"multipart/form-data": serializers.LabelFileIn},
-                   responses={201: serializers.LabelsImportedOut, 400: serializers.ErrorOut},
-                   summary="Import labels collected elsewhere (long CSV: item_id, annotator_id, dimension, value, ...)")
+                   responses={201: serializers.LabelsImportedOut, 202: serializers.ImportQueuedOut,
+                              400: serializers.ErrorOut},
+                   summary="Import labels collected elsewhere (long CSV: item_id, annotator_id, dimension, value, ...); "
+                           "a file above RESONANCE_IMPORT_INLINE_BYTES answers 202 with its import job")
     def post(self, request, slug):
         project = self.project(request, slug)
         data = serializers.LabelFileIn(data=request.data)
@@ -133,6 +149,10 @@ class LabelImportView(FileImportView):
         other = data.validated_data.get("same_annotators_as")
         # naming another project links identities, so it must be one this researcher may see
         source = selectors.project_get_for_user(user=request.user, slug=other) if other else None
+        if not upload_runs_inline(data.validated_data["file"]):
+            return _queued(_job_launched(project=project, created_by=request.user, upload=data.validated_data["file"],
+                                         what="labels", fmt=data.validated_data.get("format") or None,
+                                         same_annotators_as=source))
         with _spooled(data.validated_data["file"]) as path:
             try:
                 imported = importing.labels_import(project=project, path_or_file=path,
@@ -142,6 +162,14 @@ class LabelImportView(FileImportView):
                 return _error(exc)
         return Response({"imported": int(imported), "attributes": imported.attributes},
                         status=status.HTTP_201_CREATED)
+
+
+def _job_launched(**launch):
+    """The queued import job; a refused launch (a format the kind does not know) is a 400 naming the field."""
+    try:
+        return import_job_launch(**launch)
+    except JobError as exc:
+        raise refusal(exc) from exc
 
 
 class LabelExportView(ResearcherView):

@@ -17,10 +17,11 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.models import Assignment, Enrollment, Item
+from annotations.models import Assignment, Enrollment, Item, ItemNote
 from annotations.presenting import item_view
 from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow
+from annotations.services.notes import note_parse
 from annotations.services.routing import SubmitError, stored_label
 from annotations.services.turn import Turn, annotation_turn, turn_next
 from webapp.people.api_fields import FieldErrorsOut, TextField
@@ -141,14 +142,29 @@ class SkipOutput(serializers.Serializer):
     next = TurnOutput()
 
 
-class SubmitInput(serializers.Serializer):
+class NoteFields(serializers.Serializer):
+    """The annotator's optional note on the item, sent with a submit or a skip (see annotations.services.notes)."""
+
+    flag = serializers.ChoiceField(choices=ItemNote.Flag.choices, required=False, allow_blank=True, default="",
+                                   help_text="something is wrong with the item (empty: nothing)")
+    comment = TextField(required=False, allow_blank=True, default="", max_length=ItemNote.COMMENT_MAX,
+                        trim_whitespace=True, help_text="a comment for the researchers")
+
+    def note(self):
+        try:
+            return note_parse(flag=self.validated_data["flag"], comment=self.validated_data["comment"])
+        except SubmitError as exc:
+            raise ValidationError({"comment": [exc.errors["note"]]}) from exc
+
+
+class SubmitInput(NoteFields):
     assignment = TextField(max_length=500)
     values = serializers.DictField(help_text="dimension name -> value; per-turn dimensions: {turn index: value}")
     seconds = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None,
                                      help_text="time spent on the item")
 
 
-class SkipInput(serializers.Serializer):
+class SkipInput(NoteFields):
     assignment = TextField(max_length=500)
     distressing = serializers.BooleanField(default=False, help_text="the content was distressing (recorded apart)")
     seconds = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
@@ -198,7 +214,7 @@ class SubmitView(APIView):
         try:
             turn = annotation_turn(enrollment=enrollment, assignment=assignment, action="submit",
                                    raw_values=incoming.validated_data["values"],
-                                   seconds=incoming.validated_data["seconds"])
+                                   seconds=incoming.validated_data["seconds"], note=incoming.note())
         except SubmitError as exc:
             raise ValidationError(_submit_errors(exc.errors)) from exc
         return Response(SubmitOutput({"label": turn.label, "next": _facing(enrollment, turn)}).data)
@@ -218,7 +234,7 @@ class SkipView(APIView):
         assignment = _assignment_from_token(incoming.validated_data["assignment"], enrollment)
         turn = annotation_turn(enrollment=enrollment, assignment=assignment,
                                action="distressing" if incoming.validated_data["distressing"] else "skip",
-                               seconds=incoming.validated_data["seconds"])
+                               seconds=incoming.validated_data["seconds"], note=incoming.note())
         return Response(SkipOutput({"skipped": turn.skipped, "next": _facing(enrollment, turn)}).data)
 
 

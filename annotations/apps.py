@@ -7,6 +7,7 @@ class AnnotationsConfig(AppConfig):
     verbose_name = "Annotation projects"
 
     def ready(self) -> None:
-        from annotations import jobs
+        from annotations import jobs, jobs_import
 
         jobs.register()
+        jobs_import.register()

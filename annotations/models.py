@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 
 class ItemKind(models.TextChoices):
@@ -66,6 +67,8 @@ class Item(models.Model):
     taken = models.PositiveIntegerField(default=0)
     labels_count = models.PositiveIntegerField(default=0)
     is_full = models.BooleanField(default=False)
+    # Above 0: served before the other open items (sent back for re-annotation); higher first is not implied.
+    priority = models.PositiveSmallIntegerField(default=0, db_default=0)  # db_default: raw bulk loads omit it
 
     class Meta:
         constraints = [
@@ -75,6 +78,8 @@ class Item(models.Model):
         indexes = [
             models.Index(fields=["project", "shuffle_key"], condition=Q(role="task", is_full=False),
                          name="item_open_pool"),
+            models.Index(fields=["project", "shuffle_key"], condition=Q(role="task", is_full=False, priority__gt=0),
+                         name="item_open_priority_pool"),
         ]
 
     def __str__(self) -> str:
@@ -117,7 +122,8 @@ class Enrollment(models.Model):
 
 
 class Assignment(models.Model):
-    """A reservation of one item for one annotator. Never two for the same pair."""
+    """A reservation of one item for one annotator. Never two for the same pair, and an annotator holds at most one
+    reservation in a project at a time (so a script or many tabs cannot hold a project's items)."""
 
     class Status(models.TextChoices):
         RESERVED = "reserved", "Reserved"
@@ -139,7 +145,11 @@ class Assignment(models.Model):
     follows = models.OneToOneField("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="followed_by")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="one_assignment_per_item_annotator")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="one_assignment_per_item_annotator"),
+            models.UniqueConstraint(fields=["project", "annotator"], condition=Q(status="reserved"),
+                                    name="one_reservation_per_annotator"),
+        ]
         indexes = [
             models.Index(fields=["project", "expires_at"], condition=Q(status="reserved"), name="assignment_live"),
             models.Index(fields=["annotator", "project", "status"], name="assignment_by_annotator"),
@@ -167,6 +177,33 @@ class Label(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="one_label_per_item_annotator")]
         indexes = [models.Index(fields=["project", "id"], name="label_export_order")]
+
+
+class ItemNote(models.Model):
+    """What an annotator told the researchers about one item they were given, beside their answer or their skip:
+    a flag (something is wrong with the item) and/or a free comment. One per assignment, so a replayed turn
+    stores it once."""
+
+    class Flag(models.TextChoices):
+        # labels in the language of the page that shows them (the annotator's project's)
+        NONE = "", gettext_lazy("No problem")
+        UNCLEAR = "unclear", gettext_lazy("Unclear or ambiguous")
+        BROKEN = "broken", gettext_lazy("Text is broken or garbled")
+        OFFENSIVE = "offensive", gettext_lazy("Offensive or harmful")
+        OTHER = "other", gettext_lazy("Something else")
+
+    COMMENT_MAX = 2000
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="notes")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="notes")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="item_notes")
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="note")
+    flag = models.CharField(max_length=16, choices=Flag.choices, blank=True, default=Flag.NONE)
+    comment = models.TextField(blank=True, default="", max_length=COMMENT_MAX)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "item"], name="note_by_item")]
 
 
 class ControlResult(models.Model):

@@ -1,9 +1,11 @@
-"""Turns dimensions and an item into what the annotator page draws (plain Python).
+"""Turns dimensions and an item into what the annotator page draws (no database; its few words through gettext).
 
 Digit keys: scale points and choices get keys 1..9 in order (0 for a tenth), so the page can be used from the
 keyboard alone."""
 
 import random
+
+from django.utils.translation import gettext
 
 
 def _fmt(number) -> str:
@@ -71,7 +73,8 @@ def item_view(*, dimensions: list[dict], item_data: dict, seed: int) -> dict:
         turns.append({"index": index, "speaker": speaker, "text": turn.get("text", ""),
                       "side": "right" if speakers.index(speaker) % 2 else "left",
                       "widgets": [{**widget, "field": f"d__{widget['name']}__{index}", "compact": True,
-                                   "turn_label": f"turn {index + 1} ({speaker})"} for widget in per_turn]})
+                                   "turn_label": gettext("turn %(number)d (%(speaker)s)") % {"number": index + 1,
+                                                                                            "speaker": speaker}} for widget in per_turn]})
     for widget in item_level:
         widget["field"] = f"d__{widget['name']}"
     return {"widgets": item_level, "turns": turns, "per_turn": per_turn}

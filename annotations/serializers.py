@@ -1,9 +1,9 @@
 """Input and output shapes of the researcher API. Serializers validate and shape; they never write."""
 
-from django.conf import settings
 from rest_framework import serializers
 
 from annotations.models import Project
+from annotations.services.import_uploads import upload_size_problem
 from webapp.people.api_fields import FieldErrorsOut, TextField
 
 
@@ -25,15 +25,15 @@ class ProjectSpecIn(serializers.Serializer):
 
 
 class FileIn(serializers.Serializer):
-    file = serializers.FileField(help_text="at most RESONANCE_MAX_UPLOAD_BYTES (50 MiB unless configured)")
+    file = serializers.FileField(help_text="at most RESONANCE_MAX_UPLOAD_BYTES (50 MiB unless configured); one above "
+                                           "RESONANCE_IMPORT_INLINE_BYTES (2 MiB) is answered 202 with its import job")
     format = TextField(required=False, allow_blank=True,
                        help_text="Import format; detected from the file name and header when left out.")
 
     def validate_file(self, upload):
-        limit = settings.RESONANCE_MAX_UPLOAD_BYTES
-        if upload.size > limit:
-            raise serializers.ValidationError(
-                f"{upload.name} is {upload.size / 2**20:.1f} MiB; an import file may be at most {limit / 2**20:.1f} MiB")
+        problem = upload_size_problem(upload)
+        if problem:
+            raise serializers.ValidationError(problem)
         return upload
 
 
@@ -45,6 +45,13 @@ class LabelFileIn(FileIn):
 
 class CountOut(serializers.Serializer):
     imported = serializers.IntegerField()
+
+
+class ImportQueuedOut(serializers.Serializer):
+    job = serializers.IntegerField(help_text="the import job's id")
+    status = serializers.CharField()
+    url = serializers.CharField(help_text="GET it for progress; its result is this endpoint's 201 body")
+    page = serializers.CharField(help_text="the job's page, for a person")
 
 
 class LabelsImportedOut(CountOut):

@@ -9,7 +9,7 @@ models below (``webapp.specs.models``); each section's model reads its keys, def
 
 Normalised shape (all keys always present)::
 
-    slug, title, kind ("narrative" | "pair" | "dialogue" | "response"), overlap (int >= 1),
+    slug, title, language ("en" | "de": the crowd pages' language), kind ("narrative" | "pair" | "dialogue" | "response"), overlap (int >= 1),
     instructions (Markdown str), content_note (Markdown str),
     consent: {text, required}
     surveys: {before: {demographic: [field...], questions: [question...]}, after: {...}}
@@ -34,7 +34,7 @@ from pydantic import Field, PlainValidator, ValidationInfo, field_validator, mod
 
 from annotations.importing.items import ITEM_KINDS, ItemDataError, item_data_from_mapping
 from webapp.people.surveys import ATTRIBUTE_NAMES as DEMOGRAPHIC_FIELDS
-from webapp.specs import SpecError, slug_check, spec_hash, spec_text_read
+from webapp.specs import SpecError, language_check, slug_check, spec_hash, spec_text_read
 from webapp.specs.models import SpecModel, spec_validate, spec_validate_each
 
 __all__ = ["DEMOGRAPHIC_FIELDS", "DIMENSION_TYPES", "SpecError", "dimension_value_clean", "dimension_value_parse",
@@ -622,11 +622,12 @@ class ProjectSpec(_Section):
     """The whole project spec. Keys are validated in this order; later sections read the kind and the
     dimensions through the validation context."""
 
-    KEYS: ClassVar[tuple[str, ...]] = ("slug", "title", "kind", "overlap", "instructions", "consent", "surveys", "dimensions",
+    KEYS: ClassVar[tuple[str, ...]] = ("slug", "title", "language", "kind", "overlap", "instructions", "consent", "surveys", "dimensions",
             "attention_checks", "gold", "limits", "content_note", "crowd", "export")
 
     slug: Annotated[Any, PlainValidator(lambda value: slug_check(value, path=""))] = _given()
     title: _text(required=True) = _given()
+    language: Annotated[Any, PlainValidator(language_check)] = _given()
     kind: _one_of(ITEM_KINDS, required=True) = _given()
     overlap: _whole(default=3, minimum=1) = _given()
     instructions: _text(default="") = _given()
@@ -678,7 +679,7 @@ class ProjectSpec(_Section):
         return _section(model, raw, info)
 
     def normalised(self) -> dict:
-        return {"slug": self.slug, "title": self.title, "kind": self.kind, "overlap": self.overlap,
+        return {"slug": self.slug, "title": self.title, "language": self.language, "kind": self.kind, "overlap": self.overlap,
                 "instructions": self.instructions, "content_note": self.content_note, "consent": self.consent,
                 "surveys": self.surveys, "dimensions": self.dimensions, "attention_checks": self.attention_checks,
                 "gold": self.gold, "limits": self.limits, "crowd": self.crowd, "export": self.export}

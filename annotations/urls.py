@@ -28,6 +28,7 @@ urlpatterns = [
     path("projects/<slug:slug>/import/", views_import.project_import, name="project_import"),
     path("projects/<slug:slug>/items/", views_items.project_items, name="project_items"),
     path("projects/<slug:slug>/items/<int:item_id>/", views_items.project_item_preview, name="project_item_preview"),
+    path("projects/<slug:slug>/items/notes.csv", views_items.project_notes_csv, name="project_notes_csv"),
     path("projects/<slug:slug>/export/", views_jobs.export_launch, name="export_launch"),
     path("projects/<slug:slug>/report/", views_jobs.agreement_report_launch, name="agreement_report_launch"),
     path("projects/<slug:slug>/crowd-ids.csv", views_projects.project_crowd_ids, name="project_crowd_ids"),

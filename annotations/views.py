@@ -12,19 +12,22 @@ from django.shortcuts import redirect, render
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from annotations.models import Assignment, Enrollment, Item, Label
+from annotations.models import Assignment, Enrollment, Item, ItemNote, Label
 from annotations.presenting import item_view
 from annotations.selectors import enrollment_get, project_get_open
 from annotations.services import flow
+from annotations.services.notes import FORM_COMMENT, FORM_FLAG, note_from_form
 from annotations.services.routing import SubmitError, assignment_next, stored_label
 from annotations.services.turn import SKIPS, annotation_turn, turn_context_fetch
 from annotations.values import raw_values_from_form
-from annotations.views_errors import item_view_with_answers
+from annotations.views_errors import NOTE_ERROR, item_view_with_answers
 from webapp.people.crowd import crowd_identity_from_request, crowd_link_remember, crowd_user_for_link
 from webapp.people.journey import final_questions, link_admits, wants_support
+from webapp.people.language import crowd_language_use, crowd_page
 from webapp.people.models import User
 from webapp.people.roles import annotator_required
 from webapp.people.surveys import (
@@ -38,9 +41,11 @@ Stage = Enrollment.Stage
 
 
 @require_GET
+@crowd_page
 def join(request, slug):
     """The recruitment link: creates or resumes the annotator (Prolific / MTurk parameters, or an open link)."""
     project = project_get_open(slug=slug)
+    crowd_language_use(project.spec)
     identity = crowd_identity_from_request(request)
     if not link_admits(returning=_returning(request, project, identity), work_left=lambda: _work_left(project)):
         # said before consent: nobody reads, answers or waits for work that is not there
@@ -75,6 +80,7 @@ def _work_left(project) -> bool:
 def _enrollment_or_403(request, slug) -> Enrollment:
     """The signed-in annotator's enrollment in the open project `slug` (views check the role first)."""
     project = project_get_open(slug=slug)
+    crowd_language_use(project.spec)
     enrollment = enrollment_get(project=project, user=request.user)
     if enrollment is None:
         raise PermissionDenied("open the project link first")
@@ -108,8 +114,10 @@ def _time_estimate(project) -> str:
     else:
         per_item = SECONDS_PER_QUESTION * max(1, len(project.dimensions))
     minutes = max(1, round(items * per_item / 60))
-    return (f"This takes about {minutes} minute{'s' if minutes != 1 else ''} for {items} item{'s' if items != 1 else ''}"
-            " (you may stop at any time).")
+    for_items = ngettext("for %(items)d item", "for %(items)d items", items) % {"items": items}
+    return ngettext("This takes about %(minutes)d minute %(for_items)s (you may stop at any time).",
+                    "This takes about %(minutes)d minutes %(for_items)s (you may stop at any time).",
+                    minutes) % {"minutes": minutes, "for_items": for_items}
 
 
 def _reachable_goal(enrollment: Enrollment, assignment: Assignment, quota: int | None) -> int:
@@ -137,17 +145,18 @@ def _task_total(project) -> int:
     return total
 
 
-# The questions' HTML by (project, spec hash, question order): it depends on the spec alone (and the order, which
-# randomize_order may change per assignment), and drawing two scales is most of the item's rendering time.
+# The questions' HTML by (project, spec hash, language, question order): it depends on nothing else (the order may
+# change per assignment through randomize_order; a researcher's preview is English), and drawing two scales is most
+# of the item's rendering time.
 _WIDGETS_HTML: dict[tuple, str] = {}
 _WIDGETS_KEPT = 256
 
 
 def _widgets_html(project, widgets: list[dict]) -> str:
-    """The "widgets" partial of the item, rendered once per process for each spec and question order."""
+    """The "widgets" partial of the item, rendered once per process for each spec, language and question order."""
     if not project.spec_hash:
         return ""  # no identity to cache it under: the template draws the questions itself
-    key = (project.id, project.spec_hash, tuple(widget["field"] for widget in widgets))
+    key = (project.id, project.spec_hash, get_language(), tuple(widget["field"] for widget in widgets))
     html = _WIDGETS_HTML.get(key)
     if html is None:
         html = get_template(f"{ITEM}#widgets").render({"view": {"widgets": widgets}})
@@ -174,7 +183,17 @@ def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict |
         "content_note": project.spec.get("content_note") if (assignment.item.distressing or project.spec.get("content_note")) else "",
         "attention_warning": enrollment.attention_failures >= warn_after,
         "break_reminder": flow.break_reminder_due(enrollment),
+        "note": _note_shown(posted, errors), "note_flags": ItemNote.Flag.choices,
+        "note_comment_max": ItemNote.COMMENT_MAX,
     }
+
+
+def _note_shown(posted, errors: dict | None) -> dict:
+    """The note box as the annotator left it when their submit was refused (empty on a fresh item)."""
+    if not errors or posted is None:
+        return {}
+    return {"flag": posted.get(FORM_FLAG, ""), "comment": posted.get(FORM_COMMENT, ""),
+            "error": errors.get(NOTE_ERROR, "")}
 
 
 def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, status: int = 200, posted=None,
@@ -211,6 +230,7 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
 
 @require_GET
 @annotator_required
+@crowd_page
 def annotate(request, slug):
     response = _stage_page(request, _enrollment_or_403(request, slug))
     # Back (or a restored tab) must ask again and show where the annotator really is, never an old item whose
@@ -229,6 +249,7 @@ def _to_stage(request, slug):
 
 @require_POST
 @annotator_required
+@crowd_page
 def annotate_consent(request, slug):
     enrollment = _enrollment_or_403(request, slug)
     flow.enrollment_consent(enrollment=enrollment, agreed=request.POST.get("agree") == "yes")
@@ -237,6 +258,7 @@ def annotate_consent(request, slug):
 
 @require_POST
 @annotator_required
+@crowd_page
 def annotate_survey(request, slug):
     enrollment = _enrollment_or_403(request, slug)
     spec = enrollment.project.spec
@@ -256,6 +278,7 @@ def annotate_survey(request, slug):
 
 @require_POST
 @annotator_required
+@crowd_page
 def annotate_instructions(request, slug):
     flow.enrollment_instructions_done(enrollment=_enrollment_or_403(request, slug))
     return _to_stage(request, slug)
@@ -263,6 +286,7 @@ def annotate_instructions(request, slug):
 
 @require_POST
 @annotator_required
+@crowd_page
 def annotate_finish(request, slug):
     """"Finish now": the items stage ends here, on to the final questions and the completion page. The item on
     screen is left unanswered and goes back to the pool at once."""
@@ -273,6 +297,7 @@ def annotate_finish(request, slug):
 
 @require_POST
 @annotator_required
+@crowd_page
 def annotate_break(request, slug):
     enrollment = _enrollment_or_403(request, slug)
     if not flow.enrollment_new_session(enrollment=enrollment):
@@ -304,11 +329,13 @@ def _submit_context(request, slug: str) -> tuple[Enrollment, Assignment | None]:
     if enrollment is None:
         _enrollment_or_403(request, slug)  # says why
         raise PermissionDenied("open the project link first")
+    crowd_language_use(enrollment.project.spec)
     return enrollment, assignment
 
 
 @require_POST
 @annotator_required
+@crowd_page
 def annotate_submit(request, slug):
     """One turn of the loop: store (or skip) the current item and swap in the next one."""
     enrollment, assignment = _submit_context(request, slug)
@@ -318,7 +345,7 @@ def annotate_submit(request, slug):
                 and stored_label(assignment=assignment) is None):
             # never answer as if it were stored: the form on screen was not
             return _stage_page(request, enrollment, status=409, errors={
-                "item": "Your last answer was not stored: the items part had already ended."})
+                "item": gettext("Your last answer was not stored: the items part had already ended.")})
         return _to_stage(request, slug)
     if assignment is None:
         raise PermissionDenied("that item is not yours")
@@ -327,7 +354,7 @@ def annotate_submit(request, slug):
     raw = raw_values_from_form(enrollment.project.dimensions, request.POST) if action == "submit" else None
     try:
         turn = annotation_turn(enrollment=enrollment, assignment=assignment, action=action, raw_values=raw,
-                               seconds=_seconds(request))
+                               seconds=_seconds(request), note=note_from_form(request.POST))
     except SubmitError as exc:
         context = _item_context(enrollment, assignment, exc.errors, posted=request.POST)
         if request.htmx:

@@ -7,6 +7,7 @@ left out instead, so the editor shows what a researcher would write and saving i
 import yaml
 
 from annotations.spec import SpecError, spec_load
+from webapp.specs import DEFAULT_LANGUAGE
 
 
 def _pruned(value):
@@ -33,6 +34,7 @@ def spec_editable_text(spec: dict) -> str:
         pruned.pop("consent", None)  # no consent page: leaving it out is how a spec says so
     text = yaml.safe_dump(pruned, sort_keys=False, allow_unicode=True)
     again = spec_load(text)
+    spec = {**spec, "language": spec.get("language", DEFAULT_LANGUAGE)}  # stored before specs named one: English
     if again != spec:
         differing = next((key for key in spec if again.get(key) != spec.get(key)), "spec")
         raise SpecError(differing, "the stored spec does not read back unchanged; edit it with care")

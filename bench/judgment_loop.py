@@ -2,6 +2,7 @@
 
     python bench/judgment_loop.py            # 20 s closed loop, 30 s open loop
     python bench/judgment_loop.py --quick    # under a minute in all
+    python bench/judgment_loop.py --quick --profile-only   # queries and CPU per loop only (no server)
 
 One loop = what a participant's browser does per comparison: POST /s/p/<token>/judge/ with the answers (htmx
 headers), which stores the judgments and answers with the next pair's fragment; the next slot token is parsed
@@ -15,7 +16,8 @@ own cookie jar) and lands on its pair page.
 Targets: at most 4 queries and 5 ms CPU per loop in process; closed >= 200 loops/s; open-loop p95 < 50 ms.
 The loop is the one write path (studies.services.judging) that SQLite runs too.
 
-The study is seeded directly (bulk rows: participants already judging with their plans reserved), not through
+The study is seeded directly (bulk rows: participants already judging, their first `pairs_reserved_at_once` pairs
+reserved and the rest of their plans left for later, as participant_start leaves them), not through
 participant_start, so seeding takes seconds; the loop measured is the real one. Needs PostgreSQL on
 127.0.0.1:5432 (user postgres, trust); uses a throwaway database `resonance_bench_<pid>`.
 The last line printed is one JSON object with every figure.
@@ -50,7 +52,9 @@ REPLY = ("That sounds really isolating, and it makes sense that you feel this wa
 
 def study_seed(*, owner, prompts: int, plans: list[tuple[str, int]]) -> dict[str, int]:
     """Creates an open two-system study with `prompts` prompts, then for each (crowd id, length) in `plans` a
-    Prolific participant already judging, with `length` reserved slots (distinct prompts, sides alternating).
+    Prolific participant already judging, with `length` slots (distinct prompts, sides alternating): the first
+    `pairs_reserved_at_once` hold their pairs, the later ones are released slots that the loop reserves as it
+    reaches them.
 
     Rows go in with bulk inserts (the participants' plans are not drawn by participant_start, which reserves pair
     by pair); the rows are the ones participant_start would make. Returns counts and seconds."""
@@ -60,6 +64,7 @@ def study_seed(*, owner, prompts: int, plans: list[tuple[str, int]]) -> dict[str
 
     from studies import services
     from studies.models import Assignment, Pair, Participant
+    from studies.services.reservation import pairs_held_at_once
     from studies.spec import spec_parse
 
     started = time.perf_counter()
@@ -80,6 +85,7 @@ def study_seed(*, owner, prompts: int, plans: list[tuple[str, int]]) -> dict[str
     services.responses_import(study=study, lines=lines, source="bench")
     services.study_open(study=study)
     pairs = list(Pair.objects.filter(study=study).order_by("prompt_id"))
+    cap = pairs_held_at_once(study.spec)
     user_model = get_user_model()
     with transaction.atomic():
         users = user_model.objects.bulk_create([
@@ -93,13 +99,16 @@ def study_seed(*, owner, prompts: int, plans: list[tuple[str, int]]) -> dict[str
         for index, (participant, (_, length)) in enumerate(zip(participants, plans, strict=True)):
             for position in range(length):
                 pair = pairs[(index + position) % len(pairs)]
-                slots.append(Assignment(participant=participant, position=position, pair=pair,
+                held = position < cap
+                slots.append(Assignment(participant=participant, position=position, pair=pair if held else None,
                                         system_a_id=pair.system_a_id, system_b_id=pair.system_b_id,
-                                        left="ab"[(index + position) % 2]))
+                                        left="ab"[(index + position) % 2],
+                                        status=Assignment.Status.RESERVED if held else Assignment.Status.RELEASED))
         Assignment.objects.bulk_create(slots, batch_size=5000)
         taken: dict[int, int] = {}
         for slot in slots:
-            taken[slot.pair_id] = taken.get(slot.pair_id, 0) + 1
+            if slot.pair_id:
+                taken[slot.pair_id] = taken.get(slot.pair_id, 0) + 1
         by_count: dict[int, list[int]] = {}
         for pair_id, count in taken.items():
             by_count.setdefault(count, []).append(pair_id)
@@ -194,6 +203,30 @@ def in_process_targets(figures: dict) -> dict:
     """The per-loop budget of the in-process step: at most 4 SQL statements and 5 ms of this process's CPU."""
     return {"at_most_4_queries": figures["queries_per_loop"] <= 4, "cpu_under_5_ms": figures["cpu_ms_per_loop"] <= 5}
 
+
+def server_measure(args, *, database_url: str, results: dict, durations: tuple[float, float]) -> None:
+    """The server-side steps: closed then open loops through gunicorn."""
+    from django.db import connections
+
+    closed_s, open_s = durations
+    with gunicorn_server(database_url=database_url, workers=args.workers, worker_class=args.worker_class,
+                         threads=args.threads) as server:
+        results["server"] = server.describe()
+        cpu_before, judged_before = workers_cpu_seconds(server.process.pid), judgments_stored()
+        closed = run_closed_loop(base_url=server.base_url, crowd_link=crowd_link("c"), one_loop=one_loop,
+                                 users=args.users, duration_s=closed_s, warmup_s=2.0)
+        results["closed"] = closed.figures()
+        # every loop stores one judgment per criterion; the CPU counts the participants' arrival pages too
+        loops = (judgments_stored() - judged_before) / len(CRITERIA)
+        cpu = workers_cpu_seconds(server.process.pid) - cpu_before
+        results["closed"]["server_cpu_ms_per_loop"] = round(1000 * cpu / loops, 2) if loops else None
+        connections.close_all()
+        print(f"closed {json.dumps(results['closed'])}", file=sys.stderr, flush=True)
+        opened = run_open_loop(base_url=server.base_url, crowd_link=crowd_link("o"), one_loop=one_loop,
+                               users=args.open_users, rate_per_s=args.open_rate, duration_s=open_s)
+        results["open"] = opened.figures()
+
+
 def _arguments(parser) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
@@ -202,6 +235,7 @@ def _arguments(parser) -> None:
     parser.add_argument("--open-users", type=int, default=500, help="open-loop participants")
     parser.add_argument("--open-rate", type=float, default=50.0, help="open-loop judgments per second")
     parser.add_argument("--keep-db", action="store_true", help="leave the bench database behind for EXPLAIN")
+    parser.add_argument("--profile-only", action="store_true", help="only the in-process step (no server)")
 
 
 def main() -> None:
@@ -211,8 +245,10 @@ def main() -> None:
     closed_slots = int(600 * (closed_s + 4) / args.users) + 10
     open_slots = int(args.open_rate * open_s * 3 / args.open_users) + 10
     prompts = max(closed_slots, open_slots, profile_loops + 10)
-    plans = ([(f"prof{0}", profile_loops + 10)] + [(f"c{i}", closed_slots) for i in range(args.users)]
-             + [(f"o{i}", open_slots) for i in range(args.open_users)])
+    plans = [(f"prof{0}", profile_loops + 10)]
+    if not args.profile_only:
+        plans += [(f"c{i}", closed_slots) for i in range(args.users)] + [(f"o{i}", open_slots)
+                                                                          for i in range(args.open_users)]
     database_url = bench_database_create()
     results: dict = {}
     try:
@@ -228,31 +264,18 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        with gunicorn_server(database_url=database_url, workers=args.workers, worker_class=args.worker_class,
-                             threads=args.threads) as server:
-            results["server"] = server.describe()
-            cpu_before, judged_before = workers_cpu_seconds(server.process.pid), judgments_stored()
-            closed = run_closed_loop(base_url=server.base_url, crowd_link=crowd_link("c"), one_loop=one_loop,
-                                     users=args.users, duration_s=closed_s, warmup_s=2.0)
-            results["closed"] = closed.figures()
-            # every loop stores one judgment per criterion; the CPU counts the participants' arrival pages too
-            loops = (judgments_stored() - judged_before) / len(CRITERIA)
-            cpu = workers_cpu_seconds(server.process.pid) - cpu_before
-            results["closed"]["server_cpu_ms_per_loop"] = round(1000 * cpu / loops, 2) if loops else None
-            connections.close_all()
-            print(f"closed {json.dumps(results['closed'])}", file=sys.stderr, flush=True)
-            opened = run_open_loop(base_url=server.base_url, crowd_link=crowd_link("o"), one_loop=one_loop,
-                                   users=args.open_users, rate_per_s=args.open_rate, duration_s=open_s)
-            results["open"] = opened.figures()
+        if not args.profile_only:
+            server_measure(args, database_url=database_url, results=results, durations=(closed_s, open_s))
     finally:
         from django.db import connections
 
         connections.close_all()
         if not args.keep_db:
             bench_database_drop()
-    results["targets_met"] = {**in_process_targets(results["in_process"]),
-                              "closed_200_loops_per_s": results["closed"]["loops_per_s"] >= 200,
-                              "open_p95_under_50_ms": results["open"]["p95_ms"] < 50}
+    results["targets_met"] = in_process_targets(results["in_process"])
+    if not args.profile_only:
+        results["targets_met"] |= {"closed_200_loops_per_s": results["closed"]["loops_per_s"] >= 200,
+                                   "open_p95_under_50_ms": results["open"]["p95_ms"] < 50}
     print_result("judgment_loop", results)
 
 

@@ -10,6 +10,7 @@ Shape (YAML shown; JSON is the same)::
 
     slug: perm-vs-base              # [a-z0-9-], 3..60
     title: PERM vs. base model        # researchers only; participants see participant_title
+    language: de                    # the participant pages' language: en (the default) or de
     prompts:                        # or prompts_file: prompts.jsonl (JSONL {id, context}), relative to the spec
       - id: p1
         context: [{speaker: seeker, text: "..."}]   # the last turn is the seeker's
@@ -28,6 +29,7 @@ Shape (YAML shown; JSON is the same)::
     recruitment: {platform: open|prolific|mturk, quota: 100, completion_code: ABC, redirect_url: "...",
                   prolific: {...}, mturk: {...}}
     reservation_minutes: 60
+    pairs_reserved_at_once: 3       # pairs one participant holds at a time; the next is reserved as one finishes
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, PlainValidator, ValidationInfo, field_validator, model_validator
 
-from webapp.specs import SpecError, slug_check, spec_hash, spec_text_read
+from webapp.specs import DEFAULT_LANGUAGE, SpecError, language_check, slug_check, spec_hash, spec_text_read
 from webapp.specs.models import SpecModel, spec_validate
 
 __all__ = ["SpecError", "redirect_url_usable", "spec_hash", "spec_load_file", "spec_parse"]
@@ -47,6 +49,9 @@ __all__ = ["SpecError", "redirect_url_usable", "spec_hash", "spec_load_file", "s
 SYSTEM_KINDS = ("model", "imported")
 RATIONALE = ("none", "optional", "required")
 PLATFORMS = ("open", "prolific", "mturk")
+DEFAULT_PARTICIPANT_TITLE = "Compare two replies"
+# A script opening many links holds at most this many pairs per link; the rest stay free for others.
+DEFAULT_PAIRS_RESERVED_AT_ONCE = 3
 DEFAULT_CRITERIA = [{"name": "overall", "question": "Which response is better overall?"}]
 
 
@@ -299,8 +304,9 @@ class StudySpec(SpecModel):
     slug: Annotated[str, PlainValidator(lambda value: slug_check(value, path=""))]
     title: Text
     description: OptionalText = ""
+    language: Annotated[str, PlainValidator(language_check)] = DEFAULT_LANGUAGE
     # participants see this, never the title, which often names the systems
-    participant_title: OptionalText = "Compare two replies"
+    participant_title: OptionalText = DEFAULT_PARTICIPANT_TITLE
     seeker_speaker: OptionalText = "seeker"
     prompts: Any = None
     prompts_file: Any = None
@@ -315,6 +321,7 @@ class StudySpec(SpecModel):
     instructions: OptionalText = ""
     recruitment: Recruitment = Field(default_factory=Recruitment)
     reservation_minutes: Annotated[int, _whole(1)] = 60
+    pairs_reserved_at_once: Annotated[int, _whole(1)] = DEFAULT_PAIRS_RESERVED_AT_ONCE
 
     @classmethod
     def unknown_key_message(cls, known: list[str]) -> str:
@@ -406,6 +413,7 @@ class StudySpec(SpecModel):
             "slug": self.slug,
             "title": self.title,
             "description": self.description,
+            "language": self.language,
             "participant_title": self.participant_title,
             "seeker_speaker": self.seeker_speaker,
             "prompts": self.prompts if self.prompts is not None else self.prompts_file,
@@ -421,6 +429,7 @@ class StudySpec(SpecModel):
             "instructions": self.instructions,
             "recruitment": self.recruitment.model_dump(),
             "reservation_minutes": self.reservation_minutes,
+            "pairs_reserved_at_once": self.pairs_reserved_at_once,
         }
 
 

@@ -15,14 +15,16 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from studies import selectors, services
 from studies.models import Pair, Participant, Study
-from studies.spec import SpecError, redirect_url_usable
+from studies.spec import DEFAULT_CRITERIA, DEFAULT_PARTICIPANT_TITLE, SpecError, redirect_url_usable
 from webapp.people.crowd import crowd_identity_from_request, crowd_link_remember, crowd_user_for_link
 from webapp.people.journey import link_admits
+from webapp.people.language import crowd_language_use, crowd_page
 from webapp.people.models import User
 from webapp.people.ownership import ShareError, may_manage
 from webapp.people.roles import researcher_required
@@ -62,21 +64,24 @@ def _pairs_left(study) -> bool:
 def _full_context(study, identity, reason: str) -> dict:
     recruitment = study.spec.get("recruitment") or {}
     return {"study": study, "spec": study.spec, "full": reason, "identity": identity,
+            "participant_title": _in_page_language(study.spec["participant_title"]),
             "no_work_code": (recruitment.get("prolific") or {}).get("no_work_code")}
 
 
 @require_GET
+@crowd_page
 def join(request, slug):
     """The recruitment link: identifies the crowd worker (or resumes the browser's session) and enrols them."""
     study = selectors.study_get_open(slug=slug)
+    crowd_language_use(study.spec)
     identity = crowd_identity_from_request(request)
     session_key = SESSION_KEY.format(slug=slug)
     if identity is None and request.session.get(session_key):
         return redirect("studies:participate", token=request.session[session_key])
     if not link_admits(returning=_returning(study, identity), work_left=lambda: _pairs_left(study)):
         # said at the link, before consent and survey, not after them
-        return render(request, PAGE, _full_context(study, identity, "every pair in this study has all the "
-                                                                     "judgments it needs"), status=200)
+        return render(request, PAGE, _full_context(study, identity, gettext("every pair in this study has all the "
+                                                                             "judgments it needs")), status=200)
     # CrowdRefused (403, saying what to do) when the identity was first used in another browser
     user, _ = crowd_user_for_link(request=request, identity=identity, role=User.Role.PARTICIPANT,
                                   signs_in=False)
@@ -92,11 +97,29 @@ def join(request, slug):
     return response
 
 
+def _participant(token: str) -> Participant:
+    """The participant the link token names (Http404 otherwise), the rest of the view in their study's language."""
+    participant = selectors.participant_get_by_token(token=token)
+    crowd_language_use(participant.study.spec)
+    return participant
+
+
+# The spec's own defaults are the platform's words, not the researcher's: participants read them in the study's
+# language (whatever a researcher writes is shown as written).
+DEFAULT_WORDS = {DEFAULT_PARTICIPANT_TITLE: gettext_lazy("Compare two replies"),
+                 DEFAULT_CRITERIA[0]["question"]: gettext_lazy("Which response is better overall?")}
+
+
+def _in_page_language(text: str) -> str:
+    return str(DEFAULT_WORDS.get(text, text))
+
+
 def _page(request, participant: Participant, *, errors: dict | None = None, slot=None, warned: bool = False,
           posted=None):
     study = participant.study
     context = {"study": study, "participant": participant, "errors": errors or {}, "warned": warned,
-               "criteria": study.spec["criteria"], "spec": study.spec,
+               "criteria": [{**c, "question": _in_page_language(c["question"])} for c in study.spec["criteria"]],
+               "participant_title": _in_page_language(study.spec["participant_title"]), "spec": study.spec,
                "judge_url": reverse("studies:participate_judge", kwargs={"token": participant.token})}
     if participant.stage == Participant.Stage.SURVEY:
         context["questions"] = survey_questions_for_form(study_survey_questions(study), posted=posted, errors=errors)
@@ -112,9 +135,10 @@ def _page(request, participant: Participant, *, errors: dict | None = None, slot
 
 
 @require_GET
+@crowd_page
 def participate(request, token):
     """The participant's page for whatever stage they are in; a reload resumes exactly where they were."""
-    participant = selectors.participant_get_by_token(token=token)
+    participant = _participant(token)
     return render(request, PAGE, _page(request, participant))
 
 
@@ -126,15 +150,17 @@ def _to_page(request, token):
 
 
 @require_POST
+@crowd_page
 def participate_consent(request, token):
-    participant = selectors.participant_get_by_token(token=token)
+    participant = _participant(token)
     services.participant_consent(participant=participant, agreed=request.POST.get("agree") == "yes")
     return _to_page(request, token)
 
 
 @require_POST
+@crowd_page
 def participate_survey(request, token):
-    participant = selectors.participant_get_by_token(token=token)
+    participant = _participant(token)
     questions = study_survey_questions(participant.study)
     answers, errors = survey_validate(questions, request.POST)
     answers = survey_self_described(questions, posted=request.POST, answers=answers)
@@ -146,12 +172,13 @@ def participate_survey(request, token):
 
 
 @require_POST
+@crowd_page
 def participate_start(request, token):
-    participant = selectors.participant_get_by_token(token=token)
+    participant = _participant(token)
     try:
         services.participant_start(participant=participant)
     except services.StudyFull as exc:
-        return render(request, PAGE, {"study": participant.study, "full": str(exc)})
+        return render(request, PAGE, _full_context(participant.study, None, str(exc)))
     return _to_page(request, token)
 
 
@@ -173,11 +200,13 @@ def criteria_with_answers(criteria: list[dict], post) -> list[dict]:
 
 
 @require_POST
+@crowd_page
 def participate_judge(request, token):
     """Stores one comparison and answers with the next one (an htmx fragment), or the finished page."""
     participant, slots = services.judgment_context_fetch(token=token)
     if participant is None:
         raise Http404("no such participation")
+    crowd_language_use(participant.study.spec)
     answers = answers_from_post(request.POST, participant.study.spec["criteria"])
     try:
         outcome = services.judgment_submit(participant=participant, token=request.POST.get("slot", ""),

@@ -196,14 +196,15 @@ def point_publisher_at(broker_url: str, transport_options: dict):
 
 
 @contextlib.contextmanager
-def running_worker(tmp_path_factory, *, include: tuple[str, ...] = ()):
-    """A started worker on a private broker and the test database (importing ``include`` at start);
-    stopped, and its broker emptied, on leaving."""
+def running_worker(tmp_path_factory, *, include: tuple[str, ...] = (), env: dict[str, str] | None = None):
+    """A started worker on a private broker and the test database (importing ``include`` at start, with ``env``
+    over the usual environment); stopped, and its broker emptied, on leaving."""
     folder = tmp_path_factory.mktemp("celery-worker")
     database_url = database_url_for_tests()
     broker_url, transport_options = broker_for_tests(folder)
     restore = point_publisher_at(broker_url, transport_options)
-    worker = CeleryWorker(broker_url=broker_url, database_url=database_url, folder=folder, include=include)
+    worker = CeleryWorker(broker_url=broker_url, database_url=database_url, folder=folder, include=include,
+                          extra_env=env)
     try:
         yield worker.start()
     finally:

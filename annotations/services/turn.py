@@ -2,16 +2,29 @@
 
 A turn stores or skips the assignment on screen, applies the project's policies after an item (attention checks,
 quota, breaks: ``flow.enrollment_after_item``, reading the counters the store handed back), then reserves the next
-item or says why there is none, all in one transaction. The usual turn on the page (a task item answered while its
-reservation holds, then the next task item) runs eight statements on PostgreSQL and SQLite alike: the user
-(session auth), ``turn_context_fetch``, then between BEGIN and COMMIT the label's insert, the assignment's finish,
-the item's and the enrollment's counters, the next slot's take and its reservation. Each write touches one table,
-because SQLite has no data-modifying WITH; none waits on a row another annotator's turn holds except the item
-just labelled, and that one before anything shared is locked, so two turns never deadlock.
+item or says why there is none. The usual turn on the page (a task item answered while its reservation holds, then
+the next task item) runs four statements on PostgreSQL: the user (session auth), ``turn_context_fetch``, the store
+(the label's insert, the assignment's finish, the item's and the enrollment's counters, handed back) and the next
+(the pick, its reservation and the slot's take); a skip turn the same four, its store the locked assignment, its
+finish, its slot given back and the enrollment's counters. The store and the next are one statement each
+(data-modifying WITH, ``webapp.data.statements``), each atomic on its own, so no BEGIN and COMMIT surround them; on
+SQLite the same parts run one after another, each lot in a transaction of its own (eleven statements, four
+BEGIN/COMMIT).
+
+No transaction spans the store and the next, and none needs to: once the store has committed, the turn's later
+steps are derived from what is stored, so a turn cut short after it (the process died, the connection dropped)
+is finished by the retry the browser or client sends: the store finds the assignment submitted and writes nothing
+(the replay path), the policies read the counters again and apply what is due, and the next reservation is keyed
+on the assignment answered (``follows``, unique), so every copy of the submit gets one and the same next item.
+
+Locks: the store takes the assignment, then the item just labelled, then the enrollment; the next passes over
+items others hold (SKIP LOCKED) and share-locks the enrollment. None waits on a row another annotator's turn
+holds except the item just labelled, and that one before anything shared is locked, so two turns never deadlock.
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 
@@ -20,6 +33,7 @@ from django.db import connection, transaction
 from annotations.models import Assignment, Enrollment, Item, Label, Project
 from annotations.selectors import project_spec_cached
 from annotations.services import flow
+from annotations.services.notes import NoteInput, item_note_store
 from annotations.services.routing import assignment_next, assignment_skip, label_submit
 from webapp.data.raw_rows import instance_from_row
 
@@ -37,28 +51,35 @@ class Turn:
 
 
 def annotation_turn(*, enrollment: Enrollment, assignment: Assignment, action: str = "submit",
-                    raw_values: dict | None = None, seconds: float | None = None) -> Turn:
-    """Submits ``raw_values`` for ``assignment`` (``action`` "submit") or skips it ("skip", "distressing"), then
-    reserves the item that follows. One transaction: SubmitError (answers that do not fit, a reservation lost)
-    leaves nothing written. A replay of the same turn (a double click, a retry, a resent form) stores nothing new
-    and gets the same next item back.
+                    raw_values: dict | None = None, seconds: float | None = None,
+                    note: NoteInput | None = None) -> Turn:
+    """Submits ``raw_values`` for ``assignment`` (``action`` "submit") or skips it ("skip", "distressing"), with
+    the annotator's ``note`` on the item if they left one, then reserves the item that follows. SubmitError
+    (answers that do not fit, a reservation lost) leaves nothing written. The store commits before the next item
+    is reserved (see the module's docstring): a replay of the same turn (a double click, a retry, a resent form,
+    one whose first copy stopped half way) stores nothing new, applies the policies due and gets the same next
+    item back. A note is stored in one transaction with the answer or skip (the rare turn that has one pays for
+    the BEGIN and COMMIT).
 
     ``enrollment`` is the annotator's (with ``project``), read in this request and at the items stage;
     ``assignment`` one of theirs in that project (with ``item`` and ``project``)."""
-    with transaction.atomic():
+    with transaction.atomic() if note is not None else nullcontext():
         if action in SKIPS:
             label = None
-            skipped = assignment_skip(assignment=assignment, distressing=SKIPS[action], seconds=seconds)
-            # the skip counted itself on the row: the policies read the counters again
-            stop = flow.enrollment_after_item(enrollment=enrollment)
+            skipped = assignment_skip(assignment=assignment, distressing=SKIPS[action], seconds=seconds,
+                                      enrollment=enrollment)
+            # a skip hands back the counters it moved; a replay of one reads them again
+            stop = flow.enrollment_after_item(enrollment=enrollment, counters_fresh=skipped)
         else:
             skipped = False
             label = label_submit(assignment=assignment, raw_values=raw_values or {}, seconds=seconds,
                                  enrollment=enrollment)
             stop = flow.enrollment_after_item(enrollment=enrollment, counters_fresh=True)
-        if stop is not None:
-            return Turn(label=label, skipped=skipped, stop=stop)
-        following, stop = turn_next(enrollment=enrollment, resume=False, after=assignment)
+        if note is not None:
+            item_note_store(assignment=assignment, note=note)
+    if stop is not None:
+        return Turn(label=label, skipped=skipped, stop=stop)
+    following, stop = turn_next(enrollment=enrollment, resume=False, after=assignment)
     return Turn(label=label, skipped=skipped, stop=stop, assignment=following)
 
 

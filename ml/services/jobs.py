@@ -28,12 +28,13 @@ NUMBER_LIMITS = {"max_new_tokens": (int, 1, 4096), "temperature": (float, 0.0, 5
                  "seed": (int, 0, 2**31 - 1), "batch_size": (int, 1, 1024)}
 
 
-def params_clean(*, kind: str, raw: dict | None) -> dict:
+def params_clean(*, kind: str, raw: dict | None, default_dimensions: list[str] | None = None) -> dict:
     """Validates job parameters and fills defaults. Unknown keys are refused (typos must not pass silently).
 
     generation: max_new_tokens, temperature (0 = greedy), top_p, seed, batch_size, system_prompt.
     scoring: batch_size, combine (mean, weighted, geometric, harmonic), weights {dimension: w},
-    dimensions (reward model outputs, in order) or perspectives (judge), default the four PERM ones;
+    dimensions (reward model outputs, in order) or perspectives (judge), default ``default_dimensions`` (the
+    outputs of a version trained here) or else the four PERM ones;
     for a judge, judge_mode (expected, the default, or parsed) and rubrics {perspective: text}.
     """
     raw = dict(raw or {})
@@ -41,7 +42,7 @@ def params_clean(*, kind: str, raw: dict | None) -> dict:
         clean = dict(GENERATION_DEFAULTS)
         allowed = set(GENERATION_DEFAULTS)
     else:
-        clean = {**SCORING_DEFAULTS, "dimensions": list(PERM_DIMENSIONS)}
+        clean = {**SCORING_DEFAULTS, "dimensions": list(default_dimensions or PERM_DIMENSIONS)}
         allowed = {"batch_size", "combine", "weights", "dimensions", "perspectives", "judge_mode", "rubrics"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
@@ -102,7 +103,8 @@ def model_job_launch(
         raise JobError(f"{model_version.name} is a {model_version.kind}; a {kind} job needs a {wanted}", field="model_version")
     if (study is None) == (project is None):
         raise JobError("give either a study or an annotation project", field="target")
-    clean = params_clean(kind=kind, raw=params)
+    clean = params_clean(kind=kind, raw=params,
+                         default_dimensions=(model_version.training_settings or {}).get("outputs"))
     system_name = (system_name or "").strip()
     if study is not None:
         if model_version.kind == ModelKind.SIMILARITY:

@@ -1,5 +1,6 @@
 """Send back for annotation: the held-out items where a trained version and the humans disagree most
-go back to their project's queue for more labels, recorded on each item as a re-annotation round."""
+go back to their project's queue for more labels, served before its other items, recorded on each item as a
+re-annotation round."""
 
 from __future__ import annotations
 
@@ -36,5 +37,6 @@ def items_reannotate(*, version: ModelVersion, top: int, labels: int = 3) -> lis
         rounds.append({"version": version.name, "labels": labels, "needed_before": item.needed, "at": sent_at})
         item.metadata = {**(item.metadata or {}), "reannotation_rounds": rounds}
         item.save(update_fields=["metadata"])
-    Item.objects.filter(pk__in=[i.pk for i in items]).update(needed=F("needed") + labels, is_full=False)
+    # served before the project's other open items (annotations.services.routing's pick)
+    Item.objects.filter(pk__in=[i.pk for i in items]).update(needed=F("needed") + labels, is_full=False, priority=1)
     return [i.external_id for i in items]

@@ -9,6 +9,7 @@ existing one is returned as it is. A cancelled run registers nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -115,6 +116,8 @@ def trained_version_register(*, job: ModelJob, outcome: dict) -> ModelVersion:
                              "manifest": snapshot["manifest"]},
                 "holdout_group": job.params.get("holdout_group"), "split": outcome["split"],
                 "hyperparameters": outcome["record"]["hyperparameters"], "record": outcome["record"]}
+    if outcome["kind"] == "scorer":
+        settings["outputs"] = scorer_outputs(Path(outcome["model_dir"]))
     settings["artifact"] = version_publish(folder=Path(outcome["model_dir"]), name=name)
     metrics = {"heldout": outcome["metrics"], "parent": outcome["parent_metrics"],
                "predictions": outcome["details"].get("predictions", {}),
@@ -126,3 +129,13 @@ def trained_version_register(*, job: ModelJob, outcome: dict) -> ModelVersion:
             training_settings=settings, metrics=metrics)
     except RegistryError as exc:
         raise JobError(f"the trained model could not be registered: {exc}") from exc
+
+
+def scorer_outputs(folder: Path) -> list[str]:
+    """The dimensions a trained reward model scores, in its output order, read off its config: the keys of
+    ``resonance_soft_labels`` for a soft-label model, else ``id2label`` by index. A scoring job with this version
+    scores these unless it names others."""
+    config = json.loads((folder / "config.json").read_text())
+    if config.get("resonance_soft_labels"):
+        return list(config["resonance_soft_labels"])
+    return [label for _, label in sorted((int(index), label) for index, label in config.get("id2label", {}).items())]

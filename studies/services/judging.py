@@ -1,11 +1,14 @@
 """The judgment turn: a participant's answers to the slot on screen are stored, and the slot to show next comes back.
 
 One path on PostgreSQL and SQLite alike, for the page, the API and the benchmarks. A usual turn (a participant
-arriving by their link token, a pair slot, answers that fit) runs four statements: the participant with its study
-and its current and next slots (``judgment_context_fetch``, one read), then, in one transaction, the conditional
-claim of the slot (so a second submit of the same slot writes nothing), one multi-row INSERT of the judgments and
-the participant's move to the next position. The statements are written out once here: the equivalent ORM calls
-spent more CPU compiling SQL than the database spent answering it. Slots read here are views holding only the
+arriving by their link token, a pair slot, answers that fit) runs two statements on PostgreSQL: the participant
+with its study and its current and next slots (``judgment_context_fetch``, one read), then the store: the
+conditional claim of the slot, a judgment per criterion and the participant's move to the next position, each
+depending on the claim (so a second submit of the same slot writes nothing), as one data-modifying WITH
+(``webapp.data.statements``), atomic on its own without BEGIN and COMMIT. On SQLite the same parts run one after
+another in a transaction. A turn that reaches a slot left for later (a participant holds at most
+``pairs_reserved_at_once`` pairs) also reserves the next ones (``reservation.slots_refill``). The statements are written out once here: the equivalent ORM calls spent more CPU
+compiling SQL than the database spent answering it. Slots read here are views holding only the
 fields the turn and the page use (``Assignment`` with ``pair.prompt``, ``pair.response_a``, ``pair.response_b`` or
 ``attention_check`` set): never ``save()`` one, update by ``pk``.
 """
@@ -13,17 +16,20 @@ fields the turn and the page use (``Assignment`` with ``pair.prompt``, ``pair.re
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from studies.models import Assignment, AttentionCheck, Judgment, Pair, Participant, Prompt, Response, Study
 from studies.selectors import study_spec_cached
 from studies.services.reservation import pairs_release, slots_refill
 from webapp.data.raw_rows import db_datetime, instance_from_row, quoted, table_name
+from webapp.data.statements import Part, statements_run
 
 SIDES = ("left", "right", "tie")
 
@@ -145,21 +151,22 @@ def judgment_context_fetch(*, token: str) -> tuple[Participant | None, dict[int,
 
 
 def slot_for_display(*, participant: Participant, now: datetime | None = None) -> Assignment | None:
-    """The slot to show now, reserving afresh if the reservations lapsed meanwhile; stamps the start time."""
+    """The slot to show now, reserving its pair (and the next ones, up to ``pairs_reserved_at_once``) when it holds
+    none: planned for later, or its reservation lapsed meanwhile; stamps the start time. Call outside a transaction
+    (``slots_refill`` runs its own)."""
     if participant.stage != Participant.Stage.JUDGING:
         return None
     now = now or timezone.now()
-    with transaction.atomic():
+    slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
+    if slot is not None and slot.status == Assignment.Status.RELEASED:
+        total = slots_refill(study=participant.study, participant=participant, now=now)
+        participant.total = total
+        if participant.position >= total:
+            _finish(participant, now)
+            return None
         slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
-        if slot is not None and slot.status == Assignment.Status.RELEASED:
-            total = slots_refill(study=participant.study, participant=participant, now=now)
-            participant.total = total
-            if participant.position >= total:
-                _finish(participant, now)
-                return None
-            slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
-        Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
-        participant.last_seen_at = now
+    Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
+    participant.last_seen_at = now
     return slot
 
 
@@ -176,10 +183,10 @@ def answers_validate(*, criteria: list[dict], answers: dict[str, dict]) -> dict[
         raw = answers.get(name) or {}
         side = raw.get("side")
         if side not in SIDES:
-            errors[name] = "Please choose the left reply, the right reply or a tie."
+            errors[name] = gettext("Please choose the left reply, the right reply or a tie.")
             continue
         if side == "tie" and not criterion["ties"]:
-            errors[name] = "A tie is not allowed for this question; please choose one reply."
+            errors[name] = gettext("A tie is not allowed for this question; please choose one reply.")
             continue
         strength = raw.get("strength")
         if criterion["strength"] and side != "tie":
@@ -188,13 +195,13 @@ def answers_validate(*, criteria: list[dict], answers: dict[str, dict]) -> dict[
             except (TypeError, ValueError):
                 strength = 0
             if not 1 <= strength <= len(criterion["strength"]):
-                errors[name] = "Please say how much better the chosen reply is."
+                errors[name] = gettext("Please say how much better the chosen reply is.")
                 continue
         else:
             strength = None
         rationale = (raw.get("rationale") or "").strip()[:4000]
         if criterion["rationale"] == "required" and not rationale:
-            errors[name] = "Please give a short reason."
+            errors[name] = gettext("Please give a short reason.")
             continue
         clean[name] = {"side": side, "strength": strength, "rationale": rationale}
     if errors:
@@ -220,19 +227,25 @@ def judgment_submit(
         slots = slots_fetch(participant_id=participant.pk, positions=(position, position + 1))
     current = slots.get(position)
     if participant.stage != Participant.Stage.JUDGING or current is None or current.token != token:
-        return SubmitOutcome(stored=False, next_slot=current if participant.stage == Participant.Stage.JUDGING else None)
-    clean = answers_validate(criteria=participant.study.spec["criteria"], answers=answers)
-    outcome = _judgment_store(participant=participant, current=current, following=slots.get(position + 1),
-                              clean=clean, now=now)
+        outcome = SubmitOutcome(stored=False,
+                                next_slot=current if participant.stage == Participant.Stage.JUDGING else None)
+    else:
+        clean = answers_validate(criteria=participant.study.spec["criteria"], answers=answers)
+        outcome = _judgment_store(participant=participant, current=current, following=slots.get(position + 1),
+                                  clean=clean, now=now)
     if outcome.next_slot is not None and outcome.next_slot.status == Assignment.Status.RELEASED:
+        # the slot to show holds no pair yet (left for later, or lapsed): reserve, from where the participant is now
+        # (a concurrent submit of this slot may have moved them on)
+        if not outcome.stored:
+            participant.position = Participant.objects.values_list("position", flat=True).get(pk=participant.pk)
         outcome.next_slot = slot_for_display(participant=participant, now=now)
     return outcome
 
 
 @cache
-def _claim_statement() -> str:
+def _claim_sql() -> str:
     return (f"UPDATE {table_name(Assignment)} SET status = %s, answered_at = %s, seconds = %s, attention_passed = %s "
-            f"WHERE id = %s AND status = %s")
+            f"WHERE id = %s AND status = %s RETURNING id")
 
 
 _JUDGMENT_COLUMNS = ("study_id", "participant_id", "assignment_id", "pair_id", "prompt_id", "system_a_id",
@@ -241,58 +254,67 @@ _JUDGMENT_COLUMNS = ("study_id", "participant_id", "assignment_id", "pair_id", "
 
 
 @cache
-def _judgments_statement(rows: int) -> str:
-    row = "(" + ", ".join(["%s"] * len(_JUDGMENT_COLUMNS)) + ")"
+def _judgment_sql() -> str:
+    """One judgment, inserted only if the slot was claimed (one part per criterion: a single INSERT of several
+    rows from a UNION would type its NULLs as text on PostgreSQL)."""
     return (f"INSERT INTO {table_name(Judgment)} ({', '.join(quoted(c) for c in _JUDGMENT_COLUMNS)}) "
-            f"VALUES {', '.join([row] * rows)}")
+            f"SELECT {', '.join(['%s'] * len(_JUDGMENT_COLUMNS))} FROM claim RETURNING id")
 
 
 _MOVED = ("position", "attention_failures", "last_seen_at", "expires_at", "stage", "completed_at")
 
 
 @cache
-def _move_statement() -> str:
-    return f"UPDATE {table_name(Participant)} SET {', '.join(f'{quoted(c)} = %s' for c in _MOVED)} WHERE id = %s"
+def _move_sql() -> str:
+    return (f"UPDATE {table_name(Participant)} SET {', '.join(f'{quoted(c)} = %s' for c in _MOVED)} "
+            f"WHERE id = %s AND EXISTS (SELECT 1 FROM claim) RETURNING id")
+
+
+_STORED = "SELECT claim.id FROM claim"
 
 
 def _judgment_store(*, participant: Participant, current: Assignment, following: Assignment | None,
                     clean: dict[str, dict], now: datetime) -> SubmitOutcome:
-    """The writes of ``judgment_submit``, one transaction: claim the slot (reserved → done), store the judgments
-    (an attention check stores none and counts a failure instead), move the participant on (ended after too many
-    failed checks, their later pairs returned; completed after the last slot)."""
+    """The writes of ``judgment_submit``, together or not at all: claim the slot (reserved → done), store the
+    judgments (an attention check stores none and counts a failure instead), move the participant on (ended after
+    too many failed checks, their later pairs returned; completed after the last slot). One statement on
+    PostgreSQL (``webapp.data.statements``; the judgments and the move depend on the claim, so a second submit of
+    the slot writes nothing); the rare end after failed checks runs in a transaction with the pairs' release."""
     spec = participant.study.spec
     position = participant.position
     seconds = (now - participant.last_seen_at).total_seconds() if participant.last_seen_at else None
     passed = _attention_passed(current, clean, spec) if current.attention_check_id else None
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_claim_statement(), [Assignment.Status.DONE, db_datetime(now), seconds, passed, current.pk,
-                                            Assignment.Status.RESERVED])
-        if not cursor.rowcount:  # a concurrent submit of the same slot won; show what follows it
-            return SubmitOutcome(stored=False, next_slot=following)
-        warned = ended = False
-        failures = participant.attention_failures
-        if current.attention_check_id:
-            if not passed:
-                failures += 1
-                policy = spec["attention_checks"]
-                ended = bool(policy["end_after"]) and failures >= policy["end_after"]
-                warned = not ended and bool(policy["warn_after"]) and failures >= policy["warn_after"]
-        else:
-            rows = _judgments(participant, current, clean, seconds)
-            cursor.execute(_judgments_statement(len(rows)),
-                           [value for judgment in rows for value in _judgment_values(judgment, now)])
-        participant.position = position + 1
-        participant.attention_failures = failures
-        participant.last_seen_at = now
-        participant.expires_at = now + timedelta(minutes=spec["reservation_minutes"])
-        if ended:
+    warned = ended = False
+    failures = participant.attention_failures
+    parts = [Part("claim", _claim_sql(), [Assignment.Status.DONE, db_datetime(now), seconds, passed, current.pk,
+                                          Assignment.Status.RESERVED])]
+    if current.attention_check_id:
+        if not passed:
+            failures += 1
+            policy = spec["attention_checks"]
+            ended = bool(policy["end_after"]) and failures >= policy["end_after"]
+            warned = not ended and bool(policy["warn_after"]) and failures >= policy["warn_after"]
+    else:
+        parts += [Part(f"judged_{index}", _judgment_sql(), _judgment_values(judgment, now))
+                  for index, judgment in enumerate(_judgments(participant, current, clean, seconds))]
+    moved = {"position": position + 1, "attention_failures": failures, "last_seen_at": now,
+             "expires_at": now + timedelta(minutes=spec["reservation_minutes"]), "stage": participant.stage,
+             "completed_at": participant.completed_at}
+    if ended:
+        moved["stage"], moved["completed_at"] = Participant.Stage.ENDED, now
+    elif moved["position"] >= participant.total:
+        moved["stage"], moved["completed_at"] = Participant.Stage.COMPLETED, now
+    parts.append(Part("moved", _move_sql(), [
+        *(db_datetime(moved[c]) if c in ("last_seen_at", "expires_at", "completed_at") else moved[c] for c in _MOVED),
+        participant.pk]))
+    with transaction.atomic() if ended else nullcontext():
+        claimed = bool(statements_run(parts, result=_STORED))
+        if claimed and ended:
             pairs_release(assignments=list(Assignment.objects.filter(participant=participant, position__gt=position)))
-            participant.stage, participant.completed_at = Participant.Stage.ENDED, now
-        elif participant.position >= participant.total:
-            participant.stage, participant.completed_at = Participant.Stage.COMPLETED, now
-        cursor.execute(_move_statement(), [
-            participant.position, participant.attention_failures, db_datetime(participant.last_seen_at),
-            db_datetime(participant.expires_at), participant.stage, db_datetime(participant.completed_at), participant.pk])
+    if not claimed:  # a concurrent submit of the same slot won; show what follows it
+        return SubmitOutcome(stored=False, next_slot=following)
+    for name, value in moved.items():
+        setattr(participant, name, value)
     next_slot = following if participant.stage == Participant.Stage.JUDGING else None
     return SubmitOutcome(stored=True, next_slot=next_slot, warned=warned)
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from studies.models import Assignment, Participant, Study
 from studies.services.reservation import pairs_release, plan_slots, reservations_release_expired
@@ -29,13 +30,13 @@ def participant_enroll(*, study: Study, user, crowd: dict | None = None) -> Part
     if existing is not None:
         return existing
     if not study.is_open:
-        raise StudyFull("this study is not open")
+        raise StudyFull(gettext("this study is not open"))
     quota = study.spec["recruitment"]["quota"]
     for _attempt in range(5):
         try:
             with transaction.atomic():
                 if quota and Participant.objects.filter(study=study, stage__in=ACTIVE_STAGES).count() >= quota:
-                    raise StudyFull("this study has all the participants it needs")
+                    raise StudyFull(gettext("this study has all the participants it needs"))
                 last = Participant.objects.filter(study=study).aggregate(m=Max("index"))["m"]
                 index = 0 if last is None else last + 1
                 return Participant.objects.create(
@@ -84,7 +85,8 @@ def participant_survey_submit(*, participant: Participant, answers: dict, attrib
 
 
 def participant_start(*, participant: Participant, now: datetime | None = None) -> Participant:
-    """After the instructions: returns lapsed reservations to the pool, then reserves this participant's plan.
+    """After the instructions: returns lapsed reservations to the pool, then plans this participant's slots and
+    reserves the first ``pairs_reserved_at_once`` of them (``reservation.plan_slots``; the rest as they are reached).
 
     Not one transaction, on purpose: each pair is reserved in its own short transaction, so no
     participant holds one pair's row lock while waiting for another's (two starts that each held
@@ -106,7 +108,7 @@ def participant_start(*, participant: Participant, now: datetime | None = None) 
             reservations_release_expired(study=study, now=now)
         slots = plan_slots(study=study, participant=participant)
         if not any(slot.pair_id for slot in slots):
-            raise StudyFull("every pair in this study has all the judgments it needs")
+            raise StudyFull(gettext("every pair in this study has all the judgments it needs"))
         with transaction.atomic():
             Assignment.objects.bulk_create(slots)
             participant.stage, participant.position, participant.total = Participant.Stage.JUDGING, 0, len(slots)

@@ -31,6 +31,21 @@ def test_annotator_never_gets_the_same_item_twice_and_pool_runs_out(project):
     assert len(seen) == 5 and len(set(seen)) == 5
 
 
+def test_items_sent_back_for_reannotation_are_served_before_the_others(researcher):
+    project = ProjectFactory(owner=researcher, slug="sent-back", overlap=1)
+    ItemFactory.create_batch(30, project=project, needed=1)
+    sent_back = set(Item.objects.filter(project=project).order_by("-shuffle_key").values_list("id", flat=True)[:3])
+    Item.objects.filter(id__in=sent_back).update(priority=1)
+    for name in ("first", "second", "third"):  # each offset is random; the sent-back items come first for all
+        served = assignment_next(enrollment=_enrolled(project, name), resume=False)
+        assert served.item_id in sent_back
+        label_submit(assignment=served, raw_values={"empathy": "3"}, seconds=1.0)
+        sent_back.discard(served.item_id)
+    assert not sent_back
+    fourth = assignment_next(enrollment=_enrolled(project, "fourth"), resume=False)
+    assert fourth is not None and fourth.item.priority == 0  # then the rest, as before
+
+
 def test_no_item_gets_more_labels_than_overlap(project):
     enrollments = [_enrolled(project, f"a{i}") for i in range(4)]
     for enrollment in enrollments:

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 from annotations import api_annotate
 from annotations.models import Assignment, Enrollment, Item, Label
-from annotations.services import flow
-from annotations.services.routing import assignment_next, assignment_skip, label_submit
+from annotations.services import flow, routing
+from annotations.services.routing import SubmitError, assignment_next, assignment_skip, label_submit
 from tests.factories import ItemFactory, ProjectFactory, UserFactory
 
 urlpatterns = [path("", include("webapp.urls")), *api_annotate.urlpatterns]
@@ -107,6 +107,60 @@ def test_two_copies_of_one_submit_at_once_reserve_one_next_item():
     for thread in threads:
         thread.join()
     assert len(answers) == 4 and len(set(answers)) == 1 and _reserved(project) == 1
+
+
+class _Died(Exception):
+    """The process stopped between a turn's store and its next reservation."""
+
+
+@pytest.mark.django_db(transaction=True)  # the store commits on its own, as in production
+def test_a_submit_resent_after_the_process_died_between_the_store_and_the_next_reservation_gets_one_next_item(
+        client, monkeypatch):
+    project = _project(10)
+    user = _annotator(project)
+    client.force_login(user)
+    held = ASSIGNMENT_RE.search(client.get(f"/annotate/{project.slug}/").content.decode()).group(1)
+    form = {"assignment": held, "d__empathy": "3", "action": "submit"}
+    reserve = routing._task_reserve
+
+    def dies_once(*args, **kwargs):  # the fault: the turn stops where no transaction spans the store and the next
+        monkeypatch.setattr(routing, "_task_reserve", reserve)
+        raise _Died()
+
+    monkeypatch.setattr(routing, "_task_reserve", dies_once)
+    with pytest.raises(_Died):
+        client.post(f"/annotate/{project.slug}/submit/", form, headers={"HX-Request": "true"})
+    # the store stands whole (label, finish, counters), and no next item was reserved
+    assert Label.objects.filter(assignment_id=held).count() == 1 and _reserved(project) == 0
+    assert Assignment.objects.get(pk=held).status == Assignment.Status.SUBMITTED
+    assert Enrollment.objects.get(annotator=user).labels_done == 1
+    shown = set()
+    for _ in range(3):  # the browser's retry, then a double click on it
+        response = client.post(f"/annotate/{project.slug}/submit/", form, headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        shown.add(ASSIGNMENT_RE.search(response.content.decode()).group(1))
+    assert len(shown) == 1 and shown != {held}
+    following = Assignment.objects.get(pk=shown.pop())
+    assert following.follows_id == int(held) and following.status == Assignment.Status.RESERVED
+    assert Label.objects.count() == 1 and _reserved(project) == 1
+    assert Enrollment.objects.get(annotator=user).labels_done == 1
+    assert sorted(Item.objects.filter(project=project).values_list("taken", "labels_count")) == (
+        [(0, 0)] * 8 + [(1, 0), (1, 1)])
+
+
+def test_a_submit_whose_reservation_was_lost_writes_nothing_and_says_so():
+    project = _project(3)
+    enrollment = Enrollment.objects.select_related("project").get(annotator=_annotator(project))
+    held = assignment_next(enrollment=enrollment)
+    assignment_skip(assignment=held, distressing=False)  # from another tab: the item went back to the pool
+    counters = Enrollment.objects.values(*routing.COUNTERS).get(pk=enrollment.pk)
+    with pytest.raises(SubmitError) as refused:
+        label_submit(assignment=held, raw_values={"empathy": 3}, seconds=1.0, enrollment=enrollment)
+    assert "no longer yours" in refused.value.errors["item"]
+    assert not Label.objects.exists()
+    assert Assignment.objects.get(pk=held.pk).status == Assignment.Status.SKIPPED
+    assert Enrollment.objects.values(*routing.COUNTERS).get(pk=enrollment.pk) == counters
+    assert set(Item.objects.filter(project=project).values_list("taken", "labels_count")) == {(0, 0)}
 
 
 def test_nobody_moves_to_the_final_stage_while_holding_an_item():

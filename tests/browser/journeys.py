@@ -18,6 +18,29 @@ STAGE_HEADINGS = ("Consent", "About you", "Instructions", "Before you go", "Than
                   "Time for a break")
 
 
+@dataclass(frozen=True)
+class PageWords:
+    """The words a walk finds its way by (stage headings and buttons), in the language of the project's pages:
+    a walk of a German project that reaches its end has read each of them in German."""
+
+    lang: str = "en"  # <html lang> of every page
+    consent: str = "Consent"
+    about_you: str = "About you"
+    instructions: str = "Instructions"
+    before_you_go: str = "Before you go"
+    thank_you: str = "Thank you!"
+    agree: str = "I agree"
+    go_on: str = "Continue"
+    start: str = "Start"
+    submit: str = "Submit"
+
+
+ENGLISH = PageWords()
+GERMAN = PageWords(lang="de", consent="Einwilligung", about_you="Über Sie", instructions="Anleitung",
+                   before_you_go="Bevor Sie gehen", thank_you="Vielen Dank!", agree="Ich stimme zu", go_on="Weiter",
+                   start="Starten", submit="Absenden")
+
+
 def axe_violations(page) -> list[str]:
     """Serious and critical axe-core violations on the page as it is now, one line each (empty when none)."""
     if not AXE.is_file():
@@ -53,7 +76,7 @@ def _stage(page) -> str:
     return heading.inner_text().strip() if heading.count() else ""
 
 
-def _survey(page, keyboard: bool) -> None:
+def _survey(page, keyboard: bool, words: PageWords = ENGLISH) -> None:
     """Answers every survey question: first real option of each list, a word or a small number in each box."""
     fields = page.locator("form .card select, form .card input")
     for index in range(fields.count()):
@@ -76,10 +99,10 @@ def _survey(page, keyboard: bool) -> None:
                 box.fill("3" if tag.endswith("number") else "Portugal")
     if keyboard:
         page.keyboard.press("Tab")
-        expect(page.get_by_role("button", name="Continue")).to_be_focused()
+        expect(page.get_by_role("button", name=words.go_on)).to_be_focused()
         page.keyboard.press("Enter")
     else:
-        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("button", name=words.go_on).click()
 
 
 def _questions(page) -> list[dict]:
@@ -151,10 +174,11 @@ def open_content_note(page, *, keyboard: bool = False) -> None:
             note.locator("summary").click()
 
 
-def _item(page, item_no: int, keyboard: bool, walk: Walk) -> None:
+def _item(page, item_no: int, keyboard: bool, walk: Walk, words: PageWords = ENGLISH) -> None:
     form = page.locator("#item-form")
     expect(form).not_to_have_attribute("data-started", "")
     assignment = int(form.locator("input[name=assignment]").get_attribute("value"))
+    expect(page.get_by_role("button", name=words.submit)).to_be_visible()
     open_content_note(page, keyboard=keyboard)
     questions = _questions(page)
     for index, question in enumerate(questions):
@@ -167,12 +191,14 @@ def _item(page, item_no: int, keyboard: bool, walk: Walk) -> None:
     if keyboard:
         page.keyboard.press("Enter")
     else:
-        page.get_by_role("button", name="Submit").click()
+        page.get_by_role("button", name=words.submit).click()
     expect(page.locator(f'#item-form input[name=assignment][value="{assignment}"]')).to_have_count(0)
 
 
-def annotator_walk(page, *, slug: str, worker: str, keyboard: bool, name: str, max_pages: int = 40) -> Walk:
-    """Walks the project from its Prolific link to the end; checks axe and saves a screenshot on each new page."""
+def annotator_walk(page, *, slug: str, worker: str, keyboard: bool, name: str, max_pages: int = 40,
+                   words: PageWords = ENGLISH) -> Walk:
+    """Walks the project from its Prolific link to the end, finding each stage and button by ``words``; checks axe
+    and saves a screenshot on each new page."""
     walk = Walk()
     page.goto(f"/p/{slug}/?PROLIFIC_PID={worker}&STUDY_ID=study1&SESSION_ID=session1")
     item_no = 0
@@ -181,17 +207,19 @@ def annotator_walk(page, *, slug: str, worker: str, keyboard: bool, name: str, m
         stage = _stage(page)
         if stage not in walk.pages:
             walk.pages.append(stage)
-            check_page(page, f"{name}-{stage.lower().replace(' ', '-').strip('!')}")
-        if stage == "Consent":
-            page.keyboard.press("Enter") if keyboard else page.get_by_role("button", name="I agree").click()
-        elif stage in {"About you", "Before you go"}:
-            _survey(page, keyboard)
-        elif stage == "Instructions":
-            page.keyboard.press("Enter") if keyboard else page.get_by_role("button", name="Start").click()
+            expect(page.locator("html")).to_have_attribute("lang", words.lang)
+            key = next((field for field, said in vars(words).items() if said == stage), stage)
+            check_page(page, f"{name}-{key.lower().replace(' ', '-').replace('_', '-').strip('!')}")
+        if stage == words.consent:
+            page.keyboard.press("Enter") if keyboard else page.get_by_role("button", name=words.agree).click()
+        elif stage in {words.about_you, words.before_you_go}:
+            _survey(page, keyboard, words)
+        elif stage == words.instructions:
+            page.keyboard.press("Enter") if keyboard else page.get_by_role("button", name=words.start).click()
         elif stage == "item":
-            _item(page, item_no, keyboard, walk)
+            _item(page, item_no, keyboard, walk, words)
             item_no += 1
-        elif stage == "Thank you!":
+        elif stage == words.thank_you:
             code = page.locator("#completion-code")
             walk.code = code.inner_text() if code.count() else ""
             return walk

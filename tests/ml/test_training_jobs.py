@@ -213,3 +213,17 @@ def test_reannotate_reopens_the_items_of_largest_disagreement_and_records_the_ro
         assert parse_datetime(sent["at"]) <= timezone.now()
     exported = [json.loads(line) for line in export_file(narrative_project, store).read_text().splitlines()]
     assert any("reannotation_rounds" in row["item_metadata"] for row in exported)
+    # a newcomer is served the reopened items before any other
+    from annotations.models import Enrollment
+    from annotations.services import flow
+    from annotations.services.routing import assignment_next, assignment_skip
+
+    newcomer = flow.enrollment_open(project=narrative_project, user=UserFactory(username="second-round"))
+    Enrollment.objects.filter(pk=newcomer.pk).update(stage=Enrollment.Stage.ITEMS)
+    newcomer.refresh_from_db()
+    served = []
+    for _ in range(2):
+        assignment = assignment_next(enrollment=newcomer, resume=False)
+        served.append(assignment.item.external_id)
+        assignment_skip(assignment=assignment, distressing=False)
+    assert sorted(served) == sorted(reopened.values_list("external_id", flat=True))

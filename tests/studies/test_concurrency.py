@@ -103,7 +103,8 @@ def sleeping_forbidden(monkeypatch):
 def test_concurrent_starts_never_sleep_and_never_share_a_pair_slot(make_study, sleeping_forbidden):
     require_postgres("concurrent starts need row locks (SQLite serialises writers)")
     # each pair takes one judgment: two plans may never hold the same pair
-    study = make_study(slug="race", n_prompts=8, n_systems=2, pairs_per_participant=4, judgments_per_pair=1)
+    study = make_study(slug="race", n_prompts=8, n_systems=2, pairs_per_participant=4, judgments_per_pair=1,
+                       pairs_reserved_at_once=4)  # the whole plan at the start
     tokens = [services.participant_enroll(study=study, user=UserFactory(username=f"race-{i}", role="participant"))
               .token for i in range(2)]
     for token in tokens:

@@ -2,7 +2,8 @@
 test worker they start (``--include tests.webapp.job_kinds``), so the kernel is exercised without any
 domain runner. ``count`` counts to ``params.to`` in batches of one, on a project or on nothing;
 ``params.transient_until`` makes attempts before that number hit a (transient) database error, and
-``params.hold_seconds`` waits that long in each batch (so a test can cancel it mid-run)."""
+``params.hold_seconds`` waits that long in each batch (so a test can cancel it mid-run). Its ``ended`` hook
+notes each job's end in ``ENDED``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from webapp.jobs.registry import JobKind, job_kind_register
 from webapp.jobs.services import job_queue
 
 COUNT = "test_count"
+ENDED: list[tuple[int, str]] = []  # (job id, status) as the kind's ``ended`` hook saw each job end
 
 
 def count_launch(*, target, created_by, data: dict) -> Job:
@@ -40,6 +42,10 @@ def count_run(job: Job, on_batch) -> dict:
     return {"counted": params["to"], "attempts": job.attempts}
 
 
+def count_ended(job: Job) -> None:
+    ENDED.append((job.pk, job.status))
+
+
 KIND = job_kind_register(JobKind(
-    name=COUNT, label="Count", queue=Queue.DEFAULT, run=count_run, launch=count_launch,
+    name=COUNT, label="Count", queue=Queue.DEFAULT, run=count_run, launch=count_launch, ended=count_ended,
 ))

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import OperationalError
 from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
@@ -109,6 +110,24 @@ def test_a_transient_error_propagates_for_the_task_to_retry_and_a_bug_fails_the_
     job.refresh_from_db()
     assert job.status == Job.Status.RUNNING  # left for the retry, which the same worker may claim
     assert services.job_run(job_id=job.pk, worker=WORKER).result == {"counted": 3, "attempts": 2}
+
+
+def test_the_ended_hook_runs_once_a_job_ends_whatever_the_outcome_and_not_while_it_will_be_retried(
+        django_capture_on_commit_callbacks):
+    job_kinds.ENDED.clear()
+    succeeded, transient, queued = (count_job(django_capture_on_commit_callbacks, **data)
+                                    for data in ({"to": 1}, {"transient_until": 1}, {}))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.job_run(job_id=succeeded.pk, worker=WORKER)
+        with pytest.raises(OperationalError):
+            services.job_run(job_id=transient.pk, worker=WORKER)
+    assert job_kinds.ENDED == [(succeeded.pk, Job.Status.SUCCEEDED)]  # the task will retry the other
+    with django_capture_on_commit_callbacks(execute=True):
+        services.job_finish(job_id=transient.pk, status=Job.Status.FAILED, error="gave up after 6 tries")
+        services.job_cancel(job=queued)
+
+    assert job_kinds.ENDED == [(succeeded.pk, Job.Status.SUCCEEDED), (transient.pk, Job.Status.FAILED),
+                               (queued.pk, Job.Status.CANCELLED)]
 
 
 def test_the_task_retries_transient_errors_with_celerys_backoff_and_gives_up_saying_so():

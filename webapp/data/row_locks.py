@@ -1,4 +1,5 @@
-"""Row-lock clauses for hand-written SQL: the one place the write paths' SQL differs between databases.
+"""Row-lock clauses for hand-written SQL: one of the two places the write paths' SQL differs between databases (the
+other, whether dependent writes join into one statement, is ``webapp.data.statements``).
 
 PostgreSQL runs writers side by side, so a statement that picks a row to take locks it, and concurrent takers pass
 over each other's rows (``FOR UPDATE SKIP LOCKED``) instead of queueing behind them. SQLite runs one writer at a

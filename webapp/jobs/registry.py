@@ -50,6 +50,9 @@ class JobKind:
     detail_template: str = ""
     # after(job): called once the job succeeded (outside its transaction), e.g. to open what it filled
     after: Callable[[Job], None] | None = None
+    # ended(job): called once the job has ended, whatever the outcome (succeeded, failed, cancelled, also when
+    # cancelled before it ran), after that is committed, e.g. to remove the input it was given
+    ended: Callable[[Job], None] | None = None
 
 
 @dataclass(frozen=True)

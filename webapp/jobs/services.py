@@ -12,6 +12,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from webapp.jobs.broker import embedded_broker_folders_make
 from webapp.jobs.errors import Cancelled, JobError
 from webapp.jobs.models import Job, Queue
 from webapp.jobs.registry import job_kind, job_kinds
@@ -72,6 +73,7 @@ def job_enqueue(*, job_id: int) -> bool:
     if job is None:
         return False
     try:
+        embedded_broker_folders_make(app)
         # A fresh connection with short timeouts, so a dead broker fails fast instead of retrying.
         with app.connection_for_write(
             connect_timeout=BROKER_CONNECT_TIMEOUT,
@@ -100,6 +102,13 @@ def job_requeue(*, job: Job) -> Job:
     return job
 
 
+def _on_ended(job: Job) -> None:
+    """Calls the kind's ``ended`` hook once the transaction that ended ``job`` commits."""
+    found = job_kinds().get(job.kind)
+    if found is not None and found.ended is not None:
+        transaction.on_commit(lambda: found.ended(job))
+
+
 @transaction.atomic
 def job_cancel(*, job: Job) -> Job:
     """A queued job is cancelled at once; a running one stops after its current batch."""
@@ -107,6 +116,7 @@ def job_cancel(*, job: Job) -> Job:
     if job.status == Job.Status.QUEUED:
         job.status, job.finished_at, job.cancel_requested = Job.Status.CANCELLED, timezone.now(), True
         job.save(update_fields=["status", "finished_at", "cancel_requested"])
+        _on_ended(job)
     elif job.status == Job.Status.RUNNING:
         job.cancel_requested = True
         job.save(update_fields=["cancel_requested"])
@@ -124,6 +134,7 @@ def job_claim(*, job_id: int, worker: str) -> Job | None:
     if job.cancel_requested:
         job.status, job.finished_at = Job.Status.CANCELLED, now
         job.save(update_fields=["status", "finished_at"])
+        _on_ended(job)
         return None
     fresh = job.heartbeat_at is not None and now - job.heartbeat_at < timedelta(seconds=STALE_AFTER_SECONDS)
     if job.status == Job.Status.RUNNING and job.worker != worker and fresh:
@@ -148,7 +159,8 @@ def job_progress(*, job_id: int, worker: str, done: int, total: int) -> bool:
 
 @transaction.atomic
 def job_finish(*, job_id: int, status: str, error: str = "", result: dict | None = None) -> Job | None:
-    """Ends the job with ``status`` (succeeded, failed or cancelled) and the error in words."""
+    """Ends the job with ``status`` (succeeded, failed or cancelled) and the error in words; the kind's
+    ``ended`` hook runs once that commits."""
     job = Job.objects.select_for_update().filter(pk=job_id).first()
     if job is None:
         return None
@@ -158,7 +170,17 @@ def job_finish(*, job_id: int, status: str, error: str = "", result: dict | None
         job.result = {**job.result, **result}
         fields.append("result")
     job.save(update_fields=fields)
+    _on_ended(job)
     return job
+
+
+def job_result_record(*, job_id: int, result: dict) -> None:
+    """Merges ``result`` into the job's row without committing: call it inside the transaction of the
+    writes it describes, so that the work and the record of it commit together and a redelivered or
+    re-run job finds ``job.result`` filled instead of writing twice. Locks the job row until that
+    transaction ends, so call it last."""
+    job = Job.objects.select_for_update().only("result").get(pk=job_id)
+    Job.objects.filter(pk=job_id).update(result={**job.result, **result})
 
 
 def job_run(*, job_id: int, worker: str) -> Job | None:

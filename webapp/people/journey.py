@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
-from webapp.people.surveys import SUPPORT_CHOICE, survey_section_questions
+from webapp.people.surveys import CHECKIN_QUESTION, SUPPORT_CHOICE, survey_section_questions
 
 
 class Step(models.TextChoices):
@@ -83,11 +83,6 @@ def link_admits(*, returning: bool, work_left: Callable[[], bool]) -> bool:
     resumes; a newcomer comes in only while there is work left (nobody reads, answers or waits for work that is
     not there). `work_left` is asked only for a newcomer."""
     return returning or work_left()
-
-
-CHECKIN_QUESTION = {"name": "wellbeing", "question": "How are you feeling after reading these texts?",
-                    "type": "choice", "required": False,
-                    "choices": ["Fine", "A little affected", "Quite affected", SUPPORT_CHOICE]}
 
 
 def final_questions(section: dict, *, read_any: bool) -> list[dict]:

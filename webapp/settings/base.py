@@ -4,6 +4,7 @@ embedded (filesystem) Celery broker under var/, so a new user can start in one c
 from pathlib import Path
 
 from webapp.settings.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_str
+from webapp.specs.language import DEFAULT_LANGUAGE, SPEC_LANGUAGES
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("RESONANCE_VAR_DIR", str(BASE_DIR / "var")))
@@ -107,7 +108,7 @@ RATELIMIT_ENABLE = env_bool("RESONANCE_RATE_LIMITS", True)
 RESONANCE_RATE_LIMITS = {
     "login": "20/m",  # login page POST and /api/token/, per address
     "join": "30/m",  # opening a crowd link (creates an account), per address
-    "reserve": "10/m",  # a participant starting a study (reserves the plan's pairs), per address
+    "reserve": "10/m",  # a participant starting a study (reserves their first pairs_reserved_at_once pairs), per address
     "annotate": "240/m",  # the annotation loop (each turn reserves the next item), per user
 }
 SESSION_COOKIE_HTTPONLY = True
@@ -118,7 +119,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# Researcher pages are English (no LocaleMiddleware: the browser's language changes nothing); the crowd pages of a
+# project or study speak the language its spec names (webapp.people.language), from the catalogues in locale/.
+LANGUAGE_CODE = DEFAULT_LANGUAGE
+LANGUAGES = list(SPEC_LANGUAGES.items())
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -204,6 +209,9 @@ RESONANCE_RESERVATION_SECONDS = env_int("RESONANCE_RESERVATION_SECONDS", 30 * 60
 # Uploads: an import file may be this large (refused with a 400 beyond). Files over FILE_UPLOAD_MAX_MEMORY_SIZE
 # are spooled to disk.
 RESONANCE_MAX_UPLOAD_BYTES = env_int("RESONANCE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+# An import file up to this size is imported inside the request; a larger one is stored under MEDIA_ROOT and
+# imported by a background job (the page and the API answer with the job), so no request nears gunicorn's timeout.
+RESONANCE_IMPORT_INLINE_BYTES = env_int("RESONANCE_IMPORT_INLINE_BYTES", 2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # LOG_FORMAT=json (the production default): one JSON object a line with the request id; text otherwise.

@@ -1,9 +1,11 @@
 """Test settings: PostgreSQL when reachable (always under CI), else SQLite, announced loudly."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from webapp.settings.base import *  # noqa: F403
-from webapp.settings.base import BASE_DIR
+from webapp.settings.base import BASE_DIR, CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_BROKER_URL
 from webapp.settings.env import database_from_url
 from webapp.settings.services import reachable, require_or_fall_back
 
@@ -31,3 +33,10 @@ STATIC_ROOT = None  # static files come from the apps through the finders
 
 # Suites drive many participants and turns from one address within a minute; the limits' own tests set them low.
 RESONANCE_RATE_LIMITS = {"login": "1000/m", "join": "1000/m", "reserve": "1000/m", "annotate": "10000/m"}
+
+# A run's embedded broker has its own folder, so what its launches publish never reaches a `make run` worker
+# (a worker a test starts names its own folder through RESONANCE_VAR_DIR).
+if CELERY_BROKER_URL.startswith("filesystem") and "RESONANCE_VAR_DIR" not in os.environ:
+    BROKER_DIR = Path(tempfile.gettempdir()) / f"resonance-test-broker-{os.getpid()}"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "data_folder_in": str(BROKER_DIR),
+                                       "data_folder_out": str(BROKER_DIR), "control_folder": str(BROKER_DIR / "control")}

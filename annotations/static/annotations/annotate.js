@@ -68,12 +68,22 @@
     const card = document.getElementById("item-card");
     if (card) card.focus({ preventScroll: true });
     const progress = f.querySelector("#progress-text");
-    if (announcer) announcer.textContent = "Next item. " + (progress ? progress.textContent : "");
+    // the words come from the page (annotate.html), in its language
+    const next = (announcer && announcer.dataset.nextItem) || "Next item.";
+    if (announcer) announcer.textContent = next + " " + (progress ? progress.textContent : "");
   }
 
   function toggleNote() {
     const note = form() && form().querySelector("details.content-note");
     if (note) note.open = !note.open;
+  }
+
+  // The flag-or-comment box: opened and its first control focused, so the keyboard goes on from there.
+  function openItemNote() {
+    const note = document.getElementById("q-note");
+    if (!note) return;
+    note.open = true;
+    note.querySelector("select").focus();
   }
 
   function click(value) {
@@ -96,7 +106,7 @@
     // first, or the late set-up would send the next digits back to the first question.
     start();
     const target = event.target;
-    const typing = target.matches("textarea, input[type=text], input[type=number]");
+    const typing = target.matches("textarea, input[type=text], input[type=number], select");
     if (typing) {
       // Esc leaves the text box so the shortcuts work again; Enter submits (Shift+Enter is a new line in a
       // text box; a number box submits on Enter by itself); every other key is typing.
@@ -109,6 +119,7 @@
     const key = event.key;
     if (key === "?") { document.getElementById("keys").classList.toggle("open"); event.preventDefault(); return; }
     if (key === "o") { toggleNote(); event.preventDefault(); return; }
+    if (key === "n") { openItemNote(); event.preventDefault(); return; }
     // Enter on a focused button, link or content-note summary does what that element does (skip, open...).
     if (key === "Enter" && target.matches("button, a, summary")) return;
     if (key === "Enter") { event.preventDefault(); click("submit"); return; }

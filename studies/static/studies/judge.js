@@ -23,19 +23,25 @@
     var box = form.querySelector(".judge-feedback");
     if (box) box.textContent = text;
   }
+  // The page's own words for these messages (studies/_slot.html), in the study's language.
+  function words(form, name, english) {
+    var box = form.querySelector(".judge-feedback");
+    return (box && box.dataset[name]) || english;
+  }
   function advance(form) {
     var next = unanswered(form)[0];
     if (next) {
       next.scrollIntoView({block: "nearest"});
       var first = next.querySelector("input[type=radio]");
       if (first) first.focus();
-      tell(form, "Please answer first: " + next.querySelector("legend").textContent.trim());
+      tell(form, words(form, "answerFirst", "Please answer first:") + " " + next.querySelector("legend").textContent.trim());
       return;
     }
     var needed = stillNeeded(form);
     if (needed) {
       needed.scrollIntoView({block: "center"}); needed.focus();
-      tell(form, needed.tagName === "SELECT" ? "Please say how much better the reply is." : "Please write a short reason.");
+      tell(form, needed.tagName === "SELECT" ? words(form, "howMuch", "Please say how much better the reply is.")
+                                             : words(form, "reason", "Please write a short reason."));
       return;
     }
     tell(form, "");

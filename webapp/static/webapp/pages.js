@@ -18,8 +18,9 @@
       button.addEventListener("click", async () => {
         const code = document.getElementById(button.dataset.copy).textContent;
         const done = button.parentElement.querySelector(".copy-done");
-        try { await navigator.clipboard.writeText(code); done.textContent = "Copied."; }
-        catch (error) { done.textContent = "Select the code and copy it (Ctrl+C)."; }
+        // the words come from the page (webapp/_code.html), in its language
+        try { await navigator.clipboard.writeText(code); done.textContent = done.dataset.copied || "Copied."; }
+        catch (error) { done.textContent = done.dataset.copyByHand || "Select the code and copy it (Ctrl+C)."; }
       });
     });
   }
@@ -34,7 +35,9 @@
       function tick() {
         const left = Math.max(0, Math.round((until - Date.now()) / 1000));
         const mm = Math.floor(left / 60), ss = String(left % 60).padStart(2, "0");
-        time.textContent = left ? `${clock} your time (in ${mm}:${ss})` : `${clock} your time (now)`;
+        // the words come from the page (data-in, data-now: "{clock}" and "{left}" filled in), in its language
+        const words = left ? box.dataset.in || "{clock} your time (in {left})" : box.dataset.now || "{clock} your time (now)";
+        time.textContent = words.replace("{clock}", clock).replace("{left}", `${mm}:${ss}`);
         if (left && box.isConnected) setTimeout(tick, 1000);
       }
       tick();
