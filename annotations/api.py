@@ -86,13 +86,13 @@ class ProjectDetailView(ResearcherView):
             return _spec_error(exc)
         return Response(serializers.ProjectDetailOut(project).data)
 
-    @extend_schema(responses={204: None, 400: serializers.ErrorOut},
-                   summary="Delete a project that holds no labels (owner only)")
+    @extend_schema(responses={204: None, 409: serializers.ErrorOut},
+                   summary="Delete a project that holds no labels (owner only; 409 when it holds some)")
     def delete(self, request, slug):
         try:
             projects.project_delete(project=self.project(request, slug), by=request.user)
         except projects.ProjectError as exc:
-            return _error(exc)
+            return _error(exc, status.HTTP_409_CONFLICT)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -214,13 +214,13 @@ class ProjectShareView(ResearcherView):
 
 
 class ProjectUnshareView(ResearcherView):
-    @extend_schema(request=None, responses={204: None, 400: serializers.ErrorOut},
-                   summary="Take access back from a collaborator (owner only)")
+    @extend_schema(request=None, responses={204: None},
+                   summary="Take access back from a collaborator (owner only; 404 when it is not shared with them)")
     def delete(self, request, slug, username):
         try:
             projects.project_unshare(project=self.project(request, slug), username=username, by=request.user)
         except projects.ShareError as exc:
-            return _error(exc)
+            return _error(exc, status.HTTP_404_NOT_FOUND)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -9,6 +9,7 @@ import json
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -19,7 +20,7 @@ from annotations.agreement.load import project_agreement_report, project_annotat
 from annotations.agreement.reliability import LEVELS
 from annotations.models import Item
 from annotations.services.quality import annotator_exclude, annotator_include, item_queue_more_labels
-from webapp.people.api_fields import RegroupField
+from webapp.people.api_fields import RegroupField, TextField
 from webapp.people.roles import IsResearcher
 
 
@@ -33,7 +34,30 @@ class AgreementQuery(serializers.Serializer):
 
 
 class ExclusionInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = TextField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class AnnotatorQualityOut(serializers.Serializer):
+    annotators = serializers.ListField(
+        child=serializers.DictField(), help_text="one row per annotator: annotator, excluded, then a column per figure "
+        "(agreement with gold and with the others per dimension, attention checks, seconds per item); null when unknown")
+
+
+class ExclusionOut(serializers.Serializer):
+    annotator = serializers.CharField(help_text="the annotator's pseudonym")
+    excluded = serializers.BooleanField()
+    since = serializers.DateTimeField()
+
+
+class InclusionOut(serializers.Serializer):
+    annotator = serializers.CharField(help_text="the annotator's pseudonym")
+    excluded = serializers.BooleanField()
+    revoked = serializers.IntegerField(help_text="active exclusions revoked (0 when there was none)")
+
+
+class QueuedOut(serializers.Serializer):
+    item = serializers.CharField(help_text="the item's external id")
+    needed = serializers.IntegerField(help_text="labels the item now needs")
 
 
 def _annotator(pseudonym):
@@ -48,7 +72,8 @@ def _jsonable(frame) -> list[dict]:
 class AgreementView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(parameters=[AgreementQuery], responses={200: dict})
+    @extend_schema(parameters=[AgreementQuery], responses={200: OpenApiTypes.OBJECT},
+                   description="The agreement report per dimension (and per annotator group with `by`).")
     def get(self, request, slug):
         project = selectors.project_get_for_user(user=request.user, slug=slug)
         query = AgreementQuery(data={**request.query_params.dict(), "by": request.query_params.getlist("by")})
@@ -67,7 +92,7 @@ class AgreementView(APIView):
 class AnnotatorQualityView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=AnnotatorQualityOut)
     def get(self, request, slug):
         project = selectors.project_get_for_user(user=request.user, slug=slug)
         return Response({"annotators": _jsonable(project_annotator_quality(project=project))})
@@ -76,7 +101,7 @@ class AnnotatorQualityView(APIView):
 class AnnotatorExcludeView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(request=ExclusionInput, responses={200: dict})
+    @extend_schema(request=ExclusionInput, responses=ExclusionOut)
     def post(self, request, slug, pseudonym):
         project = selectors.project_get_for_user(user=request.user, slug=slug)
         payload = ExclusionInput(data=request.data)
@@ -91,7 +116,7 @@ class AnnotatorExcludeView(APIView):
 class AnnotatorIncludeView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses=InclusionOut)
     def post(self, request, slug, pseudonym):
         project = selectors.project_get_for_user(user=request.user, slug=slug)
         revoked = annotator_include(project=project, annotator=_annotator(pseudonym))
@@ -101,7 +126,7 @@ class AnnotatorIncludeView(APIView):
 class ItemQueueView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses=QueuedOut)
     def post(self, request, slug, external_id):
         project = selectors.project_get_for_user(user=request.user, slug=slug)
         item = item_queue_more_labels(item=get_object_or_404(Item, project=project, external_id=external_id))

@@ -24,6 +24,7 @@ from annotations.services import flow
 from annotations.services.notes import note_parse
 from annotations.services.routing import SubmitError, stored_label
 from annotations.services.turn import Turn, annotation_turn, turn_next
+from webapp.people.api_fields import FieldErrorsOut, TextField
 from webapp.people.roles import IsAnnotator
 
 _SALT = "annotations.api_annotate.assignment"
@@ -146,8 +147,8 @@ class NoteFields(serializers.Serializer):
 
     flag = serializers.ChoiceField(choices=ItemNote.Flag.choices, required=False, allow_blank=True, default="",
                                    help_text="something is wrong with the item (empty: nothing)")
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=ItemNote.COMMENT_MAX,
-                                    trim_whitespace=True, help_text="a comment for the researchers")
+    comment = TextField(required=False, allow_blank=True, default="", max_length=ItemNote.COMMENT_MAX,
+                        trim_whitespace=True, help_text="a comment for the researchers")
 
     def note(self):
         try:
@@ -157,14 +158,14 @@ class NoteFields(serializers.Serializer):
 
 
 class SubmitInput(NoteFields):
-    assignment = serializers.CharField(max_length=500)
+    assignment = TextField(max_length=500)
     values = serializers.DictField(help_text="dimension name -> value; per-turn dimensions: {turn index: value}")
     seconds = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None,
                                      help_text="time spent on the item")
 
 
 class SkipInput(NoteFields):
-    assignment = serializers.CharField(max_length=500)
+    assignment = TextField(max_length=500)
     distressing = serializers.BooleanField(default=False, help_text="the content was distressing (recorded apart)")
     seconds = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
 
@@ -190,7 +191,7 @@ class NextView(APIView):
 class SubmitView(APIView):
     permission_classes = [IsAnnotator]
 
-    @extend_schema(request=SubmitInput, responses={200: SubmitOutput, 400: OpenApiResponse(
+    @extend_schema(request=SubmitInput, responses={200: SubmitOutput, 400: OpenApiResponse(FieldErrorsOut,
         description="a field is invalid: `assignment`, `values` (per dimension) or `seconds`")},
         summary="Store your answers and get the next item",
         description=f"Idempotent per assignment: a retry returns the label stored first. {_PERMISSIONS}")
@@ -222,7 +223,7 @@ class SubmitView(APIView):
 class SkipView(APIView):
     permission_classes = [IsAnnotator]
 
-    @extend_schema(request=SkipInput, responses={200: SkipOutput, 400: OpenApiResponse(
+    @extend_schema(request=SkipInput, responses={200: SkipOutput, 400: OpenApiResponse(FieldErrorsOut,
         description="a field is invalid: `assignment`, `distressing` or `seconds`")},
         summary="Give the item back and get the next one",
         description=f"You will not see the item again. {_PERMISSIONS}")

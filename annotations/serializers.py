@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from annotations.models import Project
 from annotations.services.import_uploads import upload_size_problem
+from webapp.people.api_fields import FieldErrorsOut, TextField
 
 
 class ProjectOut(serializers.ModelSerializer):
@@ -20,14 +21,14 @@ class ProjectDetailOut(ProjectOut):
 
 
 class ProjectSpecIn(serializers.Serializer):
-    spec = serializers.CharField(help_text="The project spec as YAML or JSON text.")
+    spec = TextField(help_text="The project spec as YAML or JSON text.")
 
 
 class FileIn(serializers.Serializer):
     file = serializers.FileField(help_text="at most RESONANCE_MAX_UPLOAD_BYTES (50 MiB unless configured); one above "
                                            "RESONANCE_IMPORT_INLINE_BYTES (2 MiB) is answered 202 with its import job")
-    format = serializers.CharField(required=False, allow_blank=True,
-                                   help_text="Import format; detected from the file name and header when left out.")
+    format = TextField(required=False, allow_blank=True,
+                       help_text="Import format; detected from the file name and header when left out.")
 
     def validate_file(self, upload):
         problem = upload_size_problem(upload)
@@ -73,8 +74,10 @@ class SpecProblemOut(serializers.Serializer):
     message = serializers.CharField()
 
 
-class ErrorOut(serializers.Serializer):
-    detail = serializers.CharField()
+class ErrorOut(FieldErrorsOut):
+    """A refused spec names the key (``where``), its line and every problem; other refusals are field-keyed."""
+
+    detail = serializers.CharField(required=False)
     where = serializers.CharField(required=False, help_text="a spec error's key path (slug when the slug is taken)")
     line = serializers.IntegerField(required=False, allow_null=True, help_text="its YAML line")
     problems = SpecProblemOut(many=True, required=False)

@@ -15,12 +15,14 @@ from rest_framework.views import APIView
 
 from ml import selectors, services
 from ml.models import ModelKind, ModelVersion
+from webapp.people.api_fields import TextField
 from webapp.people.roles import IsResearcher
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
-    registered_by = serializers.CharField(source="registered_by.username", read_only=True, default=None)
-    parent = serializers.PrimaryKeyRelatedField(read_only=True)
+    registered_by = serializers.CharField(source="registered_by.username", read_only=True, default=None,
+                                          allow_null=True)
+    parent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = ModelVersion
@@ -30,12 +32,12 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 
 class RegisterInSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
+    name = TextField(max_length=120)
     kind = serializers.ChoiceField(choices=ModelKind.choices)
-    path = serializers.CharField(max_length=1000, help_text="the model folder on the workers")
-    base = serializers.CharField(max_length=200, required=False, default="")
+    path = TextField(max_length=1000, help_text="the model folder on the workers")
+    base = TextField(max_length=200, required=False, default="")
     parent = serializers.PrimaryKeyRelatedField(queryset=ModelVersion.objects.all(), required=False, allow_null=True)
-    export = serializers.CharField(max_length=500, required=False, default="")
+    export = TextField(max_length=500, required=False, default="")
     training_settings = serializers.DictField(required=False, default=dict)
     metrics = serializers.DictField(required=False, default=dict)
     activate = serializers.BooleanField(required=False, default=False)
@@ -50,6 +52,13 @@ class ScoreRowSerializer(serializers.Serializer):
 class ScoreTableSerializer(serializers.Serializer):
     dimensions = serializers.ListField(child=serializers.CharField())
     rows = ScoreRowSerializer(many=True)
+
+
+class HumanAgreementOut(serializers.Serializer):
+    dimensions = serializers.DictField(
+        child=serializers.DictField(),
+        help_text="{dimension: the model's agreement with the humans, the humans' own, the items of largest "
+        "disagreement}; empty for a job that is not a scoring job on a project with labels")
 
 
 class ModelListView(APIView):
@@ -102,7 +111,7 @@ class JobScoresView(APIView):
 class JobHumanAgreementView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(responses={200: dict},
+    @extend_schema(responses=HumanAgreementOut,
                    summary="The model's agreement with the project's annotators per dimension, beside theirs")
     def get(self, request, pk):
         job = selectors.model_job_get_for_user(user=request.user, pk=pk)

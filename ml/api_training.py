@@ -16,6 +16,7 @@ from ml.selectors_training import version_lineage
 from ml.services.training import train_job_launch
 from webapp.jobs.api import JobSerializer, refusal
 from webapp.jobs.errors import JobError
+from webapp.people.api_fields import DetailOut
 from webapp.people.roles import IsResearcher
 
 
@@ -35,11 +36,29 @@ class TrainInSerializer(serializers.Serializer):
         return attrs
 
 
+class LineageStepSerializer(serializers.Serializer):
+    """One version of a line; the training fields are null for a version not trained here."""
+
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    active = serializers.BooleanField()
+    base = serializers.CharField(allow_blank=True)
+    parent = serializers.CharField(allow_null=True, help_text="the parent version's name")
+    export = serializers.CharField(allow_blank=True)
+    trained_on = serializers.CharField(allow_blank=True)
+    recipe = serializers.CharField(allow_null=True)
+    split_sizes = serializers.DictField(allow_null=True, help_text="{train, validation, heldout}: rows in each split")
+    metrics = serializers.DictField(allow_null=True, help_text="held-out metrics of this version")
+    parent_metrics = serializers.DictField(allow_null=True, help_text="the parent's metrics on the same held-out set")
+    created_at = serializers.DateTimeField()
+
+
 class TrainLaunchView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(request=TrainInSerializer, responses={201: JobSerializer},
-                   summary="Launch a training job: the export is frozen now, the run goes to the gpu queue")
+    @extend_schema(request=TrainInSerializer, responses={201: JobSerializer, 404: DetailOut},
+                   summary="Launch a training job: the export is frozen now, the run goes to the gpu queue",
+                   description="404 when the project or study it names is not one you can see.")
     def post(self, request):
         data = TrainInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -59,6 +78,7 @@ class TrainLaunchView(APIView):
 class LineageView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(responses={200: dict}, summary="A version's line: itself, then each parent, with metrics")
+    @extend_schema(responses=LineageStepSerializer(many=True),
+                   summary="A version's line: itself, then each parent, with metrics")
     def get(self, request, pk):
         return Response(version_lineage(version=selectors.model_version_get_for_user(user=request.user, pk=pk)))

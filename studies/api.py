@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from studies import selectors, services
 from studies.models import Participant, Study
 from studies.spec import SpecError
-from webapp.people.api_fields import ShareIn
+from webapp.people.api_fields import FieldErrorsOut, ShareIn, TextField
 from webapp.people.ownership import ShareError
 from webapp.people.roles import IsResearcher
 from webapp.specs import SlugTaken
@@ -34,13 +34,18 @@ class StudySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({"oneOf": [{"type": "object"}, {"type": "string"}]})
+class SpecField(serializers.JSONField):
+    """A spec: a JSON object, or YAML/JSON text (never null, a number or a list)."""
+
+
 class SpecInSerializer(serializers.Serializer):
-    spec = serializers.JSONField(help_text="the spec as a JSON object, or YAML/JSON text")
+    spec = SpecField(help_text="the spec as a JSON object, or YAML/JSON text")
 
 
 class ResponsesInSerializer(serializers.Serializer):
-    jsonl = serializers.CharField(required=False, help_text="JSONL lines {prompt_id, system, response}")
-    system = serializers.CharField(required=False, help_text="with rows: the system all rows belong to")
+    jsonl = TextField(required=False, help_text="JSONL lines {prompt_id, system, response}")
+    system = TextField(required=False, help_text="with rows: the system all rows belong to")
     rows = serializers.ListField(child=serializers.DictField(), required=False,
                                  help_text="[{prompt_id, text, model_version_id?, metadata?}] for one system")
 
@@ -73,8 +78,14 @@ def _study(request, slug: str) -> Study:
     return selectors.study_get_for_user(user=request.user, slug=slug)
 
 
-class SlugConflict(APIException):
+class Conflict(APIException):
+    """The request is well formed but the study's state refuses it (a slug taken, participants enrolled)."""
+
     status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class SlugConflict(Conflict):
     default_code = "slug_taken"
 
 
@@ -92,7 +103,7 @@ class StudyListView(APIView):
     def get(self, request):
         return Response(StudySerializer(selectors.studies_for_user(user=request.user), many=True).data)
 
-    @extend_schema(request=SpecInSerializer, responses={201: StudySerializer},
+    @extend_schema(request=SpecInSerializer, responses={201: StudySerializer, 409: FieldErrorsOut},
                    summary="Create from a spec (409 when the slug is taken; PUT updates)")
     def post(self, request):
         data = SpecInSerializer(data=request.data)
@@ -122,12 +133,13 @@ class StudyDetailView(APIView):
             raise _spec_refused(exc) from exc
         return Response(StudySerializer(study).data)
 
-    @extend_schema(responses={204: None}, summary="Delete a study that has no participants (owner only)")
+    @extend_schema(responses={204: None, 409: FieldErrorsOut},
+                   summary="Delete a study that has no participants (owner only; 409 when it has some)")
     def delete(self, request, slug):
         try:
             services.study_delete(study=_study(request, slug), by=request.user)
         except services.StudyError as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
+            raise Conflict({"detail": str(exc)}) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -149,12 +161,13 @@ class StudyShareView(APIView):
 class StudyUnshareView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(request=None, responses={204: None}, summary="Take access back from a collaborator (owner only)")
+    @extend_schema(request=None, responses={204: None},
+                   summary="Take access back from a collaborator (owner only; 404 when it is not shared with them)")
     def delete(self, request, slug, username):
         try:
             services.study_unshare(study=_study(request, slug), username=username, by=request.user)
         except ShareError as exc:
-            raise ValidationError({"username": str(exc)}) from exc
+            raise NotFound(str(exc)) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -227,14 +240,14 @@ class ParticipationSerializer(serializers.Serializer):
 
 
 class AnswerSerializer(serializers.Serializer):
-    criterion = serializers.CharField()
+    criterion = TextField()
     side = serializers.ChoiceField(choices=["left", "right", "tie"])
     strength = serializers.IntegerField(required=False, allow_null=True)
-    rationale = serializers.CharField(required=False, allow_blank=True, default="")
+    rationale = TextField(required=False, allow_blank=True, default="")
 
 
 class JudgmentInSerializer(serializers.Serializer):
-    slot = serializers.CharField()
+    slot = TextField()
     answers = AnswerSerializer(many=True)
 
 

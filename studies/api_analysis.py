@@ -54,6 +54,19 @@ class PlanQuerySerializer(serializers.Serializer):
     power = serializers.FloatField(min_value=0.5, max_value=0.999, default=DEFAULTS["power"])
 
 
+class PlanOutSerializer(serializers.Serializer):
+    win_rate = serializers.FloatField()
+    icc = serializers.FloatField()
+    alpha = serializers.FloatField()
+    power = serializers.FloatField()
+    system_pairs = serializers.IntegerField()
+    judgments_per_pair_per_participant = serializers.FloatField()
+    design_effect = serializers.FloatField()
+    independent_judgments = serializers.IntegerField(help_text="per pair, were every judgment independent")
+    judgments = serializers.IntegerField(help_text="per pair, with the design effect")
+    participants = serializers.IntegerField()
+
+
 class ReportQuerySerializer(ReportOptionsSerializer, PlanQuerySerializer):
     """The report's options and the planning target its ``planning`` section checks."""
 
@@ -61,7 +74,7 @@ class ReportQuerySerializer(ReportOptionsSerializer, PlanQuerySerializer):
 class ExportQuerySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=FORMATS, default="dpo")
     criterion = serializers.ListField(
-        child=serializers.CharField(max_length=40), required=False, default=list
+        child=serializers.CharField(max_length=40), required=False, default=list, help_text="keep these criteria"
     )
     include_ended = serializers.BooleanField(default=False)
     exclude_one_sided = serializers.BooleanField(default=False)
@@ -132,7 +145,7 @@ class StudyReportView(APIView):
 class StudyPlanView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(parameters=[PlanQuerySerializer], responses={200: dict},
+    @extend_schema(parameters=[PlanQuerySerializer], responses=PlanOutSerializer,
                    summary="Participants a study needs for a win rate (power with the design effect)")
     def get(self, request, slug: str):
         study = selectors.study_get_for_user(user=request.user, slug=slug)
@@ -146,7 +159,10 @@ class StudyExportView(APIView):
     @extend_schema(
         parameters=[
             ExportQuerySerializer,
-            OpenApiParameter("criterion", OpenApiTypes.STR, many=True, description="keep these criteria"),
+            OpenApiParameter("X-Spec-Hash", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200], required=True,
+                             description="the hash of the spec the judgments were made under"),
+            OpenApiParameter("X-Export-Filters", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200],
+                             required=True, description="the filters applied, as a JSON object"),
         ],
         responses={(200, "application/jsonl"): OpenApiTypes.STR},
         summary="Judgments as raw JSONL or DPO preference pairs (streamed)",

@@ -1,4 +1,6 @@
-"""The 500 handler: an unreachable database (restarting, failing over) answers 503 with Retry-After instead, from
+"""The 404 handler: a path under /api/ that names no endpoint answers JSON like every API refusal.
+
+The 500 handler: an unreachable database (restarting, failing over) answers 503 with Retry-After instead, from
 wherever in the request it was noticed (a session or user load in middleware, not only a view)."""
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ import sys
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.views.defaults import page_not_found as default_page_not_found
 from django.views.defaults import server_error as default_server_error
 
 UNAVAILABLE = "The database is unavailable for a moment; nothing was stored. Please try again."
@@ -26,3 +29,9 @@ def server_error(request, *args, **kwargs):
     if isinstance(error, OperationalError | InterfaceError):
         return database_unavailable(request)
     return default_server_error(request, *args, **kwargs)
+
+
+def not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return default_page_not_found(request, exception)

@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include(("ml.urls", "ml"), namespace="ml")),
 ]
 
+handler404 = "webapp.errors.not_found"
 handler500 = "webapp.errors.server_error"

@@ -14,9 +14,12 @@ its target and with what power.
 from __future__ import annotations
 
 import math
+import warnings
 
+from scipy.stats import norm
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 DEFAULTS = {"win_rate": 0.6, "icc": 0.1, "alpha": 0.05, "power": 0.8}
 LIMITS = {"win_rate": (0.501, 0.999), "icc": (0.0, 1.0), "alpha": (0.0001, 0.5), "power": (0.5, 0.999)}
@@ -44,7 +47,15 @@ def planning_options_clean(raw: dict) -> dict:
 def judgments_for(*, win_rate: float, alpha: float, power: float) -> float:
     """Independent decisive judgments for a two-sided test of ``win_rate`` against one half at ``power``."""
     effect = abs(float(proportion_effectsize(win_rate, 0.5)))
-    return float(NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # the failed search's sqrt of a negative n, answered below
+        solved = float(NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=0))
+    if math.isfinite(solved):
+        return solved
+    # statsmodels' root finder starts at a few judgments and gives up (nan) when an effect is so large that fewer
+    # suffice; the closed form it refines is exact to well under one judgment there
+    return ((norm.ppf(1 - alpha / 2) + norm.ppf(power)) / effect) ** 2
 
 
 def power_at(*, win_rate: float, alpha: float, effective_n: float) -> float | None:

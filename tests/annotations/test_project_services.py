@@ -59,6 +59,8 @@ def test_deleting_is_for_the_owner_and_never_loses_labels(researcher):
     LabelFactory(item__project=project, values={"empathy": 2})
     with pytest.raises(projects.ProjectError, match="with labels cannot be deleted"):
         projects.project_delete(project=project, by=researcher)
+    refused = _api(researcher).delete(f"/api/projects/{project.slug}/")
+    assert refused.status_code == 409 and "with labels cannot be deleted" in refused.json()["detail"]
     project.labels.all().delete()
     projects.project_delete(project=project, by=researcher)
     assert not Project.objects.exists()
@@ -78,7 +80,7 @@ def test_the_api_creates_updates_deletes_shares_and_unshares(researcher, other_r
     assert other.delete("/api/projects/svc-demo/").status_code == 403  # a collaborator may not delete
     assert other.delete("/api/projects/svc-demo/share/other-researcher/").status_code == 403
     assert owner.delete("/api/projects/svc-demo/share/other-researcher/").status_code == 204
-    assert owner.delete("/api/projects/svc-demo/share/other-researcher/").status_code == 400
+    assert owner.delete("/api/projects/svc-demo/share/other-researcher/").status_code == 404
     assert owner.delete("/api/projects/svc-demo/").status_code == 204
     assert not Project.objects.exists()
 

@@ -28,6 +28,14 @@ def test_independent_judgments_match_the_closed_form_normal_sample_size(win_rate
     assert judgments_for(win_rate=win_rate, alpha=0.05, power=0.8) == pytest.approx(closed_form, rel=1e-3)
 
 
+@pytest.mark.parametrize("power", [0.5, 0.8])
+def test_an_effect_too_large_for_the_power_solver_still_gets_the_closed_form_count(power):
+    # statsmodels answers nan here (its root finder brackets from a few judgments up); the API used to answer 500
+    closed_form = ((norm.ppf(0.75) + norm.ppf(power)) / cohen_h(0.999)) ** 2
+    assert judgments_for(win_rate=0.999, alpha=0.5, power=power) == pytest.approx(closed_form, rel=1e-9)
+    assert study_plan(pairs_per_participant=3, n_systems=2, win_rate=0.999, alpha=0.5, power=power)["participants"] == 1
+
+
 def test_planned_judgments_give_the_planned_power_under_the_exact_binomial_test():
     n = math.ceil(judgments_for(win_rate=0.7, alpha=0.05, power=0.8))
     # exact two-sided binomial test at 5%: the rejection region under p = 0.5, its probability under 0.7

@@ -29,7 +29,7 @@ def test_a_superuser_may_save_any_study_and_another_researcher_may_not(researche
     assert Study.objects.get(pk=study.pk).spec["instructions"] == "By admin"
 
 
-def test_deletion_rules(researcher, make_study):
+def test_deletion_rules(client, researcher, make_study):
     collaborator = UserFactory(username="collab", role="researcher")
     empty = services.study_create(spec=study_spec(slug="empty"), owner=researcher)
     services.study_share(study=empty, username="collab", by=researcher)
@@ -40,6 +40,9 @@ def test_deletion_rules(researcher, make_study):
     run_participant(started, UserFactory(username="p1", role="participant"), stop_after=1)
     with pytest.raises(services.StudyError, match="with participants cannot be deleted"):
         services.study_delete(study=started, by=researcher)
+    client.force_login(researcher)
+    refused = client.delete(reverse("studies:api_study_detail", args=[started.slug]))
+    assert refused.status_code == 409 and "with participants cannot be deleted" in refused.json()["detail"]
     admin = UserFactory(username="admin", role="annotator", is_superuser=True)
     unstarted = services.study_create(spec=study_spec(slug="admin-deletes"), owner=researcher)
     services.study_delete(study=unstarted, by=admin)

@@ -163,3 +163,19 @@ def test_the_csv_export_says_its_charset(researcher):
     project = ProjectFactory(owner=researcher, slug="charset", overlap=1)
     response = _api(researcher).get(f"/api/projects/{project.slug}/labels/export/", {"format": "csv"})
     assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+
+
+@pytest.mark.parametrize("reason", [123, True, ["why"]])
+def test_a_number_or_a_list_sent_as_text_is_refused_naming_the_field(project, researcher, annotator, reason):
+    flow.enrollment_open(project=project, user=annotator)
+    response = _api(researcher).post(f"/api/projects/{project.slug}/annotators/{annotator.pseudonym}/exclude/",
+                                     {"reason": reason}, format="json")
+    assert response.status_code == 400 and "reason" in response.json()
+    assert not project.exclusions.exists()
+
+
+def test_an_api_path_that_names_no_endpoint_answers_json_and_a_page_path_html(client):
+    api = client.get("/api/projects/not a slug/")
+    assert api.status_code == 404 and api.json() == {"detail": "Not found."}
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

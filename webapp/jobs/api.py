@@ -18,6 +18,7 @@ from webapp.jobs import selectors, services
 from webapp.jobs.errors import JobError
 from webapp.jobs.models import Job
 from webapp.jobs.registry import job_kinds, target_for_model, targets
+from webapp.people.api_fields import DetailOut, TextField
 from webapp.people.roles import IsResearcher
 
 
@@ -30,7 +31,7 @@ def refusal(exc: JobError) -> ValidationError:
 class JobSerializer(serializers.ModelSerializer):
     target_type = serializers.CharField(source="target_name", read_only=True)
     target = serializers.SerializerMethodField()
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None, allow_null=True)
     percent = serializers.FloatField(read_only=True)
     seconds = serializers.FloatField(read_only=True, allow_null=True)
     described = serializers.DictField(read_only=True, help_text="what the kind says about it: with, note")
@@ -47,7 +48,7 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class LaunchInSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="a registered kind of job (GET /api/jobs/kinds/)")
+    kind = TextField(help_text="a registered kind of job (GET /api/jobs/kinds/)")
 
 
 class KindSerializer(serializers.Serializer):
@@ -64,8 +65,9 @@ class JobListView(APIView):
     def get(self, request):
         return Response(JobSerializer(selectors.jobs_for_user(user=request.user)[:500], many=True).data)
 
-    @extend_schema(request=LaunchInSerializer, responses={201: JobSerializer},
-                   summary="Launch a job of any registered kind, on the kind's queue")
+    @extend_schema(request=LaunchInSerializer, responses={201: JobSerializer, 404: DetailOut},
+                   summary="Launch a job of any registered kind, on the kind's queue",
+                   description="404 when the target it names is not one you can see.")
     def post(self, request):
         data = LaunchInSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -1,8 +1,21 @@
-"""Serializer fields that several apps' APIs share."""
+"""Serializer fields and shapes that several apps' APIs share: strict text input, the regroup rules, the share
+body, and the error bodies every API answers with (see webapp.people.api_schema)."""
 
 from rest_framework import serializers
 
 from webapp.people.regroup import regroup_parse
+
+
+class TextField(serializers.CharField):
+    """A string input that is a string: DRF's CharField would store ``123`` or ``true`` as text, where the schema
+    (``type: string``) says such a request is refused."""
+
+    default_error_messages = {"not_text": "must be text, not {kind}"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_text", kind=type(data).__name__)
+        return super().to_internal_value(data)
 
 
 class RegroupField(serializers.CharField):
@@ -29,4 +42,19 @@ class RegroupField(serializers.CharField):
 class ShareIn(serializers.Serializer):
     """The body of a share request: the researcher who gets access."""
 
-    username = serializers.CharField(help_text="the researcher to share with")
+    username = TextField(help_text="the researcher to share with")
+
+
+class DetailOut(serializers.Serializer):
+    """A refusal of the whole request: not signed in (401), not allowed (403), no such object (404)."""
+
+    detail = serializers.CharField()
+
+
+class FieldErrorsOut(serializers.Serializer):
+    """A 400 (or 409): each key names the request field at fault (``non_field_errors`` when none does, ``detail``
+    for the request as a whole) and holds its messages, as DRF's validation writes them. Subclasses name the keys
+    their views use."""
+
+    detail = serializers.CharField(required=False, help_text="the request as a whole, when no one field is at fault")
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)

@@ -150,7 +150,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "webapp.people.api_schema.ResonanceAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "URL_FORMAT_OVERRIDE": None,  # `?format=` names export formats (jsonl, csv, dpo), not renderers
@@ -161,6 +161,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # what Django's path converters match, so a generated path parameter reaches the view or is known not to
+    "PATH_CONVERTER_OVERRIDES": {
+        "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+        "str": {"type": "string", "pattern": "^[^/]+$"},
+        "path": {"type": "string", "pattern": "^.+$"},
+        "int": {"type": "integer", "minimum": 0},
+    },
 }
 
 # Celery: the embedded default is kombu's filesystem transport (a real worker process, no server needed).
