@@ -1,14 +1,18 @@
 """The kinds of job studies owns, registered with the job system from ``StudiesConfig.ready()``: the
-full preference report of a study, on the ``default`` queue, leaving its JSON for download. Also
-registers the study as a job target: a job on a study is visible to whoever may see the study."""
+full preference report of a study and its preference export (DPO pairs or raw judgments, with the
+manifest), both on the ``default`` queue, each leaving its file for download. Also registers the study as
+a job target: a job on a study is visible to whoever may see the study."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from django.db import models, transaction
 from django.urls import reverse
 
 from studies.models import Study
 from webapp.jobs.errors import JobError
+from webapp.jobs.files import job_file_write
 from webapp.jobs.models import Job, Queue
 from webapp.jobs.registry import JobKind, ResultFile, Target, job_kind_register, target_register
 from webapp.jobs.reports import REPORT_BOOTSTRAP, report_file_name, report_numbers_clean, report_run
@@ -17,6 +21,67 @@ from webapp.jobs.services import job_queue
 
 class StudyJobKind(models.TextChoices):
     STUDY_REPORT = "study_report", "Statistical report"
+    PREFERENCE_EXPORT = "preference_export", "Preference export"
+
+
+EXPORT_SWITCHES = ("include_ended", "exclude_one_sided", "per_judgment", "with_attributes")
+
+
+@transaction.atomic
+def preference_export_job_launch(*, study: Study, created_by, fmt: str = "dpo", criteria: list[str] | None = None,
+                                 **switches) -> Job:
+    """Queues the study's preference export as ``fmt`` ("dpo": chosen/rejected pairs for training; "raw": one
+    record per judgment), for the ``criteria`` named (default: all), with the export's switches
+    (EXPORT_SWITCHES, each true or false). The caller has checked that ``created_by`` may see the study. Raises
+    ``JobError`` naming the field."""
+    from studies.export import FORMATS
+
+    if fmt not in FORMATS:
+        raise JobError(f"must be one of {', '.join(FORMATS)}", field="format")
+    unknown = sorted(set(switches) - set(EXPORT_SWITCHES))
+    if unknown:
+        raise JobError("is not a setting of a preference export", field=f"params.{unknown[0]}")
+    for name, value in switches.items():
+        if not isinstance(value, bool):
+            raise JobError("must be true or false", field=f"params.{name}")
+    known = [criterion["name"] for criterion in study.spec.get("criteria") or []]
+    criteria = list(criteria or [])
+    strangers = [name for name in criteria if name not in known]
+    if strangers:
+        raise JobError(f"{strangers[0]!r} is not a criterion of this study (its criteria: {', '.join(known)})",
+                       field="params.criteria")
+    params = {"format": fmt, "criteria": criteria, **{name: bool(switches.get(name, False)) for name in EXPORT_SWITCHES}}
+    return job_queue(kind=StudyJobKind.PREFERENCE_EXPORT, target=study, created_by=created_by, params=params)
+
+
+def preference_export_file(job: Job) -> str:
+    """The job's file, as a name in the default storage; its manifest is ``<name>.manifest.json``."""
+    return f"exports/job-{job.pk}/{job.target.slug}-preferences-{job.params['format']}.jsonl"
+
+
+def run_preference_export(job: Job, on_batch) -> dict:
+    """Writes the export and its manifest (filters, counts, the file's SHA-256), stored whole."""
+    from studies.export import export_filters, export_write
+
+    study, params = job.target, job.params
+    filters = export_filters(study, criteria=params["criteria"], **{name: params[name] for name in EXPORT_SWITCHES})
+    name = preference_export_file(job)
+    manifest = job_file_write(job, on_batch, name=name, write=lambda local: export_write(
+        study, path=local, format=params["format"], filters=filters))
+    return {"file": Path(name).name, "format": params["format"], "records": manifest["counts"]["records"],
+            "sha256": manifest["sha256"]}
+
+
+def _preference_export_from_data(*, target, created_by, data: dict) -> Job:
+    unknown = sorted(set(data) - {"format", "criteria", *EXPORT_SWITCHES})
+    if unknown:
+        raise JobError("is not a setting of a preference export", field=f"params.{unknown[0]}")
+    criteria = data.get("criteria") or []
+    if not isinstance(criteria, list) or not all(isinstance(name, str) for name in criteria):
+        raise JobError("must be a list of criterion names", field="params.criteria")
+    return preference_export_job_launch(study=target, created_by=created_by, fmt=data.get("format", "dpo"),
+                                        criteria=criteria,
+                                        **{name: data[name] for name in EXPORT_SWITCHES if name in data})
 
 
 @transaction.atomic
@@ -73,6 +138,11 @@ def register() -> None:
         name=StudyJobKind.STUDY_REPORT, label=StudyJobKind.STUDY_REPORT.label, queue=Queue.DEFAULT,
         run=run_study_report, launch=_study_report_from_data, targets=(Study,),
         file=ResultFile(name="report", path=study_report_file, summary_template="studies/_study_report_file.html")))
+    job_kind_register(JobKind(
+        name=StudyJobKind.PREFERENCE_EXPORT, label=StudyJobKind.PREFERENCE_EXPORT.label, queue=Queue.DEFAULT,
+        run=run_preference_export, launch=_preference_export_from_data, targets=(Study,),
+        file=ResultFile(name="export", path=preference_export_file,
+                        summary_template="studies/_preference_export_file.html")))
 
 
 def _selectors():

@@ -21,6 +21,7 @@ urlpatterns = [
     path("studies/<slug:slug>/share/", views.study_share, name="study_share"),
     path("studies/<slug:slug>/delete/", views.study_delete, name="study_delete"),
     path("studies/<slug:slug>/report/", views_jobs.study_report_launch, name="study_report_launch"),
+    path("studies/<slug:slug>/export/", views_jobs.preference_export_launch, name="preference_export_launch"),
     path("api/studies/", include("studies.api_urls")),
 ]
 
