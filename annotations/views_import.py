@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
 from annotations import selectors
 from annotations.importing.errors import ImportFormatError
@@ -53,8 +54,4 @@ def project_import(request, slug):
 
 def _go_to(request, url: str) -> HttpResponse:
     """On to ``url``: a redirect for a plain form post, htmx's own redirect for an htmx one."""
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

@@ -57,5 +57,6 @@ def test_time_estimate_instructions_again_keys_in_view_and_right_to_left_items(n
         page.keyboard.press("2")
         page.keyboard.press("3")
         page.keyboard.press("Enter")
+    expect(page.locator("#item-form")).to_have_count(0)  # the last answer's request has finished: on to the end
     by_text = dict(directions)
     assert by_text[TEXTS[0]] == "rtl" and by_text[TEXTS[1]] == "rtl" and by_text[TEXTS[2]] == "ltr"
