@@ -8,12 +8,11 @@ import pytest
 from django.db import connection, connections
 from django.urls import include, path
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from annotations import api_annotate
-from annotations.models import Assignment, Enrollment, Item, Label
-from annotations.services import flow
-from tests.factories import ItemFactory, ProjectFactory, UserFactory
+from annotations.models import Assignment, Item, Label
+from tests.annotations.test_work_not_lost import _annotator, _api
+from tests.factories import ItemFactory, ProjectFactory
 
 urlpatterns = [path("", include("webapp.urls")), *api_annotate.urlpatterns]
 pytestmark = [pytest.mark.urls(__name__)]
@@ -23,19 +22,6 @@ def _project(items: int, *, slug: str):
     project = ProjectFactory(slug=slug, overlap=1)
     ItemFactory.create_batch(items, project=project)
     return project
-
-
-def _annotator(project, name: str):
-    user = UserFactory(username=name, role="annotator")
-    flow.enrollment_open(project=project, user=user)
-    Enrollment.objects.filter(project=project, annotator=user).update(stage=Enrollment.Stage.ITEMS)
-    return user
-
-
-def _api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def _held(project, user) -> int:

@@ -1,9 +1,7 @@
 """Concurrent participants on PostgreSQL: no lost judgment, no pair over its quota, one judgment per double submit."""
 
-import threading
 
 import pytest
-from django.db import close_old_connections, connection
 
 from studies import services
 from studies.models import Assignment, Judgment, Pair, Participant
@@ -11,30 +9,9 @@ from studies.selectors import participant_get_by_token
 from tests.conftest import require_postgres
 from tests.factories import UserFactory
 from tests.studies.conftest import answer
+from tests.threads import at_once
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-
-def _in_thread(target, count):
-    errors = []
-    barrier = threading.Barrier(count)
-
-    def run(i):
-        try:
-            barrier.wait()
-            target(i)
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def test_concurrent_participants_never_overfill_a_pair_and_lose_no_judgment(make_study):
@@ -57,7 +34,7 @@ def test_concurrent_participants_never_overfill_a_pair_and_lose_no_judgment(make
             slot = services.slot_for_display(participant=participant)
             services.judgment_submit(participant=participant, token=slot.token, answers=answer(study.spec["criteria"]))
 
-    errors = _in_thread(participate, len(tokens))
+    errors = at_once(participate, len(tokens))
     assert not errors, errors
     taken = list(Pair.objects.filter(study=study).values_list("taken", flat=True))
     assert max(taken) <= 2
@@ -85,7 +62,7 @@ def test_simultaneous_double_submit_stores_one_judgment(make_study):
         fresh = participant_get_by_token(token=participant.token)
         services.judgment_submit(participant=fresh, token=token, answers=answer(study.spec["criteria"]))
 
-    assert not _in_thread(submit, 8)
+    assert not at_once(submit, 8)
     assert Judgment.objects.filter(participant=participant).count() == 1
     assert Participant.objects.get(pk=participant.pk).position == 1
 
@@ -111,7 +88,7 @@ def test_concurrent_starts_never_sleep_and_never_share_a_pair_slot(make_study, s
         Participant.objects.filter(token=token).update(stage=Participant.Stage.INSTRUCTIONS)
 
     for _round in range(3):
-        assert not _in_thread(lambda i: services.participant_start(
+        assert not at_once(lambda i: services.participant_start(
             participant=participant_get_by_token(token=tokens[i])), 2)
         held = [set(Assignment.objects.filter(participant__token=token, status="reserved")
                     .values_list("pair_id", flat=True)) for token in tokens]

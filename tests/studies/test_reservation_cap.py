@@ -2,11 +2,10 @@
 pair, a participant gets their next pairs only as they finish the ones they hold, and the cap holds when one
 participant's requests race (PostgreSQL)."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +16,7 @@ from studies.selectors import participant_get_by_token
 from tests.conftest import require_postgres
 from tests.factories import UserFactory
 from tests.studies.conftest import answer
+from tests.threads import at_once
 
 
 def _held(participant) -> int:
@@ -99,28 +99,6 @@ def test_a_cap_below_one_is_refused_naming_the_key():
         study_spec(pairs_reserved_at_once=0)
 
 
-def _in_threads(target, count):
-    errors = []
-    barrier = threading.Barrier(count)
-
-    def run(i):
-        try:
-            barrier.wait()
-            target(i)
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_racing_requests_of_one_participant_and_of_a_crowd_never_hold_past_the_cap(make_study):
@@ -129,7 +107,7 @@ def test_racing_requests_of_one_participant_and_of_a_crowd_never_hold_past_the_c
                        pairs_reserved_at_once=2)
     tokens = [services.participant_enroll(study=study, user=UserFactory(username=f"crowd-{i}", role="participant"))
               .token for i in range(4)]
-    assert not _in_threads(lambda i: services.participant_start(participant=participant_get_by_token(
+    assert not at_once(lambda i: services.participant_start(participant=participant_get_by_token(
         token=tokens[i])), 4)
     assert _taken() == 4 * 2
     # the first participant judges one pair, goes away until their reservation lapses, then comes back with eight
@@ -141,7 +119,7 @@ def test_racing_requests_of_one_participant_and_of_a_crowd_never_hold_past_the_c
     with transaction.atomic():
         assert services.reservations_release_expired(study=study, now=timezone.now()) == 1
     assert _held(participant) == 0
-    assert not _in_threads(lambda i: services.slot_for_display(participant=participant_get_by_token(
+    assert not at_once(lambda i: services.slot_for_display(participant=participant_get_by_token(
         token=tokens[0])), 8)
     assert _held(participant) == 2
     participant.refresh_from_db()
