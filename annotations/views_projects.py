@@ -43,7 +43,7 @@ def project_detail(request, slug):
         "prolific_url": join_url + PROLIFIC_QUERY,
         "delete_url": reverse("project_delete", args=[project.slug]),
         "kept": "It holds labels, so it cannot be deleted: close it instead, and the labels stay."
-        if project.labels.exists() else "",
+        if project_services.project_delete_refusal(project=project) else "",
     })
 
 

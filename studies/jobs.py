@@ -73,15 +73,13 @@ def run_preference_export(job: Job, on_batch) -> dict:
 
 
 def _preference_export_from_data(*, target, created_by, data: dict) -> Job:
-    unknown = sorted(set(data) - {"format", "criteria", *EXPORT_SWITCHES})
-    if unknown:
-        raise JobError("is not a setting of a preference export", field=f"params.{unknown[0]}")
-    criteria = data.get("criteria") or []
+    settings = dict(data)
+    criteria = settings.pop("criteria", None) or []
     if not isinstance(criteria, list) or not all(isinstance(name, str) for name in criteria):
         raise JobError("must be a list of criterion names", field="params.criteria")
-    return preference_export_job_launch(study=target, created_by=created_by, fmt=data.get("format", "dpo"),
-                                        criteria=criteria,
-                                        **{name: data[name] for name in EXPORT_SWITCHES if name in data})
+    # what is left besides the format are the switches; the launch refuses any other name
+    return preference_export_job_launch(study=target, created_by=created_by, fmt=settings.pop("format", "dpo"),
+                                        criteria=criteria, **settings)
 
 
 @transaction.atomic

@@ -256,7 +256,7 @@ def study_detail(request, slug):
                "may_manage": may_manage(study, request.user),
                "delete_url": reverse("studies:study_delete", kwargs={"slug": slug}),
                "kept": "People have taken part, so it cannot be deleted: close it instead, and their judgments stay."
-               if study.participants.exists() else ""}
+               if services.study_delete_refusal(study=study) else ""}
     template = "studies/study_detail.html#progress" if request.htmx else "studies/study_detail.html"
     return render(request, template, context)
 

@@ -69,9 +69,15 @@ def project_delete(*, project: Project, by) -> None:
     that holds labels is refused (ProjectError): close it instead, so collected work is never lost."""
     if not may_manage(project, by):
         raise PermissionDenied("only the project's owner can delete it")
-    if project.labels.exists():
-        raise ProjectError("a project with labels cannot be deleted; close it instead")
+    refusal = project_delete_refusal(project=project)
+    if refusal:
+        raise ProjectError(refusal)
     project.delete()
+
+
+def project_delete_refusal(*, project: Project) -> str:
+    """Why the project may not be deleted ("" when it may): collected labels are never deleted with it."""
+    return "a project with labels cannot be deleted; close it instead" if project.labels.exists() else ""
 
 
 @transaction.atomic

@@ -27,6 +27,7 @@ from studies.services.setup import (
     study_close,
     study_create,
     study_delete,
+    study_delete_refusal,
     study_load,
     study_open,
     study_share,
@@ -39,6 +40,6 @@ __all__ = [
     "judgment_submit", "judgments_import", "judgments_parse", "pair_reserve", "pairs_release", "participant_consent",
     "participant_enroll", "participant_start", "participant_survey_submit", "reservations_release_expired",
     "responses_import", "responses_import_file", "responses_missing", "responses_parse", "responses_store",
-    "slot_for_display", "study_close", "study_create", "study_delete", "study_load", "study_open", "study_share",
+    "slot_for_display", "study_close", "study_create", "study_delete", "study_delete_refusal", "study_load", "study_open", "study_share",
     "study_unshare", "study_update",
 ]

@@ -89,9 +89,15 @@ def study_delete(*, study: Study, by) -> None:
     study with participants is refused (StudyError): close it instead, so collected judgments are never lost."""
     if not may_manage(study, by):
         raise PermissionDenied("only the owner may delete a study")
-    if study.participants.exists():
-        raise StudyError("a study with participants cannot be deleted; close it instead")
+    refusal = study_delete_refusal(study=study)
+    if refusal:
+        raise StudyError(refusal)
     study.delete()
+
+
+def study_delete_refusal(*, study: Study) -> str:
+    """Why the study may not be deleted ("" when it may): collected judgments are never deleted with it."""
+    return "a study with participants cannot be deleted; close it instead" if study.participants.exists() else ""
 
 
 @transaction.atomic
