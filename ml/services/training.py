@@ -18,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from ml.core.training.config import RECIPES, defaults_for
+from ml.core.training.config import RECIPES, defaults_for, processes_check
 from ml.models import MlJobKind, ModelJob, ModelKind, ModelVersion
 from webapp.jobs.errors import JobError
 from webapp.jobs.services import job_queue
@@ -74,6 +74,11 @@ def _overrides_clean(recipe: str, overrides: dict | None) -> dict:
     for key in overrides or {}:
         if key not in known:
             raise JobError(f"is not a setting of {recipe} (known: {', '.join(sorted(known))})", field=f"params.{key}")
+    if "processes" in (overrides or {}):
+        try:  # how many GPUs the worker has is known only there, where a run asking for more is refused
+            processes_check(overrides["processes"], "cpu")
+        except ValueError as exc:
+            raise JobError(str(exc).removeprefix("processes: "), field="params.processes") from None
     return dict(overrides or {})
 
 

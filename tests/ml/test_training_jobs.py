@@ -135,6 +135,8 @@ def test_a_cancelled_training_job_registers_nothing(store, scorer_base, narrativ
     (["--recipe", "reward-model", "--base", "tiny-scorer", "--holdout-group", "country=Z"],
      "holdout_group: no label in the snapshot is from an annotator with country=Z"),
     (["--recipe", "reward-model", "--base", "tiny-scorer", "--set", "learning_rat=1"], "params.learning_rat"),
+    (["--recipe", "reward-model", "--base", "tiny-scorer", "--set", "processes=0"],
+     "params.processes: must be a whole number of at least 1, not 0"),
 ])
 def test_bad_training_requests_are_refused_at_launch_naming_the_field(store, scorer_base, generator_base,
                                                                       narrative_project, args, message):

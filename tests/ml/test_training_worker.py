@@ -27,8 +27,8 @@ def launch(transactional_db, tiny_regressor_path):
     base = services.model_version_register(name="tiny-scorer", kind="scorer", path=tiny_regressor_path)
     project = project_with_labels(kind="narrative", dimensions=[likert("empathy")],
                                   items=learnable_items("narrative", 20))
-    return lambda: train_job_launch(recipe="reward-model", created_by=owner, project=project, base=base,
-                                    overrides=LONG)
+    return lambda **more: train_job_launch(recipe="reward-model", created_by=owner, project=project, base=base,
+                                           overrides={**LONG, **more})
 
 
 def test_worker_killed_mid_training_resumes_from_the_checkpoint_and_registers_one_version(celery_worker, launch):
@@ -42,6 +42,20 @@ def test_worker_killed_mid_training_resumes_from_the_checkpoint_and_registers_on
     resumed = job.result["resumed_from"]
     assert resumed is not None and int(resumed.rsplit("-", 1)[1]) >= 40
     assert ModelVersion.objects.filter(parent__name="tiny-scorer").count() == 1
+
+
+def test_a_data_parallel_run_killed_with_its_worker_resumes_as_a_group_and_registers_one_version(celery_worker,
+                                                                                                 launch):
+    job = launch(processes=2, max_steps=120)
+    wait_for(job, until=lambda job: job.done >= 25, timeout=180)
+    celery_worker.kill()  # the group's processes notice the orphaned child, stop together and keep the checkpoints
+    celery_worker.start()
+    job = wait_for(job, timeout=300)
+    assert job.status == Job.Status.SUCCEEDED, f"{job.error}\n{celery_worker.log[-3000:]}"
+    assert job.attempts == 2 and job.done == job.total == 120
+    assert int(job.result["resumed_from"].rsplit("-", 1)[1]) >= 20
+    version = ModelVersion.objects.get(parent__name="tiny-scorer")
+    assert version.training_settings["record"]["processes"] == 2, version.training_settings
 
 
 def test_cancel_on_the_worker_stops_the_run_and_registers_nothing(celery_worker, launch):

@@ -56,7 +56,8 @@ def test_the_environment_file_names_every_setting_production_reads():
     assert not missing, f"resonance.env.example lacks {sorted(missing)}"
 
 
-@pytest.mark.parametrize("name, queue", [("resonance-worker.service", "default"), ("resonance-gpu@.service", "gpu")])
+@pytest.mark.parametrize("name, queue", [("resonance-worker.service", "default"), ("resonance-gpu@.service", "gpu"),
+                                         ("resonance-gpu-host.service", "gpu")])
 def test_each_worker_unit_serves_a_queue_the_tasks_are_routed_to(name, queue):
     from webapp.celery import app
 
@@ -70,6 +71,13 @@ def test_each_worker_unit_serves_a_queue_the_tasks_are_routed_to(name, queue):
 def test_a_gpu_worker_sees_only_its_own_card_and_runs_one_task_at_a_time():
     unit = _unit("resonance-gpu@.service")
     assert "CUDA_VISIBLE_DEVICES=%i" in unit["Environment"]
+    command = shlex.split(unit["ExecStart"][0])
+    assert command[command.index("-c") + 1] == "1" and command[command.index("-P") + 1] == "solo"
+
+
+def test_the_host_wide_gpu_worker_sees_every_card_and_runs_one_task_at_a_time():
+    unit = _unit("resonance-gpu-host.service")
+    assert not any(line.startswith("CUDA_VISIBLE_DEVICES") for line in unit.get("Environment", []))
     command = shlex.split(unit["ExecStart"][0])
     assert command[command.index("-c") + 1] == "1" and command[command.index("-P") + 1] == "solo"
 

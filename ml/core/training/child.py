@@ -4,7 +4,9 @@ the child's exit frees accelerator memory. Plain Python (the child never imports
 ``run_in_child`` starts a spawned process running ``train``, relays its progress to
 ``on_progress`` (which returns False to ask for a stop), and returns the outcome as a dict. The
 child also stops, keeping its checkpoints, when its parent dies (a SIGKILLed worker), so the
-restarted worker resumes from the newest checkpoint instead of racing an orphan.
+restarted worker resumes from the newest checkpoint instead of racing an orphan. A run with
+``processes`` > 1 (one per GPU by default on a CUDA host) trains in a data-parallel group that the
+child launches through accelerate (``ml.core.training.processes``); its main process reports.
 """
 
 from __future__ import annotations
@@ -13,25 +15,53 @@ import dataclasses
 import multiprocessing
 import os
 import queue as queue_module
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from ml.core.errors import Cancelled, ModelLoadError
 from ml.core.training.data import TrainingDataError
+from ml.core.training.processes import OtherProcessDone, is_main, launch
 
 
 class ChildFailed(RuntimeError):
     """The child process died without a result (killed, out of memory) or raised something unexpected."""
 
 
-def _child(request: dict, messages, stop, parent: int) -> None:
+def _child(request: dict, messages, stop, parent: int, processes: int) -> None:
+    if processes == 1:
+        _train_and_report(request, messages, should_cancel=lambda: stop.is_set() or os.getppid() != parent)
+        return
+    threading.Thread(target=_stop_when_orphaned, args=(parent, stop), daemon=True, name="orphan-watch").start()
+    try:
+        launch(_one_of_the_group, (request, messages, stop), processes=processes)
+    except Exception as exc:  # noqa: BLE001 - a process of the group failed; the worker reports it in words
+        messages.put(("error", f"a training process failed: {exc}"))
+
+
+def _stop_when_orphaned(parent: int, stop) -> None:
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            stop.set()
+
+
+def _one_of_the_group(request: dict, messages, stop) -> None:
+    if is_main():
+        _train_and_report(request, messages, should_cancel=stop.is_set)
+        return
+    from ml.core.training.run import TrainRequest, train
+
+    try:
+        train(TrainRequest(**request), should_cancel=stop.is_set)
+    except (OtherProcessDone, Cancelled, TrainingDataError, ModelLoadError):
+        pass  # the main process reports how the run ended
+
+
+def _train_and_report(request: dict, messages, *, should_cancel: Callable[[], bool]) -> None:
     from ml.core.training.run import TrainRequest, train
 
     def on_progress(progress) -> None:
         messages.put(("progress", dataclasses.asdict(progress)))
-
-    def should_cancel() -> bool:
-        return stop.is_set() or os.getppid() != parent
 
     try:
         outcome = train(TrainRequest(**request), on_progress=on_progress, should_cancel=should_cancel)
@@ -52,14 +82,29 @@ def _child(request: dict, messages, stop, parent: int) -> None:
     messages.put(("done", result))
 
 
+def processes_of(request: dict) -> int:
+    """How many processes the run trains in (its ``processes`` hyperparameter); 1 for a request that ``train`` will
+    refuse, which it then does in words."""
+    from ml.core.device import resolve_device
+    from ml.core.training.config import hyperparameters
+
+    try:
+        device = resolve_device(request.get("device")).type
+        return int(hyperparameters(request["recipe"], device, request.get("overrides"))["processes"])
+    except Exception:  # noqa: BLE001 - train() names what is wrong
+        return 1
+
+
 def run_in_child(request: dict, *, on_progress: Callable[[dict], bool], poll_seconds: float = 0.5) -> dict:
     """``request``: ``TrainRequest`` fields (paths as text). Raises ``Cancelled``,
     ``TrainingDataError``, ``ModelLoadError`` or ``ChildFailed`` as the child ended."""
     context = multiprocessing.get_context("spawn")
     messages, stop = context.Queue(), context.Event()
     request = {k: (str(v) if isinstance(v, Path) else v) for k, v in request.items()}
-    process = context.Process(target=_child, args=(request, messages, stop, os.getpid()), daemon=True,
-                              name="resonance-train")
+    processes = processes_of(request)
+    # a daemon may not have children: a data-parallel run's child is the parent of its group
+    process = context.Process(target=_child, args=(request, messages, stop, os.getpid(), processes),
+                              daemon=processes == 1, name="resonance-train")
     process.start()
     final = None
     try:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ml.core.errors import ModelLoadError
 from ml.core.training.data import TrainingDataError
+from ml.core.training.processes import OtherProcessDone
 from ml.core.training.progress import ProgressCallback, last_checkpoint
 
 
@@ -60,13 +61,16 @@ def trainer_arguments(ctx: RunContext, *, has_eval: bool, **extra) -> dict:
 
 
 def run_trainer(trainer, ctx: RunContext) -> tuple[int, str | None, list[dict]]:
-    """Trains, resuming from the newest checkpoint of an earlier, interrupted attempt."""
+    """Trains, resuming from the newest checkpoint of an earlier, interrupted attempt. In data-parallel training,
+    a process other than the main one raises ``OtherProcessDone`` here: saving and evaluating are the main one's."""
     from transformers.trainer_callback import PrinterCallback
 
     resume = last_checkpoint(ctx.checkpoints)
     trainer.remove_callback(PrinterCallback)  # progress goes to the callback, not to stdout
     trainer.add_callback(ctx.callback)
     trainer.train(resume_from_checkpoint=resume)
+    if not trainer.is_world_process_zero():
+        raise OtherProcessDone
     return trainer.state.global_step, resume, list(trainer.state.log_history)
 
 

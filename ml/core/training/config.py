@@ -11,7 +11,8 @@ RECIPES = ("reward-model", "bi-encoder", "sft", "dpo", "preference-rm")
 _COMMON = {"seed": 0, "epochs": 3.0, "max_steps": -1, "batch_size": 16, "learning_rate": 5e-5,
            "weight_decay": 0.01, "max_length": 256, "save_steps": 50,
            "save_total_limit": 2, "logging_steps": 5, "eval_steps": 0, "validation": 0.1, "heldout": 0.2,
-           "min_units": 1, "sampling": "random"}   # or "group_by_length" (less padding per batch)
+           "min_units": 1, "sampling": "random",  # or "group_by_length" (less padding per batch)
+           "processes": 1}  # data-parallel training processes; on CUDA the default is one per GPU
 
 _PER_RECIPE: dict[str, dict] = {
     "reward-model": {"learning_rate": 5e-5, "targets": "mean"},            # or "distribution" (soft labels)
@@ -39,6 +40,7 @@ def defaults_for(recipe: str, device: str) -> dict:
         import torch
 
         out["bf16"] = bool(torch.cuda.is_bf16_supported())
+        out["processes"] = max(1, torch.cuda.device_count())
     if recipe in ("sft", "dpo") and device == "cuda":
         out["gradient_checkpointing"] = True
     return out
@@ -53,7 +55,20 @@ def hyperparameters(recipe: str, device: str, overrides: dict | None = None) -> 
         params[key] = value
     if device == "cpu" and params["bf16"]:
         raise ValueError("bf16: not supported on CPU")
+    processes_check(params["processes"], device)
     return params
+
+
+def processes_check(processes, device: str) -> None:
+    """Raises ``ValueError`` (starting "processes:") for a count that is no whole number of at least 1, or (on CUDA)
+    more than this host's GPUs."""
+    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+        raise ValueError(f"processes: must be a whole number of at least 1, not {processes!r}")
+    if device == "cuda":
+        import torch
+
+        if processes > torch.cuda.device_count():
+            raise ValueError(f"processes: {processes} asked for, but this host has {torch.cuda.device_count()} GPUs")
 
 
 def library_versions() -> dict[str, str]:
@@ -86,6 +101,7 @@ class RunRecord:
     steps: int = 0
     train_seconds: float | None = None    # inside trainer.train only (no loading, evaluation or saving)
     peak_memory_mb: float | None = None   # accelerator peak on CUDA, else the process's peak RSS
+    processes: int = 1                    # the data-parallel group that trained (its size)
     loss_curve: list[dict] = field(default_factory=list)
 
     def finish(self) -> None:
@@ -95,5 +111,5 @@ class RunRecord:
         return {"recipe": self.recipe, "base": self.base, "device": self.device, "seed": self.seed,
                 "hyperparameters": self.hyperparameters, "versions": self.versions,
                 "wall_seconds": self.wall_seconds, "resumed_from": self.resumed_from, "steps": self.steps,
-                "train_seconds": self.train_seconds, "peak_memory_mb": self.peak_memory_mb,
+                "train_seconds": self.train_seconds, "peak_memory_mb": self.peak_memory_mb, "processes": self.processes,
                 "loss_curve": self.loss_curve}

@@ -10,6 +10,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from ml.core.errors import Cancelled
+from ml.core.training.processes import agreed
 
 
 @dataclass
@@ -23,7 +24,8 @@ class Progress:
 class ProgressCallback(TrainerCallback):
     """Calls ``on_progress(Progress)`` on each log and evaluation, records the loss curve into
     ``curve``, and raises ``Cancelled`` at the end of the step after ``should_cancel()`` turns true
-    (the checkpoints written so far stay; the caller discards the run)."""
+    (the checkpoints written so far stay; the caller discards the run). In data-parallel training every process
+    stops at the same step, as soon as one of them is asked to."""
 
     def __init__(self, *, on_progress: Callable[[Progress], None] | None = None,
                  should_cancel: Callable[[], bool] | None = None, curve: list[dict] | None = None):
@@ -32,7 +34,7 @@ class ProgressCallback(TrainerCallback):
         self.curve = curve if curve is not None else []
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.should_cancel is not None and self.should_cancel():
+        if agreed(self.should_cancel is not None and self.should_cancel()):
             raise Cancelled(f"cancelled at step {state.global_step} of {state.max_steps}")
 
     def on_log(self, args, state, control, logs=None, **kwargs):

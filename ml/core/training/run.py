@@ -17,6 +17,7 @@ from ml.core.device import resolve_device
 from ml.core.training.common import RunContext, base_check
 from ml.core.training.config import RECIPES, RunRecord, hyperparameters
 from ml.core.training.data import TrainingDataError, labels_read, preferences_read
+from ml.core.training.processes import is_main
 from ml.core.training.progress import Progress, ProgressCallback
 from ml.core.training.split import Split, split_by_group, split_units
 
@@ -149,8 +150,8 @@ def train(request: TrainRequest, *, on_progress: Callable[[Progress], None] | No
     stored = json.loads(state_path.read_text()) if state_path.is_file() else None
     parts, split = examples_split(request, params, stored["split"] if stored else None)
     out.mkdir(parents=True, exist_ok=True)
-    if stored is None:
-        state_path.write_text(json.dumps({"split": split.as_dict(), "hyperparameters": params}, indent=1))
+    if stored is None and is_main():
+        _write_atomically(state_path, {"split": split.as_dict(), "hyperparameters": params})
     record = RunRecord(recipe=request.recipe, base=request.base, device=device, hyperparameters=params,
                        seed=int(params["seed"]))
     ctx = RunContext(base=request.base, out=out, params=params, device=device, dimensions=request.dimensions,
@@ -161,12 +162,27 @@ def train(request: TrainRequest, *, on_progress: Callable[[Progress], None] | No
     record.steps, record.resumed_from = result.steps, result.resumed_from
     record.train_seconds = next((e["train_runtime"] for e in result.log_history if "train_runtime" in e), None)
     record.peak_memory_mb = _peak_memory_mb(device)
+    record.processes = _group_size()
     record.loss_curve = [{k: v for k, v in entry.items() if k in ("step", "loss") or k.startswith("eval_")}
                          for entry in result.log_history if "loss" in entry or any(k.startswith("eval_") for k in entry)]
     outcome = TrainOutcome(model_dir=result.model_dir, kind=result.kind, adapter=result.adapter,
                            metrics=result.metrics, parent_metrics=result.parent_metrics, split=split.as_dict(),
                            record=record.as_dict(), details=result.details)
-    state_path.write_text(json.dumps({"split": outcome.split, "record": outcome.record, "metrics": outcome.metrics,
-                                      "parent_metrics": outcome.parent_metrics, "kind": outcome.kind,
-                                      "adapter": outcome.adapter}, indent=1, default=str))
+    _write_atomically(state_path, {"split": outcome.split, "record": outcome.record, "metrics": outcome.metrics,
+                                   "parent_metrics": outcome.parent_metrics, "kind": outcome.kind,
+                                   "adapter": outcome.adapter})
     return outcome
+
+
+def _write_atomically(path: Path, state: dict) -> None:
+    """The other processes of a data-parallel run may read ``run.json`` while the main one writes it."""
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(state, indent=1, default=str))
+    partial.replace(path)
+
+
+def _group_size() -> int:
+    """How many processes trained together (1 unless a data-parallel group was formed)."""
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
