@@ -4,6 +4,8 @@ from the last checkpoint and registers exactly one version; cancel on the worker
 from __future__ import annotations
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from ml import services
 from ml.models import ModelVersion
@@ -56,6 +58,10 @@ def test_a_data_parallel_run_killed_with_its_worker_resumes_as_a_group_and_regis
     assert int(job.result["resumed_from"].rsplit("-", 1)[1]) >= 20
     version = ModelVersion.objects.get(parent__name="tiny-scorer")
     assert version.training_settings["record"]["processes"] == 2, version.training_settings
+    client = Client()
+    client.force_login(job.created_by)
+    page = client.get(reverse("ml:model_detail", args=[version.pk])).content.decode()
+    assert "in 2 data-parallel processes" in page
 
 
 def test_cancel_on_the_worker_stops_the_run_and_registers_nothing(celery_worker, launch):
