@@ -1,10 +1,12 @@
 """Runs schemathesis' phases and checks over every API operation by hand, in the test's own thread and transaction.
 
 Schemathesis' engine runs cases in worker threads (another database connection, outside the test's transaction)
-and its pytest plugin does not run under pytest 9, so this drives its three request-level phases itself: the
-schema's examples, the coverage phase (boundary and missing values, each parameter made invalid in turn) and
-Hypothesis fuzzing, positive and negative. Every response goes through every check that applies to one request.
-Each case runs in a savepoint rolled back afterwards, so a DELETE that succeeds leaves the next case the same data.
+and its pytest plugin does not run under pytest 9, so this drives its four phases itself: the schema's examples,
+the coverage phase (boundary and missing values, each parameter made invalid in turn), Hypothesis fuzzing, positive
+and negative, and the stateful phase (scenarios that chain operations along the links schemathesis infers from the
+schema: a list's slug into the detail, a create's slug into its update, share and delete). Every response goes
+through every check. Each case, and each scenario as a whole, runs in a savepoint rolled back afterwards, so a
+DELETE that succeeds leaves the next one the same data.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.parameters import ParameterLocation
@@ -23,10 +26,9 @@ from schemathesis.generation.drivers import CoverageGenerator, ExamplesGenerator
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.generation.overrides import Override
 
-# All of schemathesis' checks. Three of them judge a scenario rather than one request and find nothing to judge
-# here: use_after_free and ensure_resource_availability compare a case with its parent in a stateful run (the
-# schema declares no links to chain one), object_level_authorization needs two configured identities. They stay
-# listed so that a stateful phase, when one is added, is judged by them too.
+# All of schemathesis' checks. use_after_free and ensure_resource_availability judge a case by the earlier steps of
+# its scenario, so only the stateful phase gives them something to judge; object_level_authorization needs two
+# configured identities, and the role tests ask the same of every operation for a second role.
 CHECK_NAMES = (
     "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
     "response_schema_conformance", "negative_data_rejection", "positive_data_acceptance", "missing_required_header",
@@ -59,9 +61,17 @@ class Budget:
     fuzzed_cases: int  # per operation and generation mode (positive, negative)
 
 
+@dataclass(frozen=True)
+class StatefulBudget:
+    scenarios: int  # Hypothesis examples of the state machine
+    steps: int  # operations at most in one scenario
+
+
 @dataclass
 class Findings:
     cases: int = 0
+    scenario_steps: int = 0  # cases sent by the stateful phase (counted in ``cases`` too)
+    reached_by_link: set[str] = field(default_factory=set)  # operations called with a value an earlier step returned
     operations: set[str] = field(default_factory=set)
     failures: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (operation, check, title) -> reason
     answered: dict[str, set[int]] = field(default_factory=dict)  # operation -> the status codes its method got
@@ -163,13 +173,49 @@ def _is_negative_at(case, location: ParameterLocation) -> bool:
 
 
 def _call_and_check(case, *, headers: dict, checks: list, findings: Findings) -> None:
-    response = case.call(headers=headers)
+    _judge(case, case.call(headers=headers), headers=headers, checks=checks, findings=findings)
+
+
+def _judge(case, response, *, headers: dict, checks: list, findings: Findings, recorder=None) -> None:
     if case.method.upper() == case.operation.method.upper():  # not a probe with another method (OPTIONS, TRACE)
         findings.answered.setdefault(case.operation.label, set()).add(response.status_code)
     sent = f"{case.method} {case.formatted_path} -> {response.status_code} {' '.join(response.text.split())[:160]}"
     for check in checks:
         try:
-            case.validate_response(response, checks=[check], headers=headers)
+            case.validate_response(response, checks=[check], headers=headers, recorder=recorder)
         except FailureGroup as group:
             for failure in group.exceptions:
                 findings.add(case.operation.label, check.__name__, failure, sent)
+
+
+def run_stateful(schema, *, budget: StatefulBudget, headers: dict, checks: list, findings: Findings) -> None:
+    """Schemathesis' stateful phase: ``budget.scenarios`` derandomized scenarios of at most ``budget.steps`` steps,
+    each in a savepoint rolled back at its end, every step's answer judged by every check (with the scenario's
+    earlier steps at hand for the checks that compare them)."""
+    machine = schema.as_state_machine()
+
+    class Scenario(machine):
+        def setup(self):
+            self._scenario = transaction.atomic()
+            self._scenario.__enter__()
+
+        def teardown(self):
+            transaction.set_rollback(True)
+            self._scenario.__exit__(None, None, None)
+
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def step(self, input):
+            if input.transition is not None and input.applied_parameters:
+                findings.reached_by_link.add(input.case.operation.label)
+            return super().step(input)
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            findings.cases += 1
+            findings.scenario_steps += 1
+            _judge(case, response, headers=headers, checks=checks, findings=findings, recorder=self.recorder)
+
+    run_state_machine_as_test(Scenario, settings=settings(
+        max_examples=budget.scenarios, stateful_step_count=budget.steps, deadline=None, derandomize=True,
+        database=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate]))

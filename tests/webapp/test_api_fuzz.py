@@ -1,7 +1,8 @@
 """Schemathesis over the OpenAPI schema, all of its checks, at a bounded and derandomized budget, for two roles.
 
 A researcher owns the project and the study `demo` (so a slug reaches real objects); an annotator is enrolled in the
-project and must be refused everywhere else. Any answer the schema does not describe fails the test, naming the
+project and must be refused everywhere else. The stateful phase then chains operations along the links schemathesis
+infers (the list's slugs into detail, update, share and delete), so a scenario acts on what earlier steps returned. Any answer the schema does not describe fails the test, naming the
 operation, the check and why. See tests/webapp/api_fuzz_support.py for how the phases are driven.
 """
 
@@ -18,10 +19,19 @@ from annotations.services.turn import turn_next
 from ml.models import ModelJob, ModelVersion
 from studies import services as study_services
 from tests.studies.conftest import responses_jsonl, run_participant, study_spec
-from tests.webapp.api_fuzz_support import Budget, Findings, RealObjects, all_checks, run_operation
+from tests.webapp.api_fuzz_support import (
+    Budget,
+    Findings,
+    RealObjects,
+    StatefulBudget,
+    all_checks,
+    run_operation,
+    run_stateful,
+)
 
 pytestmark = pytest.mark.django_db
 BUDGET = Budget(coverage_cases=20, fuzzed_cases=4)
+STATEFUL = StatefulBudget(scenarios=25, steps=6)
 OPERATIONS_AT_LEAST = 50
 
 # Operations whose input is checked beyond what a JSON schema can say: there a request of the right shape may be
@@ -91,6 +101,7 @@ def _fuzz(api_schema, user, real_objects: RealObjects) -> Findings:
     for result in api_schema.get_all_operations():
         run_operation(result.ok(), budget=BUDGET, headers=headers, real_objects=real_objects, checks=checks,
                       findings=findings)
+    run_stateful(api_schema, budget=STATEFUL, headers=headers, checks=checks, findings=findings)
     return findings
 
 
@@ -121,7 +132,10 @@ def test_every_operation_answers_a_researcher_as_the_schema_says(api_schema, pro
         pytest.fail(findings.report("researcher"), pytrace=False)
     reads = {operation for operation in findings.operations if operation.startswith("GET ")}
     assert reads - findings.succeeded() == {"GET /api/annotate/{slug}/next/"}, "a read never reached a real object"
-    print(f"researcher: {len(findings.operations)} operations, {findings.cases} cases")
+    assert findings.scenario_steps >= STATEFUL.scenarios, "the stateful phase sent (almost) nothing"
+    assert len(findings.reached_by_link) >= 5, f"scenarios chained too little: {sorted(findings.reached_by_link)}"
+    print(f"researcher: {len(findings.operations)} operations, {findings.cases} cases, {findings.scenario_steps} in "
+          f"scenarios, {len(findings.reached_by_link)} operations reached by a link")
 
 
 def test_every_operation_answers_an_annotator_as_the_schema_says(api_schema, project, demo_study, annotator):
@@ -134,4 +148,6 @@ def test_every_operation_answers_an_annotator_as_the_schema_says(api_schema, pro
     if findings.failures:
         pytest.fail(findings.report("annotator"), pytrace=False)
     assert findings.succeeded() == OPEN_TO_ANNOTATORS, "an annotator reached researcher-only answers, or not theirs"
-    print(f"annotator: {len(findings.operations)} operations, {findings.cases} cases")
+    assert findings.scenario_steps >= STATEFUL.scenarios, "the stateful phase sent (almost) nothing"
+    print(f"annotator: {len(findings.operations)} operations, {findings.cases} cases, {findings.scenario_steps} in "
+          f"scenarios")

@@ -37,6 +37,15 @@ def test_a_nul_byte_in_a_crowd_link_is_refused_with_a_400_naming_the_parameter(p
     assert "PROLIFIC_PID" in response.content.decode() and "NUL" in response.content.decode()
 
 
+@pytest.mark.parametrize("path", ["/api/jobs/", "/annotate/demo/submit/"])
+def test_a_multipart_body_without_its_boundary_is_a_400_saying_the_form_cannot_be_read(project, researcher, path):
+    client = Client()
+    client.force_login(researcher)
+    response = client.generic("POST", path, b"kind=export", content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "the form body cannot be read" in response.content.decode() and "boundary" in response.content.decode()
+
+
 def test_a_nul_byte_in_a_submitted_label_is_refused_and_nothing_is_stored(client, project, annotator):
     flow.enrollment_open(project=project, user=annotator)
     Enrollment.objects.filter(annotator=annotator).update(stage=Enrollment.Stage.ITEMS)

@@ -204,6 +204,20 @@ def test_the_api_launches_any_registered_kind_and_names_the_field_it_refuses(
     assert names["train"]["queue"] == "gpu" and names["export"]["targets"] == ["project"]
 
 
+def test_retrying_a_job_that_has_not_failed_is_a_409_naming_its_state_and_a_failed_one_is_queued_again(
+        researcher, django_capture_on_commit_callbacks):
+    queued = count_job(django_capture_on_commit_callbacks)
+    queued.created_by = researcher
+    queued.save(update_fields=["created_by"])
+    refused = api(researcher).post(reverse("jobs:api_job_retry", args=[queued.pk]))
+    assert refused.status_code == 409
+    assert refused.json() == {"status": ["status: only failed or cancelled jobs can be retried (this one is queued)"]}
+    Job.objects.filter(pk=queued.pk).update(status=Job.Status.FAILED, error="boom")
+    with django_capture_on_commit_callbacks():
+        again = api(researcher).post(reverse("jobs:api_job_retry", args=[queued.pk]))
+    assert again.status_code == 200 and again.json()["status"] == Job.Status.QUEUED
+
+
 def test_a_job_on_a_project_is_seen_by_whoever_may_see_the_project(
         researcher, other_researcher, django_capture_on_commit_callbacks):
     project = ProjectFactory(owner=researcher, slug="seen-jobs")

@@ -18,7 +18,7 @@ from webapp.jobs import selectors, services
 from webapp.jobs.errors import JobError
 from webapp.jobs.models import Job
 from webapp.jobs.registry import job_kinds, target_for_model, targets
-from webapp.people.api_fields import DetailOut, TextField
+from webapp.people.api_fields import DetailOut, FieldErrorsOut, TextField
 from webapp.people.roles import IsResearcher
 
 
@@ -113,12 +113,13 @@ class JobCancelView(APIView):
 class JobRetryView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(request=None, responses=JobSerializer, summary="Re-queue a failed or cancelled job")
+    @extend_schema(request=None, responses={200: JobSerializer, 409: FieldErrorsOut},
+                   summary="Re-queue a failed or cancelled job (409 while it is queued, running or done)")
     def post(self, request, pk):
         job = selectors.job_get_for_user(user=request.user, pk=pk)
         try:
             services.job_requeue(job=job)
-        except JobError as exc:
-            raise refusal(exc) from exc
+        except JobError as exc:  # the job's state forbids it, not the request's shape
+            return Response(refusal(exc).detail, status=status.HTTP_409_CONFLICT)
         job.refresh_from_db()
         return Response(JobSerializer(job).data)

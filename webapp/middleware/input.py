@@ -11,6 +11,7 @@ import json
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -39,14 +40,20 @@ class RefuseUnstorableInput:
         self.get_response = get_response
 
     def __call__(self, request):
-        found = _params_problem(request)
+        try:
+            found = _params_problem(request)
+        except MultiPartParserError as exc:  # e.g. a multipart body without its boundary
+            return _refusal(request, f"the form body cannot be read: {exc}")
         if found is None:
             return self.get_response(request)
         where, problem = found
-        message = f"{where} {problem}, which cannot be stored; remove it and try again"
-        if request.path.startswith("/api/"):
-            return JsonResponse({"detail": message}, status=400)
-        return HttpResponse(message, status=400, content_type=f"text/plain; charset={settings.DEFAULT_CHARSET}")
+        return _refusal(request, f"{where} {problem}, which cannot be stored; remove it and try again")
+
+
+def _refusal(request, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=400)
+    return HttpResponse(message, status=400, content_type=f"text/plain; charset={settings.DEFAULT_CHARSET}")
 
 
 def _refuse_constant(name: str):
