@@ -39,7 +39,7 @@ def test_a_nul_byte_in_a_crowd_link_is_refused_with_a_400_naming_the_parameter(p
 
 def test_a_nul_byte_in_a_submitted_label_is_refused_and_nothing_is_stored(client, project, annotator):
     flow.enrollment_open(project=project, user=annotator)
-    Enrollment.objects.filter(annotator=annotator).update(stage=Enrollment.Stage.ITEMS)
+    Enrollment.objects.filter(annotator=annotator).update(stage=Enrollment.Stage.WORK)
     client.force_login(annotator)
     response = client.post(f"/annotate/{project.slug}/submit/", {"assignment": "1", "d__empathy": "3\x00"})
     assert response.status_code == 400 and "d__empathy" in response.content.decode()
