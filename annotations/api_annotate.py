@@ -63,9 +63,9 @@ def _enrollment(request, slug: str) -> Enrollment:
 
 
 def _enrollment_in_items(request, slug: str) -> Enrollment:
-    """For submit and skip: answers are taken only while the annotator is at the items stage."""
+    """For submit and skip: answers are taken only while the annotator is at the work stage."""
     enrollment = _enrollment(request, slug)
-    if enrollment.stage != Enrollment.Stage.ITEMS:
+    if enrollment.stage != Enrollment.Stage.WORK:
         raise ValidationError({"assignment": [f"items are not open to you now (your stage: {enrollment.stage})"]})
     return enrollment
 
@@ -199,8 +199,8 @@ class SubmitView(APIView):
         enrollment = _enrollment(request, slug)
         incoming = SubmitInput(data=request.data)
         incoming.is_valid(raise_exception=True)
-        if enrollment.stage != Enrollment.Stage.ITEMS:
-            # a retry of the submit that ended the items stage gets its answer again; anything else was not stored
+        if enrollment.stage != Enrollment.Stage.WORK:
+            # a retry of the submit that ended the work stage gets its answer again; anything else was not stored
             try:
                 assignment = _assignment_from_token(incoming.validated_data["assignment"], enrollment)
                 stored = stored_label(assignment=assignment)

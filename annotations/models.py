@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
+from webapp.people.journey import Step, stage_choices
+
 
 class ItemKind(models.TextChoices):
     NARRATIVE = "narrative", "Narrative"
@@ -87,16 +89,11 @@ class Item(models.Model):
 
 
 class Enrollment(models.Model):
-    """One annotator's journey through one project: consent → survey → instructions → items → final → done."""
+    """One annotator's journey through one project: consent → survey → instructions → work → final → done."""
 
-    class Stage(models.TextChoices):
-        CONSENT = "consent", "Consent"
-        SURVEY = "survey", "Survey"
-        INSTRUCTIONS = "instructions", "Instructions"
-        ITEMS = "items", "Items"
-        FINAL = "final", "Final survey"
-        DONE = "done", "Done"
-        ENDED = "ended", "Ended early"
+    # the journey's steps (webapp.people.journey); a refused consent ends the enrollment with the reason said,
+    # which its page words, so no enrollment is ever declined
+    Stage = stage_choices("Stage", leave_out=(Step.DECLINED,))
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="enrollments")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments")

@@ -202,7 +202,7 @@ def _stage_page(request, enrollment: Enrollment, errors: dict | None = None, sta
     spec = project.spec
     context = {"project": project, "enrollment": enrollment, "errors": errors or {}}
     stage = enrollment.stage
-    if stage == Stage.ITEMS:
+    if stage == Stage.WORK:
         if enrollment.break_until is not None:
             context["break_until"] = enrollment.break_until
             context["break_minutes"] = flow.limits(spec)["break_minutes"]
@@ -288,7 +288,7 @@ def annotate_instructions(request, slug):
 @annotator_required
 @crowd_page
 def annotate_finish(request, slug):
-    """"Finish now": the items stage ends here, on to the final questions and the completion page. The item on
+    """"Finish now": the work stage ends here, on to the final questions and the completion page. The item on
     screen is left unanswered and goes back to the pool at once."""
     enrollment = _enrollment_or_403(request, slug)
     flow.enrollment_items_finished(enrollment=enrollment, release=True)
@@ -340,7 +340,7 @@ def annotate_submit(request, slug):
     """One turn of the loop: store (or skip) the current item and swap in the next one."""
     enrollment, assignment = _submit_context(request, slug)
     action = request.POST.get("action", "submit")
-    if enrollment.stage != Stage.ITEMS:
+    if enrollment.stage != Stage.WORK:
         if (assignment is not None and action == "submit"
                 and stored_label(assignment=assignment) is None):
             # never answer as if it were stored: the form on screen was not

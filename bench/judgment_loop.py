@@ -92,7 +92,7 @@ def study_seed(*, owner, prompts: int, plans: list[tuple[str, int]]) -> dict[str
             user_model(username=f"prolific-p-{crowd_id}", role="participant", crowd_platform="prolific",
                        crowd_id=crowd_id) for crowd_id, _ in plans])
         participants = Participant.objects.bulk_create([
-            Participant(study=study, user=user, index=index, seed=index, stage=Participant.Stage.JUDGING,
+            Participant(study=study, user=user, index=index, seed=index, stage=Participant.Stage.WORK,
                         total=length, crowd={"platform": "prolific", "study_id": "bench"})
             for index, (user, (_, length)) in enumerate(zip(users, plans, strict=True))])
         slots = []

@@ -10,7 +10,7 @@ database is checked; every count below must be 0:
 lost (acknowledged answers with no label), duplicated (two labels for one item and annotator), over_assigned
 (items with more labels than they need, or `taken` past `needed`), stale_counters (item labels_count, taken,
 enrollment labels_done and skipped that disagree with the rows), leaked_reservations (reservations held by
-enrollments past the items stage, or more than one live reservation per annotator), server_errors.
+enrollments past the work stage, or more than one live reservation per annotator), server_errors.
 At the same time participants judge pairs of a blinded study on the same server (bench/soak_study.py: consent,
 start, double submits, replays, leaving mid-plan); their audit's counts, prefixed `study_`, must be 0 as well.
 The last line printed is one JSON object with every figure and the p95 latency of a turn (annotators) and of a
@@ -190,7 +190,7 @@ def audit(slug: str, ledger: Ledger) -> dict:
                                      " AND a.annotator_id = e.annotator_id AND a.status IN ('skipped', 'distressing'))",
         "leaked_reservations": "SELECT count(*) FROM annotations_assignment a JOIN annotations_enrollment e ON "
                                "e.project_id = a.project_id AND e.annotator_id = a.annotator_id "
-                               "WHERE a.status = 'reserved' AND e.stage <> 'items'",
+                               "WHERE a.status = 'reserved' AND e.stage <> 'work'",
         "annotators_holding_two": "SELECT count(*) FROM (SELECT 1 FROM annotations_assignment WHERE status = "
                                   "'reserved' AND expires_at > now() GROUP BY annotator_id HAVING count(*) > 1) h",
     }

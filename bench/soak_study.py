@@ -150,7 +150,7 @@ def study_audit(slug: str, ledger: StudyLedger) -> dict:
         slots=Count("assignments", filter=Q(assignments__status__in=[Assignment.Status.RESERVED,
                                                                      Assignment.Status.DONE])),
         compared=Count("assignments", filter=Q(assignments__status=Assignment.Status.DONE)))
-    judging = Participant.objects.filter(study=study, stage=Participant.Stage.JUDGING)
+    judging = Participant.objects.filter(study=study, stage=Participant.Stage.WORK)
     return {
         "lost": sum(1 for token in set(ledger.acknowledged) if token not in stored),
         "duplicated": Judgment.objects.filter(study=study).values("assignment", "criterion")
@@ -158,7 +158,7 @@ def study_audit(slug: str, ledger: StudyLedger) -> dict:
         "over_assigned": pairs.filter(Q(taken__gt=quota) | Q(compared__gt=quota)).count(),
         "stale_pair_counters": pairs.exclude(taken=F("slots")).count(),
         "leaked_reservations": Assignment.objects.filter(participant__study=study, status=Assignment.Status.RESERVED)
-        .exclude(participant__stage=Participant.Stage.JUDGING).count(),
+        .exclude(participant__stage=Participant.Stage.WORK).count(),
         "participants_stuck": judging.exclude(assignments__position=F("position")).count(),
         "judgment_rows": Judgment.objects.filter(study=study).count(),
         "participants": Participant.objects.filter(study=study).count(),

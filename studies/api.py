@@ -252,7 +252,7 @@ class JudgmentInSerializer(serializers.Serializer):
 
 
 def _participation(participant: Participant, slot, warned: bool = False) -> dict:
-    done = participant.stage == Participant.Stage.COMPLETED
+    done = participant.stage == Participant.Stage.DONE
     recruitment = participant.study.spec["recruitment"]
     return {
         "stage": participant.stage,

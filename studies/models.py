@@ -11,6 +11,8 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 
+from webapp.people.journey import Step, stage_choices
+
 
 def new_token() -> str:
     return secrets.token_urlsafe(18)
@@ -124,15 +126,10 @@ class AttentionCheck(models.Model):
 
 
 class Participant(models.Model):
-    class Stage(models.TextChoices):
-        CONSENT = "consent", "Consent"
-        SURVEY = "survey", "Survey"
-        INSTRUCTIONS = "instructions", "Instructions"
-        JUDGING = "judging", "Judging"
-        COMPLETED = "completed", "Completed"
-        ENDED = "ended", "Ended (attention checks)"
-        DECLINED = "declined", "Declined consent"
-        IMPORTED = "imported", "Imported"
+    # the journey's steps (webapp.people.journey) but the final survey, which a study has none of; and one value
+    # of a participant's own: `imported`, a participant whose judgments came from elsewhere
+    # (studies.services.importing) and who walks no journey here
+    Stage = stage_choices("Stage", leave_out=(Step.FINAL,), extra=(("IMPORTED", "imported", "Imported"),))
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_participations")

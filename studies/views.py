@@ -123,9 +123,9 @@ def _page(request, participant: Participant, *, errors: dict | None = None, slot
                "judge_url": reverse("studies:participate_judge", kwargs={"token": participant.token})}
     if participant.stage == Participant.Stage.SURVEY:
         context["questions"] = survey_questions_for_form(study_survey_questions(study), posted=posted, errors=errors)
-    if participant.stage == Participant.Stage.JUDGING and not participant.total:
+    if participant.stage == Participant.Stage.WORK and not participant.total:
         context["preparing"] = True  # participant_start is reserving this participant's pairs right now
-    elif participant.stage == Participant.Stage.JUDGING:
+    elif participant.stage == Participant.Stage.WORK:
         slot = slot or services.slot_for_display(participant=participant)
         if slot is None:  # the refill found nothing left: the participant is finished
             participant.refresh_from_db()
@@ -219,7 +219,7 @@ def participate_judge(request, token):
         return redirect("studies:participate", token=token)
     if outcome.next_slot is None:
         redirect_url = participant.study.spec["recruitment"]["redirect_url"]
-        if participant.stage == Participant.Stage.COMPLETED and redirect_url and redirect_url_usable(redirect_url):
+        if participant.stage == Participant.Stage.DONE and redirect_url and redirect_url_usable(redirect_url):
             return HttpResponseClientRedirect(redirect_url)
         return _to_page(request, token)
     context = _page(request, participant, slot=outcome.next_slot, warned=outcome.warned)

@@ -1,5 +1,5 @@
 """An annotator's journey through a project (the crowd journey of webapp.people.journey): consent → survey →
-instructions → items → final survey → done.
+instructions → work (the items) → final survey → done.
 
 Stages without content in the spec are passed over. The final stage always asks a short wellbeing check-in."""
 
@@ -10,12 +10,10 @@ from django.utils import timezone
 
 from annotations.models import Assignment, Enrollment, Project
 from annotations.services.routing import assignments_release
-from webapp.people.journey import Journey, Step
+from webapp.people.journey import Journey
 from webapp.people.surveys import attributes_from_answers, survey_has_questions
 
 Stage = Enrollment.Stage
-# a refused consent ends the enrollment (with the reason said), there is no stage of its own for it
-STORED = {Step.WORK: Stage.ITEMS, Step.DECLINED: Stage.ENDED}
 
 
 def project_journey(spec: dict) -> Journey:
@@ -23,7 +21,7 @@ def project_journey(spec: dict) -> Journey:
     always (its wellbeing check-in)."""
     return Journey(consent=bool((spec.get("consent") or {}).get("text")),
                    survey=survey_has_questions((spec.get("surveys") or {}).get("before")),
-                   instructions=bool(spec.get("instructions")), final=True, names=STORED)
+                   instructions=bool(spec.get("instructions")), final=True)
 
 
 BREAK_MINUTES = 10
@@ -96,7 +94,7 @@ def _advance(enrollment: Enrollment, **changes) -> Enrollment:
     are kept by conditional updates, which a whole-row save from a stale copy would undo."""
     enrollment.stage = project_journey(enrollment.project.spec).after(enrollment.stage)
     fields = {"stage", *changes}
-    if enrollment.stage == Stage.ITEMS:
+    if enrollment.stage == Stage.WORK:
         enrollment.session_started_at = timezone.now()
         enrollment.session_done = 0
         fields |= {"session_started_at", "session_done"}
@@ -159,19 +157,19 @@ def enrollment_items_finished(*, enrollment: Enrollment, release: bool = False) 
     """No item left for this annotator, or their quota is reached: on to the final survey.
 
     Nobody moves on while holding a reservation: the enrollment row is updated (so a reservation in flight, which
-    share-locks it at the items stage, either lands before and is seen here, or finds the stage moved on), then
+    share-locks it at the work stage, either lands before and is seen here, or finds the stage moved on), then
     the annotator's live reservations are looked at. With `release` (the quota is reached) they go back to
-    the pool; without, the move is called off and the enrollment stays at the items stage, so the caller shows the
+    the pool; without, the move is called off and the enrollment stays at the work stage, so the caller shows the
     held item again."""
-    if enrollment.stage != Stage.ITEMS:
+    if enrollment.stage != Stage.WORK:
         return enrollment
-    following = project_journey(enrollment.project.spec).after(Stage.ITEMS)
+    following = project_journey(enrollment.project.spec).after(Stage.WORK)
     now = timezone.now()
     try:
         with transaction.atomic():
             # assignments before the enrollment, the order a label's store locks them in
             _held(enrollment)
-            moved = Enrollment.objects.filter(id=enrollment.id, stage=Stage.ITEMS).update(
+            moved = Enrollment.objects.filter(id=enrollment.id, stage=Stage.WORK).update(
                 stage=following, completed_at=now if following == Stage.DONE else None)
             if moved:
                 _reservations_settle(enrollment, release=release)
@@ -201,7 +199,7 @@ def _reservations_settle(enrollment: Enrollment, *, release: bool) -> None:
 
 
 def enrollment_after_item(*, enrollment: Enrollment, counters_fresh: bool = False) -> str | None:
-    """Applies the spec's policies after an item: returns None to carry on, or the reason the items stage stops
+    """Applies the spec's policies after an item: returns None to carry on, or the reason the work stage stops
     ("attention" ends the enrollment, "quota" moves to the final survey, "break" asks for a pause).
 
     `counters_fresh`: the caller's enrollment already holds the counters its write returned (the fast path), so

@@ -137,7 +137,7 @@ def _reserve_sql() -> tuple[str, str, str, str]:
     The pick is the first open task item the annotator never had: among the items sent back for re-annotation
     first, then walking the shuffled order (the partial index `item_open_pool`) from an offset and wrapping around
     below it; it locks the item (passing over rows others
-    hold) and share-locks the enrollment row at the items stage, so a move to the final stage
+    hold) and share-locks the enrollment row at the work stage, so a move to the final stage
     (flow.enrollment_items_finished, which updates that row first) waits for this reservation, or this one finds
     the stage moved on. The reservation is inserted before the slot is taken and the take depends on it: when the
     insert finds the annotator already had the item (another tab) or `follows` already led somewhere (a replay),
@@ -172,14 +172,14 @@ def _control_candidate(project_id: int, annotator_id: int) -> int | None:
 
 
 class _NotInItems(Exception):
-    """The enrollment left the items stage: the reservation attempt rolls back."""
+    """The enrollment left the work stage: the reservation attempt rolls back."""
 
 
 def _require_items_stage(enrollment: Enrollment) -> None:
-    """Locks the enrollment row while it is at the items stage, so a move to the final stage
+    """Locks the enrollment row while it is at the work stage, so a move to the final stage
     (flow.enrollment_items_finished, which updates this row first) cannot pass a reservation in flight.
     Call inside the reservation's transaction."""
-    if not Enrollment.objects.select_for_update().filter(id=enrollment.id, stage=Enrollment.Stage.ITEMS).exists():
+    if not Enrollment.objects.select_for_update().filter(id=enrollment.id, stage=Enrollment.Stage.WORK).exists():
         raise _NotInItems()
 
 
@@ -211,7 +211,7 @@ def assignment_next(*, enrollment: Enrollment, resume: bool = True,
 
     `after`: the assignment just submitted or skipped. The reservation it leads to is recorded on it (unique), so a
     replay of that submit (a retry, a double click, a resent form) returns the same next item and reserves nothing
-    new, even when both copies run at once. Call with the enrollment at stage `items` (a reservation is refused
+    new, even when both copies run at once. Call with the enrollment at stage `work` (a reservation is refused
     otherwise); limits (items per annotator) are checked by the caller."""
     if resume:
         live = assignment_live(enrollment=enrollment)
@@ -278,7 +278,7 @@ def _task_reserve(enrollment: Enrollment, after: Assignment | None = None) -> As
     pick, reserved, took, result = _reserve_sql()
     for _attempt in range(4):
         offset = random.getrandbits(62)
-        pool = [project.id, offset, enrollment.annotator_id, enrollment.id, Enrollment.Stage.ITEMS]
+        pool = [project.id, offset, enrollment.annotator_id, enrollment.id, Enrollment.Stage.WORK]
         now = timezone.now()
         expires_at = now + timedelta(seconds=reservation_seconds())
         rows = statements_run([
@@ -290,7 +290,7 @@ def _task_reserve(enrollment: Enrollment, after: Assignment | None = None) -> As
             if _attempt < 3 and _open_item_passed_over(enrollment):
                 time.sleep(PASSED_OVER_PAUSE * (_attempt + 1))
                 continue
-            return None  # nothing open for them, or the enrollment left the items stage
+            return None  # nothing open for them, or the enrollment left the work stage
         _picked, reserved_id, *item_row = rows[0]
         if reserved_id is None:
             # `after` already led to a reservation, or the annotator holds one (another tab, a racing request),
@@ -326,9 +326,9 @@ PASSED_OVER_PAUSE = 0.005  # seconds; another turn holds an item's row for about
 
 def _open_item_passed_over(enrollment: Enrollment) -> bool:
     """Whether the pick found nothing only because it passed over rows other turns held at that instant (an item
-    with a free slot that this annotator never had, while they are still at the items stage): then "nothing left"
+    with a free slot that this annotator never had, while they are still at the work stage): then "nothing left"
     would be false, and the last free slots of a project would be left unfilled by annotators sent home early."""
-    return (Enrollment.objects.filter(id=enrollment.id, stage=Enrollment.Stage.ITEMS).exists()
+    return (Enrollment.objects.filter(id=enrollment.id, stage=Enrollment.Stage.WORK).exists()
             and Item.objects.filter(project_id=enrollment.project_id, role=Item.Role.TASK, is_full=False,
                                     taken__lt=F("needed"))
             .exclude(assignments__annotator_id=enrollment.annotator_id).exists())

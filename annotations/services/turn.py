@@ -61,7 +61,7 @@ def annotation_turn(*, enrollment: Enrollment, assignment: Assignment, action: s
     item back. A note is stored in one transaction with the answer or skip (the rare turn that has one pays for
     the BEGIN and COMMIT).
 
-    ``enrollment`` is the annotator's (with ``project``), read in this request and at the items stage;
+    ``enrollment`` is the annotator's (with ``project``), read in this request and at the work stage;
     ``assignment`` one of theirs in that project (with ``item`` and ``project``)."""
     with transaction.atomic() if note is not None else nullcontext():
         if action in SKIPS:
@@ -86,17 +86,17 @@ def annotation_turn(*, enrollment: Enrollment, assignment: Assignment, action: s
 def turn_next(*, enrollment: Enrollment, resume: bool = True,
               after: Assignment | None = None) -> tuple[Assignment | None, str | None]:
     """The item the annotator faces now and None, or None and why there is none: "break" (a pause is due) or
-    "finished" (nothing is left for them: the items stage ends here). (None, None) when the enrollment is past the
-    items stage. ``resume``: the reservation they hold comes first; ``after``: the assignment just answered (see
+    "finished" (nothing is left for them: the work stage ends here). (None, None) when the enrollment is past the
+    work stage. ``resume``: the reservation they hold comes first; ``after``: the assignment just answered (see
     ``routing.assignment_next``)."""
-    if enrollment.stage != Enrollment.Stage.ITEMS:
+    if enrollment.stage != Enrollment.Stage.WORK:
         return None, None
     if enrollment.break_until is not None:
         return None, "break"
     assignment = assignment_next(enrollment=enrollment, resume=resume, after=after)
     if assignment is None:
         flow.enrollment_items_finished(enrollment=enrollment)
-        if enrollment.stage == Enrollment.Stage.ITEMS:  # a reservation landed meanwhile: show it
+        if enrollment.stage == Enrollment.Stage.WORK:  # a reservation landed meanwhile: show it
             assignment = assignment_next(enrollment=enrollment, resume=True)
         if assignment is None:
             return None, "finished"

@@ -154,7 +154,7 @@ def slot_for_display(*, participant: Participant, now: datetime | None = None) -
     """The slot to show now, reserving its pair (and the next ones, up to ``pairs_reserved_at_once``) when it holds
     none: planned for later, or its reservation lapsed meanwhile; stamps the start time. Call outside a transaction
     (``slots_refill`` runs its own)."""
-    if participant.stage != Participant.Stage.JUDGING:
+    if participant.stage != Participant.Stage.WORK:
         return None
     now = now or timezone.now()
     slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
@@ -226,9 +226,9 @@ def judgment_submit(
     if slots is None:
         slots = slots_fetch(participant_id=participant.pk, positions=(position, position + 1))
     current = slots.get(position)
-    if participant.stage != Participant.Stage.JUDGING or current is None or current.token != token:
+    if participant.stage != Participant.Stage.WORK or current is None or current.token != token:
         outcome = SubmitOutcome(stored=False,
-                                next_slot=current if participant.stage == Participant.Stage.JUDGING else None)
+                                next_slot=current if participant.stage == Participant.Stage.WORK else None)
     else:
         clean = answers_validate(criteria=participant.study.spec["criteria"], answers=answers)
         outcome = _judgment_store(participant=participant, current=current, following=slots.get(position + 1),
@@ -303,7 +303,7 @@ def _judgment_store(*, participant: Participant, current: Assignment, following:
     if ended:
         moved["stage"], moved["completed_at"] = Participant.Stage.ENDED, now
     elif moved["position"] >= participant.total:
-        moved["stage"], moved["completed_at"] = Participant.Stage.COMPLETED, now
+        moved["stage"], moved["completed_at"] = Participant.Stage.DONE, now
     parts.append(Part("moved", _move_sql(), [
         *(db_datetime(moved[c]) if c in ("last_seen_at", "expires_at", "completed_at") else moved[c] for c in _MOVED),
         participant.pk]))
@@ -315,7 +315,7 @@ def _judgment_store(*, participant: Participant, current: Assignment, following:
         return SubmitOutcome(stored=False, next_slot=following)
     for name, value in moved.items():
         setattr(participant, name, value)
-    next_slot = following if participant.stage == Participant.Stage.JUDGING else None
+    next_slot = following if participant.stage == Participant.Stage.WORK else None
     return SubmitOutcome(stored=True, next_slot=next_slot, warned=warned)
 
 
@@ -351,5 +351,5 @@ def _attention_passed(slot: Assignment, clean: dict[str, dict], spec: dict) -> b
 
 
 def _finish(participant: Participant, now: datetime) -> None:
-    participant.stage, participant.completed_at = Participant.Stage.COMPLETED, now
+    participant.stage, participant.completed_at = Participant.Stage.DONE, now
     Participant.objects.filter(pk=participant.pk).update(stage=participant.stage, completed_at=now)

@@ -1,4 +1,4 @@
-"""The participant's way through a study: enrol, consent, survey, start; the judging turn is ``judging``."""
+"""The participant's way through a study: enrol, consent, survey, start; the judging turn is the ``work`` stage."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from django.utils.translation import gettext
 from studies.models import Assignment, Participant, Study
 from studies.services.reservation import pairs_release, plan_slots, reservations_release_expired
 from studies.services.setup import StudyError
-from webapp.people.journey import Journey, Step
+from webapp.people.journey import Journey
 from webapp.people.surveys import survey_has_questions, survey_section
 
-STORED = {Step.WORK: Participant.Stage.JUDGING, Step.DONE: Participant.Stage.COMPLETED}
-ACTIVE_STAGES = (Participant.Stage.JUDGING, Participant.Stage.COMPLETED, Participant.Stage.ENDED)
+ACTIVE_STAGES = (Participant.Stage.WORK, Participant.Stage.DONE, Participant.Stage.ENDED)
 
 
 class StudyFull(StudyError):
@@ -54,7 +53,7 @@ def study_journey(spec: dict) -> Journey:
     """The study's journey: consent with text, a survey with questions; the instructions always (their page
     starts the judging); no final survey."""
     return Journey(consent=bool(spec["consent"]["text"]), survey=survey_has_questions(survey_section(spec["survey"])),
-                   instructions=True, final=False, names=STORED)
+                   instructions=True, final=False)
 
 
 @transaction.atomic
@@ -91,7 +90,7 @@ def participant_start(*, participant: Participant, now: datetime | None = None) 
     Not one transaction, on purpose: each pair is reserved in its own short transaction, so no
     participant holds one pair's row lock while waiting for another's (two starts that each held
     what the other wanted would both end with short plans). The participant is claimed first
-    (stage ``judging`` with ``total`` 0, which pages show as "preparing"), so a double start does
+    (stage ``work`` with ``total`` 0, which pages show as "preparing"), so a double start does
     nothing; if anything fails the reserved pairs go back and the stage reverts. Raises
     ``StudyFull`` (and reserves nothing) when the study cannot supply a single pair.
     """
@@ -111,7 +110,7 @@ def participant_start(*, participant: Participant, now: datetime | None = None) 
             raise StudyFull(gettext("every pair in this study has all the judgments it needs"))
         with transaction.atomic():
             Assignment.objects.bulk_create(slots)
-            participant.stage, participant.position, participant.total = Participant.Stage.JUDGING, 0, len(slots)
+            participant.stage, participant.position, participant.total = Participant.Stage.WORK, 0, len(slots)
             participant.last_seen_at = now
             participant.expires_at = now + timedelta(minutes=study.spec["reservation_minutes"])
             participant.save(update_fields=["stage", "position", "total", "last_seen_at", "expires_at"])

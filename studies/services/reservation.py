@@ -101,7 +101,7 @@ def reservations_release_expired(*, study: Study, now: datetime) -> int:
     """
     lapsed = list(
         Participant.objects.select_for_update(skip_locked=True)
-        .filter(study=study, stage=Participant.Stage.JUDGING, expires_at__lt=now)
+        .filter(study=study, stage=Participant.Stage.WORK, expires_at__lt=now)
         .values_list("pk", flat=True)
     )
     if not lapsed:
@@ -236,7 +236,7 @@ def _slots_fill_batch(*, study: Study, participant_id: int, expires_at: datetime
     """One transaction of ``slots_refill``: returns the total, the slot it stopped at (None when done) and the
     offered pair it could not use (the caller gives it back, outside this lock)."""
     spec = study.spec
-    locked = (Participant.objects.select_for_update().filter(pk=participant_id, stage=Participant.Stage.JUDGING)
+    locked = (Participant.objects.select_for_update().filter(pk=participant_id, stage=Participant.Stage.WORK)
               .values_list("position", "total").first())
     unused = offer.found[0] if offer is not None and offer.found is not None else None
     if locked is None:

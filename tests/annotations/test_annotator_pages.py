@@ -67,7 +67,7 @@ def test_same_prolific_link_resumes_the_same_annotator(client, crowd_project):
 
 def test_htmx_submit_swaps_in_the_next_item_fragment(client, crowd_project):
     client.get("/p/crowd/?PROLIFIC_PID=pp3")
-    Enrollment.objects.update(stage="items")
+    Enrollment.objects.update(stage="work")
     page = client.get(reverse("annotate", args=["crowd"]))
     first = page.context["assignment"]
     fragment = client.post(reverse("annotate_submit", args=["crowd"]),

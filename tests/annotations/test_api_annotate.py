@@ -77,7 +77,7 @@ def test_next_reserves_an_item_and_shows_only_its_display_fields(project, enroll
     LabelFactory(item=item, annotator=UserFactory(username="someone-else"), values={"empathy": 1})
     body = _client(enrolled).get(NEXT).json()
     assignment = Assignment.objects.get(annotator=enrolled)
-    assert body["stage"] == "items" and body["stop"] is None and body["done"] == 0 and body["goal"] == 5
+    assert body["stage"] == "work" and body["stop"] is None and body["done"] == 0 and body["goal"] == 5
     assert body["assignment"] and str(assignment.id) != body["assignment"]
     assert body["item"]["data"] == Item.objects.get(id=assignment.item_id).data
     assert [widget["field"] for widget in body["item"]["widgets"]] == ["d__empathy"]

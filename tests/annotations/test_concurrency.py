@@ -116,7 +116,7 @@ def _run_annotators(project, annotators: int) -> Ledger:
     enrollment_ids = []
     for index in range(annotators):
         enrollment = flow.enrollment_open(project=project, user=UserFactory(username=f"crowd-{index}"))
-        Enrollment.objects.filter(id=enrollment.id).update(stage=Enrollment.Stage.ITEMS)
+        Enrollment.objects.filter(id=enrollment.id).update(stage=Enrollment.Stage.WORK)
         enrollment_ids.append(enrollment.id)
     ledger = Ledger()
     threads = [threading.Thread(target=_annotate, args=(enrollment_id, 1000 + index, ledger))
@@ -207,7 +207,7 @@ def test_when_everyone_has_finished_every_item_is_complete(scale):
     enrollment_ids = []
     for index in range(annotators):
         enrollment = flow.enrollment_open(project=project, user=UserFactory(username=f"filler-{index}"))
-        Enrollment.objects.filter(id=enrollment.id).update(stage=Enrollment.Stage.ITEMS)
+        Enrollment.objects.filter(id=enrollment.id).update(stage=Enrollment.Stage.WORK)
         enrollment_ids.append(enrollment.id)
     threads = [threading.Thread(target=submit_all, args=(enrollment_id, ledger)) for enrollment_id in enrollment_ids]
     for thread in threads:

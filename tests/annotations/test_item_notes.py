@@ -18,11 +18,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def at_items(client, project):
-    """The client of a crowd annotator at the items stage of ``project`` (slug demo) and the item on screen."""
+    """The client of a crowd annotator at the work stage of ``project`` (slug demo) and the item on screen."""
     client.get("/p/demo/?PROLIFIC_PID=noter&STUDY_ID=s&SESSION_ID=x")
     from annotations.models import Enrollment
 
-    Enrollment.objects.update(stage="items")
+    Enrollment.objects.update(stage="work")
     page = client.get(reverse("annotate", args=["demo"]))
     return client, page.context["assignment"]
 

@@ -25,7 +25,7 @@ def slider_project(researcher):
 
 def test_rejected_item_without_javascript_names_the_question_and_keeps_answers(client, slider_project):
     client.get("/p/sliders/?PROLIFIC_PID=nojs")
-    Enrollment.objects.update(stage="items")
+    Enrollment.objects.update(stage="work")
     page = client.get(reverse("annotate", args=["sliders"]))
     html = page.content.decode()
     assert 'class="slider-fallback" name="d__warmth"' in html and "<noscript>" not in html

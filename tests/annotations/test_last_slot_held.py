@@ -21,7 +21,7 @@ def test_an_item_held_for_a_moment_by_another_turn_is_still_reserved(monkeypatch
     project = ProjectFactory(slug="last-slot", overlap=1)
     item = ItemFactory(project=project, needed=1)
     enrollment = flow.enrollment_open(project=project, user=UserFactory(username="late-comer"))
-    Enrollment.objects.filter(id=enrollment.id).update(stage=Enrollment.Stage.ITEMS)
+    Enrollment.objects.filter(id=enrollment.id).update(stage=Enrollment.Stage.WORK)
     enrollment.refresh_from_db()
     held, release = threading.Event(), threading.Event()
 
@@ -53,6 +53,6 @@ def test_nothing_left_is_said_at_once_when_nothing_is_open(monkeypatch):
     project = ProjectFactory(slug="all-full", overlap=1)
     ItemFactory(project=project, needed=1, taken=1, is_full=True)
     enrollment = flow.enrollment_open(project=project, user=UserFactory(username="too-late"))
-    Enrollment.objects.filter(id=enrollment.id).update(stage=Enrollment.Stage.ITEMS)
+    Enrollment.objects.filter(id=enrollment.id).update(stage=Enrollment.Stage.WORK)
     enrollment.refresh_from_db()
     assert assignment_next(enrollment=enrollment) is None

@@ -85,14 +85,14 @@ def test_annotator_cannot_submit_for_another_annotators_assignment(client, proje
 
     owner_of_item = UserFactory(username="first")
     enrollment = flow.enrollment_open(project=project, user=owner_of_item)
-    enrollment.stage = "items"
+    enrollment.stage = "work"
     enrollment.save()
     theirs = assignment_next(enrollment=enrollment)
     intruder = UserFactory(username="second")
     flow.enrollment_open(project=project, user=intruder)
     from annotations.models import Enrollment
 
-    Enrollment.objects.filter(annotator=intruder).update(stage="items")
+    Enrollment.objects.filter(annotator=intruder).update(stage="work")
     client.force_login(intruder)
     response = client.post(reverse("annotate_submit", args=[project.slug]),
                            {"assignment": theirs.id, "d__empathy": "3"})

@@ -32,7 +32,7 @@ def _walk(enrollment: Enrollment) -> list[str]:
             flow.enrollment_survey_submit(enrollment=enrollment, answers={"mood": "calm"})
         elif stage == Enrollment.Stage.INSTRUCTIONS:
             flow.enrollment_instructions_done(enrollment=enrollment)
-        elif stage == Enrollment.Stage.ITEMS:
+        elif stage == Enrollment.Stage.WORK:
             flow.enrollment_items_finished(enrollment=enrollment)
         else:
             break
@@ -48,7 +48,7 @@ def test_every_stage_without_content_is_passed_over(consent, survey, instruction
     enrollment = flow.enrollment_open(project=project, user=UserFactory(role="annotator"))
     expected = [stage for stage, present in (("consent", consent), ("survey", survey),
                                              ("instructions", instructions)) if present]
-    assert _walk(enrollment) == [*expected, "items", "final", "done"]
+    assert _walk(enrollment) == [*expected, "work", "final", "done"]
     enrollment.refresh_from_db()
     assert enrollment.completed_at is not None
     assert (enrollment.consented_at is not None) == consent

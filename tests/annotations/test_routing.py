@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def _enrolled(project, name):
     user = UserFactory(username=name)
     enrollment = flow.enrollment_open(project=project, user=user)
-    enrollment.stage = "items"
+    enrollment.stage = "work"
     enrollment.save()
     return enrollment
 

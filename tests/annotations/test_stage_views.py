@@ -30,7 +30,7 @@ def test_an_htmx_stage_form_is_answered_with_a_client_redirect_to_the_stage_page
     response = client.post(reverse("annotate_consent", args=["stages"]), {"agree": "yes"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "Location" not in response
     assert response["HX-Redirect"] == reverse("annotate", args=["stages"])
-    assert Enrollment.objects.get().stage == Enrollment.Stage.ITEMS
+    assert Enrollment.objects.get().stage == Enrollment.Stage.WORK
     plain = client.post(reverse("annotate_instructions", args=["stages"]))
     assert plain.status_code == 302 and plain["Location"] == reverse("annotate", args=["stages"])
 

@@ -23,7 +23,7 @@ KEYS = [10, 20, 30, 40]
 
 def _enrolled(project, name: str) -> Enrollment:
     enrollment = flow.enrollment_open(project=project, user=UserFactory(username=name, role="annotator"))
-    Enrollment.objects.filter(pk=enrollment.pk).update(stage=Enrollment.Stage.ITEMS)
+    Enrollment.objects.filter(pk=enrollment.pk).update(stage=Enrollment.Stage.WORK)
     enrollment.refresh_from_db()
     return enrollment
 
@@ -215,7 +215,7 @@ def _annotating_client(client, project):
     user = UserFactory(username="clicker", role="annotator")
     client.force_login(user)
     flow.enrollment_open(project=project, user=user)
-    Enrollment.objects.filter(project=project, annotator=user).update(stage=Enrollment.Stage.ITEMS)
+    Enrollment.objects.filter(project=project, annotator=user).update(stage=Enrollment.Stage.WORK)
     page = client.get(f"/annotate/{project.slug}/").content.decode()
     return user, page
 

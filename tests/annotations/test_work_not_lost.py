@@ -33,7 +33,7 @@ def _project(items: int, *, slug: str = "lost", overlap: int = 1, crowd: dict | 
 def _annotator(project, name: str = "ann"):
     user = UserFactory(username=name, role="annotator")
     flow.enrollment_open(project=project, user=user)
-    Enrollment.objects.filter(project=project, annotator=user).update(stage=Enrollment.Stage.ITEMS)
+    Enrollment.objects.filter(project=project, annotator=user).update(stage=Enrollment.Stage.WORK)
     return user
 
 
@@ -59,7 +59,7 @@ def test_replayed_api_submit_returns_the_same_next_item_and_reserves_nothing():
         assert replay.status_code == 200 and replay.json()["next"]["assignment"] == following
     assert Label.objects.filter(project=project).count() == 1 and _reserved(project) == 1
     newcomer = _api(_annotator(project, "newcomer")).get(f"/api/annotate/{project.slug}/next/").json()
-    assert newcomer["stage"] == "items" and newcomer["assignment"] is not None
+    assert newcomer["stage"] == "work" and newcomer["assignment"] is not None
 
 
 def test_replayed_page_submit_shows_the_same_next_item_and_reserves_nothing(client):
@@ -168,7 +168,7 @@ def test_nobody_moves_to_the_final_stage_while_holding_an_item():
     enrollment = Enrollment.objects.get(annotator=_annotator(project))
     held = assignment_next(enrollment=enrollment)
     flow.enrollment_items_finished(enrollment=enrollment)
-    assert Enrollment.objects.get(pk=enrollment.pk).stage == "items"
+    assert Enrollment.objects.get(pk=enrollment.pk).stage == "work"
     # with nothing new to give, the loop still hands back the held item instead of "finished"
     for other in Item.objects.filter(project=project).exclude(pk=held.item_id):
         Item.objects.filter(pk=other.pk).update(taken=1, is_full=True)

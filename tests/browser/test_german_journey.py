@@ -154,7 +154,7 @@ def test_a_german_study_participant_judges_in_german_to_the_code(new_page, size)
     check_page(page, f"german-participant-{size}-done")
 
     participant = Participant.objects.get(user__crowd_id=f"de-{size}")
-    assert participant.stage == "completed" and participant.survey["gender"] == "Woman"
+    assert participant.stage == "done" and participant.survey["gender"] == "Woman"
     for slot, key in chosen:
         judgment = Judgment.objects.get(assignment__token=slot, criterion="overall")
         assert judgment.choice == ("tie" if key == "0" else judgment.left)

@@ -109,7 +109,7 @@ def test_prolific_participant_judges_every_pair_by_keyboard_and_nothing_names_a_
     expect(page.locator("#completion-code")).to_have_text("STUDY-DONE-77")
 
     participant = Participant.objects.get(user__crowd_id="worker-77")
-    assert participant.stage == "completed" and participant.crowd["session_id"] == "session-worker-77"
+    assert participant.stage == "done" and participant.crowd["session_id"] == "session-worker-77"
     assert participant.survey["native_language"] == "Portuguese"
     for slot_token, overall, reception in shown_sides:
         judgments = {j.criterion: j for j in Judgment.objects.filter(assignment__token=slot_token)}

@@ -88,7 +88,7 @@ def test_participant_completes_demo_study_and_judgments_are_stored_as_chosen(siz
     check_page(page, f"{name}-done")
     expect(page.locator("#completion-code")).to_have_text(study.spec["recruitment"]["completion_code"])
     participant = Participant.objects.get(user__crowd_id=name)
-    assert participant.stage == "completed"
+    assert participant.stage == "done"
     assert participant.survey["native_language"] == "Portuguese"
     assert len(chosen) >= 3
     for slot, keys in chosen.items():

@@ -221,7 +221,7 @@ def test_reannotate_reopens_the_items_of_largest_disagreement_and_records_the_ro
     from annotations.services.routing import assignment_next, assignment_skip
 
     newcomer = flow.enrollment_open(project=narrative_project, user=UserFactory(username="second-round"))
-    Enrollment.objects.filter(pk=newcomer.pk).update(stage=Enrollment.Stage.ITEMS)
+    Enrollment.objects.filter(pk=newcomer.pk).update(stage=Enrollment.Stage.WORK)
     newcomer.refresh_from_db()
     served = []
     for _ in range(2):

@@ -56,7 +56,7 @@ def run_participant(study, user, *, side="left", stop_after=None):
         participant = services.participant_survey_submit(participant=participant, answers={}, attributes={})
     participant = services.participant_start(participant=participant)
     done = 0
-    while participant.stage == "judging" and (stop_after is None or done < stop_after):
+    while participant.stage == "work" and (stop_after is None or done < stop_after):
         slot = services.slot_for_display(participant=participant)
         if slot is None:
             break

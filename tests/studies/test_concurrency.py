@@ -29,7 +29,7 @@ def test_concurrent_participants_never_overfill_a_pair_and_lose_no_judgment(make
             return
         while True:
             participant = participant_get_by_token(token=tokens[i])
-            if participant.stage != "judging":
+            if participant.stage != "work":
                 return
             slot = services.slot_for_display(participant=participant)
             services.judgment_submit(participant=participant, token=slot.token, answers=answer(study.spec["criteria"]))

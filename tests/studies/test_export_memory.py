@@ -18,7 +18,7 @@ def add_judgments(study, count):
     prompts = list(Prompt.objects.filter(study=study))
     users = UserFactory.create_batch(20, role="participant")
     participants = [
-        Participant.objects.create(study=study, user=user, index=i, seed=i, stage=Participant.Stage.COMPLETED)
+        Participant.objects.create(study=study, user=user, index=i, seed=i, stage=Participant.Stage.DONE)
         for i, user in enumerate(users)
     ]
     Judgment.objects.bulk_create(

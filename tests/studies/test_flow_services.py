@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_participant_judges_every_planned_pair_and_completes(make_study):
     study = make_study(pairs_per_participant=3)
     participant = run_participant(study, UserFactory(role="participant"))
-    assert participant.stage == Participant.Stage.COMPLETED
+    assert participant.stage == Participant.Stage.DONE
     judgments = Judgment.objects.filter(participant=participant)
     assert judgments.count() == 3
     # "left" chosen every time: the stored choice is whichever side was on the left
@@ -90,7 +90,7 @@ def test_attention_checks_warn_then_end_and_are_recorded(make_study):
     services.participant_start(participant=participant)
     participant.refresh_from_db()
     outcomes = []
-    while participant.stage == "judging":
+    while participant.stage == "work":
         slot = services.slot_for_display(participant=participant)
         # always choose the bad reply on checks, the left reply otherwise
         if slot.attention_check_id:
@@ -122,7 +122,7 @@ def test_abandoned_reservations_return_to_the_pool_and_a_returning_participant_g
     quitter.refresh_from_db()
     assert services.slot_for_display(participant=quitter) is None  # nothing left for them
     quitter.refresh_from_db()
-    assert quitter.stage == Participant.Stage.COMPLETED
+    assert quitter.stage == Participant.Stage.DONE
     assert sum(Pair.objects.values_list("taken", flat=True)) == 3
 
 

@@ -72,7 +72,7 @@ def test_a_judgment_stores_one_row_per_criterion_as_the_slot_showed_it(make_stud
         assert (row["pair_id"], row["prompt_id"], row["system_a_id"], row["system_b_id"]) == (
             orm.pair_id, orm.pair.prompt_id, orm.system_a_id, orm.system_b_id)
     stored = Participant.objects.values("position", "stage", "last_seen_at", "expires_at").get(pk=participant.pk)
-    assert stored == {"position": 1, "stage": "judging", "last_seen_at": now,
+    assert stored == {"position": 1, "stage": "work", "last_seen_at": now,
                       "expires_at": now + timedelta(minutes=study.spec["reservation_minutes"])}
     assert Assignment.objects.values("status", "answered_at", "seconds").get(pk=slots[0].pk) == {
         "status": "done", "answered_at": now, "seconds": pytest.approx(12.0)}
@@ -127,5 +127,5 @@ def test_a_usual_judgment_through_the_page_takes_two_statements_on_postgresql(cl
     assert len(statements) == (2 if statements_join() else 1 + 2 + (1 + len(CRITERIA) + 2)), "\n".join(
         s[:150] for s in statements)
     stored = Participant.objects.get(pk=participant.pk)
-    assert (stored.position, stored.stage) == (1, Participant.Stage.JUDGING)
+    assert (stored.position, stored.stage) == (1, Participant.Stage.WORK)
     assert Assignment.objects.get(participant=participant, position=0).status == Assignment.Status.DONE

@@ -121,7 +121,7 @@ def test_participant_flow_by_htmx_stores_every_pair_and_ends_with_the_redirect(c
                        recruitment={"completion_code": "CODE-1", "redirect_url": "https://example.org/done"})
     token, _ = _walk_participant_pages(client, study)
     participant = Participant.objects.get(token=token)
-    assert participant.stage == "completed"
+    assert participant.stage == "done"
     assert participant.user.crowd_platform == "prolific"
     judgments = Judgment.objects.filter(participant=participant)
     assert judgments.count() == 3
@@ -129,6 +129,20 @@ def test_participant_flow_by_htmx_stores_every_pair_and_ends_with_the_redirect(c
     assert all(j.seconds is not None for j in judgments)
     page = client.get(reverse("studies:participate", args=[token]))
     assert b"CODE-1" in page.content
+
+
+def test_the_dashboard_and_the_api_count_a_finished_participant_under_the_journeys_done(client, make_study,
+                                                                                        researcher):
+    from django.test import Client
+
+    study = make_study(pairs_per_participant=2)
+    _walk_participant_pages(client, study)
+    owner = Client()
+    owner.force_login(researcher)
+    progress = owner.get(reverse("studies:api_study_progress", args=[study.slug])).json()["participants"]
+    assert (progress["done"], progress["work"]) == (1, 0) and "final" not in progress
+    page = owner.get(reverse("studies:study_detail", args=[study.slug])).content.decode()
+    assert re.search(r'class="stat">1</div><div>participants finished \(0 judging', page)
 
 
 def test_a_study_stored_with_a_line_break_in_its_redirect_still_completes_and_shows_the_code(client, make_study):
@@ -139,7 +153,7 @@ def test_a_study_stored_with_a_line_break_in_its_redirect_still_completes_and_sh
     study.save(update_fields=["spec"])
     token, _ = _walk_participant_pages(client, study)
     participant = Participant.objects.get(token=token)
-    assert participant.stage == "completed"
+    assert participant.stage == "done"
     assert Judgment.objects.filter(participant=participant).count() == 2
     assert b"CODE-2" in client.get(reverse("studies:participate", args=[token])).content
 

@@ -46,7 +46,7 @@ def test_links_opened_by_a_script_hold_the_cap_each_and_the_other_pairs_stay_res
     tokens = [_open_link_and_start(study.slug, f"bot-{i}") for i in range(2)]
     for token in tokens:
         participant = Participant.objects.get(token=token)
-        assert participant.stage == "judging" and participant.total == 5
+        assert participant.stage == "work" and participant.total == 5
         assert _held(participant) == 3
     assert _taken() == 2 * 3  # never more than cap x participants
     newcomer_token = _open_link_and_start(study.slug, "person")
@@ -62,13 +62,13 @@ def test_a_participant_gets_the_next_pairs_only_after_finishing_those_held_and_j
     participant = services.participant_enroll(study=study, user=UserFactory(role="participant"))
     participant = services.participant_start(participant=participant)
     held, prompts = [], []
-    while participant.stage == "judging":
+    while participant.stage == "work":
         held.append(_held(participant))
         slot = services.slot_for_display(participant=participant)
         prompts.append(slot.pair.prompt_id)
         services.judgment_submit(participant=participant, token=slot.token, answers=answer(study.spec["criteria"]))
         participant.refresh_from_db()
-    assert participant.stage == "completed"
+    assert participant.stage == "done"
     assert held == [2, 1, 2, 1, 1]  # the third pair came only after the first two were judged
     assert len(set(prompts)) == 5  # still never the same prompt twice
     assert _taken() == 5 and _held(participant) == 0
@@ -88,7 +88,7 @@ def test_a_slot_the_study_can_no_longer_supply_is_dropped_when_reached(make_stud
     slot = services.slot_for_display(participant=first)
     services.judgment_submit(participant=first, token=slot.token, answers=answer(study.spec["criteria"]))
     first.refresh_from_db()
-    assert first.stage == "completed" and first.total == 1  # the other two pairs are the others' to judge
+    assert first.stage == "done" and first.total == 1  # the other two pairs are the others' to judge
 
 
 def test_a_cap_below_one_is_refused_naming_the_key():

@@ -21,4 +21,4 @@ def test_an_htmx_stage_form_is_answered_with_a_client_redirect_to_the_participan
     assert response.status_code == 200 and "Location" not in response and response["HX-Redirect"] == page
     plain = client.post(reverse("studies:participate_start", args=[token]))
     assert plain.status_code == 302 and plain["Location"] == page
-    assert Participant.objects.get().stage == Participant.Stage.JUDGING
+    assert Participant.objects.get().stage == Participant.Stage.WORK

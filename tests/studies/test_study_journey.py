@@ -1,6 +1,6 @@
 """A study's participant walks the one crowd journey: for every combination of consent and survey in the spec,
 exactly the stages with content are shown, then the instructions (their page starts the judging), the
-judging and completed; a study has no final survey."""
+work (the judging) and done; a study has no final survey."""
 
 from itertools import product
 
@@ -24,7 +24,7 @@ def _walk(participant: Participant) -> list[str]:
             services.participant_survey_submit(participant=participant, answers={"mood": "calm"}, attributes={})
         elif stage == Participant.Stage.INSTRUCTIONS:
             services.participant_start(participant=participant)
-        elif stage == Participant.Stage.JUDGING:
+        elif stage == Participant.Stage.WORK:
             slot = services.slot_for_display(participant=participant)
             services.judgment_submit(participant=participant, token=slot.token,
                                      answers=answer(participant.study.spec["criteria"]))
@@ -43,7 +43,7 @@ def test_every_stage_without_content_is_passed_over(make_study, consent, survey)
                        pairs_per_participant=2)
     participant = services.participant_enroll(study=study, user=UserFactory(role="participant"))
     expected = [stage for stage, present in (("consent", consent), ("survey", survey)) if present]
-    assert _walk(participant) == [*expected, "instructions", "judging", "completed"]
+    assert _walk(participant) == [*expected, "instructions", "work", "done"]
     participant.refresh_from_db()
     assert (participant.consented_at is not None) == consent
     assert participant.survey == ({"mood": "calm"} if survey else {})

@@ -48,7 +48,7 @@ def test_a_multipart_body_without_its_boundary_is_a_400_saying_the_form_cannot_b
 
 def test_a_nul_byte_in_a_submitted_label_is_refused_and_nothing_is_stored(client, project, annotator):
     flow.enrollment_open(project=project, user=annotator)
-    Enrollment.objects.filter(annotator=annotator).update(stage=Enrollment.Stage.ITEMS)
+    Enrollment.objects.filter(annotator=annotator).update(stage=Enrollment.Stage.WORK)
     client.force_login(annotator)
     response = client.post(f"/annotate/{project.slug}/submit/", {"assignment": "1", "d__empathy": "3\x00"})
     assert response.status_code == 400 and "d__empathy" in response.content.decode()

@@ -1,10 +1,12 @@
 """The crowd journey machine (webapp.people.journey) on its own: every combination of stages with and without
-content, the stored names each app gives the steps, and the rules at its edges."""
+content, the one vocabulary both apps' models store, and the rules at its edges."""
 
 from itertools import product
 
 import pytest
 
+from annotations.models import Enrollment
+from studies.models import Participant
 from webapp.people.journey import (
     CHECKIN_QUESTION,
     Journey,
@@ -15,13 +17,12 @@ from webapp.people.journey import (
 )
 from webapp.people.surveys import SUPPORT_CHOICE
 
-NAMES = {Step.WORK: "items", Step.DECLINED: "ended"}
 COMBINATIONS = list(product([False, True], repeat=4))
 
 
 def _walk(journey: Journey) -> list[str]:
     stages = [journey.first()]
-    while stages[-1] != journey.name(Step.DONE):
+    while stages[-1] != Step.DONE:
         stages.append(journey.after(stages[-1]))
         assert len(stages) <= len(Step), stages
     return stages
@@ -29,33 +30,41 @@ def _walk(journey: Journey) -> list[str]:
 
 @pytest.mark.parametrize(("consent", "survey", "instructions", "final"), COMBINATIONS)
 def test_a_stage_without_content_is_passed_over_and_work_and_done_always_come(consent, survey, instructions, final):
-    journey = Journey(consent=consent, survey=survey, instructions=instructions, final=final, names=NAMES)
+    journey = Journey(consent=consent, survey=survey, instructions=instructions, final=final)
     expected = [name for name, present in (("consent", consent), ("survey", survey),
                                            ("instructions", instructions)) if present]
-    expected += ["items"] + (["final"] if final else []) + ["done"]
+    expected += ["work"] + (["final"] if final else []) + ["done"]
     assert _walk(journey) == expected
 
 
 @pytest.mark.parametrize(("consent", "survey", "instructions", "final"), COMBINATIONS)
 def test_consent_leads_on_when_given_and_to_the_declined_step_when_refused(consent, survey, instructions, final):
-    journey = Journey(consent=consent, survey=survey, instructions=instructions, final=final,
-                      names={Step.WORK: "judging", Step.DONE: "completed"})
+    journey = Journey(consent=consent, survey=survey, instructions=instructions, final=final)
     assert journey.after_consent(True) == journey.after("consent")
     assert journey.after_consent(False) == "declined"
 
 
-def test_each_app_stores_its_own_names_for_the_steps():
-    study = Journey(consent=True, survey=False, instructions=True, final=False,
-                    names={Step.WORK: "judging", Step.DONE: "completed"})
-    assert _walk(study) == ["consent", "instructions", "judging", "completed"]
-    assert study.step("judging") is Step.WORK and study.is_at("completed", Step.DONE)
-    with pytest.raises(ValueError, match="no stage"):
-        study.step("items")
+def test_a_study_walks_the_same_steps_and_a_value_that_is_no_step_is_refused():
+    study = Journey(consent=True, survey=False, instructions=True, final=False)
+    assert _walk(study) == ["consent", "instructions", "work", "done"]
+    for old_name in ("items", "judging", "completed", "imported"):
+        with pytest.raises(ValueError, match="not a valid Step"):
+            study.after(old_name)
+
+
+def test_both_models_store_the_journeys_steps_and_a_participant_alone_may_be_imported():
+    def steps_but(left_out: Step) -> list[tuple[str, str]]:
+        return [step for step in Step.choices if step[0] != left_out]
+
+    # a study has no final survey; a refused consent ends an enrollment (its reason said), never declines it
+    assert Participant._meta.get_field("stage").choices == [*steps_but(Step.FINAL), ("imported", "Imported")]
+    assert Enrollment._meta.get_field("stage").choices == steps_but(Step.DECLINED)
+    assert Enrollment.Stage.WORK == Participant.Stage.WORK == Step.WORK == "work"
 
 
 @pytest.mark.parametrize("stored", ["done", "ended"])
 def test_a_stage_off_the_way_on_is_its_own_follower(stored):
-    journey = Journey(consent=True, survey=True, instructions=True, final=True, names=NAMES)
+    journey = Journey(consent=True, survey=True, instructions=True, final=True)
     assert journey.after(stored) == stored
 
 

@@ -3,13 +3,14 @@
     consent → survey → instructions → work → final survey → done        (or ended, or declined at consent)
 
 A stage without content in the spec is passed over (work and done always happen). Each app says which stages its
-spec gives content (a `Journey`) and the values its model stores for each step; the journey says where a person
-goes next. The link admits a newcomer only while there is work left (someone already on the journey always
-resumes); the final stage of a journey that has one asks a short wellbeing check-in of anyone who read at least
-one item, and the done page offers support resources to whoever asked for them.
+spec gives content (a `Journey`); both apps' models store the steps' own values, so a stage reads the same in either
+(a participant imported from elsewhere is the one extra value). The journey says where a person goes next. The link
+admits a newcomer only while there is work left (someone already on the journey always resumes); the final stage of
+a journey that has one asks a short wellbeing check-in of anyone who read at least one item, and the done page
+offers support resources to whoever asked for them.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import models
@@ -31,51 +32,44 @@ class Step(models.TextChoices):
 ORDER = (Step.CONSENT, Step.SURVEY, Step.INSTRUCTIONS, Step.WORK, Step.FINAL, Step.DONE)
 
 
+def stage_choices(name: str, *, leave_out: tuple[Step, ...] = (),
+                  extra: tuple[tuple[str, str, str], ...] = ()) -> type[models.TextChoices]:
+    """A model's stage choices: the steps (less `leave_out`, steps that model never stores) under their own names
+    and values, so `Stage.WORK == Step.WORK`, then `extra` (member, value, label): values of that model's own which
+    no journey reaches. (A TextChoices with members cannot be subclassed, hence a class built here.)"""
+    members = [(step.name, (step.value, step.label)) for step in Step if step not in leave_out]
+    return models.TextChoices(name, members + [(member, (value, label)) for member, value, label in extra])
+
+
 @dataclass(frozen=True)
 class Journey:
     """One spec's journey. `consent`, `survey`, `instructions`, `final`: whether the spec gives that stage content
-    (without, it is passed over). `names`: the value the model stores for each step (a step left out is stored
-    under its own value)."""
+    (without, it is passed over). Stages are the steps' own values, which both apps' models store."""
 
     consent: bool
     survey: bool
     instructions: bool
     final: bool
-    names: Mapping[Step, str]
-
-    def name(self, step: Step) -> str:
-        return self.names.get(step, step.value)
-
-    def step(self, stored: str) -> Step:
-        """The step a stored stage value stands for; ValueError for a value that is no step of this journey."""
-        for step in Step:
-            if self.name(step) == stored:
-                return step
-        raise ValueError(f"{stored!r} is no stage of this journey")
 
     def has_content(self, step: Step) -> bool:
         return {Step.CONSENT: self.consent, Step.SURVEY: self.survey, Step.INSTRUCTIONS: self.instructions,
                 Step.FINAL: self.final}.get(step, True)
 
-    def first(self) -> str:
-        """The stored stage a newcomer starts at."""
-        return self.name(next(step for step in ORDER if self.has_content(step)))
+    def first(self) -> Step:
+        """The stage a newcomer starts at."""
+        return next(step for step in ORDER if self.has_content(step))
 
-    def after(self, stored: str) -> str:
-        """The stored stage that follows `stored`: the next one with content. A stage off the way on (done, ended,
-        declined) is its own follower."""
-        step = self.step(stored)
+    def after(self, stage: str) -> Step:
+        """The stage that follows `stage`: the next one with content. A stage off the way on (done, ended,
+        declined) is its own follower; ValueError for a value that is no step (a participant's `imported`)."""
+        step = Step(stage)
         if step not in ORDER:
-            return stored
-        following = next((later for later in ORDER[ORDER.index(step) + 1:] if self.has_content(later)), Step.DONE)
-        return self.name(following)
+            return step
+        return next((later for later in ORDER[ORDER.index(step) + 1:] if self.has_content(later)), Step.DONE)
 
-    def after_consent(self, agreed: bool) -> str:
+    def after_consent(self, agreed: bool) -> Step:
         """Where the consent form leads: on, or (refused) to the declined step."""
-        return self.after(self.name(Step.CONSENT)) if agreed else self.name(Step.DECLINED)
-
-    def is_at(self, stored: str, step: Step) -> bool:
-        return stored == self.name(step)
+        return self.after(Step.CONSENT) if agreed else Step.DECLINED
 
 
 def link_admits(*, returning: bool, work_left: Callable[[], bool]) -> bool:
