@@ -6,11 +6,10 @@ from statistics import median
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from annotations.models import Assignment, ControlResult, Enrollment, Item, Label, Project
-from webapp.people.ownership import owned_or_shared
+from webapp.people.ownership import owned_or_shared, owned_or_shared_get
 from webapp.specs.cache import spec_cached
 
 
@@ -20,14 +19,9 @@ def projects_for_user(*, user) -> QuerySet[Project]:
 
 
 def project_get_for_user(*, user, slug: str) -> Project:
-    """The project if `user` owns it or collaborates on it. Http404 for a researcher otherwise (also when it does
-    not exist, so that slugs of other groups' projects are not revealed); PermissionDenied for other roles."""
-    if user is None or not user.is_authenticated or not user.is_researcher:
-        raise PermissionDenied("only researchers work on projects")
-    project = projects_for_user(user=user).filter(slug=slug).first()
-    if project is None:
-        raise Http404("no such project among yours")
-    return project
+    """The project if `user` owns it or collaborates on it (``owned_or_shared_get``: Http404 for another
+    researcher's, PermissionDenied for other roles)."""
+    return owned_or_shared_get(Project.objects.all(), user, slug=slug)
 
 
 def project_get_open(*, slug: str) -> Project:

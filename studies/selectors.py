@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
 from studies.models import Assignment, Judgment, Pair, Participant, Study
-from webapp.people.ownership import owned_or_shared
+from webapp.people.ownership import owned_or_shared, owned_or_shared_get
 from webapp.specs.cache import spec_cached
 
 
@@ -21,14 +20,9 @@ def studies_for_user(*, user) -> QuerySet[Study]:
 
 
 def study_get_for_user(*, user, slug: str) -> Study:
-    """The study if ``user`` owns or collaborates on it. Http404 for a researcher otherwise (also when it does
-    not exist, so other groups' slugs are not revealed); PermissionDenied for other roles."""
-    if user is None or not user.is_authenticated or not user.is_researcher:
-        raise PermissionDenied("only researchers work on studies")
-    study = studies_for_user(user=user).filter(slug=slug).first()
-    if study is None:
-        raise Http404("no such study among yours")
-    return study
+    """The study if ``user`` owns or collaborates on it (``owned_or_shared_get``: Http404 for another researcher's,
+    PermissionDenied for other roles)."""
+    return owned_or_shared_get(Study.objects.all(), user, slug=slug)
 
 
 def study_get_open(*, slug: str) -> Study:

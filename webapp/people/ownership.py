@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 
 def owned_or_shared(queryset: QuerySet, user) -> QuerySet:
@@ -17,6 +18,19 @@ def owned_or_shared(queryset: QuerySet, user) -> QuerySet:
     shared = queryset.model.collaborators.through.objects.filter(user=user)
     column = f"{queryset.model._meta.model_name}_id"
     return queryset.filter(Q(owner=user) | Q(pk__in=shared.values(column)))
+
+
+def owned_or_shared_get(queryset: QuerySet, user, *, slug: str):
+    """The row called ``slug`` if ``user`` owns it or collaborates on it. Http404 for a researcher otherwise (also
+    when it does not exist, so that slugs of other groups' rows are not revealed); PermissionDenied for other
+    roles."""
+    noun = queryset.model._meta.verbose_name
+    if user is None or not user.is_authenticated or not user.is_researcher:
+        raise PermissionDenied(f"only researchers work on {queryset.model._meta.verbose_name_plural}")
+    found = owned_or_shared(queryset, user).filter(slug=slug).first()
+    if found is None:
+        raise Http404(f"no such {noun} among yours")
+    return found
 
 
 def may_manage(obj, user) -> bool:
