@@ -77,8 +77,7 @@ class ModelListView(APIView):
             version = services.model_version_register(registered_by=request.user, by=request.user,
                                                       **data.validated_data)
         except services.RegistryError as exc:
-            field = str(exc).partition(": ")[0]
-            raise ValidationError({field if field in data.fields else "non_field_errors": [str(exc)]}) from exc
+            raise ValidationError({exc.field if exc.field in data.fields else "non_field_errors": [str(exc)]}) from exc
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
 

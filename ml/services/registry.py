@@ -16,7 +16,12 @@ from webapp.people.roles import can_manage_models
 
 
 class RegistryError(ValueError):
-    """A model version cannot be registered or promoted as asked; the message says why in words."""
+    """A model version cannot be registered or promoted as asked; the message says why in words, after the
+    ``field`` at fault when there is one ("path: ...")."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
 
 
 @transaction.atomic
@@ -51,17 +56,17 @@ def model_version_register(
         shown = None
     name = name.strip()
     if not name:
-        raise RegistryError("name: is required")
+        raise RegistryError("is required", field="name")
     if kind not in ModelKind.values:
-        raise RegistryError(f"kind: {kind!r} is not one of {', '.join(ModelKind.values)}")
+        raise RegistryError(f"{kind!r} is not one of {', '.join(ModelKind.values)}", field="kind")
     if ModelVersion.objects.filter(name=name).exists():
-        raise RegistryError(f"name: a model version called {name!r} is already registered")
+        raise RegistryError(f"a model version called {name!r} is already registered", field="name")
     folder = Path(path).expanduser()
     try:
         check_loadable(folder, kind)
     except ModelLoadError as exc:
         reason = str(exc) if shown is None else str(exc).replace(str(folder), shown)
-        raise RegistryError(f"path: not a loadable {kind}: {reason}") from exc
+        raise RegistryError(f"not a loadable {kind}: {reason}", field="path") from exc
     version = ModelVersion.objects.create(
         name=name, kind=kind, path=str(folder.resolve()), base=base, parent=parent, export=export,
         training_settings=training_settings or {}, metrics=metrics or {}, registered_by=registered_by,
@@ -83,8 +88,8 @@ def _in_model_store(path: str | Path) -> tuple[Path, str]:
     given = Path(str(path).strip()).expanduser()
     folder = (given if given.is_absolute() else store / given).resolve()
     if folder != store and store not in folder.parents:
-        raise RegistryError("path: must be a folder inside the model store (give it relative to the store, "
-                            "e.g. 'reward-models/rm-3')")
+        raise RegistryError("must be a folder inside the model store (give it relative to the store, "
+                            "e.g. 'reward-models/rm-3')", field="path")
     shown = str(folder.relative_to(store)) or "."
     return folder, f"model store/{shown}"
 
