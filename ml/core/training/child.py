@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ml.core.errors import Cancelled, ModelLoadError
 from ml.core.training.data import TrainingDataError
-from ml.core.training.processes import OtherProcessDone, is_main, launch
+from ml.core.training.processes import OtherProcessDone, is_main, launch, own_device
 
 
 class ChildFailed(RuntimeError):
@@ -46,6 +46,7 @@ def _stop_when_orphaned(parent: int, stop) -> None:
 
 
 def _one_of_the_group(request: dict, messages, stop) -> None:
+    own_device()
     if is_main():
         _train_and_report(request, messages, should_cancel=stop.is_set)
         return

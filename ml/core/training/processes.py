@@ -25,6 +25,15 @@ def is_main() -> bool:
     return rank() == 0
 
 
+def own_device() -> None:
+    """On CUDA, makes this process's GPU (its local rank) the one "cuda" names, so that what a recipe places on
+    "cuda" before the trainer does lands on its own card rather than on the first."""
+    import torch
+
+    if "LOCAL_RANK" in os.environ and torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+
+
 def agreed(flag: bool) -> bool:
     """True when ``flag`` is true in any process of the group (a collective: every process must call it at the same
     point). Outside a group, ``flag`` itself."""
