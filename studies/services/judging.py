@@ -7,15 +7,14 @@ conditional claim of the slot, a judgment per criterion and the participant's mo
 depending on the claim (so a second submit of the same slot writes nothing), as one data-modifying WITH
 (``webapp.data.statements``), atomic on its own without BEGIN and COMMIT. On SQLite the same parts run one after
 another in a transaction. A turn that reaches a slot left for later (a participant holds at most
-``pairs_reserved_at_once`` pairs) also reserves the next ones (``reservation.slots_refill``). The statements are written out once here: the equivalent ORM calls spent more CPU
-compiling SQL than the database spent answering it. Slots read here are views holding only the
-fields the turn and the page use (``Assignment`` with ``pair.prompt``, ``pair.response_a``, ``pair.response_b`` or
-``attention_check`` set): never ``save()`` one, update by ``pk``.
+``pairs_reserved_at_once`` pairs) also reserves the next ones (``reservation.slots_refill``): in a transaction, the
+participant's row lock, then one statement that reserves the pairs and hands back the slot to show. The statements
+are written out once here: the equivalent ORM calls spent more CPU compiling SQL than the database spent answering
+it. Slots read here are views (``slot_rows``): never ``save()`` one, update by ``pk``.
 """
 
 from __future__ import annotations
 
-import json
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,9 +24,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from studies.models import Assignment, AttentionCheck, Judgment, Pair, Participant, Prompt, Response, Study
+from studies.models import Assignment, Judgment, Participant, Study
 from studies.selectors import study_spec_cached
 from studies.services.reservation import pairs_release, slots_refill
+from studies.services.slot_rows import slot_columns, slot_from_row, slot_joins, slots_fetch
 from webapp.data.raw_rows import db_datetime, instance_from_row, quoted, table_name
 from webapp.data.statements import Part, statements_run
 
@@ -50,61 +50,6 @@ class SubmitOutcome:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def _json(value):
-    # drivers hand JSON columns back as text (Django decodes them in from_db_value, which is bypassed here)
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-# Slots -------------------------------------------------------------------------------------------------------
-
-_SLOT_COLUMNS = ("a.id", "a.participant_id", "a.position", "a.token", "a.status", "a.pair_id",
-                 "a.attention_check_id", "a.system_a_id", "a.system_b_id", "a.left", "p.prompt_id",
-                 "p.response_a_id", "p.response_b_id", "pr.context", "ra.text", "rb.text", "ac.context", "ac.good",
-                 "ac.bad")
-
-
-def _slot_columns() -> str:
-    return ", ".join(f"{table}.{quoted(column)}" for table, column in (c.split(".") for c in _SLOT_COLUMNS))
-
-
-def _slot_joins() -> str:
-    return (f"LEFT JOIN {table_name(Pair)} p ON p.id = a.pair_id "
-            f"LEFT JOIN {table_name(Prompt)} pr ON pr.id = p.prompt_id "
-            f"LEFT JOIN {table_name(Response)} ra ON ra.id = p.response_a_id "
-            f"LEFT JOIN {table_name(Response)} rb ON rb.id = p.response_b_id "
-            f"LEFT JOIN {table_name(AttentionCheck)} ac ON ac.id = a.attention_check_id")
-
-
-@cache
-def _slots_statement(count: int) -> str:
-    return (f"SELECT {_slot_columns()} FROM {table_name(Assignment)} a {_slot_joins()} "
-            f"WHERE a.participant_id = %s AND a.position IN ({', '.join(['%s'] * count)})")
-
-
-def _slot(row: tuple) -> Assignment:
-    (pk, participant_id, position, token, status, pair_id, check_id, system_a_id, system_b_id, left, prompt_id,
-     response_a_id, response_b_id, prompt_context, a_text, b_text, check_context, good, bad) = row
-    slot = Assignment(id=pk, participant_id=participant_id, position=position, token=token, status=status,
-                      system_a_id=system_a_id, system_b_id=system_b_id, left=left)
-    if pair_id is not None:
-        slot.pair = Pair(id=pair_id, prompt=Prompt(id=prompt_id, context=_json(prompt_context)),
-                         response_a=Response(id=response_a_id, text=a_text),
-                         response_b=Response(id=response_b_id, text=b_text),
-                         system_a_id=system_a_id, system_b_id=system_b_id)
-    if check_id is not None:
-        slot.attention_check = AttentionCheck(id=check_id, context=_json(check_context), good=good, bad=bad)
-    return slot
-
-
-def slots_fetch(*, participant_id: int, positions: tuple[int, ...]) -> dict[int, Assignment]:
-    """The participant's slots at ``positions`` (those that exist), by position, ready for ``slot_blind``. The
-    instances are read-only views (see the module's docstring)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_slots_statement(len(positions)), [participant_id, *positions])
-        rows = cursor.fetchall()
-    return {row[2]: _slot(row) for row in rows}
-
-
 # The participant and its slots in one read ----------------------------------------------------------------------
 
 _PARTICIPANT_FIELDS = list(Participant._meta.concrete_fields)
@@ -116,10 +61,10 @@ _STUDY_FIELDS = [Study._meta.get_field(name) for name in ("id", "slug", "title",
 def _context_statement() -> str:
     participant = ", ".join(f"t.{quoted(f.column)}" for f in _PARTICIPANT_FIELDS)
     study = ", ".join(f"s.{quoted(f.column)}" for f in _STUDY_FIELDS)
-    return (f"SELECT {participant}, {study}, {_slot_columns()} FROM {table_name(Participant)} t "
+    return (f"SELECT {participant}, {study}, {slot_columns()} FROM {table_name(Participant)} t "
             f"JOIN {table_name(Study)} s ON s.id = t.study_id "
             f"LEFT JOIN {table_name(Assignment)} a ON a.participant_id = t.id "
-            f"AND a.position IN (t.position, t.position + 1) {_slot_joins()} "
+            f"AND a.position IN (t.position, t.position + 1) {slot_joins()} "
             f"WHERE t.token = %s")
 
 
@@ -142,7 +87,7 @@ def judgment_context_fetch(*, token: str) -> tuple[Participant | None, dict[int,
     for row in rows:
         slot_row = row[size + len(_STUDY_FIELDS):]
         if slot_row[0] is not None:
-            slot = _slot(slot_row)
+            slot = slot_from_row(slot_row)
             slots[slot.position] = slot
     return participant, slots
 
@@ -150,21 +95,28 @@ def judgment_context_fetch(*, token: str) -> tuple[Participant | None, dict[int,
 # Showing and answering ---------------------------------------------------------------------------------------
 
 
-def slot_for_display(*, participant: Participant, now: datetime | None = None) -> Assignment | None:
+def slot_for_display(*, participant: Participant, now: datetime | None = None,
+                     slot: Assignment | None = None) -> Assignment | None:
     """The slot to show now, reserving its pair (and the next ones, up to ``pairs_reserved_at_once``) when it holds
-    none: planned for later, or its reservation lapsed meanwhile; stamps the start time. Call outside a transaction
+    none: planned for later, or its reservation lapsed meanwhile; stamps the start time. ``slot``: the slot at the
+    participant's position when the caller has just read it (else it is read here). Call outside a transaction
     (``slots_refill`` runs its own)."""
     if participant.stage != Participant.Stage.WORK:
         return None
     now = now or timezone.now()
-    slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
+    if slot is None or slot.position != participant.position:
+        slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
     if slot is not None and slot.status == Assignment.Status.RELEASED:
-        total = slots_refill(study=participant.study, participant=participant, now=now)
-        participant.total = total
+        total, filled = slots_refill(study=participant.study, participant=participant, now=now)  # stamps the time
+        participant.total, participant.last_seen_at = total, now
         if participant.position >= total:
             _finish(participant, now)
             return None
-        slot = slots_fetch(participant_id=participant.pk, positions=(participant.position,)).get(participant.position)
+        slot = filled.get(participant.position)
+        if slot is None:  # filled by a concurrent request of this participant, or after a wait for a pair
+            slot = slots_fetch(participant_id=participant.pk,
+                               positions=(participant.position,)).get(participant.position)
+        return slot
     Participant.objects.filter(pk=participant.pk).update(last_seen_at=now)
     participant.last_seen_at = now
     return slot
@@ -238,7 +190,8 @@ def judgment_submit(
         # (a concurrent submit of this slot may have moved them on)
         if not outcome.stored:
             participant.position = Participant.objects.values_list("position", flat=True).get(pk=participant.pk)
-        outcome.next_slot = slot_for_display(participant=participant, now=now)
+        outcome.next_slot = slot_for_display(participant=participant, now=now,
+                                             slot=outcome.next_slot if outcome.stored else None)
     return outcome
 
 

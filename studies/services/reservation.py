@@ -12,6 +12,10 @@ the plan's comparisons and leaves the others ``released`` (planned, no pair yet)
 released slot, ``slots_refill`` reserves the next ones in a short transaction under the participant's row lock,
 so two requests of one participant never fill past the cap. A script opening many links holds at most the
 cap per link, and the pairs beyond stay free for others.
+
+The refill is the judging loop's every ``pairs_reserved_at_once``-th turn, so it is written as parts of one
+statement (``webapp.data.statements``): the pairs for all the slots it fills are picked, taken and given to their
+slots together (``_fill_parts``), the same rules as ``pair_reserve`` slot by slot, pick after pick.
 """
 
 from __future__ import annotations
@@ -20,14 +24,18 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.db import connection, transaction
 from django.db.models import F
 
 from studies import design
 from studies.models import Assignment, AttentionCheck, Pair, Participant, Study, System
+from studies.services.slot_rows import slot_columns, slot_from_row, slot_joins
 from studies.spec import DEFAULT_PAIRS_RESERVED_AT_ONCE
+from webapp.data.raw_rows import db_datetime, quoted, table_name
 from webapp.data.row_locks import row_lock
+from webapp.data.statements import Part, statements_run
 
 _PAIR_COLUMNS = ("id", "study_id", "prompt_id", "system_a_id", "system_b_id", "response_a_id", "response_b_id",
                  "taken")
@@ -182,26 +190,31 @@ def plan_slots(*, study: Study, participant: Participant) -> list[Assignment]:
     return slots
 
 
-def slots_refill(*, study: Study, participant: Participant, now: datetime) -> int:
+def slots_refill(*, study: Study, participant: Participant, now: datetime) -> tuple[int, dict[int, Assignment]]:
     """Reserves pairs for the participant's released slots from their position on (those the start left for later,
     and those whose reservation lapsed), in order, until they hold ``pairs_reserved_at_once`` pairs. A slot keeps
     its planned system pair and side where that pair has room, else takes any pair with room (side chosen for
-    balance); a slot the study can no longer supply is dropped and the later slots move up. Returns the new total.
+    balance); a slot the study can no longer supply is dropped and the later slots move up. Stamps the participant
+    seen at ``now`` (the caller shows them a slot) and their reservations' expiry. Returns the new total and the
+    slots it filled, by position, as read-only views for the page (``slot_rows``; empty when it had to wait for a
+    pair on the way, so the caller reads what it shows).
 
     Each batch is one transaction under the participant's row lock, so concurrent requests of one participant fill
-    one after the other and never past the cap. Under that lock nothing waits: locked pairs are passed over, and a
-    slot whose every candidate is locked at that instant (by another reservation, or by a judgment being stored)
-    gets its pair from a reservation that may wait, made between batches holding no lock, then offered to the next
-    batch (which gives it back if the slot was filled meanwhile). Call outside a transaction."""
+    one after the other and never past the cap; a batch is two statements (the lock, then ``_fill_parts``). Under
+    that lock nothing waits: locked pairs are passed over, and a slot whose every candidate is locked at that
+    instant (by another reservation, or by a judgment being stored) gets its pair from a reservation that may wait,
+    made between batches holding no lock, then offered to the next batch (which gives it back if the slot was filled
+    meanwhile). Call outside a transaction."""
     expires_at = now + timedelta(minutes=study.spec["reservation_minutes"])
     offer: _Offer | None = None
     while True:
-        total, stuck, unused = _slots_fill_batch(study=study, participant_id=participant.pk, expires_at=expires_at,
-                                                 offer=offer)
-        if unused is not None:
-            Pair.objects.filter(pk=unused.pk).update(taken=F("taken") - 1)
-        if stuck is None:
-            return total
+        batch = _slots_fill_batch(study=study, participant_id=participant.pk, expires_at=expires_at, now=now,
+                                  offer=offer)
+        if batch.unused is not None:
+            Pair.objects.filter(pk=batch.unused.pk).update(taken=F("taken") - 1)
+        if batch.stuck is None:
+            return batch.total, batch.filled if offer is None else {}
+        stuck = batch.stuck
         found = _pair_for_slot(study=study, quota=study.spec["judgments_per_pair"], exclude=stuck.exclude,
                                wanted=stuck.wanted, left=stuck.left, balance=stuck.balance, may_wait=True)
         offer = _Offer(pk=stuck.pk, found=found, wanted=stuck.wanted)
@@ -227,65 +240,221 @@ class _Offer:
     wanted: tuple[int, int]
 
 
-_SLOT_FIELDS = ("pk", "position", "status", "pair_id", "pair__prompt_id", "system_a_id", "system_b_id", "left")
+@dataclass
+class _Batch:
+    total: int
+    stuck: _Stuck | None  # the slot it stopped at (None when done)
+    unused: Pair | None  # the offered pair it could not use (the caller gives it back, outside the lock)
+    filled: dict[int, Assignment]  # the slots it reserved pairs for, by position (views for the page)
+
+
+@cache
+def _participant_lock_sql() -> str:
+    return (f"SELECT stage, position, total FROM {table_name(Participant)} WHERE id = %s "
+            f"{row_lock(skip_locked=False)}")
 
 
 @transaction.atomic
-def _slots_fill_batch(*, study: Study, participant_id: int, expires_at: datetime,
-                      offer: _Offer | None) -> tuple[int, _Stuck | None, Pair | None]:
-    """One transaction of ``slots_refill``: returns the total, the slot it stopped at (None when done) and the
-    offered pair it could not use (the caller gives it back, outside this lock)."""
+def _slots_fill_batch(*, study: Study, participant_id: int, expires_at: datetime, now: datetime,
+                      offer: _Offer | None) -> _Batch:
+    """One transaction of ``slots_refill``: the participant's row lock, the offer (if any) placed, then the fill.
+
+    The lock is a statement of its own, before the fill: on PostgreSQL a statement sees the database as it was when
+    it began, so a fill that waited for the lock inside itself would not see what the transaction it waited for had
+    just reserved."""
     spec = study.spec
-    locked = (Participant.objects.select_for_update().filter(pk=participant_id, stage=Participant.Stage.WORK)
-              .values_list("position", "total").first())
+    with connection.cursor() as cursor:
+        cursor.execute(_participant_lock_sql(), [participant_id])
+        stage, position, total = cursor.fetchone()
     unused = offer.found[0] if offer is not None and offer.found is not None else None
-    if locked is None:
-        return Participant.objects.values_list("total", flat=True).get(pk=participant_id), None, unused
-    position, total = locked
-    rows = [dict(zip(_SLOT_FIELDS, row, strict=True)) for row in Assignment.objects.filter(
-        participant_id=participant_id).order_by("position").values_list(*_SLOT_FIELDS)]
-    room = pairs_held_at_once(spec) - sum(1 for r in rows if r["status"] == Assignment.Status.RESERVED and r["pair_id"])
-    released = [r for r in rows if r["position"] >= position and r["status"] == Assignment.Status.RELEASED]
-    seen = {r["pair__prompt_id"] for r in rows if r["pair_id"]}
+    if stage != Participant.Stage.WORK:
+        return _Batch(total=total, stuck=None, unused=unused, filled={})
+    if offer is not None:
+        placed, dropped = _offer_place(offer=offer, participant_id=participant_id, position=position,
+                                       cap=pairs_held_at_once(spec))
+        unused = None if placed else unused
+        total -= dropped
+    cap = pairs_held_at_once(spec)
+    picks = min(cap, _PICKS_AT_ONCE)
+    filled: dict[int, Assignment] = {}
+    while True:
+        done, stuck_pk, targets = _fill_run(study=study, participant_id=participant_id, position=position,
+                                            picks=picks, expires_at=expires_at, now=now)
+        filled |= done
+        if stuck_pk is not None or targets < picks or picks == cap:
+            break  # else the participant may have room beyond what one statement picks: the next takes it
+    stuck = _stuck_read(participant_id=participant_id, pk=stuck_pk, spec=spec) if stuck_pk is not None else None
+    return _Batch(total=total, stuck=stuck, unused=unused, filled=filled)
+
+
+def _offer_place(*, offer: _Offer, participant_id: int, position: int, cap: int) -> tuple[bool, int]:
+    """Gives the stuck slot what the reservation that could wait found, if it is still the first released slot from
+    the participant's position and the participant has room: its pair, or (None found) drops it. Returns whether
+    the offered pair went in, and how many slots were dropped."""
+    first = (Assignment.objects.filter(participant_id=participant_id, position__gte=position,
+                                       status=Assignment.Status.RELEASED)
+             .order_by("position").values_list("pk", flat=True).first())
+    held = Assignment.objects.filter(participant_id=participant_id, status=Assignment.Status.RESERVED,
+                                     pair__isnull=False).count()
+    if first != offer.pk or held >= cap:
+        return False, 0
+    if offer.found is None:
+        _slot_drop(participant_id=participant_id, pk=offer.pk)
+        Participant.objects.filter(pk=participant_id).update(total=F("total") - 1)
+        return False, 1
+    pair, left = offer.found
+    Assignment.objects.filter(pk=offer.pk).update(pair=pair, system_a_id=pair.system_a_id,
+                                                  system_b_id=pair.system_b_id, left=left,
+                                                  status=Assignment.Status.RESERVED)
+    return True, 0
+
+
+def _stuck_read(*, participant_id: int, pk: int, spec: dict) -> _Stuck:
+    """The stuck slot with what a reservation for it must respect: the prompts the participant has seen (unless
+    the spec repeats prompts) and their left/right balance so far."""
+    rows = list(Assignment.objects.filter(participant_id=participant_id).values_list(
+        "pk", "pair_id", "pair__prompt_id", "system_a_id", "system_b_id", "left"))
+    seen: set[int] = set()
     balance: dict[int, int] = {}
-    for r in rows:
-        if r["pair_id"]:
-            _count_shown(balance, system_a=r["system_a_id"], system_b=r["system_b_id"], left=r["left"])
-    filled: list[Assignment] = []
-    dropped = 0
+    for _pk, pair_id, prompt_id, system_a, system_b, left in rows:
+        if pair_id:
+            seen.add(prompt_id)
+            _count_shown(balance, system_a=system_a, system_b=system_b, left=left)
+    _pk, _pair, _prompt, system_a, system_b, left = next(row for row in rows if row[0] == pk)
+    return _Stuck(pk=pk, wanted=(system_a, system_b), left=left, exclude=set() if spec["repeat_prompts"] else seen,
+                  balance=balance)
 
-    def fill(target: dict, found: tuple[Pair, str]) -> None:
-        pair, left = found
-        seen.add(pair.prompt_id)
-        _count_shown(balance, system_a=pair.system_a_id, system_b=pair.system_b_id, left=left)
-        filled.append(Assignment(pk=target["pk"], pair=pair, system_a_id=pair.system_a_id,
-                                 system_b_id=pair.system_b_id, left=left, status=Assignment.Status.RESERVED))
 
+# The fill: one statement from parts (webapp.data.statements) ------------------------------------------------------
+
+_PICKS_AT_ONCE = 6  # pair picks in one fill statement (its SQL grows with the square of this)
+
+
+def _fill_run(*, study: Study, participant_id: int, position: int, picks: int, expires_at: datetime,
+              now: datetime) -> tuple[dict[int, Assignment], int | None, int]:
+    """Runs the fill's parts under the participant's lock. Returns the slots filled (views by position), the first
+    slot it could not fill (every candidate locked, or none left), and how many slots it meant to fill."""
+    values = {"participant": participant_id, "position": position, "cap": pairs_held_at_once(study.spec),
+              "study": study.pk, "quota": study.spec["judgments_per_pair"], "expires_at": db_datetime(expires_at),
+              "now": db_datetime(now)}
+    shape = _fill_parts(picks=picks, repeat_prompts=bool(study.spec["repeat_prompts"]))
+    rows = statements_run([Part(name, sql, [values[key] for key in keys]) for name, sql, keys in shape.parts],
+                          result=shape.result)
+    filled: dict[int, Assignment] = {}
     stuck = None
-    if offer is not None and released and released[0]["pk"] == offer.pk and room > 0:
-        target = released.pop(0)
-        if offer.found is None:
-            _slot_drop(participant_id=participant_id, pk=target["pk"])
-            dropped += 1
+    for target, picked, claimed, *slot in rows:
+        if slot[0] is not None:
+            filled[slot[2]] = slot_from_row(slot)
+            continue
+        stuck = target if stuck is None else stuck
+        if picked is not None and claimed is not None:  # taken but its slot was not free: never under the lock
+            Pair.objects.filter(pk=picked).update(taken=F("taken") - 1)
+    return filled, stuck, len(rows)
+
+
+@dataclass(frozen=True)
+class _FillShape:
+    parts: tuple[tuple[str, str, tuple[str, ...]], ...]  # name, SQL, the names of its parameters' values
+    result: str
+
+
+def _text(value: str) -> str:
+    """A constant of the code (a status, a side) as an SQL literal."""
+    assert value.isalnum(), value
+    return f"'{value}'"
+
+
+@cache
+def _fill_parts(*, picks: int, repeat_prompts: bool) -> _FillShape:
+    """The fill of up to ``picks`` released slots, as parts, so one statement on PostgreSQL:
+
+    - ``targets``: the released slots from the participant's position on, in order, as many as the participant has
+      room for (the cap less the pairs they hold);
+    - per slot k, ``want_k``: the least-taken pair of the slot's planned system pair with room, on a prompt the
+      participant has not seen nor been given by an earlier pick (unless the spec repeats prompts: then a pair
+      picked earlier counts as taken once more), locked and passing over locked rows; with the planned side;
+      ``any_k``, only when ``want_k`` found none: the least-taken pair of any system pair, the same way, with the
+      side that keeps the participant's left/right balance (the slots holding pairs and the earlier picks). A pick
+      runs only when the slot before it got a pair, so the fill stops at the first slot it cannot fill;
+    - ``claim``: each picked pair taken (``taken < quota`` checked again, under the row lock the pick holds);
+      ``filled``: the slots given their pairs (only if still released); ``moved``: the participant seen and their
+      reservations' expiry moved on.
+
+    The picks read the pairs and the slots before ``claim`` and ``filled`` change them (on both databases), and
+    what the picks before them chose only through their names."""
+    slot, pair, person = table_name(Assignment), table_name(Pair), table_name(Participant)
+    left = quoted("left")
+    reserved, released = _text(Assignment.Status.RESERVED), _text(Assignment.Status.RELEASED)
+    side_a, side_b = _text(design.LEFT_A), _text(design.LEFT_B)
+    lock = row_lock(of="q")
+    columns = f"id, prompt_id, system_a_id, system_b_id, slot, {left}"
+    parts: list[tuple[str, str, tuple[str, ...]]] = [(
+        "targets",
+        f"SELECT id, system_a_id, system_b_id, {left}, k FROM (SELECT a.id, a.system_a_id, a.system_b_id, a.{left}, "
+        f"ROW_NUMBER() OVER (ORDER BY a.position) AS k FROM {slot} a WHERE a.participant_id = %s "
+        f"AND a.status = {released} AND a.position >= %s) r WHERE k <= {picks} AND k <= %s - (SELECT COUNT(*) "
+        f"FROM {slot} h WHERE h.participant_id = %s AND h.status = {reserved} AND h.pair_id IS NOT NULL)",
+        ("participant", "position", "cap", "participant"),
+    )]
+    names: list[str] = []
+
+    def union(of: list[str], select: str) -> str:
+        return " UNION ALL ".join(f"SELECT {select} FROM {name}" for name in of)
+
+    def score(system: str) -> str:  # +1 where the slot shows ``system`` on the left, -1 on the right
+        return (f"CASE WHEN (h.{left} = {side_a} AND h.system_a_id = {system}) OR (h.{left} = {side_b} AND "
+                f"h.system_b_id = {system}) THEN 1 WHEN (h.{left} = {side_a} AND h.system_b_id = {system}) OR "
+                f"(h.{left} = {side_b} AND h.system_a_id = {system}) THEN -1 ELSE 0 END")
+
+    for k in range(1, picks + 1):
+        target = f"(SELECT {{}} FROM targets WHERE k = {k})".format
+        earlier = list(names)
+        if repeat_prompts:
+            taken = (f"q.taken + (SELECT COUNT(*) FROM ({union(earlier, 'id')}) e WHERE e.id = q.id)" if earlier
+                     else "q.taken")
+            unseen, unseen_keys = "", ()
         else:
-            fill(target, offer.found)
-            unused = None
-    for target in released:
-        if len(filled) >= room:
-            break
-        wanted = (target["system_a_id"], target["system_b_id"])
-        exclude = set() if spec["repeat_prompts"] else set(seen)
-        found = _pair_for_slot(study=study, quota=spec["judgments_per_pair"], exclude=exclude, wanted=wanted,
-                               left=target["left"], balance=balance, may_wait=False)
-        if found is None:
-            stuck = _Stuck(pk=target["pk"], wanted=wanted, left=target["left"], exclude=exclude,
-                           balance=dict(balance))
-            break
-        fill(target, found)
-    if filled:
-        Assignment.objects.bulk_update(filled, ["pair", "system_a", "system_b", "left", "status"])
-    Participant.objects.filter(pk=participant_id).update(total=total - dropped, expires_at=expires_at)
-    return total - dropped, stuck, unused
+            taken = "q.taken"
+            unseen = (f" AND q.prompt_id NOT IN (SELECT r.prompt_id FROM {slot} s JOIN {pair} r ON r.id = s.pair_id "
+                      f"WHERE s.participant_id = %s)")
+            unseen += f" AND q.prompt_id NOT IN ({union(earlier, 'prompt_id')})" if earlier else ""
+            unseen_keys = ("participant",)
+        after = f" AND EXISTS ({union(earlier[-2:], '1')})" if earlier else ""
+        want = (f"SELECT q.id, q.prompt_id, q.system_a_id, q.system_b_id, {target('id')} AS slot, "
+                f"{target(left)} AS {left} FROM {pair} q WHERE q.study_id = %s "
+                f"AND q.system_a_id = {target('system_a_id')} AND q.system_b_id = {target('system_b_id')} "
+                f"AND {taken} < %s{unseen}{after} ORDER BY {taken}, q.id LIMIT 1 {lock}")
+        shown = union(earlier, f"system_a_id, system_b_id, {left}")
+        shown = (f"SELECT s.system_a_id, s.system_b_id, s.{left} FROM {slot} s WHERE s.participant_id = %s "
+                 f"AND s.pair_id IS NOT NULL" + (f" UNION ALL {shown}" if shown else ""))
+        tilt = f"(SELECT COALESCE(SUM({score('c.system_a_id')} - ({score('c.system_b_id')})), 0) FROM ({shown}) h)"
+        fallback = (f"SELECT c.id, c.prompt_id, c.system_a_id, c.system_b_id, c.slot, "
+                    f"CASE WHEN {tilt} <= 0 THEN {side_a} ELSE {side_b} END AS {left} FROM ("
+                    f"SELECT q.id, q.prompt_id, q.system_a_id, q.system_b_id, {target('id')} AS slot FROM {pair} q "
+                    f"WHERE q.study_id = %s AND {taken} < %s AND EXISTS (SELECT 1 FROM targets WHERE k = {k}) "
+                    f"AND NOT EXISTS (SELECT 1 FROM want_{k}){unseen}{after} ORDER BY {taken}, q.id LIMIT 1 {lock}) c")
+        parts += [(f"want_{k}", want, ("study", "quota", *unseen_keys)),
+                  (f"any_{k}", fallback, ("participant", "study", "quota", *unseen_keys))]
+        names += [f"want_{k}", f"any_{k}"]
+    picked = f"(SELECT e.{{}} FROM picked e WHERE e.slot = {slot}.id)".format
+    count = f"(SELECT COUNT(*) FROM picked e WHERE e.id = {pair}.id)"
+    slot_returned = ", ".join(quoted(column) for column in ("id", "participant_id", "position", "token", "status",
+                                                             "pair_id", "attention_check_id", "system_a_id",
+                                                             "system_b_id", "left"))
+    parts += [
+        ("picked", union(names, columns), ()),
+        ("claim", f"UPDATE {pair} SET taken = taken + {count} WHERE id IN (SELECT id FROM picked) "
+                  f"AND taken + {count} <= %s RETURNING id", ("quota",)),
+        ("filled", f"UPDATE {slot} SET status = {reserved}, pair_id = {picked('id')}, "
+                   f"system_a_id = {picked('system_a_id')}, system_b_id = {picked('system_b_id')}, "
+                   f"{left} = {picked(left)} WHERE status = {released} AND id IN (SELECT e.slot FROM picked e "
+                   f"WHERE e.id IN (SELECT id FROM claim)) RETURNING {slot_returned}", ()),
+        ("moved", f"UPDATE {person} SET expires_at = %s, last_seen_at = %s WHERE id = %s RETURNING id",
+         ("expires_at", "now", "participant")),
+    ]
+    result = (f"SELECT g.id, e.id, c.id, {slot_columns()} FROM targets g LEFT JOIN picked e ON e.slot = g.id "
+              f"LEFT JOIN claim c ON c.id = e.id LEFT JOIN filled a ON a.id = g.id {slot_joins()} ORDER BY g.k")
+    return _FillShape(parts=tuple(parts), result=result)
 
 
 def _slot_drop(*, participant_id: int, pk: int) -> None:
