@@ -138,7 +138,7 @@ def test_test_retest_may_take_one_pair_for_several_slots_of_a_refill_but_never_p
         services.judgment_submit(participant=participant, token=slot.token, answers=answer(study.spec["criteria"]))
         participant.refresh_from_db()
     # the fifth comparison could no longer be supplied: dropped, and the participant is done
-    assert (participant.stage, participant.total) == ("completed", 4)
+    assert (participant.stage, participant.total) == (Participant.Stage.DONE, 4)
     assert Pair.objects.get().taken == 4
     _taken_matches_the_slots()
 
