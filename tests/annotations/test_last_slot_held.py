@@ -1,16 +1,14 @@
 """The last free slot of a project is never reported as "nothing left" only because another turn held its item's
 row at that instant (the pick passes over held rows): the annotator waits a moment and gets it."""
 
-import threading
-
 import pytest
-from django.db import connection, transaction
 
 from annotations.models import Enrollment, Item
 from annotations.services import flow, routing
 from annotations.services.routing import assignment_next
 from tests.conftest import require_postgres
 from tests.factories import ItemFactory, ProjectFactory, UserFactory
+from tests.threads import row_held
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -23,26 +21,8 @@ def test_an_item_held_for_a_moment_by_another_turn_is_still_reserved(monkeypatch
     enrollment = flow.enrollment_open(project=project, user=UserFactory(username="late-comer"))
     Enrollment.objects.filter(id=enrollment.id).update(stage=Enrollment.Stage.WORK)
     enrollment.refresh_from_db()
-    held, release = threading.Event(), threading.Event()
-
-    def hold_the_row() -> None:
-        try:
-            with transaction.atomic():
-                Item.objects.select_for_update().get(id=item.id)  # as a label's store does for its item
-                held.set()
-                release.wait(5)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_row)
-    holder.start()
-    assert held.wait(5)
-    threading.Timer(0.1, release.set).start()
-    try:
+    with row_held(Item.objects.filter(id=item.id), for_seconds=0.1):  # as a label's store holds its item
         assignment = assignment_next(enrollment=enrollment)
-    finally:
-        release.set()
-        holder.join(5)
     assert assignment is not None and assignment.item_id == item.id
     assert Item.objects.get(id=item.id).taken == 1
 

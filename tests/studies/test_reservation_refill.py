@@ -4,12 +4,11 @@ kept: the planned system pair and side where it has room, else any pair on the s
 prompt twice (unless the spec repeats prompts), no pair past its quota, locked pairs passed over and waited for
 between batches, a slot the study cannot supply dropped."""
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from studies import design, services
@@ -17,6 +16,7 @@ from studies.models import Assignment, Pair, Participant
 from tests.conftest import require_postgres
 from tests.factories import UserFactory
 from tests.studies.conftest import answer
+from tests.threads import row_held
 
 
 def _started(study, name="refilled") -> Participant:
@@ -157,26 +157,8 @@ def test_a_refill_whose_every_candidate_is_locked_waits_for_one_outside_the_part
     Pair.objects.filter(study=study, taken=0).exclude(pk__in=Pair.objects.filter(study=study, taken=0)
                                                      .order_by("id")[:1]).update(taken=1)
     free = Pair.objects.get(study=study, taken=0)
-    held, release = threading.Event(), threading.Event()
-
-    def hold_the_pair() -> None:
-        try:
-            with transaction.atomic():
-                Pair.objects.select_for_update().get(pk=free.pk)  # as another reservation does
-                held.set()
-                release.wait(5)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_pair)
-    holder.start()
-    assert held.wait(5)
-    threading.Timer(0.2, release.set).start()
-    try:
+    with row_held(Pair.objects.filter(pk=free.pk), for_seconds=0.2):  # as another reservation holds it
         shown = services.slot_for_display(participant=Participant.objects.get(pk=participant.pk))
-    finally:
-        release.set()
-        holder.join(5)
     assert shown is not None and shown.pair is not None and shown.pair.pk == free.pk
     assert [a.pair_id for a in _held(participant)] == [free.pk]
     assert Pair.objects.get(pk=free.pk).taken == 1
