@@ -1,6 +1,5 @@
-"""REST API of agreement, annotator quality, exclusions and re-queuing (researchers only).
-
-Paths are absolute under the annotations URLconf (it includes ``urlpatterns`` from here)."""
+"""REST API of agreement, annotator quality, exclusions and re-queuing (researchers only); routed by
+``annotations.api_urls``."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import json
 
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -131,14 +129,3 @@ class ItemQueueView(APIView):
         project = selectors.project_get_for_user(user=request.user, slug=slug)
         item = item_queue_more_labels(item=get_object_or_404(Item, project=project, external_id=external_id))
         return Response({"item": item.external_id, "needed": item.needed})
-
-
-urlpatterns = [
-    path("api/projects/<slug:slug>/agreement/", AgreementView.as_view(), name="api_agreement"),
-    path("api/projects/<slug:slug>/annotators/", AnnotatorQualityView.as_view(), name="api_annotator_quality"),
-    path("api/projects/<slug:slug>/annotators/<str:pseudonym>/exclude/", AnnotatorExcludeView.as_view(),
-         name="api_annotator_exclude"),
-    path("api/projects/<slug:slug>/annotators/<str:pseudonym>/include/", AnnotatorIncludeView.as_view(),
-         name="api_annotator_include"),
-    path("api/projects/<slug:slug>/items/<path:external_id>/queue/", ItemQueueView.as_view(), name="api_item_queue"),
-]

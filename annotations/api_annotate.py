@@ -3,14 +3,13 @@
 The same turn as the htmx page (`views.annotate_submit`), through the same service (`services.turn`); only the annotator's
 own enrollment and assignments are reachable, and an item is shown by its display fields only (never its labels,
 gold answers, role or metadata). Assignment ids leave the server signed, so they are opaque and cannot be guessed.
-Token or session auth, annotator role only. Paths are absolute: the annotations URLconf includes `urlpatterns`.
+Token or session auth, annotator role only; routed by `annotations.api_urls` under /api/annotate/.
 """
 
 from __future__ import annotations
 
 from django.core import signing
 from django.core.cache import cache
-from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -236,10 +235,3 @@ class SkipView(APIView):
                                action="distressing" if incoming.validated_data["distressing"] else "skip",
                                seconds=incoming.validated_data["seconds"], note=incoming.note())
         return Response(SkipOutput({"skipped": turn.skipped, "next": _facing(enrollment, turn)}).data)
-
-
-urlpatterns = [
-    path("api/annotate/<slug:slug>/next/", NextView.as_view(), name="api_annotate_next"),
-    path("api/annotate/<slug:slug>/submit/", SubmitView.as_view(), name="api_annotate_submit"),
-    path("api/annotate/<slug:slug>/skip/", SkipView.as_view(), name="api_annotate_skip"),
-]

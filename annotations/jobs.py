@@ -117,7 +117,7 @@ def register() -> None:
         name="project", model=Project,
         visible=lambda *, user: _selectors().projects_for_user(user=user),
         get_for_user=lambda *, user, key: _selectors().project_get_for_user(user=user, slug=key),
-        url=lambda project: reverse("project_detail", args=[project.slug])))
+        url=lambda project: reverse("annotations:project_detail", args=[project.slug])))
     job_kind_register(JobKind(
         name=AnnotationJobKind.EXPORT, label=AnnotationJobKind.EXPORT.label, queue=Queue.DEFAULT, run=run_export,
         launch=_export_from_data, targets=(Project,),

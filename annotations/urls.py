@@ -1,15 +1,9 @@
+"""Annotation pages (namespace "annotations", included at the site root): annotators' pages under /p/ and
+/annotate/, researchers' pages under /projects/, and the API under /api/ (annotations.api_urls)."""
+
 from django.urls import include, path
 
-from annotations import (
-                         api_agreement,
-                         api_annotate,
-                         views,
-                         views_agreement,
-                         views_import,
-                         views_items,
-                         views_jobs,
-                         views_projects,
-)
+from annotations import views, views_agreement, views_import, views_items, views_jobs, views_projects
 
 urlpatterns = [
     path("p/<slug:slug>/", views.join, name="join"),
@@ -33,7 +27,16 @@ urlpatterns = [
     path("projects/<slug:slug>/export/", views_jobs.export_launch, name="export_launch"),
     path("projects/<slug:slug>/report/", views_jobs.agreement_report_launch, name="agreement_report_launch"),
     path("projects/<slug:slug>/crowd-ids.csv", views_projects.project_crowd_ids, name="project_crowd_ids"),
+    # Agreement: the table and plots, annotator quality (with exclusion) and the most disputed items (with
+    # re-queuing). The queue route comes before the item route: <path:> would swallow its "/queue/".
+    path("projects/<slug:slug>/agreement/", views_agreement.agreement_page, name="agreement_page"),
+    path("projects/<slug:slug>/agreement/items/<path:external_id>/queue/", views_agreement.item_queue_view,
+         name="agreement_item_queue"),
+    path("projects/<slug:slug>/agreement/items/<path:external_id>/", views_agreement.item_read,
+         name="agreement_item"),
+    path("projects/<slug:slug>/agreement/annotators/<str:pseudonym>/exclude/", views_agreement.annotator_exclude_view,
+         name="agreement_annotator_exclude"),
+    path("projects/<slug:slug>/agreement/annotators/<str:pseudonym>/include/", views_agreement.annotator_include_view,
+         name="agreement_annotator_include"),
     path("api/", include("annotations.api_urls")),
 ]
-
-urlpatterns += views_agreement.urlpatterns + api_agreement.urlpatterns + api_annotate.urlpatterns

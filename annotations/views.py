@@ -57,7 +57,7 @@ def join(request, slug):
     if user != request.user:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     flow.enrollment_open(project=project, user=user, crowd=asdict(identity) if identity else {})
-    response = redirect("annotate", slug)
+    response = redirect("annotations:annotate", slug)
     crowd_link_remember(request=request, response=response, user=user, identity=identity)
     return response
 
@@ -241,7 +241,7 @@ def annotate(request, slug):
 
 def _to_stage(request, slug):
     """After a stage form: htmx follows with a full navigation, plain forms with a redirect."""
-    url = reverse("annotate", args=[slug])
+    url = reverse("annotations:annotate", args=[slug])
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
@@ -363,7 +363,7 @@ def annotate_submit(request, slug):
     if turn.assignment is None:  # a stop (attention, quota, break) or nothing left: the stage page says which
         return _to_stage(request, slug)
     if not request.htmx:
-        return redirect("annotate", slug)
+        return redirect("annotations:annotate", slug)
     return _item_fragment(request, _item_context(enrollment, turn.assignment))
 
 

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
@@ -146,7 +146,7 @@ def annotator_exclude_view(request, slug, pseudonym):
     annotator_exclude(project=project, annotator=annotator, reason=request.POST.get("reason", ""),
                       created_by=request.user)
     messages.info(request, f"{pseudonym} is excluded from agreement and exports.")
-    return redirect(reverse("agreement_page", args=[slug]) + "#quality")
+    return redirect(reverse("annotations:agreement_page", args=[slug]) + "#quality")
 
 
 @require_POST
@@ -156,7 +156,7 @@ def annotator_include_view(request, slug, pseudonym):
     annotator = get_object_or_404(get_user_model(), pseudonym=pseudonym)
     annotator_include(project=project, annotator=annotator)
     messages.info(request, f"{pseudonym} is included again.")
-    return redirect(reverse("agreement_page", args=[slug]) + "#quality")
+    return redirect(reverse("annotations:agreement_page", args=[slug]) + "#quality")
 
 
 @require_POST
@@ -165,15 +165,4 @@ def item_queue_view(request, slug, external_id):
     project = selectors.project_get_for_user(user=request.user, slug=slug)
     item = item_queue_more_labels(item=get_object_or_404(Item, project=project, external_id=external_id))
     messages.info(request, f"{item.external_id} now needs {item.needed} labels.")
-    return redirect(reverse("agreement_page", args=[slug]) + "#disagreement")
-
-
-urlpatterns = [
-    path("projects/<slug:slug>/agreement/", agreement_page, name="agreement_page"),
-    path("projects/<slug:slug>/agreement/items/<path:external_id>/queue/", item_queue_view, name="agreement_item_queue"),
-    path("projects/<slug:slug>/agreement/items/<path:external_id>/", item_read, name="agreement_item"),
-    path("projects/<slug:slug>/agreement/annotators/<str:pseudonym>/exclude/", annotator_exclude_view,
-         name="agreement_annotator_exclude"),
-    path("projects/<slug:slug>/agreement/annotators/<str:pseudonym>/include/", annotator_include_view,
-         name="agreement_annotator_include"),
-]
+    return redirect(reverse("annotations:agreement_page", args=[slug]) + "#disagreement")

@@ -47,7 +47,7 @@ def project_import(request, slug):
             context["error"] = str(exc)
         else:
             messages.success(request, f"Imported {count} item{'s' if count != 1 else ''} from {upload.name}.")
-            return _go_to(request, reverse("project_detail", args=[project.slug]))
+            return _go_to(request, reverse("annotations:project_detail", args=[project.slug]))
     template = f"{PAGE}#result" if request.htmx else PAGE
     return render(request, template, context, status=422)
 

@@ -21,7 +21,7 @@ def export_launch(request, slug: str):
     return job_launched(request, lambda: export_job_launch(
         project=project, created_by=request.user, fmt=request.POST.get("format", "jsonl"),
         aggregate=request.POST.get("aggregate", "none"),
-    ), reverse("project_detail", args=[slug]))
+    ), reverse("annotations:project_detail", args=[slug]))
 
 
 @require_POST
@@ -33,4 +33,4 @@ def agreement_report_launch(request, slug: str):
     return job_launched(request, lambda: agreement_report_job_launch(
         project=project, created_by=request.user, seed=request.POST.get("seed", 0),
         n_bootstrap=request.POST.get("n_bootstrap", REPORT_BOOTSTRAP), by=request.POST.getlist("by"),
-    ), reverse("agreement_page", args=[slug]))
+    ), reverse("annotations:agreement_page", args=[slug]))

@@ -30,7 +30,7 @@ def _presets() -> dict[str, str]:
 @researcher_required
 def project_detail(request, slug):
     project = selectors.project_get_for_user(user=request.user, slug=slug)
-    join_url = request.build_absolute_uri(reverse("join", args=[project.slug]))
+    join_url = request.build_absolute_uri(reverse("annotations:join", args=[project.slug]))
     return render(request, "annotations/project_detail.html", {
         "project": project,
         "progress": selectors.project_progress(project=project),
@@ -39,9 +39,9 @@ def project_detail(request, slug):
         "join_url": join_url,
         "collaborators": project.collaborators.order_by("username"),
         "may_manage": may_manage(project, request.user),
-        "agreement_url": reverse("agreement_page", args=[project.slug]),
+        "agreement_url": reverse("annotations:agreement_page", args=[project.slug]),
         "prolific_url": join_url + PROLIFIC_QUERY,
-        "delete_url": reverse("project_delete", args=[project.slug]),
+        "delete_url": reverse("annotations:project_delete", args=[project.slug]),
         "kept": "It holds labels, so it cannot be deleted: close it instead, and the labels stay."
         if project_services.project_delete_refusal(project=project) else "",
     })
@@ -77,7 +77,7 @@ def _spec_save(request, *, project=None):
     except SpecError as exc:
         return _spec_form(request, spec_text=spec_text, project=project, error=str(exc))
     messages.success(request, f"Saved project {saved.slug}.")
-    return redirect("project_detail", saved.slug)
+    return redirect("annotations:project_detail", saved.slug)
 
 
 @require_http_methods(["GET", "POST"])
@@ -134,12 +134,12 @@ def project_delete(request, slug):
     project = selectors.project_get_for_user(user=request.user, slug=slug)
     if request.POST.get("confirm", "").strip() != project.slug:
         messages.error(request, f"Not deleted: type {project.slug} to confirm.")
-        return redirect(reverse("project_detail", args=[slug]) + "#delete")
+        return redirect(reverse("annotations:project_detail", args=[slug]) + "#delete")
     try:
         project_services.project_delete(project=project, by=request.user)
     except project_services.ProjectError as exc:
         messages.error(request, f"Not deleted: {exc}.")
-        return redirect(reverse("project_detail", args=[slug]) + "#delete")
+        return redirect(reverse("annotations:project_detail", args=[slug]) + "#delete")
     messages.success(request, f"Project {slug} deleted.")
     return redirect("dashboard")
 
@@ -160,4 +160,4 @@ def project_share(request, slug):
             messages.success(request, "Shared.")
     except project_services.ShareError as exc:
         messages.error(request, str(exc))
-    return redirect("project_detail", slug)
+    return redirect("annotations:project_detail", slug)

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from annotations.selectors import project_get_for_user
-from ml.models import GeneratedText, MlJobKind, ModelJob, ModelVersion, Score
+from ml.models import GeneratedText, MlJobKind, ModelJob, ModelKind, ModelVersion, Score
 from studies.selectors import study_get_for_user
 from webapp.jobs.models import Job
 from webapp.jobs.selectors import job_get_for_user
@@ -81,7 +81,7 @@ def job_similarity_vs_annotators(*, job: Job) -> list[dict]:
     (excluded annotators left out), over the items that have both. Read live, so it follows
     the labels as they come in: ``[{"dimension", "spearman" (None below 3 items), "n"}]``."""
     job = ModelJob.of(job)
-    if job.model_version is None or job.model_version.kind != "similarity" or not job.project_id:
+    if job.model_version is None or job.model_version.kind != ModelKind.SIMILARITY or not job.project_id:
         return []
     from scipy.stats import spearmanr
 
@@ -117,7 +117,7 @@ def job_human_agreement(*, job: Job) -> dict[str, dict]:
     job = ModelJob.of(job)
     if job.kind != MlJobKind.SCORING or not job.project_id or job.model_version is None:
         return {}
-    if job.model_version.kind not in ("judge", "scorer"):
+    if job.model_version.kind not in (ModelKind.JUDGE, ModelKind.SCORER):
         return {}
     import pandas as pd
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ml import selectors, services
 from ml.forms import LaunchForm, RegisterForm
+from ml.models import MlJobKind
 from webapp.jobs.errors import JobError
 from webapp.jobs.selectors import jobs_for_user
 from webapp.people.roles import researcher_required
@@ -70,7 +71,7 @@ def _target(request, source):
 def job_new(request):
     source = request.POST if request.method == "POST" else request.GET
     study, project = _target(request, source)
-    form = LaunchForm(request.POST or None, initial={"kind": source.get("kind", "generation")})
+    form = LaunchForm(request.POST or None, initial={"kind": source.get("kind", MlJobKind.GENERATION)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

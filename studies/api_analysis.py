@@ -1,6 +1,6 @@
 """REST API for a study's analysis and exports (researchers with access to the study only).
 
-``urlpatterns`` are relative to the API mount ``/api/studies/`` (``studies.api_urls`` includes them):
+Routed by ``studies.api_urls``, under ``/api/studies/``:
 
 * ``GET <slug>/report/``: the report of :mod:`studies.analysis.report` (``comparisons``,
   ``bradley_terry``, ``position_bias`` and more); ``?bootstrap=`` resamples (0–5000, default 1000);
@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 
 from django.http import StreamingHttpResponse
-from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -190,10 +189,3 @@ def export_response(study, *, format: str, filters: dict) -> StreamingHttpRespon
     response["X-Spec-Hash"] = study.spec_hash
     response["X-Export-Filters"] = json.dumps(filters, ensure_ascii=True)
     return response
-
-
-urlpatterns = [
-    path("<slug:slug>/report/", StudyReportView.as_view(), name="api_study_report"),
-    path("<slug:slug>/export/", StudyExportView.as_view(), name="api_study_export"),
-    path("<slug:slug>/plan/", StudyPlanView.as_view(), name="api_study_plan"),
-]

@@ -1,8 +1,9 @@
-"""API routes, mounted at /api/studies/ (by studies.urls)."""
+"""API routes, mounted at /api/studies/ (by studies.urls, namespace "studies"): studies, participation and
+judgments, and each study's report, plan and export."""
 
 from django.urls import path
 
-from studies import api
+from studies import api, api_analysis
 
 urlpatterns = [
     path("", api.StudyListView.as_view(), name="api_study_list"),
@@ -15,10 +16,8 @@ urlpatterns = [
     path("<slug:slug>/close/", api.StudyCloseView.as_view(), name="api_study_close"),
     path("<slug:slug>/share/", api.StudyShareView.as_view(), name="api_study_share"),
     path("<slug:slug>/share/<str:username>/", api.StudyUnshareView.as_view(), name="api_study_unshare"),
+    path("<slug:slug>/report/", api_analysis.StudyReportView.as_view(), name="api_study_report"),
+    path("<slug:slug>/export/", api_analysis.StudyExportView.as_view(), name="api_study_export"),
+    path("<slug:slug>/plan/", api_analysis.StudyPlanView.as_view(), name="api_study_plan"),
 ]
 
-# Report and export endpoints (studies.api_analysis, owned by the analysis engineer), before the catch-alls
-# would not matter: their paths are longer than "<slug>/".
-from studies import api_analysis  # noqa: E402
-
-urlpatterns += api_analysis.urlpatterns

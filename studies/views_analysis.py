@@ -1,7 +1,6 @@
 """Researcher pages for a study's results: tables, the two plots as inline SVG, and export downloads.
 
-``urlpatterns`` are relative to the site root (``studies.urls`` includes them in the "studies"
-namespace):
+Routed by ``studies.urls`` (namespace "studies"):
 
 * ``studies/<slug>/results/``: the results page; an htmx request gets the ``results`` fragment
   (what ``studies/_results.html`` loads into the study page); ``?correction=bh`` adjusts the
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
-from django.urls import path
 from django.views.decorators.http import require_GET
 
 from studies import selectors
@@ -105,10 +103,3 @@ def study_results_export(request, slug: str):
     if kind not in FORMATS:
         kind = "dpo"
     return export_response(study, format=kind, filters=export_filters(study))
-
-
-urlpatterns = [
-    path("studies/<slug:slug>/results/", study_results, name="study_results"),
-    path("studies/<slug:slug>/results/export/", study_results_export, name="study_results_export"),
-    path("studies/<slug:slug>/plan/", study_plan_page, name="study_plan"),
-]

@@ -1,6 +1,6 @@
 from django.urls import NoReverseMatch, reverse
 
-RESEARCHER_NAV = [("dashboard", "Projects"), ("studies:list", "Studies"), ("ml:models", "Models & jobs"),
+RESEARCHER_NAV = [("dashboard", "Projects"), ("studies:study_list", "Studies"), ("ml:models", "Models & jobs"),
                   ("api-docs", "API")]
 
 

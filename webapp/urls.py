@@ -18,7 +18,7 @@ urlpatterns = [
     path("api/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("annotations.urls")),
+    path("", include(("annotations.urls", "annotations"), namespace="annotations")),
     path("", include(("studies.urls", "studies"), namespace="studies")),
     path("", include(("webapp.jobs.urls", "jobs"), namespace="jobs")),
     path("", include(("ml.urls", "ml"), namespace="ml")),

@@ -36,7 +36,7 @@ from django.db.models.expressions import RawSQL
 
 from annotations.agreement.load import project_annotator_attribute_table
 from annotations.importing.items import KIND_FIELDS
-from annotations.models import Label, Project
+from annotations.models import ItemKind, Label, Project
 from webapp.data.csvsafe import csv_cell_neutralised
 from webapp.people.surveys import ATTRIBUTE_NAMES
 
@@ -157,7 +157,7 @@ def _label_rows(project: Project, fmt: str) -> tuple[list[str], Iterator[Any], d
             for pk, external_id, data, metadata in project.items.filter(id__in=missing).values_list(
                 "id", "external_id", "data", "metadata"
             ):
-                turns = len(data.get("turns", ())) if project.kind == "dialogue" else 0
+                turns = len(data.get("turns", ())) if project.kind == ItemKind.DIALOGUE else 0
                 items[pk] = (item_part(external_id, data, metadata), turns)
             for label_id, item_pk, annotator_id, values, source, created_at, seconds in chunk:
                 items_seen.add(item_pk)
@@ -285,7 +285,7 @@ def _aggregate_rows(project: Project, method: str) -> tuple[list[str], Iterator[
         row = _json_safe(row)
         fields = items[row["item"]]
         extra = {}
-        if project.kind == "dialogue":
+        if project.kind == ItemKind.DIALOGUE:
             turn = row.get("turn")
             turns = fields["turns"]
             extra["turn_text"] = turns[turn]["text"] if turn is not None and 0 <= turn < len(turns) else None

@@ -17,7 +17,7 @@ from django.db.models.functions import Least
 
 from annotations.importing import ImportFormatError, iter_items, iter_label_rows
 from annotations.importing.sources import source_name
-from annotations.models import Item, Label, Project, ProjectAnnotator
+from annotations.models import Item, ItemKind, Label, Project, ProjectAnnotator
 from annotations.services import projects
 from annotations.spec import dimension_value_clean, dimension_value_parse, spec_load
 
@@ -171,7 +171,7 @@ def labels_import(*, project: Project, path_or_file: Any, fmt: str | None = None
 
 def _item_index(project: Project) -> dict[str, tuple[int, int]]:
     """external id -> (item id, number of turns)."""
-    if project.kind == "dialogue":
+    if project.kind == ItemKind.DIALOGUE:
         rows = project.items.values_list("external_id", "id", "data").iterator(chunk_size=5000)
         return {ext: (pk, len(data.get("turns", []))) for ext, pk, data in rows}
     rows = project.items.values_list("external_id", "id").iterator(chunk_size=10_000)

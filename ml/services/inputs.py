@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from annotations.models import Item
+from annotations.models import Item, ItemKind
 from ml.models import ModelJob
 from studies.models import Prompt, Response
 
@@ -55,9 +55,9 @@ class PairInput:
 
 def _turns_of_item(item: Item) -> tuple[tuple[str, str], ...]:
     data = item.data or {}
-    if item.kind == "dialogue":
+    if item.kind == ItemKind.DIALOGUE:
         return tuple((str(t.get("speaker", "")), str(t.get("text", ""))) for t in data.get("turns") or [])
-    if item.kind == "response":
+    if item.kind == ItemKind.RESPONSE:
         return (("seeker", str(data.get("context", ""))),)
     return (("seeker", str(data.get("text", ""))),)
 
@@ -107,9 +107,9 @@ def scoring_inputs(*, job: ModelJob) -> list[ScoringInput]:
         items = Item.objects.filter(project_id=job.project_id, role=Item.Role.TASK, kind__in=SCORING_ITEM_KINDS)
         for item in items.order_by("pk"):
             data = item.data or {}
-            if item.kind == "response":
+            if item.kind == ItemKind.RESPONSE:
                 text, context = str(data.get("response", "")), str(data.get("context", "")) or None
-            elif item.kind == "dialogue":
+            elif item.kind == ItemKind.DIALOGUE:
                 turns = _turns_of_item(item)
                 if not turns:
                     continue

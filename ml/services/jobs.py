@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from annotations.models import Item
 from ml.core.errors import ParamError
 from ml.core.scores import COMBINE_RULES, PERM_DIMENSIONS, judge_param_clean
 from ml.models import MlJobKind, ModelJob, ModelKind, ModelVersion
@@ -113,7 +114,7 @@ def model_job_launch(
         system_name = _check_study_target(kind=kind, study=study, system_name=system_name, version=model_version)
     else:
         kinds = _item_kinds_for(kind=kind, model_kind=model_version.kind)
-        if not project.items.filter(role="task", kind__in=kinds).exists():
+        if not project.items.filter(role=Item.Role.TASK, kind__in=kinds).exists():
             raise JobError(f"{project.slug} has no items a {kind} job can use (kinds {', '.join(kinds)})", field="project")
     return job_queue(kind=kind, row=ModelJob, target=study or project, created_by=created_by, params=clean,
                      model_version=model_version, system_name=system_name)

@@ -19,7 +19,7 @@ from django.db import transaction
 from ml.core.errors import Cancelled
 from ml.core.registry_checks import check_loadable
 from ml.core.scores import score_health
-from ml.models import GeneratedText, ModelJob, Score
+from ml.models import GeneratedText, ModelJob, ModelKind, Score
 from ml.services.inputs import (
     GenerationInput,
     InputError,
@@ -120,7 +120,7 @@ def _scorer_options(job: ModelJob) -> tuple[str, dict]:
     dimensions = tuple(params.get("dimensions") or ())
     weights = params.get("weights")
     aligned = tuple(float(weights.get(name, 0.0)) for name in dimensions) if weights else None
-    if job.model_version.kind == "judge":
+    if job.model_version.kind == ModelKind.JUDGE:
         rubrics = params.get("rubrics") or {}
         return "judge", {"perspectives": dimensions, "combine": params["combine"], "weights": aligned,
                          "batch_size": params["batch_size"], "mode": params.get("judge_mode", "expected"),
@@ -131,7 +131,7 @@ def _scorer_options(job: ModelJob) -> tuple[str, dict]:
 
 def run_scoring(job: ModelJob, on_batch) -> dict:
     version = job.model_version
-    if version.kind == "similarity":
+    if version.kind == ModelKind.SIMILARITY:
         return _run_similarity(job, on_batch)
     kind, options = _scorer_options(job)
     check_loadable(version_path(version), kind)

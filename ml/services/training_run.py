@@ -16,7 +16,7 @@ from pathlib import Path
 from django.db import transaction
 
 from ml.core.errors import Cancelled
-from ml.models import ModelJob, ModelVersion
+from ml.models import ModelJob, ModelKind, ModelVersion
 from ml.services.model_store import version_path, version_publish
 from ml.services.registry import RegistryError, model_version_register
 from ml.services.training import run_folder
@@ -55,7 +55,7 @@ def _active_scorer(recipe: str) -> dict | None:
     """The active reward model, which scores a generator's held-out replies (new and parent alike)."""
     if recipe not in ("sft", "dpo"):
         return None
-    scorer = ModelVersion.objects.filter(kind="scorer", is_active=True).first()
+    scorer = ModelVersion.objects.filter(kind=ModelKind.SCORER, is_active=True).first()
     if scorer is None:
         return None
     return {"path": version_path(scorer), "name": scorer.name}
@@ -116,7 +116,7 @@ def trained_version_register(*, job: ModelJob, outcome: dict) -> ModelVersion:
                              "manifest": snapshot["manifest"]},
                 "holdout_group": job.params.get("holdout_group"), "split": outcome["split"],
                 "hyperparameters": outcome["record"]["hyperparameters"], "record": outcome["record"]}
-    if outcome["kind"] == "scorer":
+    if outcome["kind"] == ModelKind.SCORER:
         settings["outputs"] = scorer_outputs(Path(outcome["model_dir"]))
     settings["artifact"] = version_publish(folder=Path(outcome["model_dir"]), name=name)
     metrics = {"heldout": outcome["metrics"], "parent": outcome["parent_metrics"],

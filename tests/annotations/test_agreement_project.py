@@ -110,7 +110,7 @@ def test_excluding_an_annotator_changes_the_report_and_including_restores_it(res
 @pytest.mark.django_db
 def test_api_report_matches_the_command_and_only_the_owner_may_read_it(researcher, other_researcher, annotator, client):
     project = _project_with_labels(researcher, "api", LIKERT, KRIPPENDORFF_CODERS_X_UNITS)
-    url = reverse("api_agreement", args=[project.slug]) + "?bootstrap=50&seed=3"
+    url = reverse("annotations:api_agreement", args=[project.slug]) + "?bootstrap=50&seed=3"
     client.force_login(researcher)
     response = client.get(url)
     assert response.status_code == 200
@@ -129,12 +129,12 @@ def test_api_exclude_include_and_queue(researcher, client):
     project = _project_with_labels(researcher, "apiq", LIKERT, KRIPPENDORFF_CODERS_X_UNITS)
     pseudonym = get_user_model().objects.get(crowd_id__endswith="/apiq-coder0").pseudonym
     client.force_login(researcher)
-    assert client.post(reverse("api_annotator_exclude", args=[project.slug, pseudonym]), {"reason": "gold"}).status_code == 200
-    quality = client.get(reverse("api_annotator_quality", args=[project.slug])).json()["annotators"]
+    assert client.post(reverse("annotations:api_annotator_exclude", args=[project.slug, pseudonym]), {"reason": "gold"}).status_code == 200
+    quality = client.get(reverse("annotations:api_annotator_quality", args=[project.slug])).json()["annotators"]
     assert {row["annotator"]: row["excluded"] for row in quality}[pseudonym] is True
-    assert client.post(reverse("api_annotator_include", args=[project.slug, pseudonym])).json()["revoked"] == 1
+    assert client.post(reverse("annotations:api_annotator_include", args=[project.slug, pseudonym])).json()["revoked"] == 1
     item = project.items.get(external_id="u5")
-    response = client.post(reverse("api_item_queue", args=[project.slug, "u5"]))
+    response = client.post(reverse("annotations:api_item_queue", args=[project.slug, "u5"]))
     assert response.json()["needed"] == item.needed + 1
 
 
@@ -142,7 +142,7 @@ def test_api_exclude_include_and_queue(researcher, client):
 def test_agreement_page_shows_table_plot_quality_and_disagreement(researcher, other_researcher, client):
     project = _project_with_labels(researcher, "page", LIKERT, KRIPPENDORFF_CODERS_X_UNITS,
                                    countries=["uk", "uk", "in", "in"])
-    url = reverse("agreement_page", args=[project.slug])
+    url = reverse("annotations:agreement_page", args=[project.slug])
     client.force_login(researcher)
     html = client.get(url + "?by=country&sort=n_labels&order=desc").content.decode()
     assert 'data-testid="agreement-table"' in html and "0.815" in html
@@ -153,7 +153,7 @@ def test_agreement_page_shows_table_plot_quality_and_disagreement(researcher, ot
         fragment = client.get(url + "?fragment=quality&sort=median_seconds", HTTP_HX_REQUEST="true").content.decode()
     assert fragment.lstrip().startswith('<section id="quality">') and "median_seconds ▲" in fragment
     before = project.items.get(external_id="u5").needed
-    response = client.post(reverse("agreement_item_queue", args=[project.slug, "u5"]))
+    response = client.post(reverse("annotations:agreement_item_queue", args=[project.slug, "u5"]))
     assert response.status_code == 302 and project.items.get(external_id="u5").needed == before + 1
     client.force_login(other_researcher)
     assert client.get(url).status_code == 404

@@ -224,7 +224,7 @@ def test_the_page_sends_a_large_file_to_its_job_page_and_only_the_projects_resea
         researcher, other_researcher, settings, django_capture_on_commit_callbacks):
     settings.RESONANCE_IMPORT_INLINE_BYTES = 100
     project = ProjectFactory(owner=researcher, slug="page-import")
-    url = reverse("project_import", args=[project.slug])
+    url = reverse("annotations:project_import", args=[project.slug])
     outsider = Client()
     outsider.force_login(other_researcher)
     assert outsider.post(url, {"file": SimpleUploadedFile("x.jsonl", stories(30))}).status_code == 404
@@ -243,7 +243,7 @@ def test_the_page_sends_a_large_file_to_its_job_page_and_only_the_projects_resea
     assert htmx.status_code == 200 and htmx["HX-Redirect"] == reverse("jobs:job_detail", args=[second.pk])
     job_services.job_run(job_id=first.pk, worker=WORKER)
     page = owner.get(reverse("jobs:job_detail", args=[first.pk])).content.decode()
-    assert "Imported 30 items from page.jsonl." in page and reverse("project_items", args=[project.slug]) in page
+    assert "Imported 30 items from page.jsonl." in page and reverse("annotations:project_items", args=[project.slug]) in page
     assert outsider.get(reverse("jobs:job_detail", args=[first.pk])).status_code == 403
 
     project.collaborators.add(other_researcher)
@@ -258,7 +258,7 @@ def test_a_file_over_the_upload_limit_is_refused_on_the_page_naming_it(researche
     project = ProjectFactory(owner=researcher, slug="too-big")
     owner = Client()
     owner.force_login(researcher)
-    response = owner.post(reverse("project_import", args=[project.slug]),
+    response = owner.post(reverse("annotations:project_import", args=[project.slug]),
                           {"file": SimpleUploadedFile("huge.jsonl", stories(30))})
     assert response.status_code == 422 and "huge.jsonl is 0.0 MiB; an import file may be at most" in response.text
     assert not Item.objects.filter(project=project).exists() and not Job.objects.exists()

@@ -23,13 +23,13 @@ def at_items(client, project):
     from annotations.models import Enrollment
 
     Enrollment.objects.update(stage="work")
-    page = client.get(reverse("annotate", args=["demo"]))
+    page = client.get(reverse("annotations:annotate", args=["demo"]))
     return client, page.context["assignment"]
 
 
 def submit(client, assignment, **fields):
     form = {"assignment": assignment.id, "d__empathy": "3", "action": "submit", **fields}
-    return client.post(reverse("annotate_submit", args=["demo"]), form, headers={"HX-Request": "true"})
+    return client.post(reverse("annotations:annotate_submit", args=["demo"]), form, headers={"HX-Request": "true"})
 
 
 def test_a_flag_and_comment_sent_with_the_answer_are_stored_once(at_items):
@@ -114,12 +114,12 @@ def test_researchers_find_noted_items_and_download_the_notes(client, at_items, p
     noted = assignment.item
 
     client.force_login(researcher)
-    browser = client.get(reverse("project_items", args=["demo"]) + "?notes=1").content.decode()
+    browser = client.get(reverse("annotations:project_items", args=["demo"]) + "?notes=1").content.decode()
     assert f"<code>{noted.external_id}</code>" in browser and browser.count("<code>") == 1
     assert "1 note from annotators" in browser
-    preview = client.get(reverse("project_item_preview", args=["demo", noted.id])).content.decode()
+    preview = client.get(reverse("annotations:project_item_preview", args=["demo", noted.id])).content.decode()
     assert "Offensive or harmful" in preview and "HYPERLINK" in preview
-    response = client.get(reverse("project_notes_csv", args=["demo"]))
+    response = client.get(reverse("annotations:project_notes_csv", args=["demo"]))
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     pseudonym = ItemNote.objects.get().annotator.pseudonym
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -128,6 +128,6 @@ def test_researchers_find_noted_items_and_download_the_notes(client, at_items, p
     assert "noter" not in response.content.decode()  # the Prolific id never leaves in a notes file
 
     client.force_login(other_researcher)
-    assert client.get(reverse("project_notes_csv", args=["demo"])).status_code == 404
+    assert client.get(reverse("annotations:project_notes_csv", args=["demo"])).status_code == 404
     client.force_login(annotator)
-    assert client.get(reverse("project_notes_csv", args=["demo"])).status_code == 403
+    assert client.get(reverse("annotations:project_notes_csv", args=["demo"])).status_code == 403

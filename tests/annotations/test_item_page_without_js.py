@@ -26,12 +26,12 @@ def slider_project(researcher):
 def test_rejected_item_without_javascript_names_the_question_and_keeps_answers(client, slider_project):
     client.get("/p/sliders/?PROLIFIC_PID=nojs")
     Enrollment.objects.update(stage="work")
-    page = client.get(reverse("annotate", args=["sliders"]))
+    page = client.get(reverse("annotations:annotate", args=["sliders"]))
     html = page.content.decode()
     assert 'class="slider-fallback" name="d__warmth"' in html and "<noscript>" not in html
     assignment = page.context["assignment"]
 
-    rejected = client.post(reverse("annotate_submit", args=["sliders"]),
+    rejected = client.post(reverse("annotations:annotate_submit", args=["sliders"]),
                            {"assignment": assignment.id, "d__empathy": "3", "d__warmth": ""})
     html = rejected.content.decode()
     assert rejected.status_code == 422 and "<html" in html
@@ -40,7 +40,7 @@ def test_rejected_item_without_javascript_names_the_question_and_keeps_answers(c
     assert 'value="3" required checked' in html
     assert "warmth: required" not in html
 
-    stored = client.post(reverse("annotate_submit", args=["sliders"]),
+    stored = client.post(reverse("annotations:annotate_submit", args=["sliders"]),
                          {"assignment": assignment.id, "d__empathy": "3", "d__warmth": "65"})
     assert stored.status_code == 302
     assert Label.objects.get().values == {"warmth": 65.0, "empathy": 3}

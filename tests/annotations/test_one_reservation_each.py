@@ -6,16 +6,11 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
-from django.urls import include, path
 from django.utils import timezone
 
-from annotations import api_annotate
 from annotations.models import Assignment, Item, Label
 from tests.annotations.test_work_not_lost import _annotator, _api
 from tests.factories import ItemFactory, ProjectFactory
-
-urlpatterns = [path("", include("webapp.urls")), *api_annotate.urlpatterns]
-pytestmark = [pytest.mark.urls(__name__)]
 
 
 def _project(items: int, *, slug: str):

@@ -7,9 +7,9 @@ from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["project_detail", "project_progress", "project_edit", "project_crowd_ids", "project_import",
-         "project_items"]
-API = ["api-project", "api-project-progress", "api-project-export"]
+PAGES = ["annotations:project_detail", "annotations:project_progress", "annotations:project_edit",
+         "annotations:project_crowd_ids", "annotations:project_import", "annotations:project_items"]
+API = ["annotations:api_project", "annotations:api_project_progress", "annotations:api_project_export"]
 ROLES = ["owner", "collaborator", "other_researcher", "annotator", "participant", "anonymous"]
 ALLOWED = {"owner", "collaborator"}
 
@@ -63,7 +63,7 @@ def test_project_list_shows_only_own_and_shared_projects(people, project, role):
     client = APIClient()
     if people[role] is not None:
         client.force_authenticate(people[role])
-    response = client.get(reverse("api-projects"))
+    response = client.get(reverse("annotations:api_projects"))
     if role in ALLOWED:
         assert [row["slug"] for row in response.json()] == [project.slug]
     elif role == "other_researcher":
@@ -74,8 +74,8 @@ def test_project_list_shows_only_own_and_shared_projects(people, project, role):
 
 def test_unknown_and_foreign_project_look_the_same(client, other_researcher, project):
     client.force_login(other_researcher)
-    assert client.get(reverse("project_detail", args=[project.slug])).status_code == 404
-    assert client.get(reverse("project_detail", args=["does-not-exist"])).status_code == 404
+    assert client.get(reverse("annotations:project_detail", args=[project.slug])).status_code == 404
+    assert client.get(reverse("annotations:project_detail", args=["does-not-exist"])).status_code == 404
 
 
 def test_annotator_cannot_submit_for_another_annotators_assignment(client, project):
@@ -94,7 +94,7 @@ def test_annotator_cannot_submit_for_another_annotators_assignment(client, proje
 
     Enrollment.objects.filter(annotator=intruder).update(stage="work")
     client.force_login(intruder)
-    response = client.post(reverse("annotate_submit", args=[project.slug]),
+    response = client.post(reverse("annotations:annotate_submit", args=[project.slug]),
                            {"assignment": theirs.id, "d__empathy": "3"})
     assert response.status_code == 403
     assert not theirs.item.labels.exists()

@@ -89,12 +89,12 @@ def test_the_api_creates_updates_deletes_shares_and_unshares(researcher, other_r
                                         ("slug: svc-demo\ntitle: Demo\nwhen: 2020-13-45\n", 3)])
 def test_invalid_yaml_in_the_editor_is_shown_with_its_line_and_nothing_is_saved(client, researcher, text, line):
     client.force_login(researcher)
-    response = client.post(reverse("project_new"), {"spec": text})
+    response = client.post(reverse("annotations:project_new"), {"spec": text})
     assert response.status_code == 422
     body = response.content.decode()
     assert f"line {line}: not valid YAML/JSON" in body and "svc-demo" in body
     project = projects.project_create(spec_text=SPEC, owner=researcher)
-    response = client.post(reverse("project_edit", args=[project.slug]), {"spec": text})
+    response = client.post(reverse("annotations:project_edit", args=[project.slug]), {"spec": text})
     assert response.status_code == 422 and f"line {line}: not valid YAML/JSON" in response.content.decode()
     project.refresh_from_db()
     assert project.title == "Service demo" and Project.objects.count() == 1
@@ -108,7 +108,7 @@ def test_invalid_yaml_through_the_api_is_a_400_with_its_line(researcher):
 
 def test_a_spec_error_in_the_editor_names_key_and_line(client, researcher):
     client.force_login(researcher)
-    response = client.post(reverse("project_new"), {"spec": SPEC.replace("type: likert", "type: lickert")})
+    response = client.post(reverse("annotations:project_new"), {"spec": SPEC.replace("type: likert", "type: lickert")})
     assert response.status_code == 422
     assert "dimensions[0].type: &#x27;lickert&#x27; is not one of" in response.content.decode()
     assert "(line 5)" in response.content.decode()
@@ -117,7 +117,7 @@ def test_a_spec_error_in_the_editor_names_key_and_line(client, researcher):
 def test_the_new_project_page_refuses_a_taken_slug(client, researcher, other_researcher):
     projects.project_create(spec_text=SPEC, owner=researcher)
     client.force_login(other_researcher)
-    response = client.post(reverse("project_new"), {"spec": SPEC.replace("Service demo", "Mine now")})
+    response = client.post(reverse("annotations:project_new"), {"spec": SPEC.replace("Service demo", "Mine now")})
     assert response.status_code == 422 and "slug: a project &#x27;svc-demo&#x27; already exists" in response.content.decode()
     assert Project.objects.get().title == "Service demo"
 
@@ -125,10 +125,10 @@ def test_the_new_project_page_refuses_a_taken_slug(client, researcher, other_res
 def test_the_project_page_shares_and_takes_access_back(client, researcher, other_researcher):
     project = projects.project_create(spec_text=SPEC, owner=researcher)
     client.force_login(researcher)
-    client.post(reverse("project_share", args=[project.slug]), {"username": "other-researcher"})
-    page = client.get(reverse("project_detail", args=[project.slug])).content.decode()
+    client.post(reverse("annotations:project_share", args=[project.slug]), {"username": "other-researcher"})
+    page = client.get(reverse("annotations:project_detail", args=[project.slug])).content.decode()
     assert "Remove access for other-researcher" in page
-    client.post(reverse("project_share", args=[project.slug]), {"username": "other-researcher", "remove": "yes"})
+    client.post(reverse("annotations:project_share", args=[project.slug]), {"username": "other-researcher", "remove": "yes"})
     assert not project.collaborators.exists()
 
 

@@ -70,7 +70,7 @@ def test_a_round_recorded_without_its_time_is_listed_without_figures(researcher)
 
 def test_the_agreement_page_shows_each_round(client, researcher, sent_back):
     client.force_login(researcher)
-    page = client.get(reverse("agreement_page", args=[sent_back.slug])).content.decode()
+    page = client.get(reverse("annotations:agreement_page", args=[sent_back.slug])).content.decode()
     assert 'data-testid="reannotation-rounds"' in page
     section = page[page.index('data-testid="reannotation-rounds"'):]
     assert "rm-1" in section and "6 before, 4 since" in section
@@ -80,5 +80,5 @@ def test_the_agreement_page_shows_each_round(client, researcher, sent_back):
 def test_a_project_without_rounds_shows_no_rounds_section(client, researcher, sent_back):
     sent_back.items.update(metadata={})
     client.force_login(researcher)
-    page = client.get(reverse("agreement_page", args=[sent_back.slug])).content.decode()
+    page = client.get(reverse("annotations:agreement_page", args=[sent_back.slug])).content.decode()
     assert 'data-testid="reannotation-rounds"' not in page

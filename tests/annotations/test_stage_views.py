@@ -10,8 +10,8 @@ from tests.factories import ItemFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-STAGE_POSTS = ("annotate_consent", "annotate_survey", "annotate_instructions", "annotate_finish",
-               "annotate_break", "annotate_submit")
+STAGE_POSTS = ("annotations:annotate_consent", "annotations:annotate_survey", "annotations:annotate_instructions",
+               "annotations:annotate_finish", "annotations:annotate_break", "annotations:annotate_submit")
 
 
 @pytest.fixture
@@ -27,19 +27,19 @@ def consent_project(researcher):
 
 def test_an_htmx_stage_form_is_answered_with_a_client_redirect_to_the_stage_page(client, consent_project):
     client.get("/p/stages/?PROLIFIC_PID=pp9&STUDY_ID=st&SESSION_ID=se")
-    response = client.post(reverse("annotate_consent", args=["stages"]), {"agree": "yes"}, HTTP_HX_REQUEST="true")
+    response = client.post(reverse("annotations:annotate_consent", args=["stages"]), {"agree": "yes"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "Location" not in response
-    assert response["HX-Redirect"] == reverse("annotate", args=["stages"])
+    assert response["HX-Redirect"] == reverse("annotations:annotate", args=["stages"])
     assert Enrollment.objects.get().stage == Enrollment.Stage.WORK
-    plain = client.post(reverse("annotate_instructions", args=["stages"]))
-    assert plain.status_code == 302 and plain["Location"] == reverse("annotate", args=["stages"])
+    plain = client.post(reverse("annotations:annotate_instructions", args=["stages"]))
+    assert plain.status_code == 302 and plain["Location"] == reverse("annotations:annotate", args=["stages"])
 
 
 @pytest.mark.parametrize("who", ["anonymous", "researcher", "participant"])
 def test_only_an_annotator_opens_the_stage_pages(client, consent_project, who):
     if who != "anonymous":
         client.force_login(UserFactory(role=who))
-    responses = [client.get(reverse("annotate", args=["stages"]))]
+    responses = [client.get(reverse("annotations:annotate", args=["stages"]))]
     responses += [client.post(reverse(name, args=["stages"])) for name in STAGE_POSTS]
     assert [response.status_code for response in responses] == [403] * len(responses)
     assert "Open the project link to annotate" in responses[0].content.decode()

@@ -8,18 +8,16 @@ import json
 
 import pytest
 from django.core.management import call_command
-from django.urls import include, path, reverse
+from django.urls import reverse
 from rest_framework.test import APIClient
 
-from annotations import api_annotate
 from annotations.agreement.load import project_agreement_report, project_label_frame
 from annotations.models import Label
 from annotations.services import flow
 from annotations.services.exporting import labels_export
 from annotations.services.importing import items_import, labels_import, project_load_spec
 
-urlpatterns = [path("", include("webapp.urls")), *api_annotate.urlpatterns]
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 SPEC = """
 slug: quality
@@ -106,12 +104,12 @@ def test_numeric_choice_submitted_on_the_page_reaches_agreement_and_exports(clie
     project = _project(researcher)
     flow.enrollment_open(project=project, user=annotator)
     client.force_login(annotator)
-    page = client.get(reverse("annotate", args=["quality"]), follow=True)
+    page = client.get(reverse("annotations:annotate", args=["quality"]), follow=True)
     answers = {"r0": ("85", "1"), "r1": ("15", "0"), "r2": ("50", "1")}
     for _ in range(3):
         assignment = page.context["assignment"]
         natural, understandable = answers[assignment.item.external_id]
-        page = client.post(reverse("annotate_submit", args=["quality"]),
+        page = client.post(reverse("annotations:annotate_submit", args=["quality"]),
                            {"assignment": assignment.id, "d__natural": natural, "d__understandable": understandable},
                            follow=True)
     assert Label.objects.filter(project=project).count() == 3

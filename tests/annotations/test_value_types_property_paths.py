@@ -11,20 +11,18 @@ import json
 import pytest
 import yaml
 from django.contrib.auth import get_user_model
-from django.urls import include, path, reverse
+from django.urls import reverse
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from annotations import api_annotate
 from annotations.models import Label
 from annotations.services import flow
 from annotations.services.importing import items_import, project_load_spec
 from annotations.spec import dimension_value_clean
 from tests.annotations.test_value_types_property import _value_strategy, dimension_specs, values_survive
 
-urlpatterns = [path("", include("webapp.urls")), *api_annotate.urlpatterns]
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 _runs = itertools.count()
 
 
@@ -66,12 +64,12 @@ def _submit_page(project, user, answers_of):
 
     client = Client()
     client.force_login(user)
-    page = client.get(reverse("annotate", args=[project.slug]), follow=True)
+    page = client.get(reverse("annotations:annotate", args=[project.slug]), follow=True)
     while page.context and page.context.get("assignment"):
         assignment = page.context["assignment"]
         form = {"assignment": assignment.id}
         form.update({f"d__{name}": str(value) for name, value in answers_of(assignment.item.external_id).items()})
-        page = client.post(reverse("annotate_submit", args=[project.slug]), form, follow=True)
+        page = client.post(reverse("annotations:annotate_submit", args=[project.slug]), form, follow=True)
         assert page.status_code == 200
 
 

@@ -7,17 +7,14 @@ import threading
 
 import pytest
 from django.db import connection, connections
-from django.urls import include, path
 from rest_framework.test import APIClient
 
-from annotations import api_annotate
 from annotations.models import Assignment, Enrollment, Item, Label
 from annotations.services import flow, routing
 from annotations.services.routing import SubmitError, assignment_next, assignment_skip, label_submit
 from tests.factories import ItemFactory, ProjectFactory, UserFactory
 
-urlpatterns = [path("", include("webapp.urls")), *api_annotate.urlpatterns]
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 ASSIGNMENT_RE = re.compile(r'name="assignment" value="(\d+)"')
 
 

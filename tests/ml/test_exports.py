@@ -95,10 +95,10 @@ def test_the_page_launches_the_export_and_only_the_projects_researchers_download
     client.force_login(researcher)
     assert (
         'data-testid="export-form"'
-        in client.get(reverse("project_detail", args=[labelled_project.slug])).text
+        in client.get(reverse("annotations:project_detail", args=[labelled_project.slug])).text
     )
     with django_capture_on_commit_callbacks():
-        response = client.post(reverse("export_launch", args=[labelled_project.slug]), {"format": "jsonl"})
+        response = client.post(reverse("annotations:export_launch", args=[labelled_project.slug]), {"format": "jsonl"})
     job = Job.objects.get(kind=AnnotationJobKind.EXPORT)
     assert response.status_code == 302 and response["Location"] == reverse("jobs:job_detail", args=[job.pk])
     download = reverse("jobs:job_download", args=[job.pk])
@@ -114,7 +114,7 @@ def test_the_page_launches_the_export_and_only_the_projects_researchers_download
     assert client.get(download + "?manifest=1").status_code == 200
     client.force_login(other_researcher)
     assert client.get(download).status_code == 403
-    assert client.post(reverse("export_launch", args=[labelled_project.slug])).status_code == 404  # not among their projects
+    assert client.post(reverse("annotations:export_launch", args=[labelled_project.slug])).status_code == 404  # not among their projects
 
 
 def test_exports_go_to_the_default_queue_and_model_work_to_the_gpu_queue():

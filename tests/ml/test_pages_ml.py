@@ -182,9 +182,9 @@ def test_with_the_broker_down_launch_says_so_and_annotation_pages_still_work(
                 "combine": "mean"})
         job = Job.objects.latest("pk")
         detail = client.get(response["Location"])
-        project_page = client.get(reverse("project_detail", args=[world["project"].slug]))
+        project_page = client.get(reverse("annotations:project_detail", args=[world["project"].slug]))
         client.force_login(annotator)
-        join_page = client.get(reverse("join", args=[world["project"].slug]), follow=True)
+        join_page = client.get(reverse("annotations:join", args=[world["project"].slug]), follow=True)
     finally:
         restore()
 

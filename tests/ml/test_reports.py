@@ -47,7 +47,7 @@ def report_file(job: Job) -> str:
 
 
 def report_launch_url(target: str, slug: str) -> str:
-    return reverse("agreement_report_launch" if target == "project" else "studies:study_report_launch", args=[slug])
+    return reverse("annotations:agreement_report_launch" if target == "project" else "studies:study_report_launch", args=[slug])
 
 
 @pytest.fixture
@@ -194,7 +194,7 @@ def test_reports_go_to_the_default_queue():
 def test_the_pages_offer_the_report_and_the_job_page_the_download(
         client, rated_project, judged_study, researcher, django_capture_on_commit_callbacks):
     client.force_login(researcher)
-    agreement = client.get(reverse("agreement_page", args=[rated_project.slug]) + "?by=country").text
+    agreement = client.get(reverse("annotations:agreement_page", args=[rated_project.slug]) + "?by=country").text
     results = client.get(reverse("studies:study_results", args=[judged_study.slug]) + "?bootstrap=0").text
     assert 'data-testid="report-form"' in agreement and 'name="by" value="country"' in agreement
     assert "Full report in the background (" in agreement and 'value="2000"' in agreement
@@ -289,7 +289,7 @@ def test_with_the_broker_down_the_launch_says_so_and_the_agreement_page_still_wo
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(report_launch_url("project", rated_project.slug))
         detail = client.get(response["Location"])
-        page = client.get(reverse("agreement_page", args=[rated_project.slug]))
+        page = client.get(reverse("annotations:agreement_page", args=[rated_project.slug]))
     finally:
         restore()
 

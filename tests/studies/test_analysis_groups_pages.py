@@ -11,7 +11,7 @@ from scipy.stats import fisher_exact
 from studies.models import Participant
 from tests.studies.test_export_preferences import ALPHA, BETA, import_judgments, prompt
 
-pytestmark = [pytest.mark.urls("tests.studies.test_analysis_views"), pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ from studies.analysis.planning import judgments_for, plan_reached, study_plan
 from tests.studies.conftest import study_spec
 from tests.studies.test_export_preferences import ALPHA, BETA, import_judgments, prompt
 
-pytestmark = pytest.mark.urls("tests.studies.test_analysis_views")
-
 
 def cohen_h(p):
     return 2 * math.asin(math.sqrt(p)) - 2 * math.asin(math.sqrt(0.5))

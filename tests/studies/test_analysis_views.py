@@ -3,24 +3,11 @@
 import json
 
 import pytest
-from django.urls import include, path
 
-import webapp.urls
-from studies import api_analysis, views_analysis
-from studies import urls as study_urls
 from tests.factories import UserFactory
 from tests.studies.test_export_preferences import ALPHA, BETA, import_judgments, prompt
 
-# The analysis routes, mounted the way studies.urls mounts the rest of the app, so these tests do
-# not depend on when the app's url module includes them.
-_root = [p for p in webapp.urls.urlpatterns if getattr(p, "namespace", None) != "studies"]
-_studies = [
-    *views_analysis.urlpatterns,
-    path("api/studies/", include(api_analysis.urlpatterns)),
-    *study_urls.urlpatterns,
-]
-urlpatterns = [*_root, path("", include((_studies, "studies"), namespace="studies"))]
-pytestmark = [pytest.mark.urls(__name__), pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

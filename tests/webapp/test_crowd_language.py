@@ -52,22 +52,22 @@ def test_a_german_project_shows_its_pages_in_german_and_its_own_words_as_written
     assert '<html lang="de"' in page
     assert "Einwilligung" in page and "Ich stimme zu" in page and "I agree" not in page
     assert "Sie nehmen an einem Test teil." in page  # the researcher's consent text, as written
-    client.post(reverse("annotate_consent", args=["deutsch"]), {"agree": "yes"})
-    survey = client.get(reverse("annotate", args=["deutsch"])).content.decode()
+    client.post(reverse("annotations:annotate_consent", args=["deutsch"]), {"agree": "yes"})
+    survey = client.get(reverse("annotations:annotate", args=["deutsch"])).content.decode()
     assert "Über Sie" in survey and "Ihr Geschlecht" in survey and '<option value="Woman">Frau</option>' in survey
 
 
 def test_a_german_survey_refusal_is_german_and_the_answer_is_stored_in_the_surveys_own_words(client, researcher):
     _project(researcher)
     _arrive(client, "deutsch")
-    client.post(reverse("annotate_consent", args=["deutsch"]), {"agree": "yes"})
-    refused = client.post(reverse("annotate_survey", args=["deutsch"]), {"gender": ""})
+    client.post(reverse("annotations:annotate_consent", args=["deutsch"]), {"agree": "yes"})
+    refused = client.post(reverse("annotations:annotate_survey", args=["deutsch"]), {"gender": ""})
     assert refused.status_code == 422
     assert "Bitte beantworten Sie diese Frage." in refused.content.decode()
-    client.post(reverse("annotate_survey", args=["deutsch"]), {"gender": "Woman"})
+    client.post(reverse("annotations:annotate_survey", args=["deutsch"]), {"gender": "Woman"})
     enrollment = Enrollment.objects.get()
     assert enrollment.annotator.attributes["gender"] == "Woman"
-    item = client.get(reverse("annotate", args=["deutsch"])).content.decode()
+    item = client.get(reverse("annotations:annotate", args=["deutsch"])).content.decode()
     assert "Absenden" in item and "0 von 1 erledigt" in item and "Wie einfühlsam ist der Text?" in item
 
 
@@ -78,7 +78,7 @@ def test_an_english_project_beside_it_and_the_researcher_pages_stay_english(clie
     english = _arrive(Client(), "english")  # another person: this browser is the German annotator's
     assert '<html lang="en"' in english and "I agree" in english and "Ich stimme zu" not in english
     client.force_login(researcher)
-    dashboard = client.get(reverse("project_detail", args=["deutsch"]), HTTP_ACCEPT_LANGUAGE="de")
+    dashboard = client.get(reverse("annotations:project_detail", args=["deutsch"]), HTTP_ACCEPT_LANGUAGE="de")
     assert '<html lang="en"' in dashboard.content.decode()
     assert translation.get_language() == "en"  # the German request left nothing behind in this thread
 

@@ -26,11 +26,11 @@ def _messages(response) -> list[str]:
 
 def test_the_owner_deletes_an_empty_project_by_typing_its_slug(client, researcher, owned):
     client.force_login(researcher)
-    page = client.get(reverse("project_detail", args=["to-go"])).content.decode()
+    page = client.get(reverse("annotations:project_detail", args=["to-go"])).content.decode()
     assert 'data-testid="delete-form"' in page
-    wrong = client.post(reverse("project_delete", args=["to-go"]), {"confirm": "to-g"}, follow=True)
+    wrong = client.post(reverse("annotations:project_delete", args=["to-go"]), {"confirm": "to-g"}, follow=True)
     assert "Not deleted: type to-go to confirm." in _messages(wrong) and Project.objects.filter(slug="to-go").exists()
-    done = client.post(reverse("project_delete", args=["to-go"]), {"confirm": " to-go "}, follow=True)
+    done = client.post(reverse("annotations:project_delete", args=["to-go"]), {"confirm": " to-go "}, follow=True)
     assert done.redirect_chain[-1][0] == reverse("dashboard") and "Project to-go deleted." in _messages(done)
     assert not Project.objects.filter(slug="to-go").exists()
 
@@ -38,9 +38,9 @@ def test_the_owner_deletes_an_empty_project_by_typing_its_slug(client, researche
 def test_a_project_with_labels_is_kept_and_says_why(client, researcher, owned):
     LabelFactory(item=owned.items.first(), values={"empathy": 1})
     client.force_login(researcher)
-    page = client.get(reverse("project_detail", args=["to-go"])).content.decode()
+    page = client.get(reverse("annotations:project_detail", args=["to-go"])).content.decode()
     assert 'data-testid="delete-form"' not in page and "It holds labels, so it cannot be deleted" in page
-    refused = client.post(reverse("project_delete", args=["to-go"]), {"confirm": "to-go"}, follow=True)
+    refused = client.post(reverse("annotations:project_delete", args=["to-go"]), {"confirm": "to-go"}, follow=True)
     assert any(message.startswith("Not deleted: a project with labels") for message in _messages(refused))
     assert Project.objects.filter(slug="to-go").exists()
 
@@ -50,10 +50,10 @@ def test_a_collaborator_sees_no_form_and_another_researcher_finds_nothing(client
     helper = UserFactory(username="helper", role="researcher")
     owned.collaborators.add(helper)
     client.force_login(helper)
-    assert 'data-testid="delete-form"' not in client.get(reverse("project_detail", args=["to-go"])).content.decode()
-    assert client.post(reverse("project_delete", args=["to-go"]), {"confirm": "to-go"}).status_code == 403
+    assert 'data-testid="delete-form"' not in client.get(reverse("annotations:project_detail", args=["to-go"])).content.decode()
+    assert client.post(reverse("annotations:project_delete", args=["to-go"]), {"confirm": "to-go"}).status_code == 403
     client.force_login(other_researcher)
-    assert client.post(reverse("project_delete", args=["to-go"]), {"confirm": "to-go"}).status_code == 404
+    assert client.post(reverse("annotations:project_delete", args=["to-go"]), {"confirm": "to-go"}).status_code == 404
     assert Project.objects.filter(slug="to-go").exists()
 
 

@@ -233,7 +233,7 @@ def test_a_job_on_a_project_is_seen_by_whoever_may_see_the_project(
     page = Client()
     page.force_login(other_researcher)
     text = page.get(url).text
-    assert "Job #" in text and f'href="{reverse("project_detail", args=["seen-jobs"])}"' in text
+    assert "Job #" in text and f'href="{reverse("annotations:project_detail", args=["seen-jobs"])}"' in text
 
 
 def test_deleting_a_project_deletes_its_jobs_and_what_they_wrote(researcher, generator_version,

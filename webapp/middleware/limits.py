@@ -34,14 +34,14 @@ IP, PERSON = "webapp.middleware.limits.address_key", "webapp.middleware.limits.p
 LIMITED = {
     "login": ("login", IP, ("POST",)),
     "api-token": ("login", IP, ("POST",)),
-    "join": ("join", IP, ("GET", "POST")),
+    "annotations:join": ("join", IP, ("GET", "POST")),
     "studies:join": ("join", IP, ("GET", "POST")),
     "studies:participate_start": ("reserve", IP, ("POST",)),
-    "annotate": ("annotate", PERSON, ("GET",)),
-    "annotate_submit": ("annotate", PERSON, ("POST",)),
-    "api_annotate_next": ("annotate", PERSON, ("GET",)),
-    "api_annotate_submit": ("annotate", PERSON, ("POST",)),
-    "api_annotate_skip": ("annotate", PERSON, ("POST",)),
+    "annotations:annotate": ("annotate", PERSON, ("GET",)),
+    "annotations:annotate_submit": ("annotate", PERSON, ("POST",)),
+    "annotations:api_annotate_next": ("annotate", PERSON, ("GET",)),
+    "annotations:api_annotate_submit": ("annotate", PERSON, ("POST",)),
+    "annotations:api_annotate_skip": ("annotate", PERSON, ("POST",)),
 }
 
 

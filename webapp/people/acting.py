@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
+from webapp.people.models import User
+
 
 def acting_researcher(username: str | None, *, option: str = "--owner", default_first: bool = False):
     """The researcher called ``username``. ``CommandError`` naming the option, the user and their role when no
@@ -24,7 +26,7 @@ def acting_researcher(username: str | None, *, option: str = "--owner", default_
     if not default_first:
         return None
     user = (users.filter(is_superuser=True).order_by("pk").first()
-            or users.filter(role="researcher").order_by("pk").first())
+            or users.filter(role=User.Role.RESEARCHER).order_by("pk").first())
     if user is None:
         raise CommandError(f"no researcher account exists; create one or pass {option} USERNAME")
     return user

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ml.core.errors import ModelLoadError
 from ml.management.commands._launch import version_by_name_or_active
+from ml.models import ModelKind
 from ml.services.judge_pairs import study_judge_pairs
 from studies.management.commands._owner import study_by_slug
 from webapp.jobs.errors import JobError
@@ -30,7 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, slug, model, criterion, include_ended, batch_size, as_json, **options):
         study = study_by_slug(slug)
-        version = version_by_name_or_active(model, ("judge",))
+        version = version_by_name_or_active(model, (ModelKind.JUDGE,))
         try:
             result = study_judge_pairs(study=study, model_version=version, criterion=criterion,
                                        include_ended=include_ended, batch_size=batch_size)

@@ -1,4 +1,6 @@
+from annotations.models import ItemKind
 from ml.management.commands._launch import LaunchCommand
+from ml.models import MlJobKind, ModelKind
 
 
 class Command(LaunchCommand):
@@ -7,8 +9,8 @@ class Command(LaunchCommand):
         "a project's items; a similarity model scores a pair project's pairs. --wait follows progress and exits "
         "non-zero on failure."
     )
-    job_kind = "scoring"
-    model_kinds = ("scorer", "judge")
+    job_kind = MlJobKind.SCORING
+    model_kinds = (ModelKind.SCORER, ModelKind.JUDGE)
 
     def default_model_kinds(self, project) -> tuple[str, ...]:
-        return ("similarity",) if project is not None and project.kind == "pair" else self.model_kinds
+        return (ModelKind.SIMILARITY,) if project is not None and project.kind == ItemKind.PAIR else self.model_kinds

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from webapp.demo import loading, training
+from webapp.jobs.models import Queue
 
 WORKER_STOP_SECONDS = 15
 TRAINING_POLL_SECONDS = 2
@@ -169,7 +170,7 @@ class Command(BaseCommand):
     def _check_worker(self, worker: subprocess.Popen) -> None:
         from webapp.tasks import ping_roundtrip
 
-        for queue in ("default", "gpu"):
+        for queue in (Queue.DEFAULT, Queue.GPU):
             try:
                 seconds = ping_roundtrip(queue=queue, timeout=90)
             except TimeoutError as exc:
