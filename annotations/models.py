@@ -93,7 +93,7 @@ class Enrollment(models.Model):
 
     # the journey's steps (webapp.people.journey); a refused consent ends the enrollment with the reason said,
     # which its page words, so no enrollment is ever declined
-    Stage = stage_choices("Stage", leave_out=(Step.DECLINED,))
+    Stage = stage_choices("Stage", leave_out=(Step.DECLINED,), labels={Step.WORK: "Items"})
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="enrollments")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments")

@@ -129,7 +129,9 @@ class Participant(models.Model):
     # the journey's steps (webapp.people.journey) but the final survey, which a study has none of; and one value
     # of a participant's own: `imported`, a participant whose judgments came from elsewhere
     # (studies.services.importing) and who walks no journey here
-    Stage = stage_choices("Stage", leave_out=(Step.FINAL,), extra=(("IMPORTED", "imported", "Imported"),))
+    Stage = stage_choices("Stage", leave_out=(Step.FINAL,), extra=(("IMPORTED", "imported", "Imported"),), labels={
+        Step.WORK: "Judging", Step.DONE: "Completed", Step.ENDED: "Ended (attention checks)",
+        Step.DECLINED: "Declined consent"})
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_participations")

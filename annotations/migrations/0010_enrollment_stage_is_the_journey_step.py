@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="enrollment",
             name="stage",
-            field=models.CharField(choices=[("consent", "Consent"), ("survey", "Survey"), ("instructions", "Instructions"), ("work", "Work"), ("final", "Final survey"), ("done", "Done"), ("ended", "Ended early")], default="consent", max_length=16),
+            field=models.CharField(choices=[("consent", "Consent"), ("survey", "Survey"), ("instructions", "Instructions"), ("work", "Items"), ("final", "Final survey"), ("done", "Done"), ("ended", "Ended early")], default="consent", max_length=16),
         ),
         migrations.RunPython(stages_forward, stages_backward),
     ]

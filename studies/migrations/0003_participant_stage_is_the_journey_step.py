@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="participant",
             name="stage",
-            field=models.CharField(choices=[("consent", "Consent"), ("survey", "Survey"), ("instructions", "Instructions"), ("work", "Work"), ("done", "Done"), ("ended", "Ended early"), ("declined", "Declined consent"), ("imported", "Imported")], default="consent", max_length=16),
+            field=models.CharField(choices=[("consent", "Consent"), ("survey", "Survey"), ("instructions", "Instructions"), ("work", "Judging"), ("done", "Completed"), ("ended", "Ended (attention checks)"), ("declined", "Declined consent"), ("imported", "Imported")], default="consent", max_length=16),
         ),
         migrations.RunPython(stages_forward, stages_backward),
     ]

@@ -32,12 +32,14 @@ class Step(models.TextChoices):
 ORDER = (Step.CONSENT, Step.SURVEY, Step.INSTRUCTIONS, Step.WORK, Step.FINAL, Step.DONE)
 
 
-def stage_choices(name: str, *, leave_out: tuple[Step, ...] = (),
+def stage_choices(name: str, *, leave_out: tuple[Step, ...] = (), labels: dict[Step, str] | None = None,
                   extra: tuple[tuple[str, str, str], ...] = ()) -> type[models.TextChoices]:
     """A model's stage choices: the steps (less `leave_out`, steps that model never stores) under their own names
-    and values, so `Stage.WORK == Step.WORK`, then `extra` (member, value, label): values of that model's own which
-    no journey reaches. (A TextChoices with members cannot be subclassed, hence a class built here.)"""
-    members = [(step.name, (step.value, step.label)) for step in Step if step not in leave_out]
+    and values, so `Stage.WORK == Step.WORK`, shown with the app's own word where `labels` gives one ("Judging"
+    for a study's work), then `extra` (member, value, label): values of that model's own which no journey reaches.
+    (A TextChoices with members cannot be subclassed, hence a class built here.)"""
+    labels = labels or {}
+    members = [(step.name, (step.value, labels.get(step, step.label))) for step in Step if step not in leave_out]
     return models.TextChoices(name, members + [(member, (value, label)) for member, value, label in extra])
 
 
