@@ -9,16 +9,15 @@ Token or session auth, annotator role only; routed by `annotations.api_urls` und
 from __future__ import annotations
 
 from django.core import signing
-from django.core.cache import cache
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.models import Assignment, Enrollment, Item, ItemNote
+from annotations.models import Assignment, Enrollment, ItemNote
 from annotations.presenting import item_view
-from annotations.selectors import enrollment_get, project_get_open
+from annotations.selectors import enrollment_get, project_get_open, project_task_total
 from annotations.services import flow
 from annotations.services.notes import note_parse
 from annotations.services.routing import SubmitError, stored_label
@@ -71,11 +70,7 @@ def _enrollment_in_items(request, slug: str) -> Enrollment:
 
 def _goal(enrollment: Enrollment) -> int:
     project = enrollment.project
-    key = f"project-task-total:{project.id}"  # shared with the page, which caches the same count
-    total = cache.get(key)
-    if total is None:
-        total = Item.objects.filter(project=project, role=Item.Role.TASK).count()
-        cache.set(key, total, 60)
+    total = project_task_total(project_id=project.id)
     quota = flow.limits(project.spec)["items_per_annotator"]
     return min(int(quota), total) if quota else total
 

@@ -4,6 +4,7 @@ from collections import Counter
 from datetime import timedelta
 from statistics import median
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
@@ -30,6 +31,38 @@ def project_get_open(*, slug: str) -> Project:
     if project is None:
         raise PermissionDenied("this project is not open")
     return project
+
+
+def project_task_total(*, project_id: int) -> int:
+    """The project's task items (not controls), counted at most every minute (the cache is shared by the page and
+    the API)."""
+    key = f"project-task-total:{project_id}"
+    total = cache.get(key)
+    if total is None:
+        total = Item.objects.filter(project_id=project_id, role=Item.Role.TASK).count()
+        cache.set(key, total, 60)
+    return total
+
+
+def enrollment_reachable_goal(*, enrollment: Enrollment, current_is_task: bool) -> int:
+    """What this annotator can still reach (the "of N" of the progress line): their labels, the item in hand, and
+    the open task items they have not had. Counted at most every 15 seconds per enrollment, as the project's open
+    tasks (at most every 15 seconds per project, one count for every annotator) less the open ones this annotator
+    already had, so a cold count costs as much as their own assignments, not the project's size."""
+    key = f"reachable-goal:{enrollment.id}"
+    reachable = cache.get(key)
+    if reachable is None:
+        open_key = f"project-open-tasks:{enrollment.project_id}"
+        open_tasks = cache.get(open_key)
+        if open_tasks is None:
+            open_tasks = Item.objects.filter(project_id=enrollment.project_id, role=Item.Role.TASK,
+                                             is_full=False).count()
+            cache.set(open_key, open_tasks, 15)
+        had = Assignment.objects.filter(annotator_id=enrollment.annotator_id, item__project_id=enrollment.project_id,
+                                        item__role=Item.Role.TASK, item__is_full=False).count()
+        reachable = enrollment.labels_done + int(current_is_task) + max(0, open_tasks - had)
+        cache.set(key, reachable, 15)
+    return max(reachable, enrollment.labels_done + int(current_is_task))
 
 
 def project_spec_cached(*, project_id: int, spec_hash: str) -> dict:

@@ -4,7 +4,6 @@ from dataclasses import asdict
 
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
@@ -18,7 +17,12 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from annotations.models import Assignment, Enrollment, Item, ItemNote, Label
 from annotations.presenting import item_view
-from annotations.selectors import enrollment_get, project_get_open
+from annotations.selectors import (
+    enrollment_get,
+    enrollment_reachable_goal,
+    project_get_open,
+    project_task_total,
+)
 from annotations.services import flow
 from annotations.services.notes import FORM_COMMENT, FORM_FLAG, note_from_form
 from annotations.services.routing import SubmitError, assignment_next, stored_label
@@ -104,7 +108,8 @@ def _time_estimate(project) -> str:
     """"About N minutes for K items": from the project's median time per item once it has a few labels, else from
     the number of questions per item."""
     quota = flow.limits(project.spec)["items_per_annotator"]
-    items = min(quota, _task_total(project)) if quota else _task_total(project)
+    total = project_task_total(project_id=project.id)
+    items = min(quota, total) if quota else total
     if not items:
         return ""
     times = sorted(Label.objects.filter(project=project, seconds__gt=0).order_by("-id")
@@ -118,31 +123,6 @@ def _time_estimate(project) -> str:
     return ngettext("This takes about %(minutes)d minute %(for_items)s (you may stop at any time).",
                     "This takes about %(minutes)d minutes %(for_items)s (you may stop at any time).",
                     minutes) % {"minutes": minutes, "for_items": for_items}
-
-
-def _reachable_goal(enrollment: Enrollment, assignment: Assignment, quota: int | None) -> int:
-    """The "of N" of the progress line: what this annotator can still reach, not the project's size, so the
-    total is never one they cannot get to (items filled by others meanwhile drop out). Counted at most every
-    15 seconds per enrollment: the loop renders an item per request."""
-    key = f"reachable-goal:{enrollment.id}"
-    reachable = cache.get(key)
-    if reachable is None:
-        open_items = (Item.objects.filter(project_id=enrollment.project.id, role=Item.Role.TASK, is_full=False)
-                      .exclude(assignments__annotator_id=enrollment.annotator_id).count())
-        current = 1 if assignment.item.role == Item.Role.TASK else 0
-        reachable = enrollment.labels_done + current + open_items
-        cache.set(key, reachable, 15)
-    reachable = max(reachable, enrollment.labels_done + (1 if assignment.item.role == Item.Role.TASK else 0))
-    return min(int(quota), reachable) if quota else reachable
-
-
-def _task_total(project) -> int:
-    key = f"project-task-total:{project.id}"
-    total = cache.get(key)
-    if total is None:
-        total = Item.objects.filter(project=project, role=Item.Role.TASK).count()
-        cache.set(key, total, 60)
-    return total
 
 
 # The questions' HTML by (project, spec hash, language, question order): it depends on nothing else (the order may
@@ -174,7 +154,9 @@ def _item_context(enrollment: Enrollment, assignment: Assignment, errors: dict |
     view = item_view(dimensions=project.dimensions, item_data=assignment.item.data, seed=assignment.id)
     error_summary = item_view_with_answers(view, posted=posted, errors=errors) if errors else []
     quota = flow.limits(project.spec)["items_per_annotator"]
-    goal = _reachable_goal(enrollment, assignment, quota)
+    reachable = enrollment_reachable_goal(enrollment=enrollment,
+                                                    current_is_task=assignment.item.role == Item.Role.TASK)
+    goal = min(int(quota), reachable) if quota else reachable
     warn_after = flow.attention_policy(project.spec)["warn_after"]
     return {
         "project": project, "enrollment": enrollment, "assignment": assignment, "item": assignment.item,
