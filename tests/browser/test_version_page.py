@@ -1,5 +1,6 @@
-"""A researcher opens a trained version from the models list and reads its agreement plot: the humans' agreement
-beside the model's and its parent's, per dimension, by pointer on a desktop and by keyboard on a phone."""
+"""A researcher opens a trained version from the models list and reads how it was trained (a data-parallel run says
+so) and its agreement plot: the humans' agreement beside the model's and its parent's, per dimension, by pointer on a
+desktop and by keyboard on a phone."""
 
 import pytest
 from playwright.sync_api import expect
@@ -16,6 +17,9 @@ HELDOUT = {"empathy": {"n": 30, "pearson": 0.71, "spearman": 0.69, "mse": 0.4, "
            "understandable": {"n": 30, "pearson": 0.2, "spearman": 0.25, "mse": 1.1, "alpha_human": 0.3,
                               "alpha_with_model": 0.12, "loo_human": 0.35, "loo_model": 0.1}}
 PARENT = {"empathy": {"alpha_with_model": 0.31, "loo_model": 0.22}, "understandable": {"alpha_with_model": 0.05}}
+TRAINED = {"recipe": "reward-model", "project": "demo-narratives", "snapshot": {"sha256": "ab12"},
+           "split": {"seed": 0, "sizes": {"train": 70, "validation": 10, "heldout": 20}},
+           "record": {"steps": 40, "device": "cuda", "processes": 2, "wall_seconds": 12.5}}
 
 
 @pytest.mark.parametrize("viewport,hands", [(DESKTOP, "pointer"), (PHONE, "keyboard")], ids=["desktop", "phone"])
@@ -23,7 +27,8 @@ def test_the_agreement_plot_sets_the_model_beside_the_humans_and_its_parent(new_
     researcher = UserFactory(username="plotter", role="researcher")
     parent = ModelVersion.objects.create(name="minilm-base", kind="scorer", path="/nowhere")
     ModelVersion.objects.create(name="minilm-rm-1", kind="scorer", path="/nowhere/1", parent=parent,
-                                registered_by=researcher, metrics={"heldout": HELDOUT, "parent": PARENT})
+                                registered_by=researcher, metrics={"heldout": HELDOUT, "parent": PARENT},
+                                training_settings=TRAINED)
     page = new_page(viewport=viewport)
     log_in(page, username="plotter", password="pw-12345678")
     page.goto("/models/")
@@ -34,6 +39,7 @@ def test_the_agreement_plot_sets_the_model_beside_the_humans_and_its_parent(new_
         link.focus()
         page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="minilm-rm-1")).to_be_visible()
+    expect(page.get_by_test_id("trained-on")).to_contain_text("40 steps on cuda in 2 data-parallel processes in 12.5 s")
 
     plot = page.get_by_test_id("agreement-plot")
     expect(plot.locator("figure")).to_have_count(2)
