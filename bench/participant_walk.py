@@ -14,7 +14,6 @@ uses a throwaway database ``resonance_bench_<pid>``. The last line printed is on
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import sys
 import time
@@ -24,14 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import parse_args, print_result  # noqa: E402
 from _server import bench_database_create, bench_database_drop, django_setup, migrate  # noqa: E402
+from soak_study import CRITERIA, FORM_RE, JUDGE_RE, PAIRS_EACH, SLOT_RE  # noqa: E402 - the pages read alike
 
 SLUG = "walk-study"
-SLOT_RE = re.compile(r'name="slot" value="([^"]+)"')
-JUDGE_RE = re.compile(r'hx-post="(/s/p/[^"]+/judge/)"')
-FORM_RE = re.compile(r'<form[^>]*action="(/s/p/[^"]+/(consent|survey|start)/)"')
-CRITERIA = [{"name": "overall", "question": "Which reply is the more empathetic response?", "ties": True},
-            {"name": "reception", "question": "Which reply would you rather receive?", "ties": False}]
-PAIRS_EACH = 6
 
 
 def study_seed(*, participants: int) -> None:
