@@ -22,10 +22,15 @@ from webapp.people.api_fields import DetailOut, FieldErrorsOut, TextField
 from webapp.people.roles import IsResearcher
 
 
+def refusal_body(exc: JobError) -> dict:
+    """A refused launch or change as the API says it: the error under its top field (``non_field_errors`` when it
+    names none)."""
+    return {exc.top_field or "non_field_errors": [str(exc)]}
+
+
 def refusal(exc: JobError) -> ValidationError:
-    """The 400 for a refused launch or change: the error under its top field (``non_field_errors`` when
-    it names none)."""
-    return ValidationError({exc.top_field or "non_field_errors": [str(exc)]})
+    """The 400 for a refused launch or change (``refusal_body``)."""
+    return ValidationError(refusal_body(exc))
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -120,6 +125,6 @@ class JobRetryView(APIView):
         try:
             services.job_requeue(job=job)
         except JobError as exc:  # the job's state forbids it, not the request's shape
-            return Response(refusal(exc).detail, status=status.HTTP_409_CONFLICT)
+            return Response(refusal_body(exc), status=status.HTTP_409_CONFLICT)
         job.refresh_from_db()
         return Response(JobSerializer(job).data)
